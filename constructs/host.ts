@@ -1,0 +1,134 @@
+/** Host: one machine = one backplane provider alias. Resources are created through it. */
+import { Construct } from "constructs";
+import { BackplaneProvider } from "./gen/provider/index.js";
+import { Pool as PoolL1 } from "./gen/pool/index.js";
+import { Snapshot as SnapshotL1 } from "./gen/snapshot/index.js";
+import { Clone as CloneL1 } from "./gen/clone/index.js";
+import { host as hostKind } from "../provider/schema/kinds/host.js";
+import { pool as poolKind } from "../provider/schema/kinds/pool.js";
+import { snapshot as snapshotKind } from "../provider/schema/kinds/snapshot.js";
+import { clone as cloneKind } from "../provider/schema/kinds/clone.js";
+import { compact, validateAtSynth, ConstructError } from "./validation.js";
+import { Dataset, type DatasetProps } from "./dataset.js";
+import { WireGuardInterface, type WireGuardInterfaceProps } from "./wireguard.js";
+
+export interface HostProps {
+  address: string;
+  port?: number;
+  user?: string;
+  identityFile?: string;
+  /** pinned host public key, e.g. "ssh-ed25519 AAAA..." */
+  hostKey?: string;
+  knownHostsFile?: string;
+  sshConfigFile?: string;
+  commandPrefix?: string[];
+  connectTimeout?: number;
+  /** the address other hosts reach this one at (WireGuard endpoints); defaults to address */
+  peerAddress?: string;
+}
+
+export interface PoolProps {
+  name: string;
+  vdevs?: string[];
+  adopt?: boolean;
+  properties?: Record<string, string>;
+  filesystemProperties?: Record<string, string>;
+  mountpoint?: string;
+}
+
+export interface SnapshotProps {
+  dataset: string | Dataset;
+  name: string;
+  recursive?: boolean;
+  retainPrefix?: string;
+  retainCount?: number;
+}
+
+export interface CloneProps {
+  name: string;
+  /** "pool/ds@snap", "pool/ds@latest", or a snapshot construct */
+  origin: string | SnapshotL1;
+  properties?: Record<string, string>;
+  promote?: boolean;
+}
+
+const ALIAS = /^[A-Za-z][A-Za-z0-9_-]*$/;
+
+export class Host extends Construct {
+  readonly provider: BackplaneProvider;
+  readonly hostName: string;
+  readonly peerAddress: string;
+
+  constructor(scope: Construct, name: string, props: HostProps) {
+    super(scope, name);
+    if (!ALIAS.test(name)) {
+      throw new ConstructError(this.node.path, `host name '${name}' must start with a letter and contain only letters, digits, '_' and '-' (it becomes the provider alias)`);
+    }
+    this.hostName = name;
+    this.peerAddress = props.peerAddress ?? props.address;
+    const config = compact({
+      address: props.address,
+      port: props.port,
+      user: props.user,
+      identity_file: props.identityFile,
+      host_key: props.hostKey,
+      known_hosts_file: props.knownHostsFile,
+      ssh_config_file: props.sshConfigFile,
+      command_prefix: props.commandPrefix,
+      connect_timeout: props.connectTimeout,
+    });
+    validateAtSynth(this, hostKind, () => config);
+    this.provider = new BackplaneProvider(this, "provider", {
+      alias: name,
+      address: props.address,
+      port: props.port,
+      user: props.user,
+      identityFile: props.identityFile,
+      hostKey: props.hostKey,
+      knownHostsFile: props.knownHostsFile,
+      sshConfigFile: props.sshConfigFile,
+      commandPrefix: props.commandPrefix,
+      connectTimeout: props.connectTimeout,
+    });
+  }
+
+  pool(id: string, props: PoolProps): PoolL1 {
+    const scope = new Construct(this, id);
+    validateAtSynth(scope, poolKind, () => ({
+      name: props.name, vdevs: props.vdevs, adopt: props.adopt, properties: props.properties,
+      filesystem_properties: props.filesystemProperties, mountpoint: props.mountpoint,
+    }));
+    return new PoolL1(scope, "pool", { provider: this.provider, ...props });
+  }
+
+  dataset(id: string, props: DatasetProps): Dataset {
+    return new Dataset(this, id, { ...props, host: this });
+  }
+
+  snapshot(id: string, props: SnapshotProps): SnapshotL1 {
+    const scope = new Construct(this, id);
+    const dataset = typeof props.dataset === "string" ? props.dataset : props.dataset.name;
+    validateAtSynth(scope, snapshotKind, () => ({
+      dataset, name: props.name, recursive: props.recursive, retain_prefix: props.retainPrefix, retain_count: props.retainCount,
+    }));
+    return new SnapshotL1(scope, "snapshot", {
+      provider: this.provider, dataset, name: props.name, recursive: props.recursive,
+      retainPrefix: props.retainPrefix, retainCount: props.retainCount,
+      dependsOn: typeof props.dataset === "string" ? undefined : [props.dataset.resource],
+    });
+  }
+
+  clone(id: string, props: CloneProps): CloneL1 {
+    const scope = new Construct(this, id);
+    const origin = typeof props.origin === "string" ? props.origin : `${props.origin.dataset}@${props.origin.name}`;
+    validateAtSynth(scope, cloneKind, () => ({ name: props.name, origin, properties: props.properties, promote: props.promote }));
+    return new CloneL1(scope, "clone", {
+      provider: this.provider, name: props.name, origin, properties: props.properties, promote: props.promote,
+      dependsOn: typeof props.origin === "string" ? undefined : [props.origin],
+    });
+  }
+
+  wireguard(id: string, props: WireGuardInterfaceProps): WireGuardInterface {
+    return new WireGuardInterface(this, id, { ...props, host: this });
+  }
+}

@@ -1,0 +1,7 @@
+/** backplane's constructs: what operators write. L1 bindings live in ./gen (generated). */
+export { Host, type HostProps, type PoolProps, type SnapshotProps, type CloneProps } from "./host.js";
+export { Dataset, type DatasetProps } from "./dataset.js";
+export { WireGuardInterface, WireGuardMesh, allocateMeshAddresses, type WireGuardMeshProps } from "./wireguard.js";
+export { Replication, Staging, Probe, type ReplicationProps, type StagingProps, type ProbeProps } from "./replication.js";
+export { ConstructError } from "./validation.js";
+export { PROFILES, type ProfileName, SYNC_DISABLED_WARNING } from "../provider/zfs/profiles.js";

@@ -1,0 +1,96 @@
+/** Replication (zfs send | ssh wg-peer zfs recv), Staging (clone of prod@latest) and Probe. */
+import { Construct } from "constructs";
+import { Replication as ReplicationL1 } from "./gen/replication/index.js";
+import { Clone as CloneL1 } from "./gen/clone/index.js";
+import { Probe as ProbeL1 } from "./gen/probe/index.js";
+import { replication as replicationKind } from "../provider/schema/kinds/replication.js";
+import { clone as cloneKind } from "../provider/schema/kinds/clone.js";
+import { probe as probeKind, PROBE_CHECKS } from "../provider/schema/kinds/probe.js";
+import { validateAtSynth, compact } from "./validation.js";
+import type { Dataset } from "./dataset.js";
+import type { Host } from "./host.js";
+import type { WireGuardMesh } from "./wireguard.js";
+
+export interface ReplicationProps {
+  source: Dataset;
+  target: Host;
+  targetDataset: string;
+  /** the mesh whose tunnel carries the stream (the target's mesh address is used);
+   *  without it the stream goes to the target's peerAddress (same host: a local send) */
+  via?: WireGuardMesh;
+  snapshotPrefix?: string;
+  raw?: boolean;
+  allowRollbackTarget?: boolean;
+  receiveProperties?: Record<string, string>;
+}
+
+export class Replication extends Construct {
+  readonly resource: ReplicationL1;
+  constructor(scope: Construct, id: string, props: ReplicationProps) {
+    super(scope, id);
+    const config = compact({
+      source_dataset: props.source.name,
+      target_host: props.target.hostName,
+      target_address: props.via ? props.via.addressOf(props.target) : props.target.peerAddress,
+      target_dataset: props.targetDataset,
+      snapshot_prefix: props.snapshotPrefix,
+      raw: props.raw,
+      allow_rollback_target: props.allowRollbackTarget,
+      receive_properties: props.receiveProperties,
+    });
+    validateAtSynth(this, replicationKind, () => config);
+    const sourceIface = props.via?.interfaces.get(props.source.host.hostName);
+    const targetIface = props.via?.interfaces.get(props.target.hostName);
+    this.resource = new ReplicationL1(this, "resource", {
+      provider: props.source.host.provider,
+      sourceDataset: config.source_dataset,
+      targetHost: config.target_host,
+      targetAddress: config.target_address,
+      targetDataset: config.target_dataset,
+      snapshotPrefix: props.snapshotPrefix,
+      raw: props.raw,
+      allowRollbackTarget: props.allowRollbackTarget,
+      receiveProperties: props.receiveProperties,
+      dependsOn: [props.source.resource, ...(sourceIface ? [sourceIface.resource] : []), ...(targetIface ? [targetIface.resource] : [])],
+    });
+  }
+}
+
+export interface StagingProps {
+  /** the production dataset; its newest snapshot is cloned at apply time */
+  from: Dataset;
+  name: string;
+  properties?: Record<string, string>;
+}
+
+/** The seed's "staging = clone of prod@latest". */
+export class Staging extends Construct {
+  readonly resource: CloneL1;
+  constructor(scope: Construct, id: string, props: StagingProps) {
+    super(scope, id);
+    const origin = props.from.at("latest");
+    validateAtSynth(this, cloneKind, () => ({ name: props.name, origin, properties: props.properties }));
+    this.resource = new CloneL1(this, "resource", {
+      provider: props.from.host.provider, name: props.name, origin, properties: props.properties, dependsOn: [props.from.resource],
+    });
+  }
+}
+
+export interface ProbeProps {
+  host: Host;
+  check: (typeof PROBE_CHECKS)[number];
+  target: string;
+  warn?: number;
+  critical?: number;
+}
+
+export class Probe extends Construct {
+  readonly resource: ProbeL1;
+  constructor(scope: Construct, id: string, props: ProbeProps) {
+    super(scope, id);
+    validateAtSynth(this, probeKind, () => ({ check: props.check, target: props.target, warn: props.warn, critical: props.critical }));
+    this.resource = new ProbeL1(this, "resource", {
+      provider: props.host.provider, check: props.check, target: props.target, warn: props.warn, critical: props.critical,
+    });
+  }
+}

@@ -1,0 +1,47 @@
+/**
+ * Where the examples' hosts are: the running lab's hosts.json (npm run lab -- up), or the
+ * file named by BACKPLANE_INVENTORY (same format), or examples/inventory.example.json.
+ */
+import { readFileSync, existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { HostProps } from "../constructs/index.js";
+
+export interface InventoryHost {
+  name: string;
+  address: string;
+  port: number;
+  user: string;
+  identityFile?: string;
+  hostKey: string;
+  sshConfigFile?: string;
+  labAddress: string;
+  disks: string[];
+}
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+export function inventory(): Map<string, InventoryHost> {
+  const labFile = join(process.env.BACKPLANE_LAB_DIR ?? "/var/tmp/backplane-lab", "hosts.json");
+  const file = process.env.BACKPLANE_INVENTORY ?? (existsSync(labFile) ? labFile : join(here, "inventory.example.json"));
+  const doc = JSON.parse(readFileSync(file, "utf8")) as { hosts: InventoryHost[] };
+  return new Map(doc.hosts.map((h) => [h.name, h]));
+}
+
+export function hostProps(h: InventoryHost): HostProps {
+  return {
+    address: h.address,
+    port: h.port,
+    user: h.user,
+    identityFile: h.identityFile,
+    hostKey: h.hostKey,
+    sshConfigFile: h.sshConfigFile,
+    peerAddress: h.labAddress,
+  };
+}
+
+export function need(inv: Map<string, InventoryHost>, name: string): InventoryHost {
+  const h = inv.get(name);
+  if (!h) throw new Error(`the inventory has no host '${name}' (has: ${[...inv.keys()].join(", ")})`);
+  return h;
+}

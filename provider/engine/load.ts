@@ -1,0 +1,312 @@
+/**
+ * Loads a synthesized cdk.tf.json (cdktf or CDK Terrain output) into a typed, validated
+ * desired graph. Pure: takes the parsed JSON, returns a graph or throws LoadError with
+ * every problem found (not just the first), each naming the resource address and the
+ * construct path.
+ *
+ * Supported: provider "backplane" (one alias per host), resources and data sources of the
+ * backplane kinds, `depends_on`, `lifecycle.prevent_destroy`, and references that are a
+ * whole value: "${backplane_kind.name.attribute}". Everything else (other providers,
+ * count/for_each, modules, variables, functions, string interpolation) is refused.
+ */
+import { dataKind, providerConfig, resourceKind, PROVIDER_NAME } from "../schema/index.js";
+import type { KindSpec } from "../schema/attr.js";
+import { validateBlock } from "../schema/validate.js";
+
+export interface HostConfig {
+  alias: string;
+  address: string;
+  port: number;
+  user: string;
+  identityFile?: string;
+  hostKey?: string;
+  knownHostsFile?: string;
+  sshConfigFile?: string;
+  commandPrefix: string[];
+  connectTimeout: number;
+}
+
+/** A value known only after another resource is applied. */
+export interface Unknown {
+  readonly unknown: string;
+}
+
+export function isUnknown(v: unknown): v is Unknown {
+  return typeof v === "object" && v !== null && typeof (v as Unknown).unknown === "string" && Object.keys(v).length === 1;
+}
+
+export interface DesiredResource {
+  address: string;
+  type: string;
+  mode: "resource" | "data";
+  /** construct path from //.metadata.path, for messages */
+  path: string;
+  host: string;
+  config: Record<string, unknown>;
+  dependsOn: string[];
+  preventDestroy: boolean;
+}
+
+export type BackendConfig = { type: "local"; path?: string } | { type: "pg"; connStr?: string; schemaName?: string };
+
+export interface DesiredGraph {
+  hosts: Map<string, HostConfig>;
+  resources: Map<string, DesiredResource>;
+  /** addresses in an order where every dependency comes first */
+  order: string[];
+  backend: BackendConfig | null;
+}
+
+export class LoadError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`cdk.tf.json has ${problems.length} problem${problems.length === 1 ? "" : "s"}:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "LoadError";
+  }
+}
+
+export class CycleError extends LoadError {
+  constructor(readonly cycle: string[]) {
+    super([`dependency cycle: ${cycle.join(" -> ")}`]);
+    this.name = "CycleError";
+  }
+}
+
+const TOP_LEVEL_OK = new Set(["//", "provider", "resource", "data", "terraform"]);
+const META_KEYS = new Set(["//", "provider", "depends_on", "lifecycle"]);
+const REFUSED_META: Record<string, string> = {
+  count: "count is not supported: declare each object explicitly (constructs make that a loop in TypeScript)",
+  for_each: "for_each is not supported: declare each object explicitly (constructs make that a loop in TypeScript)",
+  provisioner: "provisioners are not supported",
+  connection: "connection blocks are not supported: hosts are provider aliases",
+};
+const REF = /^\$\{(data\.)?(backplane_[a-z_]+)\.([A-Za-z0-9_-]+)\.([a-z_]+)\}$/;
+
+type Json = Record<string, unknown>;
+
+function isObject(v: unknown): v is Json {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function hostFrom(entry: Json): HostConfig {
+  return {
+    alias: String(entry.alias),
+    address: String(entry.address),
+    port: (entry.port as number | undefined) ?? 22,
+    user: (entry.user as string | undefined) ?? "root",
+    identityFile: entry.identity_file as string | undefined,
+    hostKey: entry.host_key as string | undefined,
+    knownHostsFile: entry.known_hosts_file as string | undefined,
+    sshConfigFile: entry.ssh_config_file as string | undefined,
+    commandPrefix: (entry.command_prefix as string[] | undefined) ?? [],
+    connectTimeout: (entry.connect_timeout as number | undefined) ?? 15,
+  };
+}
+
+function where(address: string, path: string): string {
+  return path ? `${address} (${path})` : address;
+}
+
+export function loadStack(doc: unknown): DesiredGraph {
+  const problems: string[] = [];
+  if (!isObject(doc)) throw new LoadError(["cdk.tf.json is not a JSON object"]);
+
+  for (const key of Object.keys(doc)) {
+    if (!TOP_LEVEL_OK.has(key)) {
+      problems.push(key === "module" ? "modules are not supported" : key === "variable" ? "variables are not supported: values come from TypeScript" : `top-level block '${key}' is not supported`);
+    }
+  }
+
+  // Hosts = provider aliases.
+  const hosts = new Map<string, HostConfig>();
+  const providers = isObject(doc.provider) ? doc.provider : {};
+  for (const [name, entries] of Object.entries(providers)) {
+    if (name !== PROVIDER_NAME) {
+      problems.push(`provider '${name}' is not supported: backplane manages only its own resources and runs no Terraform`);
+      continue;
+    }
+    for (const entry of Array.isArray(entries) ? entries : [entries]) {
+      if (!isObject(entry)) continue;
+      const alias = entry.alias;
+      const label = `provider backplane${typeof alias === "string" ? `.${alias}` : ""}`;
+      if (typeof alias !== "string" || alias === "") {
+        problems.push(`${label}: every host needs an alias (use the Host construct)`);
+        continue;
+      }
+      if (hosts.has(alias)) problems.push(`${label}: alias '${alias}' is declared twice`);
+      const { alias: _a, ...rest } = entry;
+      for (const p of validateBlock(providerConfig, rest, () => false)) problems.push(`${label}.${p.path}: ${p.message}`);
+      hosts.set(alias, hostFrom(entry));
+    }
+  }
+
+  // Resources and data sources.
+  const resources = new Map<string, DesiredResource>();
+  const collect = (mode: "resource" | "data", block: unknown) => {
+    if (block === undefined) return;
+    if (!isObject(block)) {
+      problems.push(`'${mode}' must be an object`);
+      return;
+    }
+    for (const [type, byName] of Object.entries(block)) {
+      const kind: KindSpec | undefined = mode === "resource" ? resourceKind(type) : dataKind(type);
+      if (!kind) {
+        problems.push(`${mode === "data" ? "data." : ""}${type}: unknown ${mode === "data" ? "data source" : "resource"} type (backplane knows ${mode === "resource" ? "backplane_pool, backplane_dataset, backplane_snapshot, backplane_clone, backplane_wireguard_interface, backplane_wireguard_peer, backplane_replication, backplane_probe" : "backplane_host"})`);
+        continue;
+      }
+      if (!isObject(byName)) continue;
+      for (const [name, body] of Object.entries(byName)) {
+        const address = `${mode === "data" ? "data." : ""}${type}.${name}`;
+        if (!isObject(body)) {
+          problems.push(`${address}: must be an object`);
+          continue;
+        }
+        const meta = isObject(body["//"]) && isObject((body["//"] as Json).metadata) ? ((body["//"] as Json).metadata as Json) : {};
+        const path = typeof meta.path === "string" ? meta.path : "";
+        const config: Json = {};
+        for (const [k, v] of Object.entries(body)) {
+          if (REFUSED_META[k]) problems.push(`${where(address, path)}: ${REFUSED_META[k]}`);
+          else if (!META_KEYS.has(k)) config[k] = v;
+        }
+        let host = "";
+        const provider = body.provider;
+        if (typeof provider !== "string" || !provider.startsWith(`${PROVIDER_NAME}.`)) {
+          problems.push(`${where(address, path)}: needs provider = "backplane.<host alias>" (which host it lives on)`);
+        } else {
+          host = provider.slice(PROVIDER_NAME.length + 1);
+          if (!hosts.has(host)) problems.push(`${where(address, path)}: provider backplane.${host} is not declared`);
+        }
+        const dependsOn: string[] = [];
+        if (body.depends_on !== undefined) {
+          if (!Array.isArray(body.depends_on) || body.depends_on.some((d) => typeof d !== "string")) {
+            problems.push(`${where(address, path)}: depends_on must be a list of resource addresses`);
+          } else dependsOn.push(...(body.depends_on as string[]));
+        }
+        let preventDestroy = false;
+        if (body.lifecycle !== undefined) {
+          const lc = body.lifecycle;
+          if (!isObject(lc)) problems.push(`${where(address, path)}: lifecycle must be an object`);
+          else {
+            for (const k of Object.keys(lc)) {
+              if (k !== "prevent_destroy") problems.push(`${where(address, path)}: lifecycle.${k} is not supported (only prevent_destroy)`);
+            }
+            preventDestroy = lc.prevent_destroy === true;
+          }
+        }
+        resources.set(address, { address, type, mode, path, host, config, dependsOn, preventDestroy });
+      }
+    }
+  };
+  collect("resource", doc.resource);
+  collect("data", doc.data);
+
+  // References: whole-value ${type.name.attr}; literal targets are substituted, computed ones stay Unknown.
+  const refEdges = new Map<string, Set<string>>();
+  const resolve = (r: DesiredResource, value: unknown, at: string): unknown => {
+    if (typeof value === "string") {
+      if (!value.includes("${")) return value;
+      const m = REF.exec(value);
+      if (!m) {
+        problems.push(`${where(r.address, r.path)}: ${at}: '${value}' is an expression backplane does not evaluate (only whole-value references like \${backplane_dataset.name.attribute})`);
+        return value;
+      }
+      const [, dataPrefix, type, name, attr] = m as unknown as [string, string | undefined, string, string, string];
+      const target = `${dataPrefix ? "data." : ""}${type}.${name}`;
+      const t = resources.get(target);
+      if (!t) {
+        problems.push(`${where(r.address, r.path)}: ${at} refers to ${target}, which is not declared`);
+        return value;
+      }
+      const kind = t.mode === "resource" ? resourceKind(t.type)! : dataKind(t.type)!;
+      const spec = kind.attributes[attr];
+      if (!spec && attr !== "id") {
+        problems.push(`${where(r.address, r.path)}: ${at} refers to ${target}.${attr}, which ${t.type} does not have`);
+        return value;
+      }
+      if (!refEdges.has(r.address)) refEdges.set(r.address, new Set());
+      refEdges.get(r.address)!.add(target);
+      const literal = t.config[attr];
+      if (spec && !spec.computed && literal !== undefined && !(typeof literal === "string" && literal.includes("${"))) return literal;
+      return { unknown: `${target}.${attr}` } satisfies Unknown;
+    }
+    if (Array.isArray(value)) return value.map((v, i) => resolve(r, v, `${at}[${i}]`));
+    if (isObject(value)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolve(r, v, `${at}.${k}`)]));
+    return value;
+  };
+  for (const r of resources.values()) {
+    r.config = Object.fromEntries(Object.entries(r.config).map(([k, v]) => [k, resolve(r, v, k)]));
+  }
+
+  // Validate every block now that literal references are substituted.
+  for (const r of resources.values()) {
+    const kind = r.mode === "resource" ? resourceKind(r.type)! : dataKind(r.type)!;
+    for (const p of validateBlock(kind, r.config, isUnknown)) {
+      problems.push(`${where(r.address, r.path)}: ${p.path ? `${p.path}: ` : ""}${p.message}`);
+    }
+    for (const d of r.dependsOn) {
+      if (!resources.has(d)) problems.push(`${where(r.address, r.path)}: depends_on names ${d}, which is not declared`);
+    }
+    if (r.type === "backplane_replication" && typeof r.config.target_host === "string" && !hosts.has(r.config.target_host)) {
+      problems.push(`${where(r.address, r.path)}: target_host '${r.config.target_host}' is not a declared host`);
+    }
+  }
+
+  if (problems.length > 0) throw new LoadError(problems);
+
+  // Dependency order (Kahn), with the cycle reported when there is one.
+  const deps = new Map<string, Set<string>>();
+  for (const r of resources.values()) deps.set(r.address, new Set([...r.dependsOn, ...(refEdges.get(r.address) ?? [])]));
+  const order = topologicalOrder(deps);
+  const backend = backendFrom(doc.terraform);
+  return { hosts, resources, order, backend };
+}
+
+/** Every node after its dependencies; ties broken by name so the order is stable. */
+export function topologicalOrder(deps: Map<string, Set<string>>): string[] {
+  const remaining = new Map([...deps].map(([k, v]) => [k, new Set(v)]));
+  const order: string[] = [];
+  while (remaining.size > 0) {
+    const ready = [...remaining].filter(([, d]) => [...d].every((x) => !remaining.has(x))).map(([k]) => k).sort();
+    if (ready.length === 0) throw new CycleError(findCycle(remaining));
+    for (const k of ready) {
+      order.push(k);
+      remaining.delete(k);
+    }
+  }
+  return order;
+}
+
+function findCycle(deps: Map<string, Set<string>>): string[] {
+  const state = new Map<string, "visiting" | "done">();
+  const stack: string[] = [];
+  const visit = (n: string): string[] | null => {
+    state.set(n, "visiting");
+    stack.push(n);
+    for (const d of [...(deps.get(n) ?? [])].sort()) {
+      if (!deps.has(d)) continue;
+      if (state.get(d) === "visiting") return [...stack.slice(stack.indexOf(d)), d];
+      if (!state.has(d)) {
+        const c = visit(d);
+        if (c) return c;
+      }
+    }
+    stack.pop();
+    state.set(n, "done");
+    return null;
+  };
+  for (const n of [...deps.keys()].sort()) {
+    if (!state.has(n)) {
+      const c = visit(n);
+      if (c) return c;
+    }
+  }
+  return [...deps.keys()];
+}
+
+function backendFrom(terraform: unknown): BackendConfig | null {
+  if (!isObject(terraform) || !isObject(terraform.backend)) return null;
+  const b = terraform.backend;
+  if (isObject(b.local)) return { type: "local", path: b.local.path as string | undefined };
+  if (isObject(b.pg)) return { type: "pg", connStr: b.pg.conn_str as string | undefined, schemaName: b.pg.schema_name as string | undefined };
+  const name = Object.keys(b)[0];
+  throw new LoadError([`terraform.backend.${name} is not supported (use LocalBackend or PgBackend)`]);
+}

@@ -1,0 +1,24 @@
+/** backplane_clone: a clone of dataset@snap, or of the newest snapshot (dataset@latest: staging). */
+import { z } from "zod";
+import { type KindSpec, str, strMap, bool, computed, checked } from "../attr.js";
+import { datasetNameProblem, snapshotNameProblem } from "../../zfs/names.js";
+
+export const clone: KindSpec = {
+  type: "backplane_clone",
+  kind: "resource",
+  engineSupport: "full",
+  description: "A writable clone of a snapshot. `origin = \"pool/ds@latest\"` clones the newest snapshot at apply time (the seed's staging = clone of prod@latest).",
+  attributes: {
+    name: str("Name of the clone.", checked(datasetNameProblem), { required: true, createOnly: true, example: "tank/staging/ticket-4521" }),
+    origin: str("Snapshot to clone: dataset@snapshot or dataset@latest.", checked(snapshotNameProblem), { required: true, createOnly: true, example: "tank/srv/postgres@latest" }),
+    properties: strMap("Native properties for the clone.", z.record(z.string(), z.string())),
+    promote: bool("Promote the clone (it becomes the origin's parent).", { default: false }),
+    origin_snapshot: computed("The snapshot actually cloned (resolves @latest)."),
+    guid: computed("Clone GUID."),
+  },
+  refine(v, report) {
+    const origin = v.origin as string;
+    const name = v.name as string;
+    if (origin && name && origin.split("@")[0] === name) report("name", "a clone cannot have the name of its origin dataset");
+  },
+};

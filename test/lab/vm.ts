@@ -1,0 +1,246 @@
+/**
+ * vm tier: qemu guests (TCG) from the cached image, one per host, joined on a bridge that
+ * lives inside the lab's own network namespace. SSH reaches each guest through a qemu
+ * port forward on 127.0.0.1. Everything started is recorded in pid files and stopped by them.
+ */
+import { execa } from "execa";
+import { mkdir, readFile, rm, writeFile, access, readdir, truncate, chmod } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { join, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { LAB_DIR, HOSTS_FILE, type LabDescription, type LabHost } from "./hosts.js";
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const NETNS = "bplab";
+const BRIDGE = "br0";
+const SSH_PORT_BASE = 22220;
+const DISKS_PER_HOST = 2;
+const DISK_SIZE = 1024 * 1024 * 1024;
+
+export interface UpOptions {
+  hosts: number;
+  zfs: "2.3" | "2.1";
+  memoryMiB: number;
+  log: (line: string) => void;
+}
+
+export function hostNames(n: number): string[] {
+  const base = ["prod", "dr"];
+  return Array.from({ length: n }, (_, i) => base[i] ?? `h${i + 1}`);
+}
+
+async function imageDir(zfs: string, log: (l: string) => void): Promise<string> {
+  const build = join(here, "image", "build.sh");
+  const p = execa("bash", [build, "--zfs", zfs], { stdout: "pipe", stderr: "pipe", all: true });
+  p.all!.on("data", (d: Buffer) => d.toString().split("\n").filter(Boolean).forEach((l) => log(l)));
+  await p;
+  const { stdout } = await execa("bash", [build, "--zfs", zfs, "--print-dir"]);
+  return stdout.trim();
+}
+
+async function pidAlive(pidFile: string): Promise<number | null> {
+  try {
+    const pid = Number((await readFile(pidFile, "utf8")).trim());
+    if (!pid) return null;
+    process.kill(pid, 0);
+    return pid;
+  } catch {
+    return null;
+  }
+}
+
+async function ip(args: string[], opts: { ns?: boolean; reject?: boolean } = {}) {
+  const argv = opts.ns ? ["-n", NETNS, ...args] : args;
+  return execa("ip", argv, { reject: opts.reject ?? true });
+}
+
+async function setupNetwork(names: string[]) {
+  if (!existsSync(`/run/netns/${NETNS}`)) await ip(["netns", "add", NETNS]);
+  await ip(["link", "set", "lo", "up"], { ns: true });
+  const links = (await ip(["-o", "link", "show"], { ns: true })).stdout;
+  if (!links.includes(` ${BRIDGE}:`)) await ip(["link", "add", BRIDGE, "type", "bridge"], { ns: true });
+  await ip(["link", "set", BRIDGE, "up"], { ns: true });
+  for (const name of names) {
+    const tap = `tap-${name}`;
+    if (!links.includes(` ${tap}:`)) await ip(["tuntap", "add", "dev", tap, "mode", "tap", "vnet_hdr"], { ns: true });
+    await ip(["link", "set", tap, "master", BRIDGE, "up"], { ns: true });
+  }
+}
+
+async function sshKeygen(path: string, comment: string) {
+  if (existsSync(path)) return;
+  await execa("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", path]);
+}
+
+function sshConfig(hosts: LabHost[]): string {
+  const lines = [
+    "# written by backplane lab up — the lab's hosts, reached through qemu port forwards on 127.0.0.1",
+  ];
+  for (const h of hosts) {
+    lines.push(
+      `Host ${h.name}`,
+      `  HostName ${h.address}`,
+      `  Port ${h.port}`,
+      `  User ${h.user}`,
+      `  IdentityFile ${h.identityFile}`,
+      `  IdentitiesOnly yes`,
+      `  UserKnownHostsFile ${h.knownHostsFile}`,
+      `  StrictHostKeyChecking yes`,
+      `  HostKeyAlias bplab-${h.name}`,
+      `  BatchMode yes`,
+      `  ControlMaster auto`,
+      `  ControlPath ${join(LAB_DIR, "cm-%C")}`,
+      `  ControlPersist 600`,
+      `  ConnectTimeout 10`,
+      `  ServerAliveInterval 15`,
+      "",
+    );
+  }
+  return lines.join("\n");
+}
+
+async function waitForSsh(h: LabHost, deadline: number, consoleLog: string): Promise<number> {
+  const t0 = Date.now();
+  for (;;) {
+    const r = await execa("ssh", ["-F", h.sshConfigFile, h.name, "systemctl is-system-running --wait >/dev/null 2>&1; cat /proc/uptime"], { reject: false, timeout: 60_000 });
+    if (r.exitCode === 0) return (Date.now() - t0) / 1000;
+    const consoleText = await readFile(consoleLog, "utf8").catch(() => "");
+    if (Date.now() > deadline || consoleText.includes("Dropping to a shell") || consoleText.includes("Kernel panic")) {
+      const tail = (await readFile(consoleLog, "utf8").catch(() => "")).split("\n").slice(-30).join("\n");
+      throw new Error(`lab: ${h.name} did not answer on ssh in time; last console lines:\n${tail}\nlast ssh error: ${r.stderr}`);
+    }
+    await new Promise((r2) => setTimeout(r2, 3000));
+  }
+}
+
+export async function vmUp(opts: UpOptions): Promise<LabDescription> {
+  const t0 = Date.now();
+  const names = hostNames(opts.hosts);
+  await mkdir(LAB_DIR, { recursive: true });
+  const image = await imageDir(opts.zfs, opts.log);
+  const existing = await readFile(HOSTS_FILE, "utf8").then((s) => JSON.parse(s) as LabDescription).catch(() => null);
+  if (existing && existing.tier === "vm") {
+    const alive = await Promise.all(existing.hosts.map((h) => pidAlive(join(LAB_DIR, h.name, "qemu.pid"))));
+    if (alive.every(Boolean) && names.every((n) => existing.hosts.some((h) => h.name === n))) {
+      opts.log(`lab: reusing running vm hosts ${existing.hosts.map((h) => h.name).join(", ")}`);
+      return existing;
+    }
+    opts.log("lab: a previous lab is partly running; stopping it first");
+    await labDown(opts.log);
+  }
+  await setupNetwork(names);
+  const operatorKey = join(LAB_DIR, "id_ed25519");
+  await sshKeygen(operatorKey, "backplane-lab-operator");
+  const authorized = await readFile(`${operatorKey}.pub`, "utf8");
+  const knownHosts = join(LAB_DIR, "known_hosts");
+  const sshConfigFile = join(LAB_DIR, "ssh_config");
+  const hosts: LabHost[] = [];
+  const knownLines: string[] = [];
+
+  for (const [i, name] of names.entries()) {
+    const dir = join(LAB_DIR, name);
+    await rm(dir, { recursive: true, force: true });
+    await mkdir(dir, { recursive: true });
+    const hostKey = join(dir, "ssh_host_ed25519_key");
+    await sshKeygen(hostKey, `backplane-lab-${name}`);
+    const pub = (await readFile(`${hostKey}.pub`, "utf8")).trim().split(" ").slice(0, 2).join(" ");
+    const n = i + 1;
+    const h: LabHost = {
+      name, tier: "vm", address: "127.0.0.1", port: SSH_PORT_BASE + n, user: "root",
+      identityFile: operatorKey, hostKey: pub, knownHostsFile: knownHosts, sshConfigFile,
+      labAddress: `10.200.0.${10 + n}`, disks: Array.from({ length: DISKS_PER_HOST }, (_, d) => `/dev/disk/by-id/virtio-bp-disk${d}`), zfs: opts.zfs,
+    };
+    hosts.push(h);
+    // One entry per host alias (HostKeyAlias) and one for [127.0.0.1]:port, so both the
+    // lab's ssh_config and a stack that pins by address verify the same key.
+    knownLines.push(`bplab-${name} ${pub}`, `[127.0.0.1]:${h.port} ${pub}`);
+    const mac = (k: number) => `52:54:00:bb:0${k}:${n.toString(16).padStart(2, "0")}`;
+    const fw = (key: string, spec: string) => ["-fw_cfg", `name=opt/backplane/${key},${spec}`];
+    await writeFile(join(dir, "authorized_keys"), authorized);
+    const drives: string[] = [];
+    for (let d = 0; d < DISKS_PER_HOST; d++) {
+      const disk = join(dir, `disk${d}.img`);
+      await writeFile(disk, "");
+      await truncate(disk, DISK_SIZE);
+      drives.push("-drive", `file=${disk},if=none,id=disk${d},format=raw,cache=unsafe`, "-device", `virtio-blk-pci,drive=disk${d},serial=bp-disk${d}`);
+    }
+    const argv = [
+      join(here, "tapfd.py"), NETNS, `tap-${name}`, "--",
+      "qemu-system-x86_64", "-accel", "tcg", "-cpu", "max", "-m", String(opts.memoryMiB), "-smp", "1",
+      "-name", `backplane-lab-${name}`,
+      "-display", "none", "-serial", `file:${join(dir, "console.log")}`, "-monitor", "none",
+      "-daemonize", "-pidfile", join(dir, "qemu.pid"),
+      "-kernel", join(image, "vmlinuz"), "-initrd", join(image, "initrd.img"),
+      "-append", "root=LABEL=bp-root rw console=ttyS0",
+      "-drive", `file=${join(image, "root.img")},if=none,id=root,format=raw,snapshot=on`,
+      "-device", "virtio-blk-pci,drive=root",
+      ...drives,
+      "-netdev", `user,id=mgmt,restrict=on,hostfwd=tcp:127.0.0.1:${h.port}-:22`,
+      "-device", `virtio-net-pci,netdev=mgmt,mac=${mac(1)}`,
+      "-netdev", "tap,id=lab,fd={TAPFD},vhost=off",
+      "-device", `virtio-net-pci,netdev=lab,mac=${mac(2)}`,
+      ...fw("hostname", `string=${name}`),
+      ...fw("authorized_keys", `file=${join(dir, "authorized_keys")}`),
+      ...fw("ssh_host_ed25519_key", `file=${hostKey}`),
+      ...fw("ssh_host_ed25519_key.pub", `file=${hostKey}.pub`),
+      ...fw("mgmt_mac", `string=${mac(1)}`),
+      ...fw("lab_mac", `string=${mac(2)}`),
+      ...fw("lab_addr", `string=${h.labAddress}/24`),
+    ];
+    await execa("python3", argv);
+    opts.log(`lab: started ${name} (qemu pid ${(await readFile(join(dir, "qemu.pid"), "utf8")).trim()}, ssh 127.0.0.1:${h.port}, lab ${h.labAddress})`);
+  }
+  await writeFile(knownHosts, knownLines.join("\n") + "\n");
+  await writeFile(sshConfigFile, sshConfig(hosts));
+  await chmod(operatorKey, 0o600);
+  const deadline = Date.now() + 420_000;
+  const boots = await Promise.all(hosts.map((h) => waitForSsh(h, deadline, join(LAB_DIR, h.name, "console.log"))));
+  hosts.forEach((h, i) => opts.log(`lab: ${h.name} answers on ssh after ${boots[i]!.toFixed(0)} s`));
+  const desc: LabDescription = { tier: "vm", startedAt: new Date().toISOString(), hosts };
+  await writeFile(HOSTS_FILE, JSON.stringify(desc, null, 2) + "\n");
+  opts.log(`lab: ${hosts.length} vm hosts up in ${((Date.now() - t0) / 1000).toFixed(0)} s; hosts in ${HOSTS_FILE}`);
+  return desc;
+}
+
+export async function labDown(log: (l: string) => void): Promise<void> {
+  if (existsSync(LAB_DIR)) {
+    // Close ControlMaster connections first so nothing lingers.
+    for (const f of await readdir(LAB_DIR)) {
+      if (f.startsWith("cm-")) await rm(join(LAB_DIR, f), { force: true });
+    }
+    for (const entry of await readdir(LAB_DIR, { withFileTypes: true })) {
+      if (!entry.isDirectory()) continue;
+      for (const pidName of ["qemu.pid", "sshd.pid", "zfs-fuse.pid"]) {
+        const pidFile = join(LAB_DIR, entry.name, pidName);
+        const pid = await pidAlive(pidFile);
+        if (pid) {
+          process.kill(pid, "SIGTERM");
+          for (let i = 0; i < 50 && (await pidAlive(pidFile)); i++) await new Promise((r) => setTimeout(r, 200));
+          if (await pidAlive(pidFile)) process.kill(pid, "SIGKILL");
+          log(`lab: stopped ${entry.name} (${pidName.replace(".pid", "")} pid ${pid})`);
+        }
+        await rm(pidFile, { force: true });
+      }
+    }
+    await rm(HOSTS_FILE, { force: true });
+  }
+  if (existsSync(`/run/netns/${NETNS}`)) {
+    await ip(["netns", "delete", NETNS], { reject: false });
+    log(`lab: removed network namespace ${NETNS}`);
+  }
+}
+
+export async function labStatus(): Promise<string> {
+  const desc = await readFile(HOSTS_FILE, "utf8").then((s) => JSON.parse(s) as LabDescription).catch(() => null);
+  if (!desc) return "lab: not running";
+  const lines = [`lab: ${desc.tier} tier, started ${desc.startedAt}`];
+  for (const h of desc.hosts) {
+    const pid = await pidAlive(join(LAB_DIR, h.name, desc.tier === "vm" ? "qemu.pid" : "sshd.pid"));
+    lines.push(`  ${h.name.padEnd(6)} ${pid ? `running (pid ${pid})` : "STOPPED"}  ssh ${h.address}:${h.port}  lab ${h.labAddress}  zfs ${h.zfs}`);
+  }
+  return lines.join("\n");
+}
+
+export async function fileExists(p: string) {
+  return access(p).then(() => true, () => false);
+}

@@ -1,0 +1,30 @@
+import { describe, it, expect } from "vitest";
+import { cidrProblem, endpointProblem, hostProblem, interfaceNameProblem, portProblem, wireguardKeyProblem } from "../../provider/wg/net.js";
+
+// A real key printed by `wg genkey | wg pubkey` on a lab host.
+const KEY = "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=";
+
+describe("network values are validated before they reach a host", () => {
+  it("accepts a 32-byte base64 key and refuses others", () => {
+    expect(wireguardKeyProblem(KEY)).toBeNull();
+    expect(wireguardKeyProblem(Buffer.alloc(31, 1).toString("base64"))).toContain("31 bytes");
+    expect(wireguardKeyProblem("not a key")).toContain("32 bytes");
+  });
+  it.each([["10.0.0.0/33", "larger than 32"], ["10.0.0/24", "not an IPv4"], ["10.0.0.256/24", "not an IPv4"], ["fd00::1/129", "larger than 128"], ["10.0.0.1", "CIDR"]])(
+    "refuses CIDR %s", (c, why) => expect(cidrProblem(c)).toContain(why),
+  );
+  it("accepts CIDRs", () => {
+    expect(cidrProblem("10.201.0.1/24")).toBeNull();
+    expect(cidrProblem("fd00::1/64")).toBeNull();
+  });
+  it("ports, hosts, endpoints, interface names", () => {
+    expect(portProblem(70000)).toContain("1..65535");
+    expect(portProblem(0)).toContain("1..65535");
+    expect(hostProblem("host;rm")).toContain("not a valid host name");
+    expect(endpointProblem("10.200.0.2:51820")).toBeNull();
+    expect(endpointProblem("[fd00::2]:51820")).toBeNull();
+    expect(endpointProblem("10.200.0.2")).toContain("host:port");
+    expect(interfaceNameProblem("wg0")).toBeNull();
+    expect(interfaceNameProblem("averyveryverylongname")).toContain("1-15");
+  });
+});
