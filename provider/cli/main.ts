@@ -1,0 +1,291 @@
+/**
+ * The `backplane` command. Thin: parses flags, calls the engine, prints, sets the exit code.
+ */
+import { Command, Option } from "commander";
+import { readFile, writeFile } from "node:fs/promises";
+import { resolve } from "node:path";
+import { randomUUID } from "node:crypto";
+import { createInterface } from "node:readline/promises";
+import { openProject, synth, refreshAll, transportsFor, type Project } from "../engine/project.js";
+import { makePlan } from "../engine/plan.js";
+import { renderHuman, renderJson, renderMarkdown } from "../engine/render.js";
+import { apply } from "../engine/apply.js";
+import { hasChanges, PlanRefusedError, type Plan } from "../engine/plan-model.js";
+import { ENGINE_KINDS } from "../resources/index.js";
+import { argv } from "../transport/argv.js";
+import type { HostLive } from "../engine/live.js";
+import type { Transport } from "../transport/transport.js";
+import { MANAGED_PROPERTY } from "../zfs/properties.js";
+import { LoadError } from "../engine/load.js";
+
+const color = () => process.stdout.isTTY === true && !process.env.NO_COLOR;
+const out = (s: string) => process.stdout.write(s.endsWith("\n") ? s : `${s}\n`);
+const err = (s: string) => process.stderr.write(s.endsWith("\n") ? s : `${s}\n`);
+
+interface Common {
+  dir: string;
+  stack?: string;
+  synth: boolean;
+}
+
+async function project(o: Common): Promise<Project> {
+  const dir = resolve(o.dir);
+  if (o.synth) await synth(dir);
+  return openProject(dir, o.stack);
+}
+
+async function closeAll(ts: Map<string, Transport>) {
+  await Promise.all([...ts.values()].map((t) => t.close()));
+}
+
+async function planFor(p: Project, opts: { refreshOnly?: boolean; targets?: string[] }) {
+  const state = await p.backend.read();
+  const transports = transportsFor(p.graph.hosts.values());
+  const live = await refreshAll(p.graph, transports);
+  const plan = makePlan({ stack: p.stack, graph: p.graph, state, live, newLineage: randomUUID(), refreshOnly: opts.refreshOnly, targets: opts.targets });
+  return { plan, state, transports, live };
+}
+
+/** Compact live facts kept in a saved plan, to say exactly what changed when it is stale. */
+function liveSummary(live: Map<string, HostLive>): Record<string, Record<string, string>> {
+  const s: Record<string, Record<string, string>> = {};
+  for (const [h, l] of live) {
+    const m: Record<string, string> = {};
+    for (const [name, p] of l.pools) m[`pool ${name}`] = p.row.health;
+    for (const [name, props] of l.datasets) for (const [k, v] of props) if (k !== "used" && k !== "available") m[`${name} ${k}`] = `${v.value} (${v.source.kind})`;
+    for (const name of l.snapshots.keys()) m[`snapshot ${name}`] = "exists";
+    s[h] = m;
+  }
+  return s;
+}
+
+function liveDifferences(before: Record<string, Record<string, string>>, after: Record<string, Record<string, string>>): string[] {
+  const diffs: string[] = [];
+  for (const h of new Set([...Object.keys(before), ...Object.keys(after)])) {
+    const a = before[h] ?? {}, b = after[h] ?? {};
+    for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) {
+      if (a[k] !== b[k]) diffs.push(`${h}: ${k}: ${a[k] ?? "(absent)"} -> ${b[k] ?? "(absent)"}`);
+    }
+  }
+  return diffs;
+}
+
+async function confirm(plan: Plan, auto: boolean): Promise<boolean> {
+  if (auto) return true;
+  if (!process.stdin.isTTY) throw new Error("refusing to apply without confirmation: not a terminal; pass --auto-approve");
+  const rl = createInterface({ input: process.stdin, output: process.stdout });
+  const a = await rl.question(`\nDo you want to perform these actions on ${[...new Set(plan.changes.filter((c) => c.action !== "noop").map((c) => c.host))].join(", ")}?\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: `);
+  rl.close();
+  return a.trim() === "yes";
+}
+
+const program = new Command("backplane")
+  .description("Infrastructure as code for the storage and network back plane: ZFS, WireGuard, replication, probes.")
+  .showHelpAfterError();
+
+const withCommon = (c: Command) =>
+  c.option("--dir <dir>", "project directory (with cdktf.json)", ".")
+    .option("--stack <name>", "stack to use when the app has several")
+    .option("--no-synth", "use the existing cdktf.out instead of synthesizing first");
+
+program.command("synth").description("run the app of cdktf.json and write cdktf.out/stacks/<stack>/cdk.tf.json")
+  .option("--dir <dir>", "project directory", ".")
+  .action(async (o: { dir: string }) => {
+    const ms = await synth(resolve(o.dir));
+    for (const s of await (await import("../engine/project.js")).stacksIn(resolve(o.dir))) {
+      const p = await openProject(resolve(o.dir), s);
+      out(`stack ${s}: ${p.graph.resources.size} resources on ${p.graph.hosts.size} hosts (${[...p.graph.hosts.keys()].join(", ")})`);
+    }
+    out(`synth took ${(ms / 1000).toFixed(1)}s`);
+  });
+
+withCommon(program.command("graph").description("print the dependency graph (order, dependencies)"))
+  .option("--dot", "Graphviz output")
+  .action(async (o: Common & { dot?: boolean }) => {
+    const p = await project(o);
+    if (o.dot) {
+      out("digraph backplane {");
+      for (const a of p.graph.order) {
+        const r = p.graph.resources.get(a)!;
+        out(`  "${a}" [label="${r.type}\\n${r.host}: ${String(r.config.name ?? r.config.dataset ?? "")}"];`);
+        for (const d of r.dependsOn) out(`  "${a}" -> "${d}";`);
+      }
+      out("}");
+      return;
+    }
+    for (const [i, a] of p.graph.order.entries()) {
+      const r = p.graph.resources.get(a)!;
+      out(`${String(i + 1).padStart(3)}. ${a}  [${r.host}] ${r.path}${r.dependsOn.length ? `\n       after ${r.dependsOn.join(", ")}` : ""}`);
+    }
+  });
+
+withCommon(program.command("plan").description("show what apply would change"))
+  .option("-o, --out <file>", "save the plan to apply it exactly later (Terraform's -out=FILE works too)")
+  .option("--detailed-exitcode", "exit 0 = no changes, 2 = changes, 1 = error")
+  .option("--json", "machine-readable output (docs/plan-json.md)")
+  .addOption(new Option("--format <format>", "output format").choices(["text", "json", "markdown"]).default("text"))
+  .option("--target <address...>", "limit to these resources and their dependencies")
+  .option("--refresh-only", "only report drift")
+  .action(async (o: Common & { out?: string; detailedExitcode?: boolean; json?: boolean; format: string; target?: string[]; refreshOnly?: boolean }) => {
+    const p = await project(o);
+    const { plan, transports, live } = await planFor(p, { refreshOnly: o.refreshOnly, targets: o.target });
+    await closeAll(transports);
+    const format = o.json ? "json" : o.format;
+    out(format === "json" ? renderJson(plan) : format === "markdown" ? renderMarkdown(plan) : renderHuman(plan, { color: color() }));
+    if (plan.errors.length > 0) process.exit(1);
+    if (o.out) {
+      await writeFile(o.out, JSON.stringify({ format: "backplane-plan/1", dir: p.dir, plan, live: liveSummary(live) }, null, 2) + "\n", { mode: 0o600 });
+      out(`Saved the plan to ${o.out}. Apply exactly this plan with: backplane apply ${o.out}`);
+    }
+    if (o.detailedExitcode && hasChanges(plan)) process.exit(2);
+  });
+
+withCommon(program.command("apply").description("apply the changes (or a plan saved with plan -out)"))
+  .argument("[planfile]", "a plan saved with plan -out")
+  .option("--auto-approve", "do not ask for confirmation")
+  .option("--allow-destroy", "allow destroying and replacing objects")
+  .option("--parallelism <n>", "hosts worked on at once", "8")
+  .action(async (planfile: string | undefined, o: Common & { autoApprove?: boolean; allowDestroy?: boolean; parallelism: string }) => {
+    const p = await project(planfile ? { ...o, synth: false } : o);
+    const lock = await p.backend.lock("apply");
+    try {
+      let plan: Plan;
+      let transports: Map<string, Transport>;
+      const state = await p.backend.read();
+      if (planfile) {
+        const saved = JSON.parse(await readFile(planfile, "utf8")) as { format: string; plan: Plan; live: Record<string, Record<string, string>> };
+        if (saved.format !== "backplane-plan/1") throw new Error(`${planfile} is not a backplane plan`);
+        if ((state?.serial ?? null) !== saved.plan.stateSerial) {
+          throw new Error(`saved plan is stale: state serial is ${state?.serial ?? "none"}, the plan was made at ${saved.plan.stateSerial ?? "none"}; run plan again`);
+        }
+        transports = transportsFor(p.graph.hosts.values());
+        const live = await refreshAll(p.graph, transports);
+        const fresh = makePlan({ stack: p.stack, graph: p.graph, state, live, newLineage: saved.plan.lineage });
+        const changedHosts = Object.keys(saved.plan.liveFingerprints).filter((h) => fresh.liveFingerprints[h] !== saved.plan.liveFingerprints[h]);
+        if (changedHosts.length > 0) {
+          const diffs = liveDifferences(saved.live, liveSummary(live));
+          await closeAll(transports);
+          throw new Error(`saved plan is stale: ${changedHosts.join(", ")} changed since it was made:\n${diffs.slice(0, 20).map((d) => `  ${d}`).join("\n")}${diffs.length > 20 ? `\n  ... and ${diffs.length - 20} more` : ""}\nrun plan again`);
+        }
+        plan = saved.plan;
+      } else {
+        const r = await planFor(p, {});
+        plan = r.plan;
+        transports = r.transports;
+      }
+      out(renderHuman(plan, { color: color() }));
+      if (plan.errors.length > 0) throw new PlanRefusedError(plan.errors);
+      if (!hasChanges(plan)) {
+        await apply({ plan, state, backend: p.backend, transports, allowDestroy: false, preventDestroy: new Set(), parallelism: 1, log: out });
+        await closeAll(transports);
+        return;
+      }
+      if (!(await confirm(plan, o.autoApprove === true))) {
+        out("Apply cancelled.");
+        await closeAll(transports);
+        process.exitCode = 1;
+        return;
+      }
+      const t0 = Date.now();
+      const preventDestroy = new Set([...p.graph.resources.values()].filter((r) => r.preventDestroy).map((r) => r.address));
+      try {
+        const r = await apply({ plan, state, backend: p.backend, transports, allowDestroy: o.allowDestroy === true, preventDestroy, parallelism: Number(o.parallelism), log: out });
+        const s = plan.changes.filter((c) => c.action !== "noop");
+        out(`\nApply complete! Resources: ${s.filter((c) => c.action === "create").length} added, ${s.filter((c) => c.action === "update").length} changed, ${s.filter((c) => c.action === "delete").length} destroyed, ${s.filter((c) => c.action === "replace").length} replaced. (${((Date.now() - t0) / 1000).toFixed(1)}s, ${r.roundTrips} round trips)`);
+      } finally {
+        await closeAll(transports);
+      }
+    } finally {
+      await p.backend.unlock(lock.id);
+    }
+  });
+
+withCommon(program.command("drift").description("CI check: exit 0 when hosts match the code, 2 when they drifted or changes are pending, 1 on error"))
+  .addOption(new Option("--format <format>", "report format").choices(["text", "json", "markdown"]).default("markdown"))
+  .action(async (o: Common & { format: string }) => {
+    const p = await project(o);
+    const { plan, transports } = await planFor(p, {});
+    await closeAll(transports);
+    out(o.format === "json" ? renderJson(plan) : o.format === "markdown" ? renderMarkdown(plan) : renderHuman(plan, { color: color() }));
+    if (plan.errors.length > 0) process.exit(1);
+    if (plan.drift.length > 0 || hasChanges(plan)) process.exit(2);
+  });
+
+withCommon(program.command("import").description("adopt an existing pool, dataset, snapshot or clone into state"))
+  .argument("<address>", "resource address in the stack, e.g. backplane_dataset.prod_media_resource_1234")
+  .argument("<id>", "the object's name on the host, e.g. tank/media")
+  .action(async (address: string, id: string, o: Common) => {
+    const p = await project(o);
+    const r = p.graph.resources.get(address);
+    if (!r) throw new Error(`${address} is not in stack ${p.stack} (see backplane graph)`);
+    const kind = ENGINE_KINDS.get(r.type);
+    if (!kind) throw new Error(`${r.type} cannot be imported yet`);
+    if (kind.id(r.config) !== id) throw new Error(`${address} is configured as ${kind.id(r.config)}, not ${id}`);
+    const lock = await p.backend.lock("import");
+    const transports = transportsFor([p.graph.hosts.get(r.host)!]);
+    try {
+      const state = (await p.backend.read()) ?? (await import("../../state/local.js")).newState();
+      if (state.resources[address]) throw new Error(`${address} is already in state (as ${state.resources[address]!.id})`);
+      const live = await refreshAll(p.graph, transports);
+      const attrs = kind.importAttributes(id, live.get(r.host)!);
+      if (!attrs) throw new Error(`${id} does not exist on ${r.host}`);
+      // Mark it ours, so backplane may later change or (with --allow-destroy) remove it.
+      if (r.type !== "backplane_snapshot") {
+        const t = transports.get(r.host)!;
+        const res = await t.run(argv("zfs", "set", `${MANAGED_PROPERTY}=${state.lineage}`, id));
+        if (res.exitCode !== 0) throw new Error(`marking ${id} as managed failed: ${res.stderr}`);
+      }
+      const expected = (await p.backend.read())?.serial ?? null;
+      state.resources[address] = { type: r.type, host: r.host, id, attributes: attrs };
+      state.serial = (expected ?? 0) + 1;
+      await p.backend.write(state, expected);
+      out(`Import successful: ${address} is ${id} on ${r.host}.`);
+    } finally {
+      await closeAll(transports);
+      await p.backend.unlock(lock.id);
+    }
+  });
+
+const stateCmd = program.command("state").description("inspect and edit state");
+withCommon(stateCmd.command("list")).action(async (o: Common) => {
+  const p = await project({ ...o, synth: false });
+  const s = await p.backend.read();
+  for (const [a, r] of Object.entries(s?.resources ?? {})) out(`${a}\t${r.host}\t${r.id}`);
+});
+withCommon(stateCmd.command("show")).argument("<address>").action(async (address: string, o: Common) => {
+  const p = await project({ ...o, synth: false });
+  const r = (await p.backend.read())?.resources[address];
+  if (!r) throw new Error(`${address} is not in state`);
+  out(JSON.stringify({ address, ...r }, null, 2));
+});
+withCommon(stateCmd.command("rm")).argument("<address>").action(async (address: string, o: Common) => {
+  const p = await project({ ...o, synth: false });
+  const lock = await p.backend.lock("state rm");
+  try {
+    const s = await p.backend.read();
+    if (!s?.resources[address]) throw new Error(`${address} is not in state`);
+    const expected = s.serial;
+    delete s.resources[address];
+    s.serial = expected + 1;
+    await p.backend.write(s, expected);
+    out(`Removed ${address} from state (the object on the host is untouched).`);
+  } finally {
+    await p.backend.unlock(lock.id);
+  }
+});
+
+withCommon(program.command("force-unlock").description("remove a lock left by a process that died"))
+  .argument("<id>", "the lock ID shown in the lock error")
+  .action(async (id: string, o: Common) => {
+    const p = await project({ ...o, synth: false });
+    await p.backend.forceUnlock(id);
+    out(`Lock ${id} removed.`);
+  });
+
+// Terraform spells it -out=FILE; accept that spelling too.
+const args = process.argv.flatMap((a) => (a.startsWith("-out=") ? ["--out", a.slice(5)] : a === "-out" ? ["--out"] : [a]));
+
+program.parseAsync(args).catch((e: Error) => {
+  err(e instanceof LoadError || e instanceof PlanRefusedError ? `Error: ${e.message}` : `Error: ${e.message}`);
+  process.exit(1);
+});

@@ -1,0 +1,152 @@
+/**
+ * Apply: walk the plan's changes in dependency order. Hosts run in parallel (bounded);
+ * the changes that are ready on one host at the same time go in ONE round trip (a batch
+ * that stops at the first failing command). State is written atomically after every
+ * completed change. On failure no new work is scheduled, running batches finish, state is
+ * saved, and the error says what was and was not done.
+ */
+import { randomBytes } from "node:crypto";
+import type { Transport } from "../transport/transport.js";
+import type { StateBackend } from "../../state/backend.js";
+import type { State } from "../../state/types.js";
+import { newState } from "../../state/local.js";
+import { toDisplay } from "../transport/argv.js";
+import { batchScript, splitSections, type BatchItem } from "./batch.js";
+import type { Change, Plan } from "./plan-model.js";
+
+export class DestroyNotAllowedError extends Error {
+  constructor(readonly changes: Change[], readonly prevented: Change[]) {
+    super(
+      prevented.length > 0
+        ? `these changes would destroy resources marked preventDestroy: ${prevented.map((c) => `${c.address} (${c.id})`).join(", ")}`
+        : `the plan destroys or replaces ${changes.map((c) => `${c.address} (${c.id} on ${c.host})`).join(", ")}: run again with --allow-destroy to proceed`,
+    );
+    this.name = "DestroyNotAllowedError";
+  }
+}
+
+export class ApplyError extends Error {
+  constructor(readonly failed: { change: Change; command: string; stderr: string }[], readonly done: string[], readonly notDone: string[]) {
+    super(
+      `apply failed:\n${failed.map((f) => `  - ${f.change.address} (${f.change.id} on ${f.change.host}): \`${f.command}\`: ${f.stderr.trim()}`).join("\n")}\n` +
+        `completed: ${done.length ? done.join(", ") : "nothing"}\nnot done: ${notDone.length ? notDone.join(", ") : "nothing"}`,
+    );
+    this.name = "ApplyError";
+  }
+}
+
+export interface ApplyOptions {
+  plan: Plan;
+  state: State | null;
+  backend: StateBackend;
+  transports: ReadonlyMap<string, Transport>;
+  allowDestroy: boolean;
+  preventDestroy: ReadonlySet<string>;
+  parallelism: number;
+  log: (line: string) => void;
+}
+
+const PAST: Record<string, string> = { Creating: "Creation", Modifying: "Modifications", Destroying: "Destruction", Cloning: "Clone", "Safety snapshot": "Safety snapshot", Promoting: "Promotion" };
+
+export async function apply(o: ApplyOptions): Promise<{ state: State; roundTrips: number }> {
+  const work = o.plan.changes.filter((c) => c.action !== "noop");
+  const destructive = work.filter((c) => c.destructive);
+  const prevented = destructive.filter((c) => o.preventDestroy.has(c.address));
+  if (prevented.length > 0 || (destructive.length > 0 && !o.allowDestroy)) throw new DestroyNotAllowedError(destructive, prevented);
+
+  let state: State = o.state ? structuredClone(o.state) : newState(o.plan.lineage);
+  let stored: number | null = o.state ? o.state.serial : null;
+  const save = async () => {
+    state.serial = (stored ?? 0) + 1;
+    await o.backend.write(state, stored);
+    stored = state.serial;
+  };
+
+  // Resources already right on the host but not (or differently) recorded: record them.
+  let recorded = false;
+  for (const c of o.plan.changes) {
+    if (c.action !== "noop" || !c.after) continue;
+    const prev = state.resources[c.address];
+    if (!prev || JSON.stringify(prev.attributes) !== JSON.stringify(c.after)) {
+      state.resources[c.address] = { type: c.type, host: c.host, id: c.id, attributes: c.after };
+      recorded = true;
+    }
+  }
+  if (recorded || work.length === 0) await save();
+
+  const pending = new Map(work.map((c) => [c.address, c]));
+  const done = new Set<string>();
+  const failed: { change: Change; command: string; stderr: string }[] = [];
+  let roundTrips = 0;
+  const running = new Set<string>(); // hosts with a batch in flight
+  const inFlight = new Set<Promise<void>>();
+
+  // Deletions go first (deepest first, as the planner ordered them); then the DAG.
+  const isReady = (c: Change) => {
+    if (c.action === "delete") return true;
+    const deletesLeft = [...pending.values()].some((p) => p.action === "delete");
+    return !deletesLeft && c.dependsOn.every((d) => !pending.has(d));
+  };
+
+  const runBatch = async (host: string, batch: Change[]) => {
+    const t = o.transports.get(host)!;
+    const nonce = randomBytes(8).toString("hex");
+    const items: BatchItem[] = [];
+    batch.forEach((c, ci) => c.steps.forEach((s, si) => items.push({ key: `c${ci}s${si}`, command: s.command, stopOnError: true })));
+    for (const c of batch) o.log(`${c.id} (${host}): ${c.steps.map((s) => `${s.label}...`).join(" ")}`);
+    roundTrips++;
+    const r = await t.script(batchScript(items, nonce));
+    const sections = splitSections(r.stdout, nonce);
+    for (const [ci, c] of batch.entries()) {
+      let ok = true;
+      for (const [si, s] of c.steps.entries()) {
+        const sec = sections.get(`c${ci}s${si}`);
+        if (!sec || sec.exitCode !== 0) {
+          ok = false;
+          if (sec) failed.push({ change: c, command: toDisplay(s.command), stderr: sec.stderr || `exit ${sec.exitCode}` });
+          break;
+        }
+        o.log(`${c.id} (${host}): ${PAST[s.label] ?? s.label} complete after ${(sec.elapsedMs / 1000).toFixed(1)}s`);
+      }
+      if (!ok) continue;
+      if (c.after) state.resources[c.address] = { type: c.type, host: c.host, id: c.id, attributes: c.after };
+      else delete state.resources[c.address];
+      await save();
+      pending.delete(c.address);
+      done.add(c.address);
+    }
+    if (r.exitCode !== 0 && failed.length === 0) {
+      failed.push({ change: batch[0]!, command: "(batch)", stderr: r.stderr || `exit ${r.exitCode}` });
+    }
+  };
+
+  for (;;) {
+    if (failed.length === 0) {
+      const ready = [...pending.values()].filter((c) => isReady(c) && !running.has(c.host));
+      const byHost = new Map<string, Change[]>();
+      for (const c of ready) byHost.set(c.host, [...(byHost.get(c.host) ?? []), c]);
+      for (const [host, batch] of byHost) {
+        if (running.size >= o.parallelism) break;
+        running.add(host);
+        const p: Promise<void> = runBatch(host, batch)
+          .catch((e: Error) => {
+            failed.push({ change: batch[0]!, command: "(connection)", stderr: e.message });
+          })
+          .finally(() => {
+            running.delete(host);
+            inFlight.delete(p);
+          });
+        inFlight.add(p);
+      }
+    }
+    if (inFlight.size === 0) break;
+    await Promise.race(inFlight);
+  }
+
+  if (failed.length > 0 || pending.size > 0) {
+    const notDone = [...pending.keys()];
+    if (failed.length === 0) failed.push({ change: pending.values().next().value!, command: "(scheduling)", stderr: "dependencies could not be satisfied" });
+    throw new ApplyError(failed, [...done], notDone);
+  }
+  return { state, roundTrips };
+}

@@ -1,0 +1,99 @@
+/**
+ * The plan as data. The action *is* its symbol (Terraform's idea); reasons are separate
+ * from actions. Renderers (human, JSON, Markdown) read only this.
+ */
+import type { Argv } from "../transport/argv.js";
+
+export type Action = "create" | "update" | "replace" | "delete" | "noop";
+
+export const SYMBOL: Record<Action, string> = { create: "+", update: "~", replace: "-/+", delete: "-", noop: " " };
+
+export interface AttrChange {
+  name: string;
+  before?: string;
+  /** undefined after = removed (inherited again); "(known after apply)" for unknowns */
+  after?: string;
+  forcesReplacement?: boolean;
+}
+
+export interface Step {
+  /** the command, argv quoted at the edge */
+  command: Argv;
+  /** what the step does, for progress lines */
+  label: string;
+}
+
+export interface Change {
+  address: string;
+  type: string;
+  host: string;
+  /** the object's name on the host */
+  id: string;
+  path: string;
+  action: Action;
+  reason: string;
+  attrs: AttrChange[];
+  /** loses data: needs --allow-destroy */
+  destructive: boolean;
+  /** commands, in order; empty for noop */
+  steps: Step[];
+  /** what state records for the resource once the steps succeed (null: remove from state) */
+  after: Record<string, unknown> | null;
+  dependsOn: string[];
+}
+
+export interface Drift {
+  address: string;
+  host: string;
+  id: string;
+  property: string;
+  recorded: string | null;
+  live: string | null;
+}
+
+export interface PlanError {
+  address: string;
+  host: string;
+  message: string;
+}
+
+export interface NotManaged {
+  host: string;
+  kind: "pool" | "dataset";
+  id: string;
+}
+
+export interface Plan {
+  stack: string;
+  lineage: string;
+  stateSerial: number | null;
+  /** sha256 per host of the live facts the plan was made from */
+  liveFingerprints: Record<string, string>;
+  changes: Change[];
+  drift: Drift[];
+  errors: PlanError[];
+  notManaged: NotManaged[];
+  refreshOnly: boolean;
+}
+
+export function summary(plan: Plan): { add: number; change: number; destroy: number } {
+  let add = 0, change = 0, destroy = 0;
+  for (const c of plan.changes) {
+    if (c.action === "create") add++;
+    else if (c.action === "update") change++;
+    else if (c.action === "delete") destroy++;
+    else if (c.action === "replace") { add++; destroy++; }
+  }
+  return { add, change, destroy };
+}
+
+export function hasChanges(plan: Plan): boolean {
+  return plan.changes.some((c) => c.action !== "noop");
+}
+
+export class PlanRefusedError extends Error {
+  constructor(readonly errors: PlanError[]) {
+    super(`the plan has ${errors.length} error${errors.length === 1 ? "" : "s"}:\n${errors.map((e) => `  - ${e.address} on ${e.host}: ${e.message}`).join("\n")}`);
+    this.name = "PlanRefusedError";
+  }
+}

@@ -1,0 +1,144 @@
+/**
+ * The planner: (desired graph, state, live facts) → Plan. Pure. Each kind decides its own
+ * change; this module orders them, adds deletions of what left the configuration, collects
+ * drift (state vs live) separately from proposed changes, and refuses kinds the engine
+ * cannot apply yet.
+ */
+import { createHash } from "node:crypto";
+import type { DesiredGraph } from "./load.js";
+import type { HostLive } from "./live.js";
+import type { State } from "../../state/types.js";
+import type { Change, Plan, PlanError, Drift, NotManaged } from "./plan-model.js";
+import { ENGINE_KINDS } from "../resources/index.js";
+import type { PlanContext } from "../resources/kind.js";
+import { resourceKind } from "../schema/index.js";
+import { MANAGED_PROPERTY } from "../zfs/properties.js";
+
+export interface PlanInput {
+  stack: string;
+  graph: DesiredGraph;
+  state: State | null;
+  live: ReadonlyMap<string, HostLive>;
+  /** lineage for a stack without state yet */
+  newLineage: string;
+  refreshOnly?: boolean;
+  targets?: string[];
+}
+
+/** A stable digest of what was read from a host; a saved plan is only applied against the same. */
+export function fingerprint(live: HostLive): string {
+  const canon = {
+    zfs: live.zfs.raw,
+    pools: [...live.pools].map(([n, p]) => [n, p.row.health, p.row.guid, [...p.properties].map(([k, v]) => [k, v.value, v.source]).sort()]).sort(),
+    datasets: [...live.datasets].map(([n, props]) => [n, [...props].filter(([k]) => k !== "used" && k !== "available").map(([k, v]) => [k, v.value, v.source]).sort()]).sort(),
+    snapshots: [...live.snapshots].map(([n, s]) => [n, s.guid]).sort(),
+  };
+  return createHash("sha256").update(JSON.stringify(canon)).digest("hex");
+}
+
+function withDependencies(targets: string[], graph: DesiredGraph, deps: (a: string) => string[]): Set<string> {
+  const out = new Set<string>();
+  const visit = (a: string) => {
+    if (out.has(a)) return;
+    out.add(a);
+    for (const d of deps(a)) visit(d);
+  };
+  targets.forEach(visit);
+  void graph;
+  return out;
+}
+
+export function makePlan(input: PlanInput): Plan {
+  const { graph, state, live } = input;
+  const lineage = state?.lineage ?? input.newLineage;
+  const nextSerial = (state?.serial ?? 0) + 1;
+  const errors: PlanError[] = [];
+  const changes: Change[] = [];
+  const drift: Drift[] = [];
+
+  const ctxFor = new Map<string, PlanContext>();
+  const ctx = (host: string): PlanContext | null => {
+    const l = live.get(host);
+    if (!l) return null;
+    let c = ctxFor.get(host);
+    if (!c) {
+      const plannedSnapshots = new Set<string>();
+      const plannedPools = new Set<string>();
+      for (const r of graph.resources.values()) {
+        if (r.host !== host) continue;
+        if (r.type === "backplane_snapshot") plannedSnapshots.add(`${r.config.dataset}@${r.config.name}`);
+        if (r.type === "backplane_pool") plannedPools.add(r.config.name as string);
+      }
+      ctxFor.set(host, (c = { lineage, nextSerial, live: l, plannedSnapshots, plannedPools }));
+    }
+    return c;
+  };
+
+  // Proposed changes, in dependency order.
+  for (const address of graph.order) {
+    const r = graph.resources.get(address)!;
+    const kind = ENGINE_KINDS.get(r.type);
+    if (!kind || r.mode !== "resource") {
+      const spec = r.mode === "resource" ? resourceKind(r.type) : undefined;
+      errors.push({
+        address, host: r.host,
+        message: `${r.mode === "data" ? "data source " : ""}${r.type} cannot be planned yet: the engine applies pools, datasets, snapshots and clones today${spec?.engineSupport === "later" ? " (WireGuard, replication and probes arrive with their own issues)" : ""}`,
+      });
+      continue;
+    }
+    const c = ctx(r.host);
+    if (!c) {
+      errors.push({ address, host: r.host, message: `host ${r.host} was not refreshed` });
+      continue;
+    }
+    const recorded = state?.resources[address];
+    const planned = kind.plan(r, recorded, c);
+    for (const m of planned.errors) errors.push({ address, host: r.host, message: m });
+    changes.push(planned.change);
+    if (recorded) drift.push(...kind.drift(address, recorded, c.live));
+  }
+
+  // Deletions: recorded in state, gone from the configuration. Deepest names first.
+  const gone = Object.entries(state?.resources ?? {})
+    .filter(([a]) => !graph.resources.has(a))
+    .sort(([, x], [, y]) => (x.type === "backplane_pool" ? 1 : 0) - (y.type === "backplane_pool" ? 1 : 0) || y.id.length - x.id.length);
+  for (const [address, recorded] of gone) {
+    const kind = ENGINE_KINDS.get(recorded.type);
+    const c = ctx(recorded.host);
+    if (!kind || !c) {
+      errors.push({ address, host: recorded.host, message: `cannot plan the removal of ${recorded.type} ${recorded.id}${c ? "" : ` (host ${recorded.host} is no longer declared; keep its provider until its resources are gone)`}` });
+      continue;
+    }
+    const planned = kind.planDelete(address, recorded, c);
+    for (const m of planned.errors) errors.push({ address, host: recorded.host, message: m });
+    changes.push(planned.change);
+    drift.push(...kind.drift(address, recorded, c.live).filter((d) => d.property === "(existence)"));
+  }
+
+  // What lives on managed pools that nothing manages: reported, never touched.
+  const notManaged: NotManaged[] = [];
+  const managedIds = new Set(changes.map((ch) => `${ch.host}\u0000${ch.id}`));
+  for (const [host, l] of live) {
+    const managedPools = changes.filter((ch) => ch.host === host && ch.type === "backplane_pool").map((ch) => ch.id);
+    for (const [name, props] of l.datasets) {
+      if (managedIds.has(`${host}\u0000${name}`)) continue;
+      const inManagedPool = managedPools.some((p) => name === p || name.startsWith(`${p}/`));
+      const marker = props.get(MANAGED_PROPERTY);
+      if (inManagedPool && !(marker?.source.kind === "local" && marker.value === lineage)) notManaged.push({ host, kind: "dataset", id: name });
+    }
+  }
+
+  let finalChanges = changes;
+  if (input.targets && input.targets.length > 0) {
+    const keep = withDependencies(input.targets, graph, (a) => graph.resources.get(a)?.dependsOn ?? []);
+    for (const t of input.targets) if (!graph.resources.has(t) && !state?.resources[t]) errors.push({ address: t, host: "-", message: "--target names no resource" });
+    finalChanges = changes.filter((ch) => keep.has(ch.address));
+  }
+  if (input.refreshOnly) finalChanges = [];
+
+  const liveFingerprints = Object.fromEntries([...live].map(([h, l]) => [h, fingerprint(l)]));
+  return {
+    stack: input.stack, lineage, stateSerial: state?.serial ?? null, liveFingerprints,
+    changes: finalChanges, drift, errors, notManaged, refreshOnly: input.refreshOnly === true,
+  };
+}

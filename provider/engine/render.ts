@@ -1,0 +1,122 @@
+/**
+ * Plan renderers: human text in Terraform's conventions (colour only when asked: the CLI
+ * decides from TTY and NO_COLOR), JSON for machines, Markdown for a pull-request comment.
+ */
+import { toDisplay } from "../transport/argv.js";
+import { SYMBOL, summary, hasChanges, type Change, type Plan } from "./plan-model.js";
+
+const ANSI = { green: "\x1b[32m", yellow: "\x1b[33m", red: "\x1b[31m", bold: "\x1b[1m", dim: "\x1b[2m", reset: "\x1b[0m" };
+type Paint = (color: keyof typeof ANSI, s: string) => string;
+
+const VERB: Record<Change["action"], string> = {
+  create: "will be created",
+  update: "will be updated in-place",
+  replace: "must be replaced",
+  delete: "will be destroyed",
+  noop: "",
+};
+
+function colorOf(c: Change): keyof typeof ANSI {
+  return c.action === "create" ? "green" : c.action === "update" ? "yellow" : "red";
+}
+
+export function renderHuman(plan: Plan, opts: { color: boolean }): string {
+  const paint: Paint = (c, s) => (opts.color ? `${ANSI[c]}${s}${ANSI.reset}` : s);
+  const out: string[] = [];
+  if (plan.drift.length > 0) {
+    out.push(paint("bold", "Objects have changed outside of backplane"), "", "backplane detected the following changes made outside of backplane since the last apply:", "");
+    for (const d of plan.drift) {
+      out.push(`  ${paint("yellow", "~")} ${d.address} on ${d.host}: ${d.id} ${d.property}: recorded ${JSON.stringify(d.recorded)}, live ${JSON.stringify(d.live)}`);
+    }
+    out.push("");
+  }
+  if (plan.notManaged.length > 0) {
+    out.push("Not managed by this stack (left alone):");
+    for (const n of plan.notManaged) out.push(`  ${paint("dim", "?")} ${n.kind} ${n.id} on ${n.host}`);
+    out.push("");
+  }
+  if (plan.errors.length > 0) {
+    for (const e of plan.errors) out.push(paint("red", `Error: ${e.address} on ${e.host}: ${e.message}`));
+    out.push("");
+  }
+  const changes = plan.changes.filter((c) => c.action !== "noop");
+  if (changes.length === 0) {
+    out.push(plan.refreshOnly ? "Refresh only: no changes are proposed." : paint("green", "No changes. Your hosts match the configuration."));
+    return out.join("\n") + "\n";
+  }
+  out.push("backplane will perform the following actions:", "");
+  for (const c of changes) {
+    out.push(`  ${paint("bold", `# ${c.address}`)}${c.path ? ` (${c.path})` : ""} on ${c.host} ${paint(c.action === "replace" || c.action === "delete" ? "red" : "bold", VERB[c.action])}${c.action === "replace" ? ` (${c.reason})` : ""}`);
+    out.push(`  ${paint(colorOf(c), SYMBOL[c.action])} ${c.type.replace("backplane_", "")} "${c.id}" {`);
+    const width = Math.max(0, ...c.attrs.map((a) => a.name.length));
+    for (const a of c.attrs) {
+      const name = a.name.padEnd(width);
+      const forces = a.forcesReplacement ? paint("red", " # forces replacement") : "";
+      if (a.before === undefined) out.push(`      ${paint("green", "+")} ${name} = ${JSON.stringify(a.after ?? "")}${forces}`);
+      else if (a.after === undefined) out.push(`      ${paint("red", "-")} ${name} = ${JSON.stringify(a.before)} -> (inherited)${forces}`);
+      else out.push(`      ${paint("yellow", "~")} ${name} = ${JSON.stringify(a.before)} -> ${JSON.stringify(a.after)}${forces}`);
+    }
+    out.push("    }");
+    if (c.destructive) out.push(`    ${paint("red", "! destructive: needs --allow-destroy")}`);
+    out.push("");
+  }
+  const s = summary(plan);
+  out.push(`${paint("bold", "Plan:")} ${s.add} to add, ${s.change} to change, ${s.destroy} to destroy.`);
+  return out.join("\n") + "\n";
+}
+
+/** The documented JSON format (docs/plan-json.md). Commands are shown with secrets masked. */
+export function renderJson(plan: Plan): string {
+  return JSON.stringify(
+    {
+      format_version: "1",
+      stack: plan.stack,
+      lineage: plan.lineage,
+      state_serial: plan.stateSerial,
+      live_fingerprints: plan.liveFingerprints,
+      refresh_only: plan.refreshOnly,
+      summary: summary(plan),
+      has_changes: hasChanges(plan),
+      changes: plan.changes.filter((c) => c.action !== "noop").map((c) => ({
+        address: c.address, type: c.type, host: c.host, id: c.id, path: c.path, action: c.action, symbol: SYMBOL[c.action],
+        reason: c.reason, destructive: c.destructive,
+        attributes: c.attrs.map((a) => ({ name: a.name, before: a.before ?? null, after: a.after ?? null, forces_replacement: a.forcesReplacement === true })),
+        commands: c.steps.map((s) => toDisplay(s.command)),
+      })),
+      drift: plan.drift,
+      not_managed: plan.notManaged,
+      errors: plan.errors,
+    },
+    null,
+    2,
+  ) + "\n";
+}
+
+export function renderMarkdown(plan: Plan): string {
+  const s = summary(plan);
+  const out: string[] = [`### backplane plan: \`${plan.stack}\``, ""];
+  if (plan.errors.length) {
+    out.push("**Errors**", "");
+    for (const e of plan.errors) out.push(`- :x: \`${e.address}\` on \`${e.host}\`: ${e.message}`);
+    out.push("");
+  }
+  if (plan.drift.length) {
+    out.push("**Drift** (changed outside backplane)", "", "| resource | host | object | property | recorded | live |", "|---|---|---|---|---|---|");
+    for (const d of plan.drift) out.push(`| \`${d.address}\` | ${d.host} | \`${d.id}\` | ${d.property} | \`${d.recorded}\` | \`${d.live}\` |`);
+    out.push("");
+  }
+  const changes = plan.changes.filter((c) => c.action !== "noop");
+  if (changes.length === 0) out.push("No changes.");
+  else {
+    out.push("| | resource | host | object | reason |", "|---|---|---|---|---|");
+    for (const c of changes) out.push(`| \`${SYMBOL[c.action]}\` | \`${c.address}\` | ${c.host} | \`${c.id}\` | ${c.reason}${c.destructive ? " :warning: destructive" : ""} |`);
+    out.push("", "<details><summary>attribute changes</summary>", "", "```diff");
+    for (const c of changes) {
+      out.push(`# ${c.address} (${c.id})`);
+      for (const a of c.attrs) out.push(`${a.before === undefined ? "+" : a.after === undefined ? "-" : "!"} ${a.name}: ${a.before ?? ""}${a.before !== undefined && a.after !== undefined ? " -> " : ""}${a.after ?? (a.before !== undefined ? " (inherited)" : "")}`);
+    }
+    out.push("```", "</details>");
+  }
+  out.push("", `**Plan:** ${s.add} to add, ${s.change} to change, ${s.destroy} to destroy.`, "");
+  return out.join("\n");
+}

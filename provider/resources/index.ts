@@ -1,0 +1,16 @@
+/** The kinds the engine can plan and apply today. Others are refused at plan with a clear error. */
+import type { ResourceKind } from "./kind.js";
+import { datasetKind } from "./dataset.js";
+import { poolKind } from "./pool.js";
+import { snapshotKind, cloneKind } from "./snapshot.js";
+
+export const ENGINE_KINDS: ReadonlyMap<string, ResourceKind> = new Map(
+  [poolKind, datasetKind, snapshotKind, cloneKind].map((k) => [k.type, k]),
+);
+
+/** user properties the refresh must read: those any desired dataset mentions */
+export function userPropertiesOf(configs: Iterable<Record<string, unknown>>): string[] {
+  const names = new Set<string>();
+  for (const c of configs) for (const k of Object.keys((c.user_properties as Record<string, string> | undefined) ?? {})) names.add(k);
+  return [...names].sort();
+}

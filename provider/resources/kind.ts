@@ -1,0 +1,36 @@
+/** What every resource kind provides to the planner: pure functions of desired × state × live. */
+import type { DesiredResource } from "../engine/load.js";
+import type { HostLive } from "../engine/live.js";
+import type { Change, Drift } from "../engine/plan-model.js";
+import type { ResourceState } from "../../state/types.js";
+
+export interface PlanContext {
+  lineage: string;
+  /** the serial the state will have after this apply (names safety snapshots) */
+  nextSerial: number;
+  live: HostLive;
+  /** snapshots (dataset@name) that this plan creates on this host */
+  plannedSnapshots: Set<string>;
+  /** pools this plan creates on this host */
+  plannedPools: Set<string>;
+}
+
+export interface Planned {
+  change: Change;
+  errors: string[];
+}
+
+export interface ResourceKind {
+  type: string;
+  /** the object's name on the host */
+  id(config: Record<string, unknown>): string;
+  plan(r: DesiredResource, state: ResourceState | undefined, ctx: PlanContext): Planned;
+  planDelete(address: string, state: ResourceState, ctx: PlanContext): Planned;
+  drift(address: string, state: ResourceState, live: HostLive): Drift[];
+  /** attributes to record when adopting an existing object (`backplane import`) */
+  importAttributes(id: string, live: HostLive): Record<string, unknown> | null;
+}
+
+export function baseChange(r: { address: string; type: string; host: string; path: string; dependsOn?: string[] }, id: string): Omit<Change, "action" | "reason" | "attrs" | "destructive" | "steps" | "after"> {
+  return { address: r.address, type: r.type, host: r.host, id, path: r.path, dependsOn: r.dependsOn ?? [] };
+}

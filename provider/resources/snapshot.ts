@@ -1,0 +1,123 @@
+/** backplane_snapshot and backplane_clone. Pure. */
+import { argv } from "../transport/argv.js";
+import { MANAGED_PROPERTY } from "../zfs/properties.js";
+import type { Drift } from "../engine/plan-model.js";
+import { baseChange, type Planned, type ResourceKind, type PlanContext } from "./kind.js";
+import { normalizeProperties, show, ownedBy } from "./zfs-common.js";
+import type { HostLive } from "../engine/live.js";
+
+function noop(base: ReturnType<typeof baseChange>, reason: string, after: Record<string, unknown> | null): Planned["change"] {
+  return { ...base, action: "noop", reason, attrs: [], destructive: false, steps: [], after };
+}
+
+export const snapshotKind: ResourceKind = {
+  type: "backplane_snapshot",
+  id: (c) => `${c.dataset}@${c.name}`,
+  plan(r, _state, ctx): Planned {
+    const id = `${r.config.dataset}@${r.config.name}`;
+    const base = baseChange(r, id);
+    const after = { dataset: r.config.dataset, name: r.config.name, recursive: r.config.recursive === true };
+    const live = ctx.live.snapshots.get(id);
+    if (live) return { errors: [], change: noop(base, "up to date", { ...after, guid: live.guid }) };
+    return {
+      errors: [],
+      change: {
+        ...base, action: "create", reason: "does not exist", destructive: false, attrs: [{ name: "snapshot", after: id }],
+        steps: [{ command: argv("zfs", "snapshot", ...(r.config.recursive ? ["-r"] : []), "-o", `${MANAGED_PROPERTY}=${ctx.lineage}`, id), label: "Creating" }],
+        after,
+      },
+    };
+  },
+  planDelete(address, state, ctx): Planned {
+    const base = { address, type: state.type, host: state.host, id: state.id, path: "", dependsOn: [] };
+    if (!ctx.live.snapshots.has(state.id)) return { errors: [], change: noop(base, "already gone", null) };
+    return { errors: [], change: { ...base, action: "delete", reason: "no longer in the configuration", attrs: [], destructive: true, steps: [{ command: argv("zfs", "destroy", state.id), label: "Destroying" }], after: null } };
+  },
+  drift(address, state, live): Drift[] {
+    return live.snapshots.has(state.id) ? [] : [{ address, host: state.host, id: state.id, property: "(existence)", recorded: "exists", live: "missing" }];
+  },
+  importAttributes(id, live) {
+    const s = live.snapshots.get(id);
+    return s ? { dataset: s.dataset, name: s.snapshot, recursive: false, guid: s.guid } : null;
+  },
+};
+
+/** The newest snapshot of a dataset by creation txg: what "dataset@latest" means. */
+export function latestSnapshot(live: HostLive, dataset: string): string | null {
+  let best: { name: string; txg: bigint } | null = null;
+  for (const s of live.snapshots.values()) {
+    if (s.dataset === dataset && (!best || s.createtxg > best.txg)) best = { name: s.name, txg: s.createtxg };
+  }
+  return best?.name ?? null;
+}
+
+function resolveOrigin(origin: string, ctx: PlanContext): { snapshot: string | null; problem?: string } {
+  const [dataset, snap] = origin.split("@") as [string, string];
+  if (snap === "latest" && !ctx.live.snapshots.has(origin)) {
+    const latest = latestSnapshot(ctx.live, dataset);
+    return latest ? { snapshot: latest } : { snapshot: null, problem: `${dataset} has no snapshot to clone (origin ${origin})` };
+  }
+  if (ctx.live.snapshots.has(origin) || ctx.plannedSnapshots.has(origin)) return { snapshot: origin };
+  return { snapshot: null, problem: `origin ${origin} does not exist and nothing in this stack creates it` };
+}
+
+export const cloneKind: ResourceKind = {
+  type: "backplane_clone",
+  id: (c) => c.name as string,
+  plan(r, state, ctx): Planned {
+    const name = r.config.name as string;
+    const base = baseChange(r, name);
+    const props = normalizeProperties(r.config.properties as Record<string, string> | undefined);
+    const live = ctx.live.datasets.get(name);
+    if (live) {
+      if (!state && !ownedBy(live, ctx.lineage)) {
+        return { errors: [`${name} already exists on ${ctx.live.host} and is not managed by backplane`], change: noop(base, "not managed", null) };
+      }
+      const sets = Object.entries(props).filter(([k, v]) => live.get(k)?.value !== v || live.get(k)?.source.kind !== "local");
+      const origin = live.get("origin")?.value;
+      const after = { name, origin: r.config.origin, properties: props, promote: r.config.promote === true, origin_snapshot: state?.attributes.origin_snapshot ?? origin };
+      if (sets.length === 0) return { errors: [], change: noop(base, "up to date", after) };
+      return {
+        errors: [],
+        change: {
+          ...base, action: "update", reason: "properties differ", destructive: false,
+          attrs: sets.map(([k, v]) => ({ name: k, before: show(k, live.get(k)?.value), after: show(k, v) })),
+          steps: [{ command: argv("zfs", "set", ...sets.map(([k, v]) => `${k}=${v}`), name), label: "Modifying" }],
+          after,
+        },
+      };
+    }
+    const { snapshot, problem } = resolveOrigin(r.config.origin as string, ctx);
+    if (!snapshot) return { errors: [problem!], change: noop(base, "origin missing", null) };
+    const steps = [{
+      command: argv("zfs", "clone", ...Object.entries(props).flatMap(([k, v]) => ["-o", `${k}=${v}`]), "-o", `${MANAGED_PROPERTY}=${ctx.lineage}`, snapshot, name),
+      label: "Cloning",
+    }];
+    if (r.config.promote === true) steps.push({ command: argv("zfs", "promote", name), label: "Promoting" });
+    return {
+      errors: [],
+      change: {
+        ...base, action: "create", reason: "does not exist", destructive: false,
+        attrs: [{ name: "origin", after: snapshot }, ...Object.entries(props).map(([k, v]) => ({ name: k, after: show(k, v) }))],
+        steps,
+        after: { name, origin: r.config.origin, properties: props, promote: r.config.promote === true, origin_snapshot: snapshot },
+      },
+    };
+  },
+  planDelete(address, state, ctx): Planned {
+    const base = { address, type: state.type, host: state.host, id: state.id, path: "", dependsOn: [] };
+    const live = ctx.live.datasets.get(state.id);
+    if (!live) return { errors: [], change: noop(base, "already gone", null) };
+    if (!ownedBy(live, ctx.lineage)) return { errors: [`${state.id} is not owned by this stack; not destroying it`], change: noop(base, "not owned", null) };
+    return { errors: [], change: { ...base, action: "delete", reason: "no longer in the configuration", attrs: [], destructive: true, steps: [{ command: argv("zfs", "destroy", "-r", state.id), label: "Destroying" }], after: null } };
+  },
+  drift(address, state, live): Drift[] {
+    return live.datasets.has(state.id) ? [] : [{ address, host: state.host, id: state.id, property: "(existence)", recorded: "exists", live: "missing" }];
+  },
+  importAttributes(id, live) {
+    const l = live.datasets.get(id);
+    const origin = l?.get("origin")?.value;
+    if (!l || !origin || origin === "-") return null;
+    return { name: id, origin, properties: {}, promote: false, origin_snapshot: origin };
+  },
+};

@@ -1,0 +1,106 @@
+/**
+ * Shared by the ZFS resource kinds: normalising desired properties, ownership, capability
+ * checks and the property diff. Pure.
+ */
+import { MANAGED_PROPERTY, propertySpec, versionAtLeast } from "../zfs/properties.js";
+import type { PropertyValue } from "../zfs/facts.js";
+import type { HostLive } from "../engine/live.js";
+import type { AttrChange } from "../engine/plan-model.js";
+import { formatSize } from "../zfs/units.js";
+
+/** Native properties normalised to the form `zfs get -Hp` prints (validated at load already). */
+export function normalizeProperties(props: Record<string, string> | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(props ?? {})) {
+    const spec = propertySpec(k);
+    const c = spec?.check(v);
+    out[k] = c && c.ok ? c.normalized : v;
+  }
+  return out;
+}
+
+/** An object is ours only when it carries the marker *locally* with our lineage (children inherit it). */
+export function ownedBy(props: Map<string, PropertyValue> | undefined, lineage: string): boolean {
+  const m = props?.get(MANAGED_PROPERTY);
+  return !!m && m.source.kind === "local" && m.value === lineage;
+}
+
+export function markerOf(props: Map<string, PropertyValue> | undefined): string | null {
+  const m = props?.get(MANAGED_PROPERTY);
+  return m && m.source.kind === "local" && m.value !== "-" ? m.value : null;
+}
+
+/** For humans: 536870912000 → "536870912000 (500G)". */
+export function show(name: string, value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  if (/^\d+$/.test(value) && BigInt(value) >= 1024n && ["recordsize", "quota", "refquota", "reservation", "refreservation", "volsize", "volblocksize", "special_small_blocks"].includes(name)) {
+    return `${value} (${formatSize(BigInt(value))})`;
+  }
+  return value;
+}
+
+/**
+ * Capability check: does the host (and pool) support this value? New pools on OpenZFS get
+ * every feature the host knows, so a pool created in the same plan counts as having them.
+ */
+export function capabilityProblem(live: HostLive, pool: string, name: string, normalized: string): string | null {
+  const req = propertySpec(name)?.requires?.(normalized);
+  if (!req) return null;
+  const version = live.zfs.userland;
+  if (req.zfs && !versionAtLeast(version, req.zfs)) {
+    return `${req.why}; host runs ${version ? `OpenZFS ${version}` : `a non-OpenZFS ZFS (${live.zfs.raw.split("\n")[0] || "unknown"})`}`;
+  }
+  if (req.feature) {
+    const p = live.pools.get(pool);
+    if (p && !p.features.has(req.feature)) return `${req.why}; pool ${pool} does not have feature ${req.feature} enabled`;
+    if (!p && version === null) return `${req.why}; the host's ZFS has no pool features`;
+  }
+  return null;
+}
+
+export interface PropertyDiff {
+  sets: Record<string, string>;
+  inherits: string[];
+  forcesReplacement: AttrChange[];
+  attrs: AttrChange[];
+}
+
+/**
+ * desired (normalised) × live × last recorded → what to set, inherit, or replace for.
+ * A desired value must be set *locally*: an equal value inherited from a parent is set, so
+ * a later change to the parent cannot silently change this dataset. Properties no longer
+ * desired but recorded are inherited again when they are still set locally.
+ */
+export function diffProperties(
+  desired: Record<string, string>,
+  live: Map<string, PropertyValue>,
+  recorded: Record<string, string>,
+  createOnly: (name: string) => boolean,
+): PropertyDiff {
+  const d: PropertyDiff = { sets: {}, inherits: [], forcesReplacement: [], attrs: [] };
+  for (const [name, want] of Object.entries(desired)) {
+    const have = live.get(name);
+    const same = have !== undefined && have.value === want;
+    if (createOnly(name)) {
+      if (!same) {
+        const a = { name, before: show(name, have?.value), after: show(name, want), forcesReplacement: true };
+        d.forcesReplacement.push(a);
+        d.attrs.push(a);
+      }
+      continue;
+    }
+    if (!same || (have.source.kind !== "local" && have.source.kind !== "received")) {
+      d.sets[name] = want;
+      d.attrs.push({ name, before: have ? `${show(name, have.value)}${have.source.kind === "local" ? "" : ` (${have.source.kind === "inherited" ? `inherited from ${have.source.from}` : have.source.kind})`}` : undefined, after: show(name, want) });
+    }
+  }
+  for (const name of Object.keys(recorded)) {
+    if (name in desired) continue;
+    const have = live.get(name);
+    if (have && have.source.kind === "local" && !createOnly(name)) {
+      d.inherits.push(name);
+      d.attrs.push({ name, before: show(name, have.value), after: undefined });
+    }
+  }
+  return d;
+}

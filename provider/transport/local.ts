@@ -1,0 +1,30 @@
+/** The machine backplane runs on, for a host whose address is "local". Same contract as ssh. */
+import { execa } from "execa";
+import { toDisplay, type Argv } from "./argv.js";
+import type { RunResult, Transport } from "./transport.js";
+
+export class LocalTransport implements Transport {
+  roundTrips = 0;
+  readonly log: string[] = [];
+  constructor(readonly host: string, private readonly prefix: string[] = []) {}
+
+  private async exec(file: string, args: string[], display: string, stdin?: string, timeoutMs?: number): Promise<RunResult> {
+    this.roundTrips++;
+    this.log.push(display);
+    const t0 = Date.now();
+    const [f, ...rest] = [...this.prefix, file, ...args];
+    const r = await execa(f!, rest, { input: stdin ?? "", reject: false, timeout: timeoutMs ?? 600_000, stripFinalNewline: false });
+    return { stdout: String(r.stdout ?? ""), stderr: String(r.stderr ?? ""), exitCode: r.exitCode ?? -1, durationMs: Date.now() - t0 };
+  }
+
+  run(cmd: Argv, opts: { stdin?: string; timeoutMs?: number } = {}) {
+    const [first, ...rest] = cmd.map((w) => w.text);
+    return this.exec(first!, rest, toDisplay(cmd), opts.stdin, opts.timeoutMs);
+  }
+
+  script(text: string, opts: { timeoutMs?: number } = {}) {
+    return this.exec("sh", ["-s"], `sh -s <<script (${text.split("\n").length} lines)>>`, text, opts.timeoutMs);
+  }
+
+  async close() {}
+}

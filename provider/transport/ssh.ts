@@ -1,0 +1,106 @@
+/**
+ * System OpenSSH through execa: ControlMaster multiplexing, BatchMode, timeouts and strict
+ * host key checking against the key pinned in the stack (written to a private known_hosts
+ * under a HostKeyAlias) or the given known_hosts file. Never trust-on-first-use.
+ */
+import { execa } from "execa";
+import { mkdirSync, writeFileSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { toDisplay, toShell, type Argv } from "./argv.js";
+import { ConnectError, HostKeyError, type RunResult, type Transport } from "./transport.js";
+import type { HostConfig } from "../engine/load.js";
+
+const runtimeDir = (() => {
+  let dir: string | undefined;
+  return () => {
+    if (!dir) {
+      dir = mkdtempSync(join(process.env.BACKPLANE_RUNTIME_DIR ?? tmpdir(), "backplane-ssh-"));
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+    }
+    return dir;
+  };
+})();
+
+export class SshTransport implements Transport {
+  readonly host: string;
+  roundTrips = 0;
+  readonly log: string[] = [];
+  private readonly base: string[];
+
+  constructor(private readonly config: HostConfig, private readonly opts: { commandTimeoutMs?: number } = {}) {
+    this.host = config.alias;
+    const dir = runtimeDir();
+    const options: Record<string, string> = {
+      BatchMode: "yes",
+      StrictHostKeyChecking: "yes",
+      UpdateHostKeys: "no",
+      GlobalKnownHostsFile: "/dev/null",
+      ConnectTimeout: String(config.connectTimeout),
+      ServerAliveInterval: "15",
+      ServerAliveCountMax: "4",
+      ControlMaster: "auto",
+      ControlPath: join(dir, "cm-%C"),
+      ControlPersist: "120",
+      LogLevel: "ERROR",
+    };
+    if (config.hostKey) {
+      const known = join(dir, `known_hosts-${config.alias}`);
+      writeFileSync(known, `backplane-${config.alias} ${config.hostKey}\n`, { mode: 0o600 });
+      options.UserKnownHostsFile = known;
+      options.HostKeyAlias = `backplane-${config.alias}`;
+    } else if (config.knownHostsFile) {
+      options.UserKnownHostsFile = config.knownHostsFile;
+    }
+    if (config.identityFile) {
+      options.IdentityFile = config.identityFile;
+      options.IdentitiesOnly = "yes";
+    }
+    this.base = [
+      ...(config.sshConfigFile ? ["-F", config.sshConfigFile] : []),
+      ...Object.entries(options).flatMap(([k, v]) => ["-o", `${k}=${v}`]),
+      "-p", String(config.port),
+      "-l", config.user,
+      "--", config.address,
+    ];
+  }
+
+  private remote(cmd: string): string {
+    const prefix = this.config.commandPrefix.join(" ");
+    return prefix ? `${prefix} ${cmd}` : cmd;
+  }
+
+  private async exec(remoteCommand: string, display: string, stdin: string | undefined, timeoutMs?: number): Promise<RunResult> {
+    this.roundTrips++;
+    this.log.push(display);
+    const t0 = Date.now();
+    const r = await execa("ssh", [...this.base, this.remote(remoteCommand)], {
+      input: stdin ?? "",
+      reject: false,
+      timeout: timeoutMs ?? this.opts.commandTimeoutMs ?? 600_000,
+      stripFinalNewline: false,
+      maxBuffer: 256 * 1024 * 1024,
+    });
+    const stderr = String(r.stderr ?? "");
+    if (r.exitCode === 255) {
+      if (/host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|No .* host key is known/i.test(stderr)) {
+        throw new HostKeyError(this.host, stderr);
+      }
+      throw new ConnectError(this.host, stderr || (r.timedOut ? "timed out" : "ssh exited 255"));
+    }
+    if (r.timedOut) throw new ConnectError(this.host, `command timed out after ${timeoutMs ?? this.opts.commandTimeoutMs} ms`);
+    return { stdout: String(r.stdout ?? ""), stderr, exitCode: r.exitCode ?? -1, durationMs: Date.now() - t0 };
+  }
+
+  run(cmd: Argv, opts: { stdin?: string; timeoutMs?: number } = {}): Promise<RunResult> {
+    return this.exec(toShell(cmd), toDisplay(cmd), opts.stdin, opts.timeoutMs);
+  }
+
+  script(text: string, opts: { timeoutMs?: number } = {}): Promise<RunResult> {
+    return this.exec("sh -s", `sh -s <<script (${text.split("\n").length} lines)>>`, text, opts.timeoutMs);
+  }
+
+  async close(): Promise<void> {
+    await execa("ssh", [...this.base.slice(0, -2), "-O", "exit", "--", this.config.address], { reject: false, timeout: 10_000 });
+  }
+}

@@ -1,0 +1,21 @@
+/** State backends, split by capability (Terraform's statemgr idea). One conformance suite tests them all. */
+import type { LockInfo, State } from "./types.js";
+
+export interface StateReader {
+  /** null when no state exists yet */
+  read(): Promise<State | null>;
+}
+
+export interface StateWriter {
+  /** writes `state` if the stored serial is still `expectedSerial` (compare-and-swap) */
+  write(state: State, expectedSerial: number | null): Promise<void>;
+}
+
+export interface StateLocker {
+  lock(operation: string): Promise<LockInfo>;
+  unlock(id: string): Promise<void>;
+  forceUnlock(id: string): Promise<void>;
+  currentLock(): Promise<LockInfo | null>;
+}
+
+export type StateBackend = StateReader & StateWriter & StateLocker & { describe(): string };
