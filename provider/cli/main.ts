@@ -7,7 +7,7 @@ import { resolve } from "node:path";
 import { randomUUID } from "node:crypto";
 import { createInterface } from "node:readline/promises";
 import { openProject, synth, refreshAll, transportsFor, type Project } from "../engine/project.js";
-import { makePlan } from "../engine/plan.js";
+import { makePlan, liveSummary } from "../engine/plan.js";
 import { renderHuman, renderJson, renderMarkdown } from "../engine/render.js";
 import { apply } from "../engine/apply.js";
 import { hasChanges, PlanRefusedError, type Plan } from "../engine/plan-model.js";
@@ -47,16 +47,8 @@ async function planFor(p: Project, opts: { refreshOnly?: boolean; targets?: stri
 }
 
 /** Compact live facts kept in a saved plan, to say exactly what changed when it is stale. */
-function liveSummary(live: Map<string, HostLive>): Record<string, Record<string, string>> {
-  const s: Record<string, Record<string, string>> = {};
-  for (const [h, l] of live) {
-    const m: Record<string, string> = {};
-    for (const [name, p] of l.pools) m[`pool ${name}`] = p.row.health;
-    for (const [name, props] of l.datasets) for (const [k, v] of props) if (k !== "used" && k !== "available") m[`${name} ${k}`] = `${v.value} (${v.source.kind})`;
-    for (const name of l.snapshots.keys()) m[`snapshot ${name}`] = "exists";
-    s[h] = m;
-  }
-  return s;
+function liveSummaries(live: Map<string, HostLive>): Record<string, Record<string, string>> {
+  return Object.fromEntries([...live].map(([h, l]) => [h, liveSummary(l)]));
 }
 
 function liveDifferences(before: Record<string, Record<string, string>>, after: Record<string, Record<string, string>>): string[] {
@@ -134,7 +126,7 @@ withCommon(program.command("plan").description("show what apply would change"))
     out(format === "json" ? renderJson(plan) : format === "markdown" ? renderMarkdown(plan) : renderHuman(plan, { color: color() }));
     if (plan.errors.length > 0) process.exit(1);
     if (o.out) {
-      await writeFile(o.out, JSON.stringify({ format: "backplane-plan/1", dir: p.dir, plan, live: liveSummary(live) }, null, 2) + "\n", { mode: 0o600 });
+      await writeFile(o.out, JSON.stringify({ format: "backplane-plan/1", dir: p.dir, plan, live: liveSummaries(live) }, null, 2) + "\n", { mode: 0o600 });
       out(`Saved the plan to ${o.out}. Apply exactly this plan with: backplane apply ${o.out}`);
     }
     if (o.detailedExitcode && hasChanges(plan)) process.exit(2);
@@ -163,7 +155,7 @@ withCommon(program.command("apply").description("apply the changes (or a plan sa
         const fresh = makePlan({ stack: p.stack, graph: p.graph, state, live, newLineage: saved.plan.lineage });
         const changedHosts = Object.keys(saved.plan.liveFingerprints).filter((h) => fresh.liveFingerprints[h] !== saved.plan.liveFingerprints[h]);
         if (changedHosts.length > 0) {
-          const diffs = liveDifferences(saved.live, liveSummary(live));
+          const diffs = liveDifferences(saved.live, liveSummaries(live));
           await closeAll(transports);
           throw new Error(`saved plan is stale: ${changedHosts.join(", ")} changed since it was made:\n${diffs.slice(0, 20).map((d) => `  ${d}`).join("\n")}${diffs.length > 20 ? `\n  ... and ${diffs.length - 20} more` : ""}\nrun plan again`);
         }
@@ -180,7 +172,8 @@ withCommon(program.command("apply").description("apply the changes (or a plan sa
         await closeAll(transports);
         return;
       }
-      if (!(await confirm(plan, o.autoApprove === true))) {
+      // A saved plan was reviewed when it was made: applying it needs no second approval (as in Terraform).
+      if (!(await confirm(plan, o.autoApprove === true || planfile !== undefined))) {
         out("Apply cancelled.");
         await closeAll(transports);
         process.exitCode = 1;

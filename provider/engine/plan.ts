@@ -25,15 +25,23 @@ export interface PlanInput {
   targets?: string[];
 }
 
+/**
+ * What a saved plan remembers of a host: pool health, every dataset property read (value and
+ * source) and the snapshots. Volatile counters (space used, pool free space) stay out, so a
+ * fingerprint changes only when something a plan depends on changed.
+ */
+export function liveSummary(live: HostLive): Record<string, string> {
+  const m: Record<string, string> = {};
+  for (const [name, p] of live.pools) m[`pool ${name}`] = `${p.row.health} ${p.row.guid}`;
+  for (const [name, props] of live.datasets) for (const [k, v] of props) m[`${name} ${k}`] = `${v.value} (${v.source.kind === "inherited" ? `inherited from ${v.source.from}` : v.source.kind})`;
+  for (const [name, s] of live.snapshots) m[`snapshot ${name}`] = s.guid;
+  return m;
+}
+
 /** A stable digest of what was read from a host; a saved plan is only applied against the same. */
 export function fingerprint(live: HostLive): string {
-  const canon = {
-    zfs: live.zfs.raw,
-    pools: [...live.pools].map(([n, p]) => [n, p.row.health, p.row.guid, [...p.properties].map(([k, v]) => [k, v.value, v.source]).sort()]).sort(),
-    datasets: [...live.datasets].map(([n, props]) => [n, [...props].filter(([k]) => k !== "used" && k !== "available").map(([k, v]) => [k, v.value, v.source]).sort()]).sort(),
-    snapshots: [...live.snapshots].map(([n, s]) => [n, s.guid]).sort(),
-  };
-  return createHash("sha256").update(JSON.stringify(canon)).digest("hex");
+  const s = liveSummary(live);
+  return createHash("sha256").update(JSON.stringify(Object.keys(s).sort().map((k) => [k, s[k]]))).digest("hex");
 }
 
 function withDependencies(targets: string[], graph: DesiredGraph, deps: (a: string) => string[]): Set<string> {

@@ -1,0 +1,82 @@
+/** Helpers for e2e tests: run commands on lab hosts, run the backplane CLI, make stacks. */
+import { execa } from "execa";
+import { mkdir, rm, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { labHost, readLab, type LabHost } from "../lab/hosts.js";
+import { SshTransport } from "../../provider/transport/ssh.js";
+import { argv, type Argv } from "../../provider/transport/argv.js";
+import type { HostConfig } from "../../provider/engine/load.js";
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const ROOT = join(here, "..", "..");
+
+export function hostConfig(h: LabHost): HostConfig {
+  return { alias: h.name, address: h.address, port: h.port, user: h.user, identityFile: h.identityFile, hostKey: h.hostKey, commandPrefix: [], connectTimeout: 15 };
+}
+
+const transports = new Map<string, SshTransport>();
+export function transport(name: string): SshTransport {
+  let t = transports.get(name);
+  if (!t) transports.set(name, (t = new SshTransport(hostConfig(labHost(name)))));
+  return t;
+}
+
+/** Run a fixed shell snippet on a lab host (test set-up only; the product never does this). */
+export async function sh(host: string, script: string): Promise<string> {
+  const r = await transport(host).run(argv("sh", "-c", script));
+  if (r.exitCode !== 0) throw new Error(`${host}: ${script}: exit ${r.exitCode}: ${r.stderr}`);
+  return r.stdout;
+}
+
+export async function run(host: string, cmd: Argv) {
+  return transport(host).run(cmd);
+}
+
+/** Destroy every pool on the lab hosts and clear their disks, so each test starts clean. */
+export async function resetHosts(): Promise<void> {
+  await Promise.all(readLab().hosts.map((h) => sh(h.name,
+    `for p in $(zpool list -H -o name); do zpool destroy -f "$p"; done; ` +
+    h.disks.map((d) => `zpool labelclear -f ${d} 2>/dev/null; wipefs -qa ${d} 2>/dev/null;`).join(" ") + " true")));
+}
+
+export interface CliResult {
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+}
+
+export async function backplane(dir: string, args: string[]): Promise<CliResult> {
+  const r = await execa(join(ROOT, "bin", "backplane.mjs"), args, { cwd: dir, reject: false, env: { NO_COLOR: "1" } });
+  return { stdout: String(r.stdout), stderr: String(r.stderr), exitCode: r.exitCode ?? -1 };
+}
+
+/**
+ * A throw-away project under test/e2e/.work/<name> whose main.ts is `body`, with the
+ * constructs and the lab inventory in scope as `Host`, `inv`, `hostProps`, `stack`.
+ */
+export async function project(name: string, body: string): Promise<string> {
+  const dir = join(here, ".work", name);
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, "cdktf.json"), JSON.stringify({ language: "typescript", app: `${join(ROOT, "node_modules", ".bin", "tsx")} main.ts`, projectId: name, sendCrashReports: "false" }, null, 2));
+  await writeFile(join(dir, "main.ts"), `
+import { App, TerraformStack, LocalBackend } from "cdktf";
+import * as bp from "${join(ROOT, "constructs", "index.js")}";
+import { inventory, hostProps, need } from "${join(ROOT, "examples", "inventory.js")}";
+const { Host } = bp;
+const inv = inventory();
+const app = new App();
+const stack = new TerraformStack(app, ${JSON.stringify(name)});
+new LocalBackend(stack, { path: "terraform.tfstate" });
+const prodInv = need(inv, "prod");
+const drInv = need(inv, "dr");
+${body}
+app.synth();
+`);
+  return dir;
+}
+
+export function labDisks(name: string): string[] {
+  return labHost(name).disks;
+}
