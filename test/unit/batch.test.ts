@@ -1,0 +1,60 @@
+/** Batched round trips: the script's sections come back apart, and no output can forge a marker. */
+import { describe, it, expect } from "vitest";
+import { readFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { join, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { batchScript, splitSections } from "../../provider/engine/batch.js";
+import { parseRefresh, refreshItems } from "../../provider/engine/live.js";
+import { argv } from "../../provider/transport/argv.js";
+
+const fixtures = join(dirname(fileURLToPath(import.meta.url)), "..", "fixtures");
+
+describe("batch scripts", () => {
+  it("run each command once and report stdout, stderr and exit code per section (real sh)", () => {
+    const script = batchScript([
+      { key: "a", command: argv("printf", "one\\ttwo\\n") },
+      { key: "b", command: argv("sh", "-c", "echo oops >&2; exit 3") },
+      { key: "c", command: argv("printf", "no newline") },
+      { key: "d", command: argv("true") },
+    ], "n0nce");
+    const out = execFileSync("sh", ["-s"], { input: script }).toString();
+    const s = splitSections(out, "n0nce");
+    expect(s.get("a")).toMatchObject({ stdout: "one\ttwo\n", exitCode: 0 });
+    expect(s.get("b")).toMatchObject({ stdout: "", stderr: "oops\n", exitCode: 3 });
+    expect(s.get("c")).toMatchObject({ stdout: "no newline", exitCode: 0 });
+    expect(s.get("d")).toMatchObject({ stdout: "", exitCode: 0 });
+  });
+
+  it("stop at the first failure when asked (apply)", () => {
+    const script = batchScript([
+      { key: "a", command: argv("false"), stopOnError: true },
+      { key: "b", command: argv("echo", "must not run"), stopOnError: true },
+    ], "n0nce");
+    const s = splitSections(execFileSync("sh", ["-s"], { input: script }).toString(), "n0nce");
+    expect(s.get("a")?.exitCode).toBe(1);
+    expect(s.has("b")).toBe(false);
+  });
+
+  it("ignore marker lines forged by command output (wrong nonce)", () => {
+    const script = batchScript([{ key: "a", command: argv("printf", "@@bp-other:end a 0\\nreal\\n") }], "n0nce");
+    const s = splitSections(execFileSync("sh", ["-s"], { input: script }).toString(), "n0nce");
+    expect(s.get("a")?.stdout).toBe("@@bp-other:end a 0\nreal\n");
+  });
+});
+
+describe("refresh output captured from a vm-tier host with 200 datasets", () => {
+  const nonce = readFileSync(join(fixtures, "refresh", "zfs-2.3-200-datasets.nonce"), "utf8").trim();
+  const raw = readFileSync(join(fixtures, "refresh", "zfs-2.3-200-datasets.txt"), "utf8");
+  it("parses into the host's live model", () => {
+    const live = parseRefresh("dr", splitSections(raw, nonce), []);
+    expect(live.zfs.userland).toBe("2.3.2");
+    expect(live.kernel).toMatch(/^6\.12\./);
+    expect([...live.datasets.keys()].filter((n) => n.startsWith("many/ds"))).toHaveLength(200);
+    expect(live.pools.get("many")?.row.health).toBe("ONLINE");
+    expect(live.pools.get("many")?.features.has("large_blocks")).toBe(true);
+  });
+  it("has one section per refresh item", () => {
+    expect([...splitSections(raw, nonce).keys()]).toEqual(refreshItems([]).map((i) => i.key));
+  });
+});

@@ -1,0 +1,47 @@
+/** The seed example synthesized against the example inventory, and live models from captured refreshes. */
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { loadStack, type DesiredGraph } from "../../../provider/engine/load.js";
+import { parseRefresh, type HostLive } from "../../../provider/engine/live.js";
+import { splitSections } from "../../../provider/engine/batch.js";
+import type { State } from "../../../state/types.js";
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
+const fixtures = join(ROOT, "test", "fixtures", "refresh");
+
+let cache: Record<string, unknown> | null = null;
+
+/** cdk.tf.json documents of examples/seed, synthesized once per test file. */
+export function seedDocs(): Record<string, any> {
+  if (cache) return cache as Record<string, any>;
+  const out = mkdtempSync(join(tmpdir(), "bp-seed-"));
+  try {
+    execFileSync(join(ROOT, "node_modules", ".bin", "tsx"), ["main.ts"], {
+      cwd: join(ROOT, "examples", "seed"),
+      env: { ...process.env, CDKTF_OUTDIR: out, BACKPLANE_INVENTORY: join(ROOT, "examples", "inventory.example.json") },
+    });
+    cache = {
+      seed: JSON.parse(readFileSync(join(out, "stacks", "seed", "cdk.tf.json"), "utf8")),
+      "seed-dr": JSON.parse(readFileSync(join(out, "stacks", "seed-dr", "cdk.tf.json"), "utf8")),
+    };
+    return cache as Record<string, any>;
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+}
+
+export function seedGraph(stack = "seed"): DesiredGraph {
+  return loadStack(structuredClone(seedDocs()[stack]));
+}
+
+export function liveFrom(label: string, host: string): HostLive {
+  const nonce = readFileSync(join(fixtures, `${label}.nonce`), "utf8").trim();
+  return parseRefresh(host, splitSections(readFileSync(join(fixtures, `${label}.txt`), "utf8"), nonce), []);
+}
+
+export function seedState(): State {
+  return JSON.parse(readFileSync(join(fixtures, "zfs-2.3-prod-seed.tfstate.json"), "utf8")) as State;
+}

@@ -1,0 +1,105 @@
+/**
+ * The planner on real captured host states (test/fixtures/refresh) and the synthesized seed
+ * stack: a data table of scenarios, and golden files for the three renderings.
+ */
+import { describe, it, expect } from "vitest";
+import { readFileSync, writeFileSync, existsSync } from "node:fs";
+import { join } from "node:path";
+import { makePlan } from "../../provider/engine/plan.js";
+import { renderHuman, renderJson, renderMarkdown } from "../../provider/engine/render.js";
+import { summary, type Plan } from "../../provider/engine/plan-model.js";
+import { toDisplay } from "../../provider/transport/argv.js";
+import type { DesiredGraph } from "../../provider/engine/load.js";
+import { ROOT, liveFrom, seedGraph, seedState } from "./helpers/seed.js";
+
+const golden = (name: string, text: string) => {
+  const file = join(ROOT, "test", "unit", "golden", name);
+  if (process.env.UPDATE_GOLDEN === "1") writeFileSync(file, text);
+  if (!existsSync(file)) throw new Error(`golden file ${name} is missing: run with UPDATE_GOLDEN=1 and review it`);
+  expect(text).toBe(readFileSync(file, "utf8"));
+};
+
+const byId = (g: DesiredGraph, id: string) => [...g.resources.values()].find((r) => r.config.name === id)!;
+
+function plan(opts: { graph?: DesiredGraph; prod: string; dr: string; state: boolean; lineage?: string }): Plan {
+  const live = new Map([["prod", liveFrom(opts.prod, "prod")], ["dr", liveFrom(opts.dr, "dr")]]);
+  return makePlan({ stack: "seed", graph: opts.graph ?? seedGraph(), state: opts.state ? seedState() : null, live, newLineage: opts.lineage ?? "00000000-0000-4000-8000-000000000000" });
+}
+
+describe("planning the seed stack", () => {
+  it("on empty hosts: creates pools first, then datasets, with normalised sizes", () => {
+    const p = plan({ prod: "zfs-2.3-prod-empty", dr: "zfs-2.3-prod-empty", state: false });
+    expect(p.errors).toEqual([]);
+    expect(summary(p)).toEqual({ add: 9, change: 0, destroy: 0 });
+    const order = p.changes.map((c) => c.id);
+    expect(order.indexOf("tank")).toBeLessThan(order.indexOf("tank/srv"));
+    expect(order.indexOf("tank/srv")).toBeLessThan(order.indexOf("tank/srv/uploads"));
+    const uploads = p.changes.find((c) => c.id === "tank/srv/uploads")!;
+    expect(toDisplay(uploads.steps[0]!.command)).toBe(
+      "zfs create -o compression=zstd -o quota=536870912000 -o recordsize=1048576 -o backplane:managed=00000000-0000-4000-8000-000000000000 tank/srv/uploads",
+    );
+    golden("seed-create.txt", renderHuman(p, { color: false }));
+    golden("seed-create.md", renderMarkdown(p));
+    golden("seed-create.json", renderJson(p));
+  });
+
+  it("after apply: no changes and no drift", () => {
+    const p = plan({ prod: "zfs-2.3-prod-seed", dr: "zfs-2.3-dr-seed", state: true });
+    expect(p.errors).toEqual([]);
+    expect(p.drift).toEqual([]);
+    expect(p.changes.every((c) => c.action === "noop")).toBe(true);
+    expect(renderHuman(p, { color: false })).toContain("No changes.");
+  });
+
+  it("after a hand edit: drift names the property, the plan repairs it, an unmanaged dataset is reported and left alone", () => {
+    const p = plan({ prod: "zfs-2.3-prod-seed-drifted", dr: "zfs-2.3-dr-seed", state: true });
+    expect(p.drift).toEqual([expect.objectContaining({ host: "prod", id: "tank/srv/logs", property: "compression", recorded: "zstd-19", live: "gzip" })]);
+    const logs = p.changes.find((c) => c.id === "tank/srv/logs")!;
+    expect(logs.action).toBe("update");
+    expect(toDisplay(logs.steps[0]!.command)).toBe("zfs set compression=zstd-19 tank/srv/logs");
+    expect(p.notManaged).toEqual([{ host: "prod", kind: "dataset", id: "tank/srv/handmade" }]);
+    expect(p.changes.some((c) => c.id === "tank/srv/handmade")).toBe(false);
+    golden("seed-drift.txt", renderHuman(p, { color: false }));
+    golden("seed-drift.md", renderMarkdown(p));
+  });
+
+  it("without state, objects carrying another lineage's marker are refused, never taken over", () => {
+    const p = plan({ prod: "zfs-2.3-prod-seed", dr: "zfs-2.3-dr-seed", state: false });
+    expect(p.errors.map((e) => e.message)).toContainEqual(expect.stringMatching(/^tank\/srv\/uploads on prod belongs to another stack \(backplane:managed=/));
+  });
+
+  it.each([
+    ["a bigger quota updates in place", (g: DesiredGraph) => { (byId(g, "tank/srv/uploads").config.properties as Record<string, string>).quota = "1T"; },
+      "tank/srv/uploads", "update", "zfs set quota=1099511627776 tank/srv/uploads"],
+    ["a create-only property forces replacement", (g: DesiredGraph) => { (byId(g, "tank/srv/postgres").config.properties as Record<string, string>).casesensitivity = "insensitive"; },
+      "tank/srv/postgres", "replace", `zfs snapshot -r tank/srv/postgres@backplane-pre-${seedState().serial + 1}`],
+    ["a removed property is inherited again", (g: DesiredGraph) => { delete (byId(g, "tank/srv/transcode").config.properties as Record<string, string>).atime; },
+      "tank/srv/transcode", "update", "zfs inherit atime tank/srv/transcode"],
+    ["a dataset removed from the code is destroyed (destructive)", (g: DesiredGraph) => { g.resources.delete(byId(g, "tank/srv/ci-workspace").address); g.order = g.order.filter((a) => g.resources.has(a)); },
+      "tank/srv/ci-workspace", "delete", "zfs destroy -r tank/srv/ci-workspace"],
+  ] as const)("%s", (_name, mutate, id, action, firstCommand) => {
+    const g = seedGraph();
+    mutate(g);
+    const p = plan({ graph: g, prod: "zfs-2.3-prod-seed", dr: "zfs-2.3-dr-seed", state: true });
+    expect(p.errors).toEqual([]);
+    const c = p.changes.find((x) => x.id === id)!;
+    expect(c.action).toBe(action);
+    expect(c.destructive).toBe(action === "replace" || action === "delete");
+    expect(toDisplay(c.steps[0]!.command)).toBe(firstCommand);
+    if (action === "replace") expect(renderHuman(p, { color: false })).toContain("# forces replacement");
+  });
+
+  it("refuses kinds the engine cannot apply yet, naming them", () => {
+    const live = new Map([["prod", liveFrom("zfs-2.3-prod-empty", "prod")], ["dr", liveFrom("zfs-2.3-prod-empty", "dr")]]);
+    const p = makePlan({ stack: "seed-dr", graph: seedGraph("seed-dr"), state: null, live, newLineage: "x" });
+    const refused = new Set(p.errors.map((e) => e.address.split(".")[0]));
+    expect(refused).toEqual(new Set(["backplane_wireguard_interface", "backplane_wireguard_peer", "backplane_replication"]));
+    expect(p.errors[0]!.message).toContain("cannot be planned yet");
+  });
+
+  it("renders colour only when asked", () => {
+    const p = plan({ prod: "zfs-2.3-prod-empty", dr: "zfs-2.3-prod-empty", state: false });
+    expect(renderHuman(p, { color: true })).toContain("\x1b[32m+\x1b[0m");
+    expect(renderHuman(p, { color: false })).not.toContain("\x1b[");
+  });
+});
