@@ -11,6 +11,11 @@ export interface BatchItem {
   command: Argv;
   /** stop running later items when this one fails (apply); refresh reads everything */
   stopOnError?: boolean;
+  /**
+   * run instead when `command` fails, in the same round trip, as section `<key>.legacy`
+   * (an old host's ZFS lacks flags such as -p: the capability is found without a second trip)
+   */
+  fallback?: Argv;
 }
 
 export interface SectionResult {
@@ -34,6 +39,17 @@ export function batchScript(items: readonly BatchItem[], nonce: string): string 
       `printf '\\n%s %s %s\\n' '${m}:end ${item.key}' "$rc" "$(( ($(date +%s%N) - s) / 1000000 ))"`,
       `sed 's/^/${m}:stderr /' "$t/e${i}"`,
     );
+    if (item.fallback) {
+      out.push(
+        `if [ "$rc" -ne 0 ]; then`,
+        `printf '%s\\n' '${m}:begin ${item.key}.legacy'`,
+        `s=$(date +%s%N)`,
+        `${toShell(item.fallback)} 2>"$t/f${i}" </dev/null; rc=$?`,
+        `printf '\\n%s %s %s\\n' '${m}:end ${item.key}.legacy' "$rc" "$(( ($(date +%s%N) - s) / 1000000 ))"`,
+        `sed 's/^/${m}:stderr /' "$t/f${i}"`,
+        `fi`,
+      );
+    }
     if (item.stopOnError) out.push(`[ "$rc" -eq 0 ] || exit 0`);
   }
   return out.join("\n") + "\n";

@@ -21,6 +21,8 @@ export interface LivePool {
 
 export interface HostLive {
   host: string;
+  /** read with the fallback commands of an old ZFS (zfs-fuse: no -p, no feature flags) */
+  legacy: boolean;
   zfs: ZfsVersion;
   kernel: string;
   pools: Map<string, LivePool>;
@@ -35,26 +37,40 @@ export class RefreshError extends Error {
   }
 }
 
+/** What an old ZFS (zfs-fuse, pool v23) answers instead: no -p on zpool/zfs list, no feature flags. */
+const LEGACY = {
+  pools: argv("zpool", "list", "-H", "-o", "name,health,guid,size,allocated,free"),
+  poolProperties: argv("true"),
+  datasets: argv("zfs", "get", "-Hp", "-o", "name,property,value,source", "all"),
+  snapshots: argv("true"),
+};
+
 export function refreshItems(userProperties: readonly string[]): BatchItem[] {
   return [
     { key: "version", command: zfsVersion.command },
     { key: "kernel", command: argv("uname", "-r") },
-    { key: "pools", command: pools.command },
-    { key: "pool-properties", command: poolProperties.command },
-    { key: "datasets", command: datasetProperties(userProperties).command },
-    { key: "snapshots", command: snapshots.command },
+    { key: "pools", command: pools.command, fallback: LEGACY.pools },
+    { key: "pool-properties", command: poolProperties.command, fallback: LEGACY.poolProperties },
+    { key: "datasets", command: datasetProperties(userProperties).command, fallback: LEGACY.datasets },
+    { key: "snapshots", command: snapshots.command, fallback: LEGACY.snapshots },
   ];
 }
 
-function section(host: string, sections: Map<string, SectionResult>, key: string): SectionResult {
+/** The section's output, or its legacy fallback's when the primary command failed. */
+function section(host: string, sections: Map<string, SectionResult>, key: string): SectionResult & { legacy: boolean } {
   const s = sections.get(key);
   if (!s) throw new RefreshError(host, key, "section missing from the batch output (script interrupted?)");
-  if (s.exitCode !== 0) throw new RefreshError(host, key, `exit ${s.exitCode}: ${s.stderr}`);
-  return s;
+  if (s.exitCode === 0) return { ...s, legacy: false };
+  const l = sections.get(`${key}.legacy`);
+  if (l && l.exitCode === 0) return { ...l, legacy: true };
+  throw new RefreshError(host, key, `exit ${s.exitCode}: ${s.stderr}${l ? ` (fallback: exit ${l.exitCode}: ${l.stderr})` : ""}`);
 }
 
 export function parseRefresh(host: string, sections: Map<string, SectionResult>, userProperties: readonly string[]): HostLive {
-  const version = zfsVersion.parse(section(host, sections, "version").stdout);
+  // An old ZFS has no `zfs version`: that failure is itself the fact (not OpenZFS).
+  const v = sections.get("version");
+  if (!v) throw new RefreshError(host, "version", "section missing from the batch output");
+  const version = v.exitCode === 0 ? zfsVersion.parse(v.stdout) : { userland: null, kernel: null, raw: (v.stderr.split("\n")[0] ?? "").trim() };
   const kernel = section(host, sections, "kernel").stdout.trim();
   const poolRows = pools.parse(section(host, sections, "pools").stdout);
   const poolProps = poolProperties.parse(section(host, sections, "pool-properties").stdout);
@@ -67,9 +83,23 @@ export function parseRefresh(host: string, sections: Map<string, SectionResult>,
     }
     livePools.set(row.name, { row, properties, features });
   }
-  const datasets = datasetProperties(userProperties).parse(section(host, sections, "datasets").stdout);
-  const snaps = new Map(snapshots.parse(section(host, sections, "snapshots").stdout).map((s) => [s.name, s]));
-  return { host, zfs: version, kernel, pools: livePools, datasets, snapshots: snaps };
+  const ds = section(host, sections, "datasets");
+  const table = datasetProperties(userProperties).parse(ds.stdout);
+  const snaps = new Map<string, SnapshotRow>();
+  const datasets: PropertyTable = new Map();
+  for (const [name, props] of table) {
+    const at = name.indexOf("@");
+    if (at < 0) {
+      datasets.set(name, props);
+    } else if (ds.legacy) {
+      // `zfs get all` of an old ZFS lists snapshots too: derive the snapshot fact from it
+      // (creation time orders them where createtxg cannot be read).
+      snaps.set(name, { name, dataset: name.slice(0, at), snapshot: name.slice(at + 1), guid: props.get("guid")?.value ?? "", createtxg: BigInt(props.get("creation")?.value ?? "0") });
+    }
+  }
+  if (!ds.legacy) for (const s of snapshots.parse(section(host, sections, "snapshots").stdout)) snaps.set(s.name, s);
+  const legacy = ds.legacy || version.userland === null;
+  return { host, legacy, zfs: version, kernel, pools: livePools, datasets, snapshots: snaps };
 }
 
 /** One SSH round trip per host, whatever the number of datasets. */

@@ -46,8 +46,8 @@ export interface CliResult {
   exitCode: number;
 }
 
-export async function backplane(dir: string, args: string[]): Promise<CliResult> {
-  const r = await execa(join(ROOT, "bin", "backplane.mjs"), args, { cwd: dir, reject: false, env: { NO_COLOR: "1" } });
+export async function backplane(dir: string, args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  const r = await execa(join(ROOT, "bin", "backplane.mjs"), args, { cwd: dir, reject: false, env: { NO_COLOR: "1", ...env } });
   return { stdout: String(r.stdout), stderr: String(r.stderr), exitCode: r.exitCode ?? -1 };
 }
 

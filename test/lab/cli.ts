@@ -4,6 +4,7 @@ import { execa } from "execa";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { vmUp, labDown, labStatus } from "./vm.js";
+import { nsUp } from "./ns.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const log = (l: string) => console.log(l);
@@ -17,8 +18,12 @@ program
   .option("--memory <MiB>", "memory per vm guest", "1536")
   .action(async (o) => {
     await execa("bash", [join(here, "install-deps.sh")], { stdio: "inherit" });
-    if (o.tier !== "vm") throw new Error(`tier '${o.tier}' is not available yet; use --tier vm`);
-    await vmUp({ hosts: Number(o.hosts), zfs: o.zfs, memoryMiB: Number(o.memory), log });
+    if (o.tier === "ns") {
+      await execa("bash", [join(here, "install-deps.sh"), "--ns"], { stdio: "inherit" });
+      await nsUp({ hosts: Number(o.hosts), log });
+    } else if (o.tier === "vm") {
+      await vmUp({ hosts: Number(o.hosts), zfs: o.zfs, memoryMiB: Number(o.memory), log });
+    } else throw new Error(`unknown tier '${o.tier}' (vm or ns)`);
   });
 program.command("down").action(() => labDown(log));
 program.command("status").action(async () => console.log(await labStatus()));

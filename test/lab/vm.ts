@@ -202,31 +202,37 @@ export async function vmUp(opts: UpOptions): Promise<LabDescription> {
   return desc;
 }
 
-export async function labDown(log: (l: string) => void): Promise<void> {
-  if (existsSync(LAB_DIR)) {
+/** Stops what the lab in `dir` started (by pid files) and removes the namespaces of its tier. */
+export async function labDown(log: (l: string) => void, dir: string = LAB_DIR): Promise<void> {
+  const hostsFile = join(dir, "hosts.json");
+  const tier = await readFile(hostsFile, "utf8").then((s) => (JSON.parse(s) as LabDescription).tier).catch(() => null);
+  if (existsSync(dir)) {
     // Close ControlMaster connections first so nothing lingers.
-    for (const f of await readdir(LAB_DIR)) {
-      if (f.startsWith("cm-")) await rm(join(LAB_DIR, f), { force: true });
+    for (const f of await readdir(dir)) {
+      if (f.startsWith("cm-")) await rm(join(dir, f), { force: true });
     }
-    for (const entry of await readdir(LAB_DIR, { withFileTypes: true })) {
+    for (const entry of await readdir(dir, { withFileTypes: true })) {
       if (!entry.isDirectory()) continue;
-      for (const pidName of ["qemu.pid", "sshd.pid", "zfs-fuse.pid"]) {
-        const pidFile = join(LAB_DIR, entry.name, pidName);
+      // socat first (no new connections), then sshd, then zfs-fuse (it takes 3-7 s to stop)
+      for (const pidName of ["qemu.pid", "socat.pid", "sshd.pid", "zfs-fuse.pid"]) {
+        const pidFile = join(dir, entry.name, pidName);
         const pid = await pidAlive(pidFile);
         if (pid) {
           process.kill(pid, "SIGTERM");
-          for (let i = 0; i < 50 && (await pidAlive(pidFile)); i++) await new Promise((r) => setTimeout(r, 200));
+          for (let i = 0; i < 75 && (await pidAlive(pidFile)); i++) await new Promise((r) => setTimeout(r, 200));
           if (await pidAlive(pidFile)) process.kill(pid, "SIGKILL");
           log(`lab: stopped ${entry.name} (${pidName.replace(".pid", "")} pid ${pid})`);
         }
         await rm(pidFile, { force: true });
       }
     }
-    await rm(HOSTS_FILE, { force: true });
+    await rm(hostsFile, { force: true });
   }
-  if (existsSync(`/run/netns/${NETNS}`)) {
-    await ip(["netns", "delete", NETNS], { reject: false });
-    log(`lab: removed network namespace ${NETNS}`);
+  const namespaces = (await ip(["netns", "list"], { reject: false })).stdout.split("\n").map((l) => l.split(" ")[0]!)
+    .filter((n) => (tier !== "ns" && n === NETNS) || (tier !== "vm" && n.startsWith("bpns-")));
+  for (const ns of namespaces) {
+    await ip(["netns", "delete", ns], { reject: false });
+    log(`lab: removed network namespace ${ns}`);
   }
 }
 

@@ -58,3 +58,22 @@ describe("refresh output captured from a vm-tier host with 200 datasets", () => 
     expect([...splitSections(raw, nonce).keys()]).toEqual(refreshItems([]).map((i) => i.key));
   });
 });
+
+describe("refresh output captured from an ns-tier host (zfs-fuse 0.7, pool v23)", () => {
+  const nonce = readFileSync(join(fixtures, "refresh", "zfs-fuse-0.7-old-pool.nonce"), "utf8").trim();
+  const raw = readFileSync(join(fixtures, "refresh", "zfs-fuse-0.7-old-pool.txt"), "utf8");
+  const live = parseRefresh("old", splitSections(raw, nonce), []);
+  it("is recognised as an old, non-OpenZFS host in the same round trip", () => {
+    expect(live.legacy).toBe(true);
+    expect(live.zfs.userland).toBeNull();
+    expect(live.zfs.raw).toBe("unrecognized command 'version'");
+  });
+  it("still reads pools, datasets with sources, and snapshots (derived from zfs get all)", () => {
+    expect(live.pools.get("old")?.row.health).toBe("ONLINE");
+    expect(live.pools.get("old")?.features.size).toBe(0);
+    expect(live.datasets.get("old/logs")?.get("compression")).toEqual({ value: "gzip", source: { kind: "local" } });
+    expect(live.datasets.get("old/logs")?.get("backplane:managed")).toEqual({ value: "fixture", source: { kind: "local" } });
+    expect(live.snapshots.get("old/logs@first")).toMatchObject({ dataset: "old/logs", snapshot: "first" });
+    expect([...live.datasets.keys()].some((n) => n.includes("@"))).toBe(false);
+  });
+});

@@ -43,5 +43,5 @@ export function liveFrom(label: string, host: string): HostLive {
 }
 
 export function seedState(): State {
-  return JSON.parse(readFileSync(join(fixtures, "zfs-2.3-prod-seed.tfstate.json"), "utf8")) as State;
+  return JSON.parse(readFileSync(join(fixtures, "zfs-2.3-prod-seed.state.json"), "utf8")) as State;
 }

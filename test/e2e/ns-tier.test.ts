@@ -1,0 +1,77 @@
+/**
+ * The ns tier: many cheap hosts (network namespaces with their own sshd and zfs-fuse), and a
+ * deliberately old ZFS that capability checks must recognise before any command runs.
+ */
+import { describe, it, expect, beforeAll, afterAll } from "vitest";
+import { join } from "node:path";
+import { execa } from "execa";
+import { nsUp } from "../lab/ns.js";
+import { labDown } from "../lab/vm.js";
+import { LAB_DIR, type LabDescription } from "../lab/hosts.js";
+import { backplane, project, hostConfig, ROOT } from "./helpers.js";
+import { SshTransport } from "../../provider/transport/ssh.js";
+import { refreshHost } from "../../provider/engine/live.js";
+
+const dir = `${LAB_DIR}-ns`;
+let lab: LabDescription;
+let startSeconds = 0;
+
+describe("ns-tier hosts", () => {
+  beforeAll(async () => {
+    await execa("bash", [join(ROOT, "test", "lab", "install-deps.sh"), "--ns"], { stdio: "inherit" });
+    const t0 = Date.now();
+    lab = await nsUp({ hosts: 10, dir, log: (l) => console.log(l) });
+    startSeconds = (Date.now() - t0) / 1000;
+    console.log(`ns tier: 10 hosts answered on ssh after ${startSeconds.toFixed(1)} s`);
+  });
+  afterAll(() => labDown((l) => console.log(l), dir));
+
+  it("start 10 hosts, each read in one round trip and recognised as zfs-fuse", async () => {
+    expect(lab.hosts).toHaveLength(10);
+    const lives = await Promise.all(lab.hosts.map(async (h) => {
+      const t = new SshTransport(hostConfig(h));
+      const live = await refreshHost(t, []);
+      expect(t.roundTrips).toBe(1);
+      await t.close();
+      return live;
+    }));
+    for (const l of lives) {
+      expect(l.legacy).toBe(true);
+      expect(l.zfs.userland).toBeNull();
+    }
+  });
+
+  it("refuse zstd, 1M records and sync=disabled on an old host at plan, naming host, dataset and why, before any command runs", async () => {
+    const p = await project("ns-capability", `
+      const old = new Host(stack, "prod", hostProps(need(inv, "prod")));
+      const pool = old.pool("tank", { name: "tank", vdevs: [need(inv, "prod").disks[0]] });
+      old.dataset("logs", { name: "tank/logs", profile: "logs", dependsOn: [pool] });
+      old.dataset("ci", { name: "tank/ci", profile: "ciWorkspace", dependsOn: [pool] });
+    `);
+    const env = { BACKPLANE_INVENTORY: join(dir, "hosts.json") };
+    const r = await backplane(p, ["apply", "--auto-approve"], env);
+    expect(r.exitCode).toBe(1);
+    expect(r.stdout).toContain("compression=zstd-19 cannot be set on prod (tank/logs): compression=zstd-19 needs OpenZFS 2.0 and the zstd_compress pool feature; host runs a non-OpenZFS ZFS (unrecognized command 'version')");
+    expect(r.stdout).toContain("recordsize=1M cannot be set on prod (tank/logs)");
+    expect(r.stdout).toContain("sync=disabled cannot be set on prod (tank/ci)");
+    // Nothing ran: the pool the plan would create does not exist.
+    const t = new SshTransport(hostConfig(lab.hosts[0]!));
+    const live = await refreshHost(t, []);
+    await t.close();
+    expect(live.pools.size).toBe(0);
+  });
+
+  it("apply what an old host can do: a pool and an lz4 dataset on zfs-fuse", async () => {
+    const p = await project("ns-apply", `
+      const old = new Host(stack, "dr", hostProps(need(inv, "dr")));
+      const pool = old.pool("tank", { name: "tank", vdevs: [need(inv, "dr").disks[0]] });
+      old.dataset("data", { name: "tank/data", properties: { compression: "gzip", atime: "off", quota: "100M" }, dependsOn: [pool] });
+    `);
+    const env = { BACKPLANE_INVENTORY: join(dir, "hosts.json") };
+    const a = await backplane(p, ["apply", "--auto-approve"], env);
+    expect(a.exitCode, a.stdout + a.stderr).toBe(0);
+    const again = await backplane(p, ["plan", "--detailed-exitcode", "--no-synth"], env);
+    expect(again.stdout).toContain("No changes.");
+    expect(again.exitCode).toBe(0);
+  });
+});
