@@ -61,7 +61,7 @@ describe("ns-tier hosts", () => {
     expect(live.pools.size).toBe(0);
   });
 
-  it("apply what an old host can do: a pool and an lz4 dataset on zfs-fuse", async () => {
+  it("apply what an old host can do: a pool and a gzip dataset with a quota on zfs-fuse", async () => {
     const p = await project("ns-apply", `
       const old = new Host(stack, "dr", hostProps(need(inv, "dr")));
       const pool = old.pool("tank", { name: "tank", vdevs: [need(inv, "dr").disks[0]] });

@@ -211,9 +211,10 @@ export async function labDown(log: (l: string) => void, dir: string = LAB_DIR): 
     for (const f of await readdir(dir)) {
       if (f.startsWith("cm-")) await rm(join(dir, f), { force: true });
     }
-    for (const entry of await readdir(dir, { withFileTypes: true })) {
-      if (!entry.isDirectory()) continue;
-      // socat first (no new connections), then sshd, then zfs-fuse (it takes 3-7 s to stop)
+    // Hosts stop in parallel: zfs-fuse alone takes 3-7 s to exit.
+    const entries = (await readdir(dir, { withFileTypes: true })).filter((e) => e.isDirectory());
+    await Promise.all(entries.map(async (entry) => {
+      // socat first (no new connections), then sshd, then zfs-fuse
       for (const pidName of ["qemu.pid", "socat.pid", "sshd.pid", "zfs-fuse.pid"]) {
         const pidFile = join(dir, entry.name, pidName);
         const pid = await pidAlive(pidFile);
@@ -225,7 +226,7 @@ export async function labDown(log: (l: string) => void, dir: string = LAB_DIR): 
         }
         await rm(pidFile, { force: true });
       }
-    }
+    }));
     await rm(hostsFile, { force: true });
   }
   const namespaces = (await ip(["netns", "list"], { reject: false })).stdout.split("\n").map((l) => l.split(" ")[0]!)

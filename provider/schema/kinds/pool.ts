@@ -4,12 +4,13 @@ import { type KindSpec, str, strList, strMap, bool, computed, checked } from "..
 import { poolNameProblem } from "../../zfs/names.js";
 
 const VDEV_WORD = /^(mirror|raidz[123]?|draid[123]?(:[0-9a-z:]+)?|spare|log|cache|special|dedup)$/;
-const DEVICE = /^\/dev\/[A-Za-z0-9_./:+-]+$/;
+// A block device, or an absolute file path (ZFS takes files as vdevs; the ns tier uses them).
+const DEVICE = /^\/[A-Za-z0-9_./:+-]+$/;
 
 export const vdevToken = z.string().superRefine((t, ctx) => {
   if (VDEV_WORD.test(t)) return;
-  if (!DEVICE.test(t) || t.includes("/../") || t.endsWith("/..")) {
-    ctx.addIssue({ code: "custom", message: `'${t}' is neither a vdev type (mirror, raidz1-3, draid, spare, log, cache, special, dedup) nor an absolute /dev path` });
+  if (!DEVICE.test(t) || t.split("/").some((c) => c === ".." || c === ".")) {
+    ctx.addIssue({ code: "custom", message: `'${t}' is neither a vdev type (mirror, raidz1-3, draid, spare, log, cache, special, dedup) nor an absolute device or file path` });
   }
 });
 
@@ -34,11 +35,11 @@ export const pool: KindSpec = {
   refine(v, report) {
     const vdevs = v.vdevs as string[] | undefined;
     if (!v.adopt && (!vdevs || vdevs.length === 0)) report("vdevs", "a pool that is not adopted needs at least one device in vdevs");
-    if (vdevs && vdevs.length > 0 && !vdevs.some((t) => t.startsWith("/dev/"))) report("vdevs", "vdevs names no device");
+    if (vdevs && vdevs.length > 0 && !vdevs.some((t) => t.startsWith("/"))) report("vdevs", "vdevs names no device");
     if (vdevs) {
       const seen = new Set<string>();
       for (const t of vdevs) {
-        if (t.startsWith("/dev/") && seen.has(t)) report("vdevs", `device ${t} is listed twice`);
+        if (t.startsWith("/") && seen.has(t)) report("vdevs", `device ${t} is listed twice`);
         seen.add(t);
       }
     }
