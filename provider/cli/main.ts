@@ -184,7 +184,7 @@ withCommon(program.command("apply").description("apply the changes (or a plan sa
       try {
         const r = await apply({ plan, state, backend: p.backend, transports, allowDestroy: o.allowDestroy === true, preventDestroy, parallelism: Number(o.parallelism), log: out });
         const s = plan.changes.filter((c) => c.action !== "noop");
-        out(`\nApply complete! Resources: ${s.filter((c) => c.action === "create").length} added, ${s.filter((c) => c.action === "update").length} changed, ${s.filter((c) => c.action === "delete").length} destroyed, ${s.filter((c) => c.action === "replace").length} replaced. (${((Date.now() - t0) / 1000).toFixed(1)}s, ${r.roundTrips} round trips)`);
+        out(`\nApply complete! Resources: ${s.filter((c) => c.action === "create").length} added, ${s.filter((c) => c.action === "update").length} changed, ${s.filter((c) => c.action === "delete").length} destroyed, ${s.filter((c) => c.action === "replace").length} replaced. (${((Date.now() - t0) / 1000).toFixed(1)}s; SSH round trips incl. refresh: ${[...transports].map(([h, t]) => `${h} ${t.roundTrips}`).join(", ")}; ${r.roundTrips} for the changes)`);
       } finally {
         await closeAll(transports);
       }
