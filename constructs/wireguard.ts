@@ -67,6 +67,8 @@ export interface WireGuardMeshProps {
   persistentKeepalive?: number;
   /** pin a host's host number inside the CIDR (otherwise derived from its name) */
   fixed?: Record<string, number>;
+  /** change a host's value to regenerate its key; its peers follow in the same apply */
+  rotate?: Record<string, string>;
 }
 
 function ipv4ToInt(ip: string): number {
@@ -126,7 +128,7 @@ export class WireGuardMesh extends Construct {
     const ifname = props.interfaceName ?? "wg0";
     const prefix = props.cidr.split("/")[1];
     for (const h of props.hosts) {
-      this.interfaces.set(h.hostName, h.wireguard(`${id}-${ifname}`, { name: ifname, addresses: [`${this.addresses.get(h.hostName)}/${prefix}`], listenPort: port }));
+      this.interfaces.set(h.hostName, h.wireguard(`${id}-${ifname}`, { name: ifname, addresses: [`${this.addresses.get(h.hostName)}/${prefix}`], listenPort: port, rotate: props.rotate?.[h.hostName] }));
     }
     const hub = typeof props.topology === "object" ? props.topology.hub : undefined;
     if (hub && !names.includes(hub.hostName)) throw new ConstructError(this.node.path, `hub ${hub.hostName} is not in the mesh`);

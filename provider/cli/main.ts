@@ -7,7 +7,7 @@ import { resolve } from "node:path";
 import { randomUUID } from "node:crypto";
 import { createInterface } from "node:readline/promises";
 import { openProject, synth, refreshAll, transportsFor, type Project } from "../engine/project.js";
-import { makePlan, liveSummary } from "../engine/plan.js";
+import { makePlan, liveSummary, replanDeferred } from "../engine/plan.js";
 import { renderHuman, renderJson, renderMarkdown } from "../engine/render.js";
 import { apply } from "../engine/apply.js";
 import { hasChanges, PlanRefusedError, type Plan } from "../engine/plan-model.js";
@@ -143,6 +143,7 @@ withCommon(program.command("apply").description("apply the changes (or a plan sa
     try {
       let plan: Plan;
       let transports: Map<string, Transport>;
+      let live: Map<string, HostLive>;
       const state = await p.backend.read();
       if (planfile) {
         const saved = JSON.parse(await readFile(planfile, "utf8")) as { format: string; plan: Plan; live: Record<string, Record<string, string>> };
@@ -151,7 +152,7 @@ withCommon(program.command("apply").description("apply the changes (or a plan sa
           throw new Error(`saved plan is stale: state serial is ${state?.serial ?? "none"}, the plan was made at ${saved.plan.stateSerial ?? "none"}; run plan again`);
         }
         transports = transportsFor(p.graph.hosts.values());
-        const live = await refreshAll(p.graph, transports);
+        live = await refreshAll(p.graph, transports);
         const fresh = makePlan({ stack: p.stack, graph: p.graph, state, live, newLineage: saved.plan.lineage });
         const changedHosts = Object.keys(saved.plan.liveFingerprints).filter((h) => fresh.liveFingerprints[h] !== saved.plan.liveFingerprints[h]);
         if (changedHosts.length > 0) {
@@ -164,6 +165,7 @@ withCommon(program.command("apply").description("apply the changes (or a plan sa
         const r = await planFor(p, {});
         plan = r.plan;
         transports = r.transports;
+        live = r.live;
       }
       out(renderHuman(plan, { color: color() }));
       if (plan.errors.length > 0) throw new PlanRefusedError(plan.errors);
@@ -182,7 +184,9 @@ withCommon(program.command("apply").description("apply the changes (or a plan sa
       const t0 = Date.now();
       const preventDestroy = new Set([...p.graph.resources.values()].filter((r) => r.preventDestroy).map((r) => r.address));
       try {
-        const r = await apply({ plan, state, backend: p.backend, transports, allowDestroy: o.allowDestroy === true, preventDestroy, parallelism: Number(o.parallelism), log: out });
+        const replan = (address: string, st: import("../../state/types.js").State) =>
+          replanDeferred(p.graph, address, st, live.get(p.graph.resources.get(address)!.host)!, st.serial + 1);
+        const r = await apply({ plan, state, backend: p.backend, transports, allowDestroy: o.allowDestroy === true, preventDestroy, parallelism: Number(o.parallelism), log: out, replan });
         const s = plan.changes.filter((c) => c.action !== "noop");
         out(`\nApply complete! Resources: ${s.filter((c) => c.action === "create").length} added, ${s.filter((c) => c.action === "update").length} changed, ${s.filter((c) => c.action === "delete").length} destroyed, ${s.filter((c) => c.action === "replace").length} replaced. (${((Date.now() - t0) / 1000).toFixed(1)}s; SSH round trips incl. refresh: ${[...transports].map(([h, t]) => `${h} ${t.roundTrips}`).join(", ")}; ${r.roundTrips} for the changes)`);
       } finally {

@@ -44,6 +44,8 @@ export interface ApplyOptions {
   preventDestroy: ReadonlySet<string>;
   parallelism: number;
   log: (line: string) => void;
+  /** makes the steps of a deferred change once the values it waited for are in state */
+  replan?: (address: string, state: State) => { change: Change; errors: string[] };
 }
 
 const PAST: Record<string, string> = { Creating: "Creation", Modifying: "Modifications", Destroying: "Destruction", Cloning: "Clone", "Safety snapshot": "Safety snapshot", Promoting: "Promotion" };
@@ -88,8 +90,28 @@ export async function apply(o: ApplyOptions): Promise<{ state: State; roundTrips
     return !deletesLeft && c.dependsOn.every((d) => !pending.has(d));
   };
 
-  const runBatch = async (host: string, batch: Change[]) => {
+  const runBatch = async (host: string, ready: Change[]) => {
     const t = o.transports.get(host)!;
+    const batch: Change[] = [];
+    for (const c of ready) {
+      if (!c.deferred) {
+        batch.push(c);
+        continue;
+      }
+      const re = o.replan ? o.replan(c.address, state) : { change: c, errors: ["no replanner"] };
+      if (re.errors.length > 0) {
+        failed.push({ change: c, command: "(plan during apply)", stderr: re.errors.join("; ") });
+        continue;
+      }
+      pending.set(c.address, re.change);
+      if (re.change.action === "noop") {
+        if (re.change.after) state.resources[c.address] = { type: c.type, host: c.host, id: re.change.id, attributes: re.change.after };
+        await save();
+        pending.delete(c.address);
+        done.add(c.address);
+      } else batch.push(re.change);
+    }
+    if (batch.length === 0) return;
     const nonce = randomBytes(8).toString("hex");
     const items: BatchItem[] = [];
     batch.forEach((c, ci) => c.steps.forEach((s, si) => items.push({ key: `c${ci}s${si}`, command: s.command, stopOnError: true })));
@@ -107,6 +129,7 @@ export async function apply(o: ApplyOptions): Promise<{ state: State; roundTrips
           break;
         }
         o.log(`${c.id} (${host}): ${PAST[s.label] ?? s.label} complete after ${(sec.elapsedMs / 1000).toFixed(1)}s`);
+        if (s.captures && c.after) c.after = { ...c.after, [s.captures]: sec.stdout.trim() };
       }
       if (!ok) continue;
       if (c.after) state.resources[c.address] = { type: c.type, host: c.host, id: c.id, attributes: c.after };

@@ -6,6 +6,7 @@
 import { randomBytes } from "node:crypto";
 import { argv } from "../transport/argv.js";
 import type { Transport } from "../transport/transport.js";
+import { wgDump, wgHost, ipAddr, ipLink, type WgInterface } from "../wg/facts.js";
 import { batchScript, splitSections, type BatchItem, type SectionResult } from "./batch.js";
 import {
   zfsVersion, pools, poolProperties, datasetProperties, snapshots,
@@ -19,6 +20,15 @@ export interface LivePool {
   features: Set<string>;
 }
 
+export interface HostWireGuard {
+  implementation: "kernel" | "wireguard-go" | "none";
+  interfaces: Map<string, WgInterface>;
+  /** interfaces with a wg-quick config on disk (they come back after a reboot) */
+  persisted: Set<string>;
+  addresses: Map<string, string[]>;
+  links: Map<string, { mtu: number; up: boolean }>;
+}
+
 export interface HostLive {
   host: string;
   /** read with the fallback commands of an old ZFS (zfs-fuse: no -p, no feature flags) */
@@ -28,6 +38,7 @@ export interface HostLive {
   pools: Map<string, LivePool>;
   datasets: PropertyTable;
   snapshots: Map<string, SnapshotRow>;
+  wg: HostWireGuard;
 }
 
 export class RefreshError extends Error {
@@ -53,6 +64,10 @@ export function refreshItems(userProperties: readonly string[]): BatchItem[] {
     { key: "pool-properties", command: poolProperties.command, fallback: LEGACY.poolProperties },
     { key: "datasets", command: datasetProperties(userProperties).command, fallback: LEGACY.datasets },
     { key: "snapshots", command: snapshots.command, fallback: LEGACY.snapshots },
+    { key: "wg", command: wgDump.command },
+    { key: "wg-host", command: wgHost.command },
+    { key: "ip-addr", command: ipAddr.command },
+    { key: "ip-link", command: ipLink.command },
   ];
 }
 
@@ -99,7 +114,15 @@ export function parseRefresh(host: string, sections: Map<string, SectionResult>,
   }
   if (!ds.legacy) for (const s of snapshots.parse(section(host, sections, "snapshots").stdout)) snaps.set(s.name, s);
   const legacy = ds.legacy || version.userland === null;
-  return { host, legacy, zfs: version, kernel, pools: livePools, datasets, snapshots: snaps };
+  const wgh = wgHost.parse(section(host, sections, "wg-host").stdout);
+  const wg: HostWireGuard = {
+    implementation: wgh.implementation,
+    persisted: wgh.persisted,
+    interfaces: wgDump.parse(section(host, sections, "wg").stdout),
+    addresses: ipAddr.parse(section(host, sections, "ip-addr").stdout),
+    links: ipLink.parse(section(host, sections, "ip-link").stdout),
+  };
+  return { host, legacy, zfs: version, kernel, pools: livePools, datasets, snapshots: snaps, wg };
 }
 
 /** One SSH round trip per host, whatever the number of datasets. */

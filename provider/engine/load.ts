@@ -43,6 +43,7 @@ export interface DesiredResource {
   path: string;
   host: string;
   config: Record<string, unknown>;
+  /** explicit depends_on and every resource a value refers to */
   dependsOn: string[];
   preventDestroy: boolean;
 }
@@ -252,9 +253,11 @@ export function loadStack(doc: unknown): DesiredGraph {
 
   if (problems.length > 0) throw new LoadError(problems);
 
+  // A reference is a dependency too: dependsOn holds both from here on.
+  for (const r of resources.values()) r.dependsOn = [...new Set([...r.dependsOn, ...(refEdges.get(r.address) ?? [])])];
   // Dependency order (Kahn), with the cycle reported when there is one.
   const deps = new Map<string, Set<string>>();
-  for (const r of resources.values()) deps.set(r.address, new Set([...r.dependsOn, ...(refEdges.get(r.address) ?? [])]));
+  for (const r of resources.values()) deps.set(r.address, new Set(r.dependsOn));
   const order = topologicalOrder(deps);
   const backend = backendFrom(doc.terraform);
   return { hosts, resources, order, backend };

@@ -6,6 +6,8 @@ import type { Argv } from "../transport/argv.js";
 
 export type Action = "create" | "update" | "replace" | "delete" | "noop";
 
+export const KNOWN_AFTER_APPLY = "(known after apply)";
+
 export const SYMBOL: Record<Action, string> = { create: "+", update: "~", replace: "-/+", delete: "-", noop: " " };
 
 export interface AttrChange {
@@ -21,6 +23,8 @@ export interface Step {
   command: Argv;
   /** what the step does, for progress lines */
   label: string;
+  /** record the command's trimmed stdout as this computed attribute (a generated public key) */
+  captures?: string;
 }
 
 export interface Change {
@@ -40,6 +44,8 @@ export interface Change {
   /** what state records for the resource once the steps succeed (null: remove from state) */
   after: Record<string, unknown> | null;
   dependsOn: string[];
+  /** depends on values known only after apply: its steps are made when those are known */
+  deferred?: boolean;
 }
 
 export interface Drift {

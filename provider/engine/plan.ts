@@ -5,11 +5,12 @@
  * cannot apply yet.
  */
 import { createHash } from "node:crypto";
-import type { DesiredGraph } from "./load.js";
+import { isUnknown, type DesiredGraph } from "./load.js";
 import type { HostLive } from "./live.js";
 import type { State } from "../../state/types.js";
-import type { Change, Plan, PlanError, Drift, NotManaged } from "./plan-model.js";
+import { KNOWN_AFTER_APPLY, type Change, type Plan, type PlanError, type Drift, type NotManaged } from "./plan-model.js";
 import { ENGINE_KINDS } from "../resources/index.js";
+import { removeStrayPeers } from "../resources/wireguard.js";
 import type { PlanContext } from "../resources/kind.js";
 import { resourceKind } from "../schema/index.js";
 import { MANAGED_PROPERTY } from "../zfs/properties.js";
@@ -56,6 +57,53 @@ function withDependencies(targets: string[], graph: DesiredGraph, deps: (a: stri
   return out;
 }
 
+/**
+ * Values known only after apply (`{unknown: "addr.attr"}`) that the state already knows and
+ * that this plan does not change (the resource is not created, replaced or re-keyed) are
+ * substituted; the rest stay unknown and their changes are made during apply.
+ */
+export function resolveUnknowns(config: Record<string, unknown>, state: State | null, planned: readonly Change[]): Record<string, unknown> {
+  const resolve = (v: unknown): unknown => {
+    if (isUnknown(v)) {
+      const dot = v.unknown.lastIndexOf(".");
+      const [addr, attr] = [v.unknown.slice(0, dot), v.unknown.slice(dot + 1)];
+      const recorded = state?.resources[addr]?.attributes[attr];
+      const change = planned.find((c) => c.address === addr);
+      const changing = !change || change.action === "create" || change.action === "replace" || change.attrs.some((a) => a.name === attr && a.after === KNOWN_AFTER_APPLY);
+      return recorded !== undefined && !changing ? recorded : v;
+    }
+    if (Array.isArray(v)) return v.map(resolve);
+    if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, resolve(x)]));
+    return v;
+  };
+  return resolve(config) as Record<string, unknown>;
+}
+
+/** During apply, once dependencies are done: every unknown the state now knows. */
+export function resolveFromState(config: Record<string, unknown>, state: State): Record<string, unknown> {
+  const resolve = (v: unknown): unknown => {
+    if (isUnknown(v)) {
+      const dot = v.unknown.lastIndexOf(".");
+      const value = state.resources[v.unknown.slice(0, dot)]?.attributes[v.unknown.slice(dot + 1)];
+      return value === undefined ? v : value;
+    }
+    if (Array.isArray(v)) return v.map(resolve);
+    if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, resolve(x)]));
+    return v;
+  };
+  return resolve(config) as Record<string, unknown>;
+}
+
+/** Re-plans one deferred change against the state as it is mid-apply. */
+export function replanDeferred(graph: DesiredGraph, address: string, state: State, live: HostLive, nextSerial: number): { change: Change; errors: string[] } {
+  const r = graph.resources.get(address)!;
+  const kind = ENGINE_KINDS.get(r.type)!;
+  const ctx: PlanContext = { lineage: state.lineage, nextSerial, live, plannedSnapshots: new Set(), plannedPools: new Set() };
+  const planned = kind.plan({ ...r, config: resolveFromState(r.config, state) }, state.resources[address], ctx);
+  if (planned.change.deferred) planned.errors.push(`${address}: a value it needs is still unknown after its dependencies were applied`);
+  return planned;
+}
+
 export function makePlan(input: PlanInput): Plan {
   const { graph, state, live } = input;
   const lineage = state?.lineage ?? input.newLineage;
@@ -90,7 +138,7 @@ export function makePlan(input: PlanInput): Plan {
       const spec = r.mode === "resource" ? resourceKind(r.type) : undefined;
       errors.push({
         address, host: r.host,
-        message: `${r.mode === "data" ? "data source " : ""}${r.type} cannot be planned yet: the engine applies pools, datasets, snapshots and clones today${spec?.engineSupport === "later" ? " (WireGuard, replication and probes arrive with their own issues)" : ""}`,
+        message: `${r.mode === "data" ? "data source " : ""}${r.type} cannot be planned yet: the engine applies pools, datasets, snapshots, clones and WireGuard today${spec?.engineSupport === "later" ? " (replication and probes arrive with their own issues)" : ""}`,
       });
       continue;
     }
@@ -100,10 +148,17 @@ export function makePlan(input: PlanInput): Plan {
       continue;
     }
     const recorded = state?.resources[address];
-    const planned = kind.plan(r, recorded, c);
+    const planned = kind.plan({ ...r, config: resolveUnknowns(r.config, state, changes) }, recorded, c);
     for (const m of planned.errors) errors.push({ address, host: r.host, message: m });
     changes.push(planned.change);
     if (recorded) drift.push(...kind.drift(address, recorded, c.live));
+  }
+
+  // Peers added by hand on a managed interface: drift, removed by apply.
+  for (const ch of changes) {
+    if (ch.type !== "backplane_wireguard_interface" || ch.action === "delete" || ch.action === "create") continue;
+    const l = live.get(ch.host);
+    if (l) drift.push(...removeStrayPeers(ch, changes.filter((p) => p.type === "backplane_wireguard_peer" && p.host === ch.host), l));
   }
 
   // Deletions: recorded in state, gone from the configuration. Deepest names first.

@@ -3,7 +3,7 @@ import { argv, type Argv } from "../transport/argv.js";
 import { MANAGED_PROPERTY, propertySpec } from "../zfs/properties.js";
 import { poolOf } from "../zfs/names.js";
 import type { Drift, AttrChange } from "../engine/plan-model.js";
-import { baseChange, type PlanContext, type Planned, type ResourceKind } from "./kind.js";
+import { baseChange, noop, deleteBase, type PlanContext, type Planned, type ResourceKind } from "./kind.js";
 import { capabilityProblem, diffProperties, normalizeProperties, ownedBy, markerOf, show } from "./zfs-common.js";
 import type { HostLive } from "../engine/live.js";
 
@@ -79,7 +79,7 @@ export const datasetKind: ResourceKind = {
       errors.push(owner
         ? `${want.name} on ${ctx.live.host} belongs to another stack (backplane:managed=${owner}); backplane never takes over what it does not own`
         : `${want.name} already exists on ${ctx.live.host} and is not managed by backplane; adopt it with: backplane import ${r.address} ${want.name}`);
-      return { errors, change: { ...base, action: "noop", reason: "not managed", attrs: [], destructive: false, steps: [], after: null } };
+      return { errors, change: noop(base, "not managed") };
     }
     const liveType = live.get("type")?.value;
     const recorded = (state?.attributes.properties as Record<string, string> | undefined) ?? {};
@@ -124,10 +124,10 @@ export const datasetKind: ResourceKind = {
   planDelete(address, state, ctx): Planned {
     const name = state.id;
     const live = ctx.live.datasets.get(name);
-    const base = { address, type: state.type, host: state.host, id: name, path: "", dependsOn: [] };
-    if (!live) return { errors: [], change: { ...base, action: "noop", reason: "already gone", attrs: [], destructive: false, steps: [], after: null } };
+    const base = deleteBase(address, state);
+    if (!live) return { errors: [], change: noop(base, "already gone") };
     if (!ownedBy(live, ctx.lineage)) {
-      return { errors: [`${name} on ${state.host} is no longer in the configuration but does not carry this stack's ownership marker; backplane does not destroy it (remove it from state with: backplane state rm ${address})`], change: { ...base, action: "noop", reason: "not owned", attrs: [], destructive: false, steps: [], after: null } };
+      return { errors: [`${name} on ${state.host} is no longer in the configuration but does not carry this stack's ownership marker; backplane does not destroy it (remove it from state with: backplane state rm ${address})`], change: noop(base, "not owned") };
     }
     return {
       errors: [],

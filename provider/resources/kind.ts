@@ -34,3 +34,15 @@ export interface ResourceKind {
 export function baseChange(r: { address: string; type: string; host: string; path: string; dependsOn?: string[] }, id: string): Omit<Change, "action" | "reason" | "attrs" | "destructive" | "steps" | "after"> {
   return { address: r.address, type: r.type, host: r.host, id, path: r.path, dependsOn: r.dependsOn ?? [] };
 }
+
+type Base = Omit<Change, "action" | "reason" | "attrs" | "destructive" | "steps" | "after">;
+
+/** A change that does nothing (up to date, or refused with an error beside it). */
+export function noop(base: Base, reason: string, after: Record<string, unknown> | null = null): Change {
+  return { ...base, action: "noop", reason, attrs: [], destructive: false, steps: [], after };
+}
+
+/** The base of a change for an object that left the configuration (known only from state). */
+export function deleteBase(address: string, state: ResourceState): Base {
+  return { address, type: state.type, host: state.host, id: state.id, path: "", dependsOn: [] };
+}

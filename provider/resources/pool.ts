@@ -2,7 +2,7 @@
 import { argv } from "../transport/argv.js";
 import { MANAGED_PROPERTY, propertySpec } from "../zfs/properties.js";
 import type { Drift } from "../engine/plan-model.js";
-import { baseChange, type Planned, type ResourceKind } from "./kind.js";
+import { baseChange, noop, deleteBase, type Planned, type ResourceKind } from "./kind.js";
 import { diffProperties, normalizeProperties, ownedBy, markerOf, show } from "./zfs-common.js";
 
 /** Pool properties that only `zpool create` can set. */
@@ -25,7 +25,7 @@ export const poolKind: ResourceKind = {
     if (!live) {
       if (r.config.adopt === true) {
         errors.push(`pool ${name} does not exist on ${ctx.live.host}, and adopt = true only takes an existing pool`);
-        return { errors, change: { ...base, action: "noop", reason: "missing", attrs: [], destructive: false, steps: [], after: null } };
+        return { errors, change: noop(base, "missing") };
       }
       const opts = [
         ...Object.entries(poolProps).flatMap(([k, v]) => ["-o", `${k}=${v}`]),
@@ -52,7 +52,7 @@ export const poolKind: ResourceKind = {
       errors.push(owner
         ? `pool ${name} on ${ctx.live.host} belongs to another stack (backplane:managed=${owner})`
         : `pool ${name} already exists on ${ctx.live.host} and is not managed: set adopt = true, or run backplane import ${r.address} ${name}`);
-      return { errors, change: { ...base, action: "noop", reason: "not managed", attrs: [], destructive: false, steps: [], after: null } };
+      return { errors, change: noop(base, "not managed") };
     }
     if (live.row.health !== "ONLINE") errors.push(`pool ${name} on ${ctx.live.host} is ${live.row.health}, not ONLINE`);
     const steps = [];
@@ -83,10 +83,10 @@ export const poolKind: ResourceKind = {
 
   planDelete(address, state, ctx): Planned {
     const name = state.id;
-    const base = { address, type: state.type, host: state.host, id: name, path: "", dependsOn: [] };
-    if (!ctx.live.pools.has(name)) return { errors: [], change: { ...base, action: "noop", reason: "already gone", attrs: [], destructive: false, steps: [], after: null } };
+    const base = deleteBase(address, state);
+    if (!ctx.live.pools.has(name)) return { errors: [], change: noop(base, "already gone") };
     if (!ownedBy(ctx.live.datasets.get(name), ctx.lineage) || state.attributes.adopt === true) {
-      return { errors: [`pool ${name} is no longer in the configuration; backplane does not destroy a pool it adopted or does not own (remove it from state with: backplane state rm ${address})`], change: { ...base, action: "noop", reason: "not owned", attrs: [], destructive: false, steps: [], after: null } };
+      return { errors: [`pool ${name} is no longer in the configuration; backplane does not destroy a pool it adopted or does not own (remove it from state with: backplane state rm ${address})`], change: noop(base, "not owned") };
     }
     return { errors: [], change: { ...base, action: "delete", reason: "no longer in the configuration", attrs: [], destructive: true, steps: [{ command: argv("zpool", "destroy", name), label: "Destroying" }], after: null } };
   },

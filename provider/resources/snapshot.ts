@@ -2,13 +2,10 @@
 import { argv } from "../transport/argv.js";
 import { MANAGED_PROPERTY } from "../zfs/properties.js";
 import type { Drift } from "../engine/plan-model.js";
-import { baseChange, type Planned, type ResourceKind, type PlanContext } from "./kind.js";
+import { baseChange, noop, deleteBase, type Planned, type ResourceKind, type PlanContext } from "./kind.js";
 import { normalizeProperties, show, ownedBy } from "./zfs-common.js";
 import type { HostLive } from "../engine/live.js";
 
-function noop(base: ReturnType<typeof baseChange>, reason: string, after: Record<string, unknown> | null): Planned["change"] {
-  return { ...base, action: "noop", reason, attrs: [], destructive: false, steps: [], after };
-}
 
 export const snapshotKind: ResourceKind = {
   type: "backplane_snapshot",
@@ -29,7 +26,7 @@ export const snapshotKind: ResourceKind = {
     };
   },
   planDelete(address, state, ctx): Planned {
-    const base = { address, type: state.type, host: state.host, id: state.id, path: "", dependsOn: [] };
+    const base = deleteBase(address, state);
     if (!ctx.live.snapshots.has(state.id)) return { errors: [], change: noop(base, "already gone", null) };
     return { errors: [], change: { ...base, action: "delete", reason: "no longer in the configuration", attrs: [], destructive: true, steps: [{ command: argv("zfs", "destroy", state.id), label: "Destroying" }], after: null } };
   },
@@ -105,7 +102,7 @@ export const cloneKind: ResourceKind = {
     };
   },
   planDelete(address, state, ctx): Planned {
-    const base = { address, type: state.type, host: state.host, id: state.id, path: "", dependsOn: [] };
+    const base = deleteBase(address, state);
     const live = ctx.live.datasets.get(state.id);
     if (!live) return { errors: [], change: noop(base, "already gone", null) };
     if (!ownedBy(live, ctx.lineage)) return { errors: [`${state.id} is not owned by this stack; not destroying it`], change: noop(base, "not owned", null) };

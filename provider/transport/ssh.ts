@@ -4,7 +4,7 @@
  * under a HostKeyAlias) or the given known_hosts file. Never trust-on-first-use.
  */
 import { execa } from "execa";
-import { mkdirSync, writeFileSync, mkdtempSync } from "node:fs";
+import { mkdirSync, writeFileSync, mkdtempSync, appendFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { toDisplay, toShell, type Argv } from "./argv.js";
@@ -73,6 +73,8 @@ export class SshTransport implements Transport {
   private async exec(remoteCommand: string, display: string, stdin: string | undefined, timeoutMs?: number): Promise<RunResult> {
     this.roundTrips++;
     this.log.push(display);
+    // For the secrets test: every remote command exactly as sent (there is nothing secret in them).
+    if (process.env.BACKPLANE_AUDIT_ARGV) appendFileSync(process.env.BACKPLANE_AUDIT_ARGV, `${this.host}\t${remoteCommand}\t${stdin ?? ""}\n`);
     const t0 = Date.now();
     const r = await execa("ssh", [...this.base, this.remote(remoteCommand)], {
       input: stdin ?? "",

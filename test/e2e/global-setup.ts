@@ -23,7 +23,8 @@ export default async function setup() {
     started = true;
   }
   const t0 = Date.now();
-  await vmUp({ hosts: 2, zfs: "2.3", memoryMiB: 1536, log: (l) => console.log(l) });
+  // Three hosts: prod and dr for the storage tests, h3 to make the WireGuard mesh a real mesh.
+  await vmUp({ hosts: 3, zfs: "2.3", memoryMiB: 1536, log: (l) => console.log(l) });
   console.log(`e2e: lab ready after ${((Date.now() - t0) / 1000).toFixed(0)} s`);
   return async () => {
     if (started && process.env.BACKPLANE_LAB_KEEP !== "1") await labDown((l) => console.log(l));

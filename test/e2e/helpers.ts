@@ -55,9 +55,10 @@ export async function backplane(dir: string, args: string[], env: Record<string,
  * A throw-away project under test/e2e/.work/<name> whose main.ts is `body`, with the
  * constructs and the lab inventory in scope as `Host`, `inv`, `hostProps`, `stack`.
  */
-export async function project(name: string, body: string): Promise<string> {
+export async function project(name: string, body: string, fresh = true): Promise<string> {
   const dir = join(here, ".work", name);
-  await rm(dir, { recursive: true, force: true });
+  // fresh: a new stack (state too); otherwise only the code changes, as in a real edit
+  if (fresh) await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, "cdktf.json"), JSON.stringify({ language: "typescript", app: `${join(ROOT, "node_modules", ".bin", "tsx")} main.ts`, projectId: name, sendCrashReports: "false" }, null, 2));
   await writeFile(join(dir, "main.ts"), `

@@ -9,7 +9,8 @@
  */
 import { execa } from "execa";
 import { mkdir, readFile, rm, writeFile, truncate, chmod } from "node:fs/promises";
-import { existsSync } from "node:fs";
+import { existsSync, openSync } from "node:fs";
+import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { LAB_DIR, type LabDescription, type LabHost } from "./hosts.js";
 import { hostNames, labDown } from "./vm.js";
@@ -114,18 +115,18 @@ export async function nsUp(opts: { hosts: number; log: (l: string) => void; dir?
     await ip(["-n", ns, "addr", "add", `${labAddress}/24`, "dev", "eth0"]);
     await ip(["-n", ns, "link", "set", "eth0", "up"]);
     await writeFile(join(dir, "init.sh"), hostInit(name, dir));
-    const init = execa("ip", ["netns", "exec", ns, "unshare", "-m", "-u", "--propagation", "private", "sh", join(dir, "init.sh")], {
-      detached: true, stdin: "ignore", stdout: "ignore", stderr: { file: join(dir, "init.log"), append: true }, cleanup: false,
+    // Plain spawn, detached and unreferenced: the lab outlives the command that started it.
+    const initLog = openSync(join(dir, "init.log"), "a");
+    const init = spawn("ip", ["netns", "exec", ns, "unshare", "-m", "-u", "--propagation", "private", "sh", join(dir, "init.sh")], {
+      detached: true, stdio: ["ignore", "ignore", initLog],
     });
     init.unref();
-    init.catch(() => {});
     await writeFile(join(dir, "sshd.pid"), String(init.pid));
     const port = SSH_PORT_BASE + n;
-    const socat = execa("socat", [`TCP-LISTEN:${port},bind=127.0.0.1,fork,reuseaddr`, `EXEC:ip netns exec ${ns} socat STDIO TCP\\:127.0.0.1\\:22`], {
-      detached: true, stdio: "ignore", cleanup: false,
+    const socat = spawn("socat", [`TCP-LISTEN:${port},bind=127.0.0.1,fork,reuseaddr`, `EXEC:ip netns exec ${ns} socat STDIO TCP\\:127.0.0.1\\:22`], {
+      detached: true, stdio: "ignore",
     });
     socat.unref();
-    socat.catch(() => {});
     await writeFile(join(dir, "socat.pid"), String(socat.pid));
     const h: LabHost = {
       name, tier: "ns", address: "127.0.0.1", port, user: "root", identityFile: operatorKey, hostKey: pub,

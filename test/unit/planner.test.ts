@@ -93,8 +93,28 @@ describe("planning the seed stack", () => {
     const live = new Map([["prod", liveFrom("zfs-2.3-prod-empty", "prod")], ["dr", liveFrom("zfs-2.3-prod-empty", "dr")]]);
     const p = makePlan({ stack: "seed-dr", graph: seedGraph("seed-dr"), state: null, live, newLineage: "x" });
     const refused = new Set(p.errors.map((e) => e.address.split(".")[0]));
-    expect(refused).toEqual(new Set(["backplane_wireguard_interface", "backplane_wireguard_peer", "backplane_replication"]));
+    expect(refused).toEqual(new Set(["backplane_replication"]));
     expect(p.errors[0]!.message).toContain("cannot be planned yet");
+  });
+
+  it("plans a WireGuard mesh with keys known after apply: peers wait for the interfaces they name", () => {
+    const live = new Map([["prod", liveFrom("zfs-2.3-prod-empty", "prod")], ["dr", liveFrom("zfs-2.3-prod-empty", "dr")]]);
+    const g = seedGraph("seed-dr");
+    for (const [a, r] of g.resources) if (r.type === "backplane_replication") { g.resources.delete(a); g.order = g.order.filter((x) => x !== a); }
+    const p = makePlan({ stack: "seed-dr", graph: g, state: null, live, newLineage: "x" });
+    expect(p.errors).toEqual([]);
+    const ifaces = p.changes.filter((c) => c.type === "backplane_wireguard_interface");
+    const peers = p.changes.filter((c) => c.type === "backplane_wireguard_peer");
+    expect(ifaces.map((c) => c.action)).toEqual(["create", "create"]);
+    expect(ifaces[0]!.steps[0]!.captures).toBe("public_key");
+    expect(peers).toHaveLength(2);
+    for (const peer of peers) {
+      expect(peer.deferred).toBe(true);
+      expect(peer.steps).toEqual([]);
+      expect(peer.dependsOn.some((d) => d.startsWith("backplane_wireguard_interface."))).toBe(true);
+    }
+    const text = renderHuman(p, { color: false });
+    expect(text).toContain('public_key  = "(known after apply)"');
   });
 
   it("renders colour only when asked", () => {

@@ -8,7 +8,7 @@ const port = z.number().superRefine((v, c) => { const p = portProblem(v); if (p)
 export const wireguardInterface: KindSpec = {
   type: "backplane_wireguard_interface",
   kind: "resource",
-  engineSupport: "later",
+  engineSupport: "full",
   description: "A WireGuard interface. Its private key is generated on the host (`wg genkey`, mode 0600) and never read back; `public_key` is computed and known after apply. Configuration persists across reboots.",
   attributes: {
     name: str("Interface name.", checked(interfaceNameProblem), { required: true, createOnly: true, example: "wg0" }),
@@ -24,7 +24,7 @@ export const wireguardInterface: KindSpec = {
 export const wireguardPeer: KindSpec = {
   type: "backplane_wireguard_peer",
   kind: "resource",
-  engineSupport: "later",
+  engineSupport: "full",
   description: "A peer on a WireGuard interface. Changes apply with `wg set` without tearing the interface down.",
   attributes: {
     interface: str("Interface name on this host.", checked(interfaceNameProblem), { required: true, createOnly: true, example: "wg0" }),

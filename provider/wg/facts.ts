@@ -1,0 +1,130 @@
+/**
+ * WireGuard facts: `wg show all dump` parsed strictly, with the private key and preshared
+ * keys dropped AT THE PARSER BOUNDARY — nothing downstream can leak what it never holds.
+ * Plus interface addresses and MTU from `ip -o`, and which wg-quick configs persist.
+ */
+import { argv } from "../transport/argv.js";
+import { ParseError, type Fact } from "../zfs/facts.js";
+
+export interface WgPeer {
+  publicKey: string;
+  hasPresharedKey: boolean;
+  endpoint: string | null;
+  allowedIps: string[];
+  latestHandshake: number;
+  rx: bigint;
+  tx: bigint;
+  keepalive: number;
+}
+
+export interface WgInterface {
+  name: string;
+  publicKey: string;
+  listenPort: number;
+  fwmark: number;
+  peers: Map<string, WgPeer>;
+}
+
+function lines(s: string): string[] {
+  const l = s.split("\n");
+  if (l[l.length - 1] === "") l.pop();
+  return l;
+}
+
+/**
+ * The keys are blanked ON THE HOST by awk before the output leaves it, so a private key
+ * never crosses the SSH connection; the parser drops the columns again regardless.
+ */
+export const wgDump: Fact<Map<string, WgInterface>> = {
+  name: "wg show all dump",
+  command: argv("sh", "-c",
+    "wg show all dump | awk -F '\t' 'BEGIN { OFS = \"\\t\" } NF == 5 { $2 = \"(hidden)\" } NF == 9 && $3 != \"(none)\" { $3 = \"(hidden)\" } { print }'"),
+  parse(stdout) {
+    const out = new Map<string, WgInterface>();
+    lines(stdout).forEach((line, i) => {
+      const c = line.split("\t");
+      if (c.length === 5) {
+        // interface: name, PRIVATE KEY (dropped here), public key, listen port, fwmark
+        const [name, , publicKey, port, fwmark] = c as [string, string, string, string, string];
+        if (out.has(name)) throw new ParseError("wg show all dump", i + 1, `interface ${name} listed twice`);
+        out.set(name, { name, publicKey, listenPort: Number(port), fwmark: fwmark === "off" ? 0 : Number(fwmark), peers: new Map() });
+      } else if (c.length === 9) {
+        // peer: interface, public key, PRESHARED KEY (dropped here), endpoint, allowed ips, handshake, rx, tx, keepalive
+        const [name, publicKey, psk, endpoint, allowed, handshake, rx, tx, keepalive] = c as [string, string, string, string, string, string, string, string, string];
+        const iface = out.get(name);
+        if (!iface) throw new ParseError("wg show all dump", i + 1, `peer line before its interface ${name}`);
+        if (!/^\d+$/.test(handshake) || !/^\d+$/.test(rx) || !/^\d+$/.test(tx)) throw new ParseError("wg show all dump", i + 1, "handshake/rx/tx are not numbers");
+        iface.peers.set(publicKey, {
+          publicKey,
+          hasPresharedKey: psk !== "(none)",
+          endpoint: endpoint === "(none)" ? null : endpoint,
+          allowedIps: allowed === "(none)" ? [] : allowed.split(",").sort(),
+          latestHandshake: Number(handshake),
+          rx: BigInt(rx),
+          tx: BigInt(tx),
+          keepalive: keepalive === "off" ? 0 : Number(keepalive),
+        });
+      } else {
+        throw new ParseError("wg show all dump", i + 1, `expected 5 (interface) or 9 (peer) columns, got ${c.length}`);
+      }
+    });
+    return out;
+  },
+};
+
+export interface LinkInfo {
+  name: string;
+  mtu: number;
+  up: boolean;
+  addresses: string[];
+}
+
+/** `ip -o addr show` + `ip -o link show`: addresses and MTU per interface. */
+export const ipAddr: Fact<Map<string, string[]>> = {
+  name: "ip -o addr show",
+  command: argv("ip", "-o", "addr", "show"),
+  parse(stdout) {
+    const out = new Map<string, string[]>();
+    lines(stdout).forEach((line, i) => {
+      const m = /^\d+:\s+(\S+)\s+(inet6?)\s+(\S+)/.exec(line);
+      if (!m) throw new ParseError("ip -o addr show", i + 1, `unexpected line ${JSON.stringify(line)}`);
+      const list = out.get(m[1]!) ?? [];
+      list.push(m[3]!);
+      out.set(m[1]!, list);
+    });
+    return out;
+  },
+};
+
+export const ipLink: Fact<Map<string, { mtu: number; up: boolean }>> = {
+  name: "ip -o link show",
+  command: argv("ip", "-o", "link", "show"),
+  parse(stdout) {
+    const out = new Map<string, { mtu: number; up: boolean }>();
+    lines(stdout).forEach((line, i) => {
+      const m = /^\d+:\s+([^:@\s]+)(?:@\S+)?:\s+<([^>]*)>.*\smtu\s+(\d+)/.exec(line);
+      if (!m) throw new ParseError("ip -o link show", i + 1, `unexpected line ${JSON.stringify(line)}`);
+      out.set(m[1]!, { mtu: Number(m[3]), up: m[2]!.split(",").includes("UP") });
+    });
+    return out;
+  },
+};
+
+/** Which interfaces have a wg-quick config (persist across reboots), and the implementation. */
+export const wgHost: Fact<{ implementation: "kernel" | "wireguard-go" | "none"; persisted: Set<string> }> = {
+  name: "wireguard host",
+  command: argv("sh", "-c",
+    'if [ -d /sys/module/wireguard ] || modinfo wireguard >/dev/null 2>&1; then echo impl kernel; elif command -v wireguard-go >/dev/null; then echo impl wireguard-go; else echo impl none; fi; ' +
+    'for f in /etc/wireguard/*.conf; do [ -f "$f" ] && echo "conf $(basename "$f" .conf)"; done; true'),
+  parse(stdout) {
+    let implementation: "kernel" | "wireguard-go" | "none" = "none";
+    const persisted = new Set<string>();
+    lines(stdout).forEach((line, i) => {
+      const [k, v] = [line.slice(0, line.indexOf(" ")), line.slice(line.indexOf(" ") + 1)];
+      if (k === "impl" && (v === "kernel" || v === "wireguard-go" || v === "none")) implementation = v;
+      else if (k === "conf") persisted.add(v);
+      else throw new ParseError("wireguard host", i + 1, `unexpected line ${JSON.stringify(line)}`);
+    });
+    return { implementation, persisted };
+  },
+};

@@ -1,0 +1,117 @@
+/** WireGuard on vm-tier hosts: a 3-host mesh from one construct, drift, rotation, and no secret anywhere. */
+import { describe, it, expect, beforeAll } from "vitest";
+import { readFile, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { backplane, project, sh } from "./helpers.js";
+import { readLab } from "../lab/hosts.js";
+
+const HOSTS = ["prod", "dr", "h3"];
+let dir: string;
+const artifacts: string[] = [];
+const audit = join("/tmp", `backplane-audit-${process.pid}.log`);
+const env = { BACKPLANE_AUDIT_ARGV: audit };
+
+async function meshStack(rotate = "") {
+  return project("mesh", `
+    const hosts = ${JSON.stringify(HOSTS)}.map((n) => new Host(stack, n, hostProps(need(inv, n))));
+    new bp.WireGuardMesh(stack, "mesh", { hosts, cidr: "10.201.0.0/24", listenPort: 51820, persistentKeepalive: 5${rotate ? `, rotate: { dr: ${JSON.stringify(rotate)} }` : ""} });
+  `, rotate === "");
+}
+
+async function meshAddresses(): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const h of HOSTS) out[h] = (await sh(h, "ip -o -4 addr show dev wg0 | awk '{print $4}' | cut -d/ -f1")).trim();
+  return out;
+}
+
+async function pingAll() {
+  const addr = await meshAddresses();
+  for (const a of HOSTS) {
+    for (const b of HOSTS) {
+      if (a === b) continue;
+      expect(await sh(a, `ping -c 2 -W 5 ${addr[b]} >/dev/null && echo ok`), `${a} -> ${b}`).toBe("ok\n");
+    }
+  }
+}
+
+describe("a WireGuard mesh of three vm-tier hosts", () => {
+  beforeAll(async () => {
+    expect(readLab().hosts.map((h) => h.name)).toEqual(expect.arrayContaining(HOSTS));
+    for (const h of HOSTS) await sh(h, "ip link del wg0 2>/dev/null; rm -f /etc/wireguard/wg0.*; systemctl disable wg-quick@wg0 2>/dev/null; true");
+    await rm(audit, { force: true });
+    dir = await meshStack();
+  });
+
+  it("comes up from nothing in one apply: every host pings every other, handshakes are recent", async () => {
+    const plan = await backplane(dir, ["plan"], env);
+    expect(plan.exitCode, plan.stdout + plan.stderr).toBe(0);
+    expect(plan.stdout).toContain('public_key = "(known after apply)"');
+    expect(plan.stdout).toContain("Plan: 9 to add, 0 to change, 0 to destroy.");
+    artifacts.push(plan.stdout, (await backplane(dir, ["plan", "--json", "--no-synth"], env)).stdout, (await backplane(dir, ["plan", "--format", "markdown", "--no-synth"], env)).stdout);
+    const t0 = Date.now();
+    const a = await backplane(dir, ["apply", "--auto-approve", "--no-synth"], env);
+    console.log(`mesh: 3 hosts from nothing in ${((Date.now() - t0) / 1000).toFixed(1)} s: ${a.stdout.split("\n").find((l) => l.startsWith("Apply complete"))}`);
+    artifacts.push(a.stdout, a.stderr);
+    expect(a.exitCode, a.stdout + a.stderr).toBe(0);
+    await pingAll();
+    for (const h of HOSTS) {
+      const hs = (await sh(h, "wg show wg0 latest-handshakes")).trim().split("\n");
+      expect(hs).toHaveLength(2);
+      for (const line of hs) expect(Number(line.split("\t")[1])).toBeGreaterThan(Date.now() / 1000 - 180);
+      expect(await sh(h, "stat -c %a /etc/wireguard/wg0.key")).toBe("600\n");
+    }
+    const again = await backplane(dir, ["plan", "--detailed-exitcode", "--no-synth"], env);
+    artifacts.push(again.stdout);
+    expect(again.stdout).toContain("No changes.");
+    expect(again.exitCode).toBe(0);
+  });
+
+  it("reports a peer added by hand as drift, and apply removes it", async () => {
+    const stranger = (await sh("prod", "wg genkey | wg pubkey")).trim();
+    await sh("prod", `wg set wg0 peer ${stranger} allowed-ips 10.201.0.250/32`);
+    const d = await backplane(dir, ["drift", "--no-synth"], env);
+    artifacts.push(d.stdout);
+    expect(d.exitCode).toBe(2);
+    expect(d.stdout).toContain(stranger);
+    const a = await backplane(dir, ["apply", "--auto-approve", "--no-synth"], env);
+    artifacts.push(a.stdout);
+    expect(a.exitCode, a.stdout + a.stderr).toBe(0);
+    expect(await sh("prod", "wg show wg0 peers")).not.toContain(stranger);
+    await pingAll();
+  });
+
+  it("rotates one host's key and converges the mesh in one apply", async () => {
+    const before = (await sh("dr", "wg show wg0 public-key")).trim();
+    dir = await meshStack("2026-11-25");
+    const p = await backplane(dir, ["plan"], env);
+    artifacts.push(p.stdout);
+    expect(p.stdout).toMatch(/peer \(known after apply\)/);
+    const a = await backplane(dir, ["apply", "--auto-approve", "--no-synth"], env);
+    artifacts.push(a.stdout, a.stderr);
+    expect(a.exitCode, a.stdout + a.stderr).toBe(0);
+    const after = (await sh("dr", "wg show wg0 public-key")).trim();
+    expect(after).not.toBe(before);
+    for (const h of ["prod", "h3"]) {
+      const peers = await sh(h, "wg show wg0 peers");
+      expect(peers).toContain(after);
+      expect(peers).not.toContain(before);
+    }
+    await pingAll();
+    const again = await backplane(dir, ["plan", "--detailed-exitcode", "--no-synth"], env);
+    expect(again.exitCode, again.stdout).toBe(0);
+  });
+
+  it("never lets a private key reach state, plans, logs or any command's argv", async () => {
+    const keys: string[] = [];
+    for (const h of HOSTS) keys.push((await sh(h, "cat /etc/wireguard/wg0.key")).trim());
+    expect(keys.every((k) => k.length === 44)).toBe(true);
+    const state = await readFile(join(dir, "terraform.tfstate"), "utf8");
+    const argvLog = await readFile(audit, "utf8");
+    expect(argvLog.length).toBeGreaterThan(0);
+    for (const k of keys) {
+      expect(state).not.toContain(k);
+      expect(argvLog).not.toContain(k);
+      for (const text of artifacts) expect(text).not.toContain(k);
+    }
+  });
+});
