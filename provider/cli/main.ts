@@ -243,6 +243,29 @@ withCommon(program.command("import").description("adopt an existing pool, datase
     }
   });
 
+withCommon(program.command("facts").description("what each host is and can do: OpenZFS version, kernel, WireGuard implementation, pool features"))
+  .option("--json", "machine-readable output")
+  .action(async (o: Common & { json?: boolean }) => {
+    const p = await project(o);
+    const transports = transportsFor(p.graph.hosts.values());
+    try {
+      const live = await refreshAll(p.graph, transports);
+      const facts = Object.fromEntries([...live].map(([h, l]) => [h, {
+        zfs_version: l.zfs.userland, zfs_kmod: l.zfs.kernel, zfs_note: l.zfs.userland ? null : l.zfs.raw, legacy: l.legacy,
+        kernel: l.kernel, wireguard: l.wg.implementation,
+        pools: Object.fromEntries([...l.pools].map(([n, pool]) => [n, { health: pool.row.health, features: [...pool.features].sort() }])),
+        wireguard_interfaces: [...l.wg.interfaces.keys()],
+      }]));
+      if (o.json) out(JSON.stringify(facts, null, 2));
+      else for (const [h, f] of Object.entries(facts)) {
+        out(`${h}: ${f.zfs_version ? `OpenZFS ${f.zfs_version}` : `non-OpenZFS ZFS (${f.zfs_note})`}, kernel ${f.kernel}, WireGuard ${f.wireguard}`);
+        for (const [n, pool] of Object.entries(f.pools)) out(`  pool ${n}: ${pool.health}, ${pool.features.length} features enabled`);
+      }
+    } finally {
+      await closeAll(transports);
+    }
+  });
+
 const stateCmd = program.command("state").description("inspect and edit state");
 withCommon(stateCmd.command("list")).action(async (o: Common) => {
   const p = await project({ ...o, synth: false });

@@ -230,6 +230,9 @@ export const wireguardPeerKind: ResourceKind = {
   plan(r, state, ctx): Planned {
     const c = r.config;
     const iface = c.interface as string;
+    if (c.preshared_key === true) {
+      return { errors: ["preshared_key = true is not supported yet: the key must be streamed between the two hosts' SSH sessions, which the engine does not do yet"], change: noop(baseChange(r, peerId(iface, null)), "refused") };
+    }
     if (isUnknown(c.public_key)) {
       return {
         errors: [],

@@ -45,7 +45,7 @@ describe("a WireGuard mesh of three vm-tier hosts", () => {
   it("comes up from nothing in one apply: every host pings every other, handshakes are recent", async () => {
     const plan = await backplane(dir, ["plan"], env);
     expect(plan.exitCode, plan.stdout + plan.stderr).toBe(0);
-    expect(plan.stdout).toContain('public_key = "(known after apply)"');
+    expect(plan.stdout).toMatch(/public_key\s+= "\(known after apply\)"/);
     expect(plan.stdout).toContain("Plan: 9 to add, 0 to change, 0 to destroy.");
     artifacts.push(plan.stdout, (await backplane(dir, ["plan", "--json", "--no-synth"], env)).stdout, (await backplane(dir, ["plan", "--format", "markdown", "--no-synth"], env)).stdout);
     const t0 = Date.now();
@@ -73,10 +73,15 @@ describe("a WireGuard mesh of three vm-tier hosts", () => {
     artifacts.push(d.stdout);
     expect(d.exitCode).toBe(2);
     expect(d.stdout).toContain(stranger);
+    // Traffic to the other peers keeps flowing while prod's peers change: no interface teardown.
+    const addr = await meshAddresses();
+    await sh("prod", `nohup ping -c 60 -i 0.2 -W 2 ${addr.dr} > /tmp/bp-ping.log 2>&1 &`);
     const a = await backplane(dir, ["apply", "--auto-approve", "--no-synth"], env);
     artifacts.push(a.stdout);
     expect(a.exitCode, a.stdout + a.stderr).toBe(0);
     expect(await sh("prod", "wg show wg0 peers")).not.toContain(stranger);
+    await sh("prod", "while pgrep -x ping >/dev/null; do sleep 1; done");
+    expect(await sh("prod", "cat /tmp/bp-ping.log")).toMatch(/60 packets transmitted, 60 received, 0% packet loss/);
     await pingAll();
   });
 
@@ -96,6 +101,28 @@ describe("a WireGuard mesh of three vm-tier hosts", () => {
       expect(peers).toContain(after);
       expect(peers).not.toContain(before);
     }
+    await pingAll();
+    const again = await backplane(dir, ["plan", "--detailed-exitcode", "--no-synth"], env);
+    expect(again.exitCode, again.stdout).toBe(0);
+  });
+
+  it("keeps the interface, key and peers across a reboot of the host", async () => {
+    const key = (await sh("h3", "wg show wg0 public-key")).trim();
+    await sh("h3", "systemctl is-enabled wg-quick@wg0");
+    await sh("h3", "(sleep 1; systemctl reboot) >/dev/null 2>&1 &");
+    await new Promise((r) => setTimeout(r, 15_000));
+    const deadline = Date.now() + 300_000;
+    for (;;) {
+      try {
+        // the lab has run far longer than 10 minutes: a small uptime means the new boot answers
+        if (Number((await sh("h3", "systemctl is-system-running --wait >/dev/null 2>&1; cut -d. -f1 /proc/uptime")).trim()) < 600) break;
+      } catch {
+        if (Date.now() > deadline) throw new Error("h3 did not come back after the reboot");
+      }
+      await new Promise((r) => setTimeout(r, 5_000));
+    }
+    expect((await sh("h3", "wg show wg0 public-key")).trim()).toBe(key);
+    expect((await sh("h3", "wg show wg0 peers")).trim().split("\n")).toHaveLength(2);
     await pingAll();
     const again = await backplane(dir, ["plan", "--detailed-exitcode", "--no-synth"], env);
     expect(again.exitCode, again.stdout).toBe(0);

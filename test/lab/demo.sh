@@ -44,7 +44,8 @@ Done. Explore further:
   ssh -F $lab_dir/ssh_config prod zfs set compression=gzip tank/srv/logs
   (cd examples/seed && $root/bin/backplane.mjs drift --stack seed)   # exit 2, names the drift
   (cd examples/seed && $root/bin/backplane.mjs apply --stack seed)   # repairs it
-  (cd examples/seed && $root/bin/backplane.mjs plan --stack seed-dr) # WireGuard + replication: refused until those land
+  (cd examples/seed && $root/bin/backplane.mjs plan --stack seed-dr) # + WireGuard mesh; replication is refused until it lands
+  (cd examples/seed && $root/bin/backplane.mjs facts --stack seed)   # what each host is and can do
   docs/resources.md                                         # every resource and attribute
 Stop the lab:
   npm run lab -- down

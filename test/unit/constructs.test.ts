@@ -1,8 +1,8 @@
 import { describe, it, expect } from "vitest";
-import { allocateMeshAddresses, PROFILES } from "../../constructs/index.js";
+import { allocateMeshAddresses, PROFILES, Host, WireGuardMesh } from "../../constructs/index.js";
 import { loadStack } from "../../provider/engine/load.js";
 import { seedDocs } from "./helpers/seed.js";
-import { withHost } from "./helpers/synth.js";
+import { withHost, synth, hostProps } from "./helpers/synth.js";
 
 describe("the seed example", () => {
   it("synthesizes the five service datasets with exactly the seed's properties", () => {
@@ -39,6 +39,28 @@ describe("profiles", () => {
   it("override any property of a profile", () => {
     const doc = withHost((h) => h.dataset("u", { name: "tank/u", profile: "uploads", properties: { quota: "2T" } }));
     expect(Object.values(doc.resource.backplane_dataset as Record<string, any>)[0].properties).toEqual({ ...PROFILES.uploads.properties, quota: "2T" });
+  });
+});
+
+describe("WireGuardMesh topologies", () => {
+  it("hub-and-spoke: spokes peer only with the hub, routing the whole network through it", () => {
+    const doc = synth((stack) => {
+      const hosts = ["hub", "a", "b"].map((n) => new Host(stack, n, hostProps()));
+      new WireGuardMesh(stack, "mesh", { hosts, cidr: "10.201.0.0/24", topology: { hub: hosts[0]! } });
+    });
+    const peers = Object.values(doc.resource.backplane_wireguard_peer as Record<string, any>);
+    const byHost = (h: string) => peers.filter((p) => p.provider === `backplane.${h}`);
+    expect(byHost("hub")).toHaveLength(2);
+    expect(byHost("a")).toHaveLength(1);
+    expect(byHost("a")[0].allowed_ips).toEqual(["10.201.0.0/24"]);
+    expect(byHost("hub")[0].allowed_ips[0]).toMatch(/^10\.201\.0\.\d+\/32$/);
+  });
+  it("full mesh: every host peers with every other", () => {
+    const doc = synth((stack) => {
+      const hosts = ["a", "b", "c", "d"].map((n) => new Host(stack, n, hostProps()));
+      new WireGuardMesh(stack, "mesh", { hosts, cidr: "10.201.0.0/24" });
+    });
+    expect(Object.keys(doc.resource.backplane_wireguard_peer)).toHaveLength(12);
   });
 });
 
