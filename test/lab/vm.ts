@@ -207,7 +207,11 @@ export async function labDown(log: (l: string) => void, dir: string = LAB_DIR): 
   const hostsFile = join(dir, "hosts.json");
   const tier = await readFile(hostsFile, "utf8").then((s) => (JSON.parse(s) as LabDescription).tier).catch(() => null);
   if (existsSync(dir)) {
-    // Close ControlMaster connections first so nothing lingers.
+    // Close the lab's ControlMaster connections first so no ssh process lingers.
+    const desc = await readFile(hostsFile, "utf8").then((s) => JSON.parse(s) as LabDescription).catch(() => null);
+    for (const h of desc?.hosts ?? []) {
+      await execa("ssh", ["-F", h.sshConfigFile, "-O", "exit", h.name], { reject: false, timeout: 10_000 });
+    }
     for (const f of await readdir(dir)) {
       if (f.startsWith("cm-")) await rm(join(dir, f), { force: true });
     }
@@ -219,7 +223,12 @@ export async function labDown(log: (l: string) => void, dir: string = LAB_DIR): 
         const pidFile = join(dir, entry.name, pidName);
         const pid = await pidAlive(pidFile);
         if (pid) {
-          process.kill(pid, "SIGTERM");
+          // socat forks a child per connection in its own process group: stop the group.
+          try {
+            process.kill(pidName === "socat.pid" ? -pid : pid, "SIGTERM");
+          } catch {
+            /* already gone */
+          }
           for (let i = 0; i < 75 && (await pidAlive(pidFile)); i++) await new Promise((r) => setTimeout(r, 200));
           if (await pidAlive(pidFile)) process.kill(pid, "SIGKILL");
           log(`lab: stopped ${entry.name} (${pidName.replace(".pid", "")} pid ${pid})`);
