@@ -6,7 +6,7 @@ extra=()
 # --ns: the light tier's hosts (zfs-fuse, sshd, wireguard-go) and the socat that reaches them;
 # without recommends, wireguard-tools would pull in a kernel and systemd (LAB.md)
 if [ "${1:-}" = "--ns" ]; then
-  pkgs=(zfs-fuse openssh-server openssh-client wireguard-tools wireguard-go iproute2 socat util-linux)
+  pkgs=(zfs-fuse openssh-server openssh-client wireguard-tools wireguard-go iproute2 socat util-linux iputils-ping)
   extra=(--no-install-recommends)
 fi
 missing=()
