@@ -13,7 +13,6 @@ import { ENGINE_KINDS } from "../resources/index.js";
 import { removeStrayPeers } from "../resources/wireguard.js";
 import type { PlanContext } from "../resources/kind.js";
 import { resourceKind } from "../schema/index.js";
-import { MANAGED_PROPERTY } from "../zfs/properties.js";
 
 export interface PlanInput {
   stack: string;
@@ -183,11 +182,11 @@ export function makePlan(input: PlanInput): Plan {
   const managedIds = new Set(changes.map((ch) => `${ch.host}\u0000${ch.id}`));
   for (const [host, l] of live) {
     const managedPools = changes.filter((ch) => ch.host === host && ch.type === "backplane_pool").map((ch) => ch.id);
-    for (const [name, props] of l.datasets) {
+    for (const name of l.datasets.keys()) {
       if (managedIds.has(`${host}\u0000${name}`)) continue;
+      // Reported whoever made it, including what an earlier apply moved aside (backplane-pre-*).
       const inManagedPool = managedPools.some((p) => name === p || name.startsWith(`${p}/`));
-      const marker = props.get(MANAGED_PROPERTY);
-      if (inManagedPool && !(marker?.source.kind === "local" && marker.value === lineage)) notManaged.push({ host, kind: "dataset", id: name });
+      if (inManagedPool) notManaged.push({ host, kind: "dataset", id: name });
     }
   }
 

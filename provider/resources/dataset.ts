@@ -2,7 +2,7 @@
 import { argv, type Argv } from "../transport/argv.js";
 import { MANAGED_PROPERTY, propertySpec } from "../zfs/properties.js";
 import { poolOf } from "../zfs/names.js";
-import type { Drift, AttrChange } from "../engine/plan-model.js";
+import type { Drift, AttrChange, Step } from "../engine/plan-model.js";
 import { baseChange, noop, deleteBase, type PlanContext, type Planned, type ResourceKind } from "./kind.js";
 import { capabilityProblem, diffProperties, normalizeProperties, ownedBy, markerOf, show } from "./zfs-common.js";
 import type { HostLive } from "../engine/live.js";
@@ -38,8 +38,18 @@ export function createDatasetCommand(a: DatasetAttributes, lineage: string, pare
   return argv("zfs", "create", ...(parents ? ["-p"] : []), ...vol, ...opts, a.name);
 }
 
-function destroySteps(name: string) {
-  return [{ command: argv("zfs", "destroy", "-r", name), label: "Destroying" }];
+/**
+ * Destroying or replacing a dataset never loses its data on the spot: it gets a recursive
+ * safety snapshot and is moved aside to <pool>/backplane-pre-<serial>/<path>, where plans
+ * report it as not managed until the operator removes it (or restores it by renaming back).
+ */
+export function keepAsideSteps(name: string, serial: number): Step[] {
+  const pool = poolOf(name);
+  const aside = `${pool}/backplane-pre-${serial}/${name.slice(pool.length + 1)}`;
+  return [
+    { command: argv("zfs", "snapshot", "-r", `${name}@backplane-pre-${serial}`), label: "Safety snapshot" },
+    { command: argv("zfs", "rename", "-p", name, aside), label: "Moving aside" },
+  ];
 }
 
 export const datasetKind: ResourceKind = {
@@ -95,8 +105,7 @@ export const datasetKind: ResourceKind = {
           ...base, action: "replace", reason: `${attrs.filter((a) => a.forcesReplacement).map((a) => a.name).join(", ")} cannot be changed in place`,
           attrs, destructive: true,
           steps: [
-            { command: argv("zfs", "snapshot", "-r", `${want.name}@backplane-pre-${ctx.nextSerial}`), label: "Safety snapshot" },
-            ...destroySteps(want.name),
+            ...keepAsideSteps(want.name, ctx.nextSerial),
             { command: createDatasetCommand(want, ctx.lineage, false), label: "Creating" },
           ],
           after: { ...want },
@@ -131,7 +140,7 @@ export const datasetKind: ResourceKind = {
     }
     return {
       errors: [],
-      change: { ...base, action: "delete", reason: "no longer in the configuration", attrs: [], destructive: true, steps: destroySteps(name), after: null },
+      change: { ...base, action: "delete", reason: "no longer in the configuration", attrs: [], destructive: true, steps: keepAsideSteps(name, ctx.nextSerial), after: null },
     };
   },
 

@@ -130,9 +130,16 @@ describe("the seed stack on real hosts", () => {
     expect(refused.exitCode).toBe(1);
     expect(refused.stderr).toContain("--allow-destroy");
     expect(await sh("prod", "zfs list -H -o name tank/srv/ci-workspace")).toBe("tank/srv/ci-workspace\n");
+    await sh("prod", "echo build-cache > /tank/srv/ci-workspace/data");
     const ok = await backplane(dir, ["apply", "--stack", "seed", "--auto-approve", "--no-synth", "--allow-destroy"]);
     expect(ok.exitCode, ok.stderr).toBe(0);
     expect(await sh("prod", "zfs list -H -o name -r tank/srv")).not.toContain("ci-workspace");
+    // Nothing was lost on the spot: moved aside with a safety snapshot, reported as not managed.
+    const aside = (await sh("prod", "zfs list -H -o name -r tank | grep '^tank/backplane-pre-[0-9]*/srv/ci-workspace$'")).trim();
+    expect(await sh("prod", `cat "$(zfs get -H -o value mountpoint ${aside})/data"`)).toBe("build-cache\n");
+    expect(await sh("prod", `zfs list -H -t snapshot -o name ${aside}`)).toMatch(/@backplane-pre-\d+/);
+    const after = await backplane(dir, ["plan", "--stack", "seed", "--no-synth"]);
+    expect(after.stdout).toContain(`dataset ${aside} on prod`);
     expect(await sh("prod", "zfs list -H -o name tank/srv/handmade")).toBe("tank/srv/handmade\n");
     await (await import("node:fs/promises")).writeFile(main, text);
   });

@@ -76,7 +76,7 @@ describe("planning the seed stack", () => {
     ["a removed property is inherited again", (g: DesiredGraph) => { delete (byId(g, "tank/srv/transcode").config.properties as Record<string, string>).atime; },
       "tank/srv/transcode", "update", "zfs inherit atime tank/srv/transcode"],
     ["a dataset removed from the code is destroyed (destructive)", (g: DesiredGraph) => { g.resources.delete(byId(g, "tank/srv/ci-workspace").address); g.order = g.order.filter((a) => g.resources.has(a)); },
-      "tank/srv/ci-workspace", "delete", "zfs destroy -r tank/srv/ci-workspace"],
+      "tank/srv/ci-workspace", "delete", `zfs snapshot -r tank/srv/ci-workspace@backplane-pre-${seedState().serial + 1}`],
   ] as const)("%s", (_name, mutate, id, action, firstCommand) => {
     const g = seedGraph();
     mutate(g);
@@ -87,6 +87,11 @@ describe("planning the seed stack", () => {
     expect(c.destructive).toBe(action === "replace" || action === "delete");
     expect(toDisplay(c.steps[0]!.command)).toBe(firstCommand);
     if (action === "replace") expect(renderHuman(p, { color: false })).toContain("# forces replacement");
+    if (action === "replace" || action === "delete") {
+      // the data is kept: moved aside under <pool>/backplane-pre-<serial>, never destroyed on the spot
+      expect(toDisplay(c.steps[1]!.command)).toBe(`zfs rename -p ${id} tank/backplane-pre-${seedState().serial + 1}/${id.slice("tank/".length)}`);
+      expect(c.steps.some((s) => s.command.some((w) => w.text === "destroy"))).toBe(false);
+    }
   });
 
   it("refuses kinds the engine cannot apply yet, naming them", () => {
