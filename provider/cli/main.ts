@@ -16,7 +16,6 @@ import { argv } from "../transport/argv.js";
 import type { HostLive } from "../engine/live.js";
 import type { Transport } from "../transport/transport.js";
 import { MANAGED_PROPERTY } from "../zfs/properties.js";
-import { LoadError } from "../engine/load.js";
 
 const color = () => process.stdout.isTTY === true && !process.env.NO_COLOR;
 const out = (s: string) => process.stdout.write(s.endsWith("\n") ? s : `${s}\n`);
@@ -306,6 +305,6 @@ withCommon(program.command("force-unlock").description("remove a lock left by a 
 const args = process.argv.flatMap((a) => (a.startsWith("-out=") ? ["--out", a.slice(5)] : a === "-out" ? ["--out"] : [a]));
 
 program.parseAsync(args).catch((e: Error) => {
-  err(e instanceof LoadError || e instanceof PlanRefusedError ? `Error: ${e.message}` : `Error: ${e.message}`);
+  err(`Error: ${e.message}`);
   process.exit(1);
 });

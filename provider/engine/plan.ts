@@ -44,7 +44,7 @@ export function fingerprint(live: HostLive): string {
   return createHash("sha256").update(JSON.stringify(Object.keys(s).sort().map((k) => [k, s[k]]))).digest("hex");
 }
 
-function withDependencies(targets: string[], graph: DesiredGraph, deps: (a: string) => string[]): Set<string> {
+function withDependencies(targets: string[], deps: (a: string) => string[]): Set<string> {
   const out = new Set<string>();
   const visit = (a: string) => {
     if (out.has(a)) return;
@@ -52,7 +52,6 @@ function withDependencies(targets: string[], graph: DesiredGraph, deps: (a: stri
     for (const d of deps(a)) visit(d);
   };
   targets.forEach(visit);
-  void graph;
   return out;
 }
 
@@ -192,7 +191,7 @@ export function makePlan(input: PlanInput): Plan {
 
   let finalChanges = changes;
   if (input.targets && input.targets.length > 0) {
-    const keep = withDependencies(input.targets, graph, (a) => graph.resources.get(a)?.dependsOn ?? []);
+    const keep = withDependencies(input.targets, (a) => graph.resources.get(a)?.dependsOn ?? []);
     for (const t of input.targets) if (!graph.resources.has(t) && !state?.resources[t]) errors.push({ address: t, host: "-", message: "--target names no resource" });
     finalChanges = changes.filter((ch) => keep.has(ch.address));
   }

@@ -1,8 +1,8 @@
 import { describe, it, expect } from "vitest";
 import { cidrProblem, endpointProblem, hostProblem, interfaceNameProblem, portProblem, wireguardKeyProblem } from "../../provider/wg/net.js";
 
-// A real key printed by `wg genkey | wg pubkey` on a lab host.
-const KEY = "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=";
+// A real public key, printed by `wg genkey | wg pubkey` (wireguard-tools) for this test.
+const KEY = "KHWDMlK1varaUtJE5K6XqvUibuDQ7Fz7NErynUN4ZBc=";
 
 describe("network values are validated before they reach a host", () => {
   it("accepts a 32-byte base64 key and refuses others", () => {
