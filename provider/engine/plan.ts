@@ -55,41 +55,37 @@ function withDependencies(targets: string[], deps: (a: string) => string[]): Set
   return out;
 }
 
-/**
- * Values known only after apply (`{unknown: "addr.attr"}`) that the state already knows and
- * that this plan does not change (the resource is not created, replaced or re-keyed) are
- * substituted; the rest stay unknown and their changes are made during apply.
- */
-export function resolveUnknowns(config: Record<string, unknown>, state: State | null, planned: readonly Change[]): Record<string, unknown> {
-  const resolve = (v: unknown): unknown => {
+/** Replaces every `{unknown: "addr.attr"}` in a config by what `lookup` returns (undefined: keep it). */
+function mapUnknowns(config: Record<string, unknown>, lookup: (addr: string, attr: string) => unknown): Record<string, unknown> {
+  const walk = (v: unknown): unknown => {
     if (isUnknown(v)) {
       const dot = v.unknown.lastIndexOf(".");
-      const [addr, attr] = [v.unknown.slice(0, dot), v.unknown.slice(dot + 1)];
-      const recorded = state?.resources[addr]?.attributes[attr];
-      const change = planned.find((c) => c.address === addr);
-      const changing = !change || change.action === "create" || change.action === "replace" || change.attrs.some((a) => a.name === attr && a.after === KNOWN_AFTER_APPLY);
-      return recorded !== undefined && !changing ? recorded : v;
+      const value = lookup(v.unknown.slice(0, dot), v.unknown.slice(dot + 1));
+      return value === undefined ? v : value;
     }
-    if (Array.isArray(v)) return v.map(resolve);
-    if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, resolve(x)]));
+    if (Array.isArray(v)) return v.map(walk);
+    if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]));
     return v;
   };
-  return resolve(config) as Record<string, unknown>;
+  return walk(config) as Record<string, unknown>;
+}
+
+/**
+ * Values known only after apply that the state already knows and that this plan does not
+ * change (the resource is not created, replaced or re-keyed) are substituted; the rest stay
+ * unknown and their changes are made during apply.
+ */
+export function resolveUnknowns(config: Record<string, unknown>, state: State | null, planned: readonly Change[]): Record<string, unknown> {
+  return mapUnknowns(config, (addr, attr) => {
+    const change = planned.find((c) => c.address === addr);
+    const changing = !change || change.action === "create" || change.action === "replace" || change.attrs.some((a) => a.name === attr && a.after === KNOWN_AFTER_APPLY);
+    return changing ? undefined : state?.resources[addr]?.attributes[attr];
+  });
 }
 
 /** During apply, once dependencies are done: every unknown the state now knows. */
 export function resolveFromState(config: Record<string, unknown>, state: State): Record<string, unknown> {
-  const resolve = (v: unknown): unknown => {
-    if (isUnknown(v)) {
-      const dot = v.unknown.lastIndexOf(".");
-      const value = state.resources[v.unknown.slice(0, dot)]?.attributes[v.unknown.slice(dot + 1)];
-      return value === undefined ? v : value;
-    }
-    if (Array.isArray(v)) return v.map(resolve);
-    if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, resolve(x)]));
-    return v;
-  };
-  return resolve(config) as Record<string, unknown>;
+  return mapUnknowns(config, (addr, attr) => state.resources[addr]?.attributes[attr]);
 }
 
 /** Re-plans one deferred change against the state as it is mid-apply. */

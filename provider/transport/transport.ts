@@ -21,13 +21,6 @@ export interface Transport {
   close(): Promise<void>;
 }
 
-export class TransportError extends Error {
-  constructor(readonly host: string, readonly command: string, readonly exitCode: number, readonly stderr: string) {
-    super(`${host}: \`${command}\` failed (exit ${exitCode}): ${stderr.trim().split("\n").slice(-3).join(" | ")}`);
-    this.name = "TransportError";
-  }
-}
-
 export class HostKeyError extends Error {
   constructor(readonly host: string, detail: string) {
     super(`${host}: the host key does not match the pinned key — refusing to connect (${detail.trim().split("\n").find((l) => /host key|REMOTE HOST|No .* host key/i.test(l)) ?? detail.trim()})`);

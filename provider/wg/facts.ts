@@ -72,13 +72,6 @@ export const wgDump: Fact<Map<string, WgInterface>> = {
   },
 };
 
-export interface LinkInfo {
-  name: string;
-  mtu: number;
-  up: boolean;
-  addresses: string[];
-}
-
 /** `ip -o addr show` + `ip -o link show`: addresses and MTU per interface. */
 export const ipAddr: Fact<Map<string, string[]>> = {
   name: "ip -o addr show",

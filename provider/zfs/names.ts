@@ -82,11 +82,6 @@ export function snapshotNameProblem(full: string): string | null {
   return datasetNameProblem(full.slice(0, at)) ?? snapshotComponentProblem(full.slice(at + 1));
 }
 
-export function parentOf(dataset: string): string | null {
-  const i = dataset.lastIndexOf("/");
-  return i < 0 ? null : dataset.slice(0, i);
-}
-
 export function poolOf(dataset: string): string {
   return dataset.split(/[/@#]/)[0]!;
 }

@@ -158,9 +158,3 @@ export async function nsUp(opts: { hosts: number; log: (l: string) => void; dir?
   opts.log(`lab: ${hosts.length} ns hosts up in ${((Date.now() - t0) / 1000).toFixed(1)} s; hosts in ${HOSTS}`);
   return desc;
 }
-
-/** Namespaces the ns tier made (removed by lab down). */
-export async function nsNamespaces(): Promise<string[]> {
-  const r = await ip(["netns", "list"], false);
-  return r.stdout.split("\n").map((l) => l.split(" ")[0]!).filter((n) => n.startsWith("bpns-"));
-}

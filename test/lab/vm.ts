@@ -4,7 +4,7 @@
  * port forward on 127.0.0.1. Everything started is recorded in pid files and stopped by them.
  */
 import { execa } from "execa";
-import { mkdir, readFile, rm, writeFile, access, readdir, truncate, chmod } from "node:fs/promises";
+import { mkdir, readFile, rm, writeFile, readdir, truncate, chmod } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -255,8 +255,4 @@ export async function labStatus(): Promise<string> {
     lines.push(`  ${h.name.padEnd(6)} ${pid ? `running (pid ${pid})` : "STOPPED"}  ssh ${h.address}:${h.port}  lab ${h.labAddress}  zfs ${h.zfs}`);
   }
   return lines.join("\n");
-}
-
-export async function fileExists(p: string) {
-  return access(p).then(() => true, () => false);
 }
