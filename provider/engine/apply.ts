@@ -58,10 +58,17 @@ export async function apply(o: ApplyOptions): Promise<{ state: State; roundTrips
 
   let state: State = o.state ? structuredClone(o.state) : newState(o.plan.lineage);
   let stored: number | null = o.state ? o.state.serial : null;
-  const save = async () => {
-    state.serial = (stored ?? 0) + 1;
-    await o.backend.write(state, stored);
-    stored = state.serial;
+  // Hosts finish in parallel: writes go one after another, or the second one's
+  // compare-and-set would see the first one's serial and fail.
+  let writing: Promise<void> = Promise.resolve();
+  const save = (): Promise<void> => {
+    const p = writing.then(async () => {
+      state.serial = (stored ?? 0) + 1;
+      await o.backend.write(state, stored);
+      stored = state.serial;
+    });
+    writing = p.catch(() => undefined);
+    return p;
   };
 
   // Resources already right on the host but not (or differently) recorded: record them.

@@ -21,8 +21,9 @@ const CREATE_SCRIPT = [
   "umask 077",
   "mkdir -p /etc/wireguard",
   '[ -s "/etc/wireguard/$name.key" ] || wg genkey > "/etc/wireguard/$name.key"',
-  // kernel WireGuard where the host has it, wireguard-go where it does not
-  'if ! ip link add "$name" type wireguard 2>/dev/null; then WG_PROCESS_FOREGROUND=0 wireguard-go "$name" >/dev/null; fi',
+  // kernel WireGuard where the host has it, wireguard-go where it does not. The daemon
+  // must not inherit the session's stdio: ssh would wait for it to close them, forever.
+  'if ! ip link add "$name" type wireguard 2>/dev/null; then wireguard-go "$name" </dev/null >/dev/null 2>&1; fi',
   'wg set "$name" private-key "/etc/wireguard/$name.key"',
   '[ "$port" = "-" ] || wg set "$name" listen-port "$port"',
   '[ "$fwmark" = "-" ] || wg set "$name" fwmark "$fwmark"',

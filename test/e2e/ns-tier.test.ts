@@ -61,6 +61,33 @@ describe("ns-tier hosts", () => {
     expect(live.pools.size).toBe(0);
   });
 
+  it("build a WireGuard mesh over wireguard-go where the kernel has no WireGuard, reported in the host facts", async () => {
+    const names = ["h4", "h5", "h6"];
+    const p = await project("ns-mesh", `
+      const hosts = ${JSON.stringify(names)}.map((n) => new Host(stack, n, hostProps(need(inv, n))));
+      new bp.WireGuardMesh(stack, "mesh", { hosts, cidr: "10.202.0.0/24", listenPort: 51820, persistentKeepalive: 5 });
+    `);
+    const env = { BACKPLANE_INVENTORY: join(dir, "hosts.json") };
+    const facts = await backplane(p, ["facts", "--json"], env);
+    expect(facts.exitCode, facts.stdout + facts.stderr).toBe(0);
+    for (const h of names) expect(JSON.parse(facts.stdout)[h].wireguard).toBe("wireguard-go");
+    const t0 = Date.now();
+    const a = await backplane(p, ["apply", "--auto-approve", "--no-synth"], env);
+    console.log(`ns mesh: 3 wireguard-go hosts from nothing in ${((Date.now() - t0) / 1000).toFixed(1)} s: ${a.stdout.split("\n").find((l) => l.startsWith("Apply complete"))}`);
+    expect(a.exitCode, a.stdout + a.stderr).toBe(0);
+    const ssh = (h: string, cmd: string) => execa("ssh", ["-F", join(dir, "ssh_config"), h, cmd], { timeout: 30_000 });
+    const addr: Record<string, string> = {};
+    for (const h of names) addr[h] = (await ssh(h, "ip -o -4 addr show dev wg0 | awk '{print $4}' | cut -d/ -f1")).stdout.trim();
+    for (const a1 of names) {
+      // the daemon answering is wireguard-go's UAPI socket, not a kernel device
+      expect((await ssh(a1, "test -S /run/wireguard/wg0.sock && echo uapi")).stdout).toBe("uapi");
+      for (const b of names) if (a1 !== b) expect((await ssh(a1, `ping -c 2 -W 5 ${addr[b]} >/dev/null && echo ok`)).stdout, `${a1} -> ${b}`).toBe("ok");
+    }
+    const again = await backplane(p, ["plan", "--detailed-exitcode", "--no-synth"], env);
+    expect(again.stdout).toContain("No changes.");
+    expect(again.exitCode).toBe(0);
+  });
+
   it("apply what an old host can do: a pool and a gzip dataset with a quota on zfs-fuse", async () => {
     const p = await project("ns-apply", `
       const old = new Host(stack, "dr", hostProps(need(inv, "dr")));

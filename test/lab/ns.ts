@@ -51,7 +51,8 @@ function sshdConfig(dir: string): string {
 
 /** Runs as the host's init: private mounts, zfs-fuse, then sshd in the foreground. */
 function hostInit(name: string, dir: string): string {
-  const priv = ["/run/zfs", "/var/lib/zfs", "/var/lock/zfs", "/run/wireguard"];
+  // /etc/wireguard too: each host keeps its own keys and wg-quick configs
+  const priv = ["/run/zfs", "/var/lib/zfs", "/var/lock/zfs", "/run/wireguard", "/etc/wireguard"];
   return [
     "set -e",
     ...priv.map((p) => `mkdir -p ${dir}/priv${p} ${p} && mount --bind ${dir}/priv${p} ${p}`),

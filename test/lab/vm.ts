@@ -202,6 +202,32 @@ export async function vmUp(opts: UpOptions): Promise<LabDescription> {
   return desc;
 }
 
+/**
+ * What the hosts themselves started inside an ns-tier namespace (wireguard-go daemons run by
+ * an apply) has no pid file of ours: it is found by namespace membership, never by name.
+ */
+async function stopLeftovers(ns: string, log: (l: string) => void): Promise<void> {
+  const pids = async () => (await ip(["netns", "pids", ns], { reject: false })).stdout.split("\n").filter(Boolean).map(Number);
+  const left = await pids();
+  if (left.length === 0) return;
+  for (const pid of left) {
+    try {
+      process.kill(pid, "SIGTERM");
+    } catch {
+      /* already gone */
+    }
+  }
+  for (let i = 0; i < 50 && (await pids()).length > 0; i++) await new Promise((r) => setTimeout(r, 100));
+  for (const pid of await pids()) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      /* already gone */
+    }
+  }
+  log(`lab: stopped ${left.length} process(es) left in ${ns} (${left.join(", ")})`);
+}
+
 /** Stops what the lab in `dir` started (by pid files) and removes the namespaces of its tier. */
 export async function labDown(log: (l: string) => void, dir: string = LAB_DIR): Promise<void> {
   const hostsFile = join(dir, "hosts.json");
@@ -241,6 +267,7 @@ export async function labDown(log: (l: string) => void, dir: string = LAB_DIR): 
   const namespaces = (await ip(["netns", "list"], { reject: false })).stdout.split("\n").map((l) => l.split(" ")[0]!)
     .filter((n) => (tier !== "ns" && n === NETNS) || (tier !== "vm" && n.startsWith("bpns-")));
   for (const ns of namespaces) {
+    await stopLeftovers(ns, log);
     await ip(["netns", "delete", ns], { reject: false });
     log(`lab: removed network namespace ${ns}`);
   }
