@@ -69,6 +69,11 @@ export interface WireGuardMeshProps {
   fixed?: Record<string, number>;
   /** change a host's value to regenerate its key; its peers follow in the same apply */
   rotate?: Record<string, string>;
+  /**
+   * a preshared key per pair of hosts (post-quantum hardening): generated on one host and
+   * handed to the other between the two SSH sessions, never through state or this machine's disk
+   */
+  presharedKeys?: boolean;
 }
 
 function ipv4ToInt(ip: string): number {
@@ -143,6 +148,7 @@ export class WireGuardMesh extends Construct {
           allowedIps: allowed,
           endpoint: `${b.peerAddress}:${port}`,
           persistentKeepalive: props.persistentKeepalive,
+          presharedKey: props.presharedKeys,
         });
       }
     }

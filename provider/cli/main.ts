@@ -184,7 +184,7 @@ withCommon(program.command("apply").description("apply the changes (or a plan sa
       const preventDestroy = new Set([...p.graph.resources.values()].filter((r) => r.preventDestroy).map((r) => r.address));
       try {
         const replan = (address: string, st: import("../../state/types.js").State) =>
-          replanDeferred(p.graph, address, st, live.get(p.graph.resources.get(address)!.host)!, st.serial + 1);
+          replanDeferred(p.graph, address, st, live, st.serial + 1);
         const r = await apply({ plan, state, backend: p.backend, transports, allowDestroy: o.allowDestroy === true, preventDestroy, parallelism: Number(o.parallelism), log: out, replan });
         const s = plan.changes.filter((c) => c.action !== "noop");
         out(`\nApply complete! Resources: ${s.filter((c) => c.action === "create").length} added, ${s.filter((c) => c.action === "update").length} changed, ${s.filter((c) => c.action === "delete").length} destroyed, ${s.filter((c) => c.action === "replace").length} replaced. (${((Date.now() - t0) / 1000).toFixed(1)}s; SSH round trips incl. refresh: ${[...transports].map(([h, t]) => `${h} ${t.roundTrips}`).join(", ")}; ${r.roundTrips} for the changes)`);

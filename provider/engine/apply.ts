@@ -12,6 +12,7 @@ import type { State } from "../../state/types.js";
 import { newState } from "../../state/local.js";
 import { toDisplay } from "../transport/argv.js";
 import { batchScript, splitSections, type BatchItem } from "./batch.js";
+import { handOver } from "../transport/handover.js";
 import type { Change, Plan } from "./plan-model.js";
 
 export class DestroyNotAllowedError extends Error {
@@ -98,7 +99,6 @@ export async function apply(o: ApplyOptions): Promise<{ state: State; roundTrips
   };
 
   const runBatch = async (host: string, ready: Change[]) => {
-    const t = o.transports.get(host)!;
     const batch: Change[] = [];
     for (const c of ready) {
       if (!c.deferred) {
@@ -118,6 +118,69 @@ export async function apply(o: ApplyOptions): Promise<{ state: State; roundTrips
         done.add(c.address);
       } else batch.push(re.change);
     }
+    for (const c of batch.filter((x) => x.steps.some((st) => st.handOver))) await runHandingOver(host, c);
+    await runPlain(host, batch.filter((x) => !x.steps.some((st) => st.handOver)));
+  };
+
+  const record = async (c: Change) => {
+    if (c.after) state.resources[c.address] = { type: c.type, host: c.host, id: c.id, attributes: c.after };
+    else delete state.resources[c.address];
+    await save();
+    pending.delete(c.address);
+    done.add(c.address);
+  };
+
+  /**
+   * A change that hands a secret to another host: its plain steps go in one batch, each
+   * hand-over is one round trip on each of the two hosts (both are reserved for it).
+   */
+  const runHandingOver = async (host: string, c: Change) => {
+    const t = o.transports.get(host)!;
+    o.log(`${c.id} (${host}): ${c.steps.map((s) => `${s.label}...`).join(" ")}`);
+    let plain: typeof c.steps = [];
+    const flush = async (): Promise<boolean> => {
+      if (plain.length === 0) return true;
+      const nonce = randomBytes(8).toString("hex");
+      roundTrips++;
+      const r = await t.script(batchScript(plain.map((s, i) => ({ key: `s${i}`, command: s.command, stopOnError: true })), nonce));
+      const sections = splitSections(r.stdout, nonce);
+      for (const [i, s] of plain.entries()) {
+        const sec = sections.get(`s${i}`);
+        if (!sec || sec.exitCode !== 0) {
+          failed.push({ change: c, command: toDisplay(s.command), stderr: sec ? sec.stderr || `exit ${sec.exitCode}` : r.stderr || `exit ${r.exitCode}` });
+          return false;
+        }
+        o.log(`${c.id} (${host}): ${PAST[s.label] ?? s.label} complete after ${(sec.elapsedMs / 1000).toFixed(1)}s`);
+      }
+      plain = [];
+      return true;
+    };
+    for (const s of c.steps) {
+      if (!s.handOver) {
+        plain.push(s);
+        continue;
+      }
+      if (!(await flush())) return;
+      const other = o.transports.get(s.handOver.host);
+      if (!other) {
+        failed.push({ change: c, command: toDisplay(s.command), stderr: `host ${s.handOver.host} is not connected` });
+        return;
+      }
+      roundTrips += 2;
+      const r = await handOver({ transport: t, command: s.command }, { transport: other, command: s.handOver.command });
+      if (r.to.exitCode !== 0 || r.from.exitCode !== 0) {
+        const why = [r.to.exitCode !== 0 ? `${s.handOver.host}: ${r.to.stderr.trim() || `exit ${r.to.exitCode}`}` : "", r.from.exitCode !== 0 ? `${host}: ${r.from.stderr.trim() || `exit ${r.from.exitCode}`}` : ""].filter(Boolean).join("; ");
+        failed.push({ change: c, command: `${toDisplay(s.command)} | ${s.handOver.host}: ${toDisplay(s.handOver.command)}`, stderr: why });
+        return;
+      }
+      o.log(`${c.id} (${host} → ${s.handOver.host}): ${s.label} complete after ${(r.from.durationMs / 1000).toFixed(1)}s`);
+    }
+    if (!(await flush())) return;
+    await record(c);
+  };
+
+  const runPlain = async (host: string, batch: Change[]) => {
+    const t = o.transports.get(host)!;
     if (batch.length === 0) return;
     const nonce = randomBytes(8).toString("hex");
     const items: BatchItem[] = [];
@@ -139,11 +202,7 @@ export async function apply(o: ApplyOptions): Promise<{ state: State; roundTrips
         if (s.captures && c.after) c.after = { ...c.after, [s.captures]: sec.stdout.trim() };
       }
       if (!ok) continue;
-      if (c.after) state.resources[c.address] = { type: c.type, host: c.host, id: c.id, attributes: c.after };
-      else delete state.resources[c.address];
-      await save();
-      pending.delete(c.address);
-      done.add(c.address);
+      await record(c);
     }
     if (r.exitCode !== 0 && failed.length === 0) {
       failed.push({ change: batch[0]!, command: "(batch)", stderr: r.stderr || `exit ${r.exitCode}` });
@@ -152,18 +211,24 @@ export async function apply(o: ApplyOptions): Promise<{ state: State; roundTrips
 
   for (;;) {
     if (failed.length === 0) {
-      const ready = [...pending.values()].filter((c) => isReady(c) && !running.has(c.host));
+      const free = (c: Change) => [c.host, ...(c.alsoUses ?? [])].every((h) => !running.has(h));
+      const ready = [...pending.values()].filter((c) => isReady(c) && free(c));
+      // A change that also uses other hosts' sessions runs alone, with all of them reserved.
+      const units: { hosts: string[]; batch: Change[] }[] = [];
+      for (const c of ready.filter((x) => x.alsoUses?.length)) units.push({ hosts: [c.host, ...c.alsoUses!], batch: [c] });
       const byHost = new Map<string, Change[]>();
-      for (const c of ready) byHost.set(c.host, [...(byHost.get(c.host) ?? []), c]);
-      for (const [host, batch] of byHost) {
+      for (const c of ready.filter((x) => !x.alsoUses?.length)) byHost.set(c.host, [...(byHost.get(c.host) ?? []), c]);
+      for (const [host, batch] of byHost) units.push({ hosts: [host], batch });
+      for (const u of units) {
         if (running.size >= o.parallelism) break;
-        running.add(host);
-        const p: Promise<void> = runBatch(host, batch)
+        if (u.hosts.some((h) => running.has(h))) continue;
+        for (const h of u.hosts) running.add(h);
+        const p: Promise<void> = runBatch(u.hosts[0]!, u.batch)
           .catch((e: Error) => {
-            failed.push({ change: batch[0]!, command: "(connection)", stderr: e.message });
+            failed.push({ change: u.batch[0]!, command: "(connection)", stderr: e.message });
           })
           .finally(() => {
-            running.delete(host);
+            for (const h of u.hosts) running.delete(h);
             inFlight.delete(p);
           });
         inFlight.add(p);

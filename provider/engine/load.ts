@@ -9,6 +9,7 @@
  * whole value: "${backplane_kind.name.attribute}". Everything else (other providers,
  * count/for_each, modules, variables, functions, string interpolation) is refused.
  */
+import { pskPairs } from "../resources/wireguard-psk.js";
 import { dataKind, providerConfig, resourceKind, PROVIDER_NAME } from "../schema/index.js";
 import type { KindSpec } from "../schema/attr.js";
 import { validateBlock } from "../schema/validate.js";
@@ -249,6 +250,12 @@ export function loadStack(doc: unknown): DesiredGraph {
     if (r.type === "backplane_replication" && typeof r.config.target_host === "string" && !hosts.has(r.config.target_host)) {
       problems.push(`${where(r.address, r.path)}: target_host '${r.config.target_host}' is not a declared host`);
     }
+  }
+
+  // Preshared keys need both ends of the pair in this stack.
+  for (const p of pskPairs(resources).problems) {
+    const r = resources.get(p.address)!;
+    problems.push(`${where(r.address, r.path)}: ${p.message}`);
   }
 
   if (problems.length > 0) throw new LoadError(problems);

@@ -25,6 +25,12 @@ export interface Step {
   label: string;
   /** record the command's trimmed stdout as this computed attribute (a generated public key) */
   captures?: string;
+  /**
+   * A secret made by this step is handed to another host: the command's stdout goes,
+   * through a kernel pipe this process never reads, to `command` on `host`; that command
+   * prints "ok" once it holds the secret, and only then does this step's command use it.
+   */
+  handOver?: { host: string; command: Argv };
 }
 
 export interface Change {
@@ -46,6 +52,8 @@ export interface Change {
   dependsOn: string[];
   /** depends on values known only after apply: its steps are made when those are known */
   deferred?: boolean;
+  /** other hosts whose sessions this change uses (a hand-over); they run nothing else meanwhile */
+  alsoUses?: string[];
 }
 
 export interface Drift {

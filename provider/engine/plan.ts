@@ -11,6 +11,7 @@ import type { State } from "../../state/types.js";
 import { KNOWN_AFTER_APPLY, type Change, type Plan, type PlanError, type Drift, type NotManaged } from "./plan-model.js";
 import { ENGINE_KINDS } from "../resources/index.js";
 import { removeStrayPeers } from "../resources/wireguard.js";
+import { pskPairs, planPsk, replanPsk } from "../resources/wireguard-psk.js";
 import type { PlanContext } from "../resources/kind.js";
 import { resourceKind } from "../schema/index.js";
 
@@ -89,13 +90,20 @@ export function resolveFromState(config: Record<string, unknown>, state: State):
 }
 
 /** Re-plans one deferred change against the state as it is mid-apply. */
-export function replanDeferred(graph: DesiredGraph, address: string, state: State, live: HostLive, nextSerial: number): { change: Change; errors: string[] } {
+export function replanDeferred(graph: DesiredGraph, address: string, state: State, lives: ReadonlyMap<string, HostLive>, nextSerial: number): { change: Change; errors: string[] } {
   const r = graph.resources.get(address)!;
   const kind = ENGINE_KINDS.get(r.type)!;
-  const ctx: PlanContext = { lineage: state.lineage, nextSerial, live, plannedSnapshots: new Set(), plannedPools: new Set() };
+  const ctx: PlanContext = { lineage: state.lineage, nextSerial, live: lives.get(r.host)!, plannedSnapshots: new Set(), plannedPools: new Set() };
   const planned = kind.plan({ ...r, config: resolveFromState(r.config, state) }, state.resources[address], ctx);
-  if (planned.change.deferred) planned.errors.push(`${address}: a value it needs is still unknown after its dependencies were applied`);
-  return planned;
+  if (planned.change.deferred) {
+    planned.errors.push(`${address}: a value it needs is still unknown after its dependencies were applied`);
+    return planned;
+  }
+  // A pair's leader waited for keys: it hands a new preshared key over now.
+  const pair = pskPairs(graph.resources).pairs.find((p) => p.leader.peer === address);
+  if (!pair) return planned;
+  const withPsk = replanPsk(pair, planned.change, state);
+  return { change: withPsk.change, errors: [...planned.errors, ...withPsk.errors] };
 }
 
 export function makePlan(input: PlanInput): Plan {
@@ -154,6 +162,9 @@ export function makePlan(input: PlanInput): Plan {
     const l = live.get(ch.host);
     if (l) drift.push(...removeStrayPeers(ch, changes.filter((p) => p.type === "backplane_wireguard_peer" && p.host === ch.host), l));
   }
+
+  // Preshared keys: the leader of each pair hands a new key over when the pair needs one.
+  for (const pair of pskPairs(graph.resources).pairs) planPsk(pair, changes, state, live);
 
   // Deletions: recorded in state, gone from the configuration. Deepest names first.
   const gone = Object.entries(state?.resources ?? {})

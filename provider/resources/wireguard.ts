@@ -14,6 +14,7 @@ import type { HostLive } from "../engine/live.js";
 import { KNOWN_AFTER_APPLY } from "../engine/plan-model.js";
 import { wireguardKeyProblem } from "../wg/net.js";
 import { baseChange, noop, deleteBase, type Planned, type ResourceKind } from "./kind.js";
+import { removePskStep } from "./wireguard-psk.js";
 
 const CREATE_SCRIPT = [
   "set -e",
@@ -206,6 +207,8 @@ interface PeerDesired {
   allowed_ips: string[];
   endpoint?: string;
   persistent_keepalive?: number;
+  /** the key itself is never here: see wireguard-psk.ts */
+  preshared_key: boolean;
 }
 
 function peerId(iface: string, key: string | null): string {
@@ -231,9 +234,6 @@ export const wireguardPeerKind: ResourceKind = {
   plan(r, state, ctx): Planned {
     const c = r.config;
     const iface = c.interface as string;
-    if (c.preshared_key === true) {
-      return { errors: ["preshared_key = true is not supported yet: the key must be streamed between the two hosts' SSH sessions, which the engine does not do yet"], change: noop(baseChange(r, peerId(iface, null)), "refused") };
-    }
     if (isUnknown(c.public_key)) {
       return {
         errors: [],
@@ -247,6 +247,7 @@ export const wireguardPeerKind: ResourceKind = {
     const want: PeerDesired = {
       interface: iface, public_key: c.public_key as string, allowed_ips: [...(c.allowed_ips as string[])].sort(),
       endpoint: c.endpoint as string | undefined, persistent_keepalive: c.persistent_keepalive as number | undefined,
+      preshared_key: c.preshared_key === true,
     };
     const base = baseChange(r, peerId(iface, want.public_key));
     const problem = wireguardKeyProblem(want.public_key);
@@ -274,6 +275,11 @@ export const wireguardPeerKind: ResourceKind = {
     if (want.endpoint && live.endpoint !== want.endpoint) attrs.push({ name: "endpoint", before: live.endpoint ?? "(none)", after: want.endpoint });
     if ((want.persistent_keepalive ?? 0) !== live.keepalive) attrs.push({ name: "persistent_keepalive", before: String(live.keepalive), after: String(want.persistent_keepalive ?? 0) });
     if (attrs.length > 0) steps.push(...peerSteps(want));
+    if (!want.preshared_key && live.hasPresharedKey) {
+      // turned off (or set by hand): the pair's other end drops its half in its own change
+      attrs.push({ name: "preshared_key", before: "(set)", after: undefined });
+      steps.push(removePskStep(iface, want.public_key), save(iface));
+    }
     return {
       errors: [],
       change: { ...base, action: steps.length ? "update" : "noop", reason: steps.length ? "differs from the configuration" : "up to date", attrs, destructive: false, steps, after: { ...want } },
@@ -292,7 +298,12 @@ export const wireguardPeerKind: ResourceKind = {
     const p = live.wg.interfaces.get(a.interface)?.peers.get(a.public_key);
     const d = (property: string, recorded: string | null, l: string | null): Drift => ({ address, host: state.host, id: state.id, property, recorded, live: l });
     if (!p) return [d("(existence)", "exists", "missing")];
-    return JSON.stringify(p.allowedIps) === JSON.stringify(a.allowed_ips) ? [] : [d("allowed_ips", a.allowed_ips.join(","), p.allowedIps.join(","))];
+    const out: Drift[] = [];
+    if (JSON.stringify(p.allowedIps) !== JSON.stringify(a.allowed_ips)) out.push(d("allowed_ips", a.allowed_ips.join(","), p.allowedIps.join(",")));
+    // presence only: the key's value is never read
+    if (a.preshared_key === true && !p.hasPresharedKey) out.push(d("preshared_key", "(set)", "(none)"));
+    if (a.preshared_key !== true && p.hasPresharedKey) out.push(d("preshared_key", "(none)", "(set)"));
+    return out;
   },
 
   importAttributes() {

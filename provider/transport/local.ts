@@ -22,6 +22,13 @@ export class LocalTransport implements Transport {
     return this.exec(first!, rest, toDisplay(cmd), opts.stdin, opts.timeoutMs);
   }
 
+  prepare(cmd: Argv) {
+    this.roundTrips++;
+    this.log.push(toDisplay(cmd));
+    const [file, ...args] = [...this.prefix, ...cmd.map((w) => w.text)];
+    return { file: file!, args };
+  }
+
   script(text: string, opts: { timeoutMs?: number } = {}) {
     return this.exec("sh", ["-s"], `sh -s <<script (${text.split("\n").length} lines)>>`, text, opts.timeoutMs);
   }

@@ -70,13 +70,18 @@ export class SshTransport implements Transport {
     return prefix ? `${prefix} ${cmd}` : cmd;
   }
 
-  private async exec(remoteCommand: string, display: string, stdin: string | undefined, timeoutMs?: number): Promise<RunResult> {
+  private account(remoteCommand: string, display: string, stdin: string | undefined): string[] {
     this.roundTrips++;
     this.log.push(display);
     // For the secrets test: every remote command exactly as sent (there is nothing secret in them).
     if (process.env.BACKPLANE_AUDIT_ARGV) appendFileSync(process.env.BACKPLANE_AUDIT_ARGV, `${this.host}\t${remoteCommand}\t${stdin ?? ""}\n`);
+    return [...this.base, this.remote(remoteCommand)];
+  }
+
+  private async exec(remoteCommand: string, display: string, stdin: string | undefined, timeoutMs?: number): Promise<RunResult> {
+    const args = this.account(remoteCommand, display, stdin);
     const t0 = Date.now();
-    const r = await execa("ssh", [...this.base, this.remote(remoteCommand)], {
+    const r = await execa("ssh", args, {
       input: stdin ?? "",
       reject: false,
       timeout: timeoutMs ?? this.opts.commandTimeoutMs ?? 600_000,
@@ -96,6 +101,10 @@ export class SshTransport implements Transport {
 
   run(cmd: Argv, opts: { stdin?: string; timeoutMs?: number } = {}): Promise<RunResult> {
     return this.exec(toShell(cmd), toDisplay(cmd), opts.stdin, opts.timeoutMs);
+  }
+
+  prepare(cmd: Argv): { file: string; args: string[] } {
+    return { file: "ssh", args: this.account(toShell(cmd), toDisplay(cmd), undefined) };
   }
 
   script(text: string, opts: { timeoutMs?: number } = {}): Promise<RunResult> {

@@ -14,6 +14,11 @@ export interface Transport {
   run(cmd: Argv, opts?: { stdin?: string; timeoutMs?: number }): Promise<RunResult>;
   /** one round trip: a POSIX sh script fed on stdin (used to batch many commands) */
   script(text: string, opts?: { timeoutMs?: number }): Promise<RunResult>;
+  /**
+   * The local process that runs `cmd` on the host (counted as a round trip and logged like
+   * run()), for callers that must wire its stdio themselves: see handOver().
+   */
+  prepare(cmd: Argv): { file: string; args: string[] };
   /** round trips made so far (refresh must cost one per host) */
   readonly roundTrips: number;
   /** every command shown as toDisplay() renders it, for audit and tests */

@@ -14,7 +14,7 @@ const env = { BACKPLANE_AUDIT_ARGV: audit };
 async function meshStack(rotate = "") {
   return project("mesh", `
     const hosts = ${JSON.stringify(HOSTS)}.map((n) => new Host(stack, n, hostProps(need(inv, n))));
-    new bp.WireGuardMesh(stack, "mesh", { hosts, cidr: "10.201.0.0/24", listenPort: 51820, persistentKeepalive: 5${rotate ? `, rotate: { dr: ${JSON.stringify(rotate)} }` : ""} });
+    new bp.WireGuardMesh(stack, "mesh", { hosts, cidr: "10.201.0.0/24", listenPort: 51820, persistentKeepalive: 5, presharedKeys: true${rotate ? `, rotate: { dr: ${JSON.stringify(rotate)} }` : ""} });
   `, rotate === "");
 }
 
@@ -22,6 +22,34 @@ async function meshAddresses(): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   for (const h of HOSTS) out[h] = (await sh(h, "ip -o -4 addr show dev wg0 | awk '{print $4}' | cut -d/ -f1")).trim();
   return out;
+}
+
+/** Every private and preshared key the lab holds now, remembered for the secrets test. */
+const secrets = new Set<string>();
+async function rememberSecrets() {
+  for (const h of HOSTS) {
+    secrets.add((await sh(h, "cat /etc/wireguard/wg0.key")).trim());
+    for (const line of (await sh(h, "wg show wg0 preshared-keys")).trim().split("\n")) secrets.add(line.split("\t")[1]!);
+  }
+}
+
+/** Both ends of every pair hold the same preshared key, and no temporary key file is left. */
+async function expectPairedPresharedKeys() {
+  const pub: Record<string, string> = {};
+  const psk: Record<string, Map<string, string>> = {};
+  for (const h of HOSTS) {
+    pub[h] = (await sh(h, "wg show wg0 public-key")).trim();
+    psk[h] = new Map((await sh(h, "wg show wg0 preshared-keys")).trim().split("\n").map((l) => l.split("\t") as [string, string]));
+    expect(await sh(h, "ls -A /etc/wireguard")).not.toMatch(/psk/);
+  }
+  for (const a of HOSTS) {
+    for (const b of HOSTS) {
+      if (a === b) continue;
+      const k = psk[a]!.get(pub[b]!);
+      expect(k, `${a} has a preshared key for ${b}`).toMatch(/^[A-Za-z0-9+/]{43}=$/);
+      expect(psk[b]!.get(pub[a]!), `${a} and ${b} hold the same preshared key`).toBe(k);
+    }
+  }
 }
 
 async function pingAll() {
@@ -59,7 +87,10 @@ describe("a WireGuard mesh of three vm-tier hosts", () => {
       expect(hs).toHaveLength(2);
       for (const line of hs) expect(Number(line.split("\t")[1])).toBeGreaterThan(Date.now() / 1000 - 180);
       expect(await sh(h, "stat -c %a /etc/wireguard/wg0.key")).toBe("600\n");
+      expect(await sh(h, "stat -c %a /etc/wireguard/wg0.conf")).toBe("600\n");
     }
+    await expectPairedPresharedKeys();
+    await rememberSecrets();
     const again = await backplane(dir, ["plan", "--detailed-exitcode", "--no-synth"], env);
     artifacts.push(again.stdout);
     expect(again.stdout).toContain("No changes.");
@@ -85,6 +116,24 @@ describe("a WireGuard mesh of three vm-tier hosts", () => {
     await pingAll();
   });
 
+  it("reports a preshared key removed by hand on one end as drift, and apply hands a new one over", async () => {
+    const drKey = (await sh("dr", "wg show wg0 public-key")).trim();
+    await sh("prod", `wg set wg0 peer ${drKey} preshared-key /dev/null`);
+    const d = await backplane(dir, ["drift", "--no-synth"], env);
+    artifacts.push(d.stdout);
+    expect(d.exitCode).toBe(2);
+    expect(d.stdout).toContain("preshared_key");
+    const a = await backplane(dir, ["apply", "--auto-approve", "--no-synth"], env);
+    artifacts.push(a.stdout, a.stderr);
+    expect(a.exitCode, a.stdout + a.stderr).toBe(0);
+    expect(a.stdout).toMatch(/Sharing preshared key complete/);
+    await expectPairedPresharedKeys();
+    await rememberSecrets();
+    await pingAll();
+    const again = await backplane(dir, ["plan", "--detailed-exitcode", "--no-synth"], env);
+    expect(again.exitCode, again.stdout).toBe(0);
+  });
+
   it("rotates one host's key and converges the mesh in one apply", async () => {
     const before = (await sh("dr", "wg show wg0 public-key")).trim();
     dir = await meshStack("2026-11-25");
@@ -101,6 +150,8 @@ describe("a WireGuard mesh of three vm-tier hosts", () => {
       expect(peers).toContain(after);
       expect(peers).not.toContain(before);
     }
+    await expectPairedPresharedKeys();
+    await rememberSecrets();
     await pingAll();
     const again = await backplane(dir, ["plan", "--detailed-exitcode", "--no-synth"], env);
     expect(again.exitCode, again.stdout).toBe(0);
@@ -128,9 +179,11 @@ describe("a WireGuard mesh of three vm-tier hosts", () => {
     expect(again.exitCode, again.stdout).toBe(0);
   });
 
-  it("never lets a private key reach state, plans, logs or any command's argv", async () => {
-    const keys: string[] = [];
-    for (const h of HOSTS) keys.push((await sh(h, "cat /etc/wireguard/wg0.key")).trim());
+  it("never lets a private or preshared key reach state, plans, logs or any command's argv", async () => {
+    await rememberSecrets();
+    const keys = [...secrets];
+    // 3 private keys + 3 pairs, each stage adding what it generated (rotation: 1 private, 2 pairs)
+    expect(keys.length).toBeGreaterThanOrEqual(3 + 3 + 1 + 2);
     expect(keys.every((k) => k.length === 44)).toBe(true);
     const state = await readFile(join(dir, "terraform.tfstate"), "utf8");
     const argvLog = await readFile(audit, "utf8");

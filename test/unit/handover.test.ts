@@ -1,0 +1,60 @@
+/**
+ * handOver: a secret made by one process reaches the other through a pipe between them, and
+ * the sender commits only after the receiver said "ok". Real processes (LocalTransport).
+ */
+import { describe, it, expect } from "vitest";
+import { mkdtemp, readFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { handOver } from "../../provider/transport/handover.js";
+import { LocalTransport } from "../../provider/transport/local.js";
+import { argv } from "../../provider/transport/argv.js";
+
+// The sender makes a random secret, writes it to stdout (the receiver), waits for "ok", then commits.
+const SEND = 'umask 077; head -c 32 /dev/urandom | base64 > "$1/made"; cat "$1/made"; IFS= read -r ack; [ "$ack" = ok ] || { echo "no ack" >&2; exit 1; }; cp "$1/made" "$1/committed"';
+
+describe("handOver", () => {
+  it("delivers the sender's stdout to the receiver, and the sender commits only after the receiver's ok", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "bp-handover-"));
+    const a = new LocalTransport("a");
+    const b = new LocalTransport("b");
+    const r = await handOver(
+      { transport: a, command: argv("sh", "-c", SEND, "send", dir) },
+      { transport: b, command: argv("sh", "-c", 'head -n 1 > "$1/received"; echo ok', "receive", dir) },
+    );
+    expect(r.to.exitCode).toBe(0);
+    expect(r.from.exitCode, r.from.stderr).toBe(0);
+    const made = await readFile(join(dir, "made"), "utf8");
+    expect(made).toMatch(/^[A-Za-z0-9+/]{43}=\n$/);
+    expect(await readFile(join(dir, "received"), "utf8")).toBe(made);
+    expect(await readFile(join(dir, "committed"), "utf8")).toBe(made);
+    // what came back to this process: the acknowledgement only, never the secret
+    expect(r.to.stdout).toBe("ok\n");
+    expect(r.from.stdout).toBe("");
+    expect(a.roundTrips + b.roundTrips).toBe(2);
+  });
+
+  it("leaves the sender's half undone when the receiver fails", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "bp-handover-"));
+    const r = await handOver(
+      { transport: new LocalTransport("a"), command: argv("sh", "-c", SEND, "send", dir) },
+      { transport: new LocalTransport("b"), command: argv("sh", "-c", 'head -n 1 >/dev/null; echo "disk full" >&2; exit 3', "receive") },
+    );
+    expect(r.to.exitCode).toBe(3);
+    expect(r.to.stderr).toContain("disk full");
+    expect(r.from.exitCode).toBe(1);
+    expect(r.from.stderr).toContain("no ack");
+    expect(existsSync(join(dir, "committed"))).toBe(false);
+  });
+
+  it("fails the receiver cleanly when the sender dies before sending", async () => {
+    const r = await handOver(
+      { transport: new LocalTransport("a"), command: argv("sh", "-c", "echo 'no wg here' >&2; exit 2") },
+      { transport: new LocalTransport("b"), command: argv("sh", "-c", 'line=$(head -n 1); [ -n "$line" ] || { echo "nothing arrived" >&2; exit 1; }; echo ok') },
+    );
+    expect(r.from.exitCode).toBe(2);
+    expect(r.to.exitCode).toBe(1);
+    expect(r.to.stderr).toContain("nothing arrived");
+  });
+});
