@@ -4,10 +4,12 @@ import { BackplaneProvider } from "./gen/provider/index.js";
 import { Pool as PoolL1 } from "./gen/pool/index.js";
 import { Snapshot as SnapshotL1 } from "./gen/snapshot/index.js";
 import { Clone as CloneL1 } from "./gen/clone/index.js";
+import { DataBackplaneHost } from "./gen/data-backplane-host/index.js";
 import { host as hostKind } from "../provider/schema/kinds/host.js";
 import { pool as poolKind } from "../provider/schema/kinds/pool.js";
 import { snapshot as snapshotKind } from "../provider/schema/kinds/snapshot.js";
 import { clone as cloneKind } from "../provider/schema/kinds/clone.js";
+import { hostFacts as hostFactsKind } from "../provider/schema/kinds/host-facts.js";
 import { compact, validateAtSynth, ConstructError } from "./validation.js";
 import { Dataset, type DatasetProps } from "./dataset.js";
 import { WireGuardInterface, type WireGuardInterfaceProps } from "./wireguard.js";
@@ -90,6 +92,20 @@ export class Host extends Construct {
       commandPrefix: props.commandPrefix,
       connectTimeout: props.connectTimeout,
     });
+  }
+
+  private factsSource?: DataBackplaneHost;
+
+  /**
+   * What the host is and can do (backplane_host data source), read in the plan's refresh.
+   * `minZfsVersion` / `requireWireguard` refuse the plan on a host that cannot do the job.
+   */
+  facts(props: { minZfsVersion?: string; requireWireguard?: boolean } = {}): DataBackplaneHost {
+    if (this.factsSource) throw new ConstructError(this.node.path, "facts() is declared once per host; keep the first one and read its attributes");
+    const scope = new Construct(this, "facts");
+    validateAtSynth(scope, hostFactsKind, () => compact({ min_zfs_version: props.minZfsVersion, require_wireguard: props.requireWireguard }));
+    this.factsSource = new DataBackplaneHost(scope, "host", { provider: this.provider, minZfsVersion: props.minZfsVersion, requireWireguard: props.requireWireguard });
+    return this.factsSource;
   }
 
   pool(id: string, props: PoolProps): PoolL1 {

@@ -47,6 +47,8 @@ class SeedDrStack extends TerraformStack {
     super(scope, id);
     new LocalBackend(this, { path: "terraform.seed-dr.tfstate" });
     const { prod, dr, services } = storage(this);
+    // The stream runs over the tunnel: refuse the plan, before any change, on a host without WireGuard.
+    for (const h of [prod, dr]) h.facts({ requireWireguard: true });
     const mesh = new WireGuardMesh(this, "mesh", { hosts: [prod, dr], cidr: "10.201.0.0/24", listenPort: 51820 });
     for (const name of ["uploads", "postgres"] as const) {
       new Replication(this, `replicate-${name}`, {

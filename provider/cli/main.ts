@@ -8,6 +8,7 @@ import { randomUUID } from "node:crypto";
 import { createInterface } from "node:readline/promises";
 import { openProject, synth, refreshAll, transportsFor, type Project } from "../engine/project.js";
 import { makePlan, liveSummary, replanDeferred } from "../engine/plan.js";
+import { hostFacts } from "../resources/host-facts.js";
 import { renderHuman, renderJson, renderMarkdown } from "../engine/render.js";
 import { apply } from "../engine/apply.js";
 import { hasChanges, PlanRefusedError, type Plan } from "../engine/plan-model.js";
@@ -249,16 +250,16 @@ withCommon(program.command("facts").description("what each host is and can do: O
     const transports = transportsFor(p.graph.hosts.values());
     try {
       const live = await refreshAll(p.graph, transports);
+      // the backplane_host data source's attributes, plus what only a person needs
       const facts = Object.fromEntries([...live].map(([h, l]) => [h, {
-        zfs_version: l.zfs.userland, zfs_kmod: l.zfs.kernel, zfs_note: l.zfs.userland ? null : l.zfs.raw, legacy: l.legacy,
-        kernel: l.kernel, wireguard: l.wg.implementation,
-        pools: Object.fromEntries([...l.pools].map(([n, pool]) => [n, { health: pool.row.health, features: [...pool.features].sort() }])),
+        ...hostFacts(l), zfs_note: l.zfs.userland ? null : l.zfs.raw, legacy: l.legacy,
+        pool_health: Object.fromEntries([...l.pools].map(([n, pool]) => [n, pool.row.health])),
         wireguard_interfaces: [...l.wg.interfaces.keys()],
       }]));
       if (o.json) out(JSON.stringify(facts, null, 2));
       else for (const [h, f] of Object.entries(facts)) {
         out(`${h}: ${f.zfs_version ? `OpenZFS ${f.zfs_version}` : `non-OpenZFS ZFS (${f.zfs_note})`}, kernel ${f.kernel}, WireGuard ${f.wireguard}`);
-        for (const [n, pool] of Object.entries(f.pools)) out(`  pool ${n}: ${pool.health}, ${pool.features.length} features enabled`);
+        for (const [n, health] of Object.entries(f.pool_health)) out(`  pool ${n}: ${health}, ${f.pool_features[n]!.split(",").filter(Boolean).length} features enabled`);
       }
     } finally {
       await closeAll(transports);

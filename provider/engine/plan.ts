@@ -12,6 +12,7 @@ import { KNOWN_AFTER_APPLY, type Change, type Plan, type PlanError, type Drift, 
 import { ENGINE_KINDS } from "../resources/index.js";
 import { removeStrayPeers } from "../resources/wireguard.js";
 import { pskPairs, planPsk, replanPsk } from "../resources/wireguard-psk.js";
+import { hostFacts, hostRequirementProblems } from "../resources/host-facts.js";
 import type { PlanContext } from "../resources/kind.js";
 import { resourceKind } from "../schema/index.js";
 
@@ -76,8 +77,9 @@ function mapUnknowns(config: Record<string, unknown>, lookup: (addr: string, att
  * change (the resource is not created, replaced or re-keyed) are substituted; the rest stay
  * unknown and their changes are made during apply.
  */
-export function resolveUnknowns(config: Record<string, unknown>, state: State | null, planned: readonly Change[]): Record<string, unknown> {
+export function resolveUnknowns(config: Record<string, unknown>, state: State | null, planned: readonly Change[], data: DataValues = new Map()): Record<string, unknown> {
   return mapUnknowns(config, (addr, attr) => {
+    if (data.has(addr)) return data.get(addr)![attr];
     const change = planned.find((c) => c.address === addr);
     const changing = !change || change.action === "create" || change.action === "replace" || change.attrs.some((a) => a.name === attr && a.after === KNOWN_AFTER_APPLY);
     return changing ? undefined : state?.resources[addr]?.attributes[attr];
@@ -85,8 +87,28 @@ export function resolveUnknowns(config: Record<string, unknown>, state: State | 
 }
 
 /** During apply, once dependencies are done: every unknown the state now knows. */
-export function resolveFromState(config: Record<string, unknown>, state: State): Record<string, unknown> {
-  return mapUnknowns(config, (addr, attr) => state.resources[addr]?.attributes[attr]);
+export function resolveFromState(config: Record<string, unknown>, state: State, data: DataValues = new Map()): Record<string, unknown> {
+  return mapUnknowns(config, (addr, attr) => (data.has(addr) ? data.get(addr)![attr] : state.resources[addr]?.attributes[attr]));
+}
+
+/** What each data source read, by address (data.backplane_host.x → its facts). */
+export type DataValues = Map<string, Record<string, unknown>>;
+
+/** Data sources are read from the refresh already made: no extra round trip. */
+export function readDataSources(graph: DesiredGraph, live: ReadonlyMap<string, HostLive>): { values: DataValues; errors: PlanError[] } {
+  const values: DataValues = new Map();
+  const errors: PlanError[] = [];
+  for (const r of graph.resources.values()) {
+    if (r.mode !== "data" || r.type !== "backplane_host") continue;
+    const l = live.get(r.host);
+    if (!l) {
+      errors.push({ address: r.address, host: r.host, message: `host ${r.host} was not refreshed` });
+      continue;
+    }
+    values.set(r.address, { ...hostFacts(l) });
+    for (const m of hostRequirementProblems(r.config, l)) errors.push({ address: r.address, host: r.host, message: m });
+  }
+  return { values, errors };
 }
 
 /** Re-plans one deferred change against the state as it is mid-apply. */
@@ -94,7 +116,7 @@ export function replanDeferred(graph: DesiredGraph, address: string, state: Stat
   const r = graph.resources.get(address)!;
   const kind = ENGINE_KINDS.get(r.type)!;
   const ctx: PlanContext = { lineage: state.lineage, nextSerial, live: lives.get(r.host)!, plannedSnapshots: new Set(), plannedPools: new Set() };
-  const planned = kind.plan({ ...r, config: resolveFromState(r.config, state) }, state.resources[address], ctx);
+  const planned = kind.plan({ ...r, config: resolveFromState(r.config, state, readDataSources(graph, lives).values) }, state.resources[address], ctx);
   if (planned.change.deferred) {
     planned.errors.push(`${address}: a value it needs is still unknown after its dependencies were applied`);
     return planned;
@@ -132,15 +154,19 @@ export function makePlan(input: PlanInput): Plan {
     return c;
   };
 
+  const data = readDataSources(graph, live);
+  errors.push(...data.errors);
+
   // Proposed changes, in dependency order.
   for (const address of graph.order) {
     const r = graph.resources.get(address)!;
+    if (r.mode === "data") continue; // read above from the refresh
     const kind = ENGINE_KINDS.get(r.type);
-    if (!kind || r.mode !== "resource") {
-      const spec = r.mode === "resource" ? resourceKind(r.type) : undefined;
+    if (!kind) {
+      const spec = resourceKind(r.type);
       errors.push({
         address, host: r.host,
-        message: `${r.mode === "data" ? "data source " : ""}${r.type} cannot be planned yet: the engine applies pools, datasets, snapshots, clones and WireGuard today${spec?.engineSupport === "later" ? " (replication and probes arrive with their own issues)" : ""}`,
+        message: `${r.type} cannot be planned yet: the engine applies pools, datasets, snapshots, clones and WireGuard today${spec?.engineSupport === "later" ? " (replication and probes arrive with their own issues)" : ""}`,
       });
       continue;
     }
@@ -150,7 +176,7 @@ export function makePlan(input: PlanInput): Plan {
       continue;
     }
     const recorded = state?.resources[address];
-    const planned = kind.plan({ ...r, config: resolveUnknowns(r.config, state, changes) }, recorded, c);
+    const planned = kind.plan({ ...r, config: resolveUnknowns(r.config, state, changes, data.values) }, recorded, c);
     for (const m of planned.errors) errors.push({ address, host: r.host, message: m });
     changes.push(planned.change);
     if (recorded) drift.push(...kind.drift(address, recorded, c.live));

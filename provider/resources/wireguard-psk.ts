@@ -19,6 +19,7 @@ import type { DesiredResource } from "../engine/load.js";
 import type { HostLive } from "../engine/live.js";
 import { KNOWN_AFTER_APPLY, type Change, type Step } from "../engine/plan-model.js";
 import type { State } from "../../state/types.js";
+import { PERSIST_LINES } from "../wg/persist.js";
 
 const IFACE = "backplane_wireguard_interface";
 const PEER = "backplane_wireguard_peer";
@@ -89,12 +90,6 @@ export function pskPairs(resources: ReadonlyMap<string, DesiredResource>): { pai
   return { pairs, problems };
 }
 
-const SAVE = [
-  '[ -f "/etc/wireguard/$name.conf" ] || printf "[Interface]\\n" > "/etc/wireguard/$name.conf"',
-  'wg-quick save "$name" >/dev/null 2>&1',
-  'systemctl enable "wg-quick@$name" >/dev/null 2>&1 || true',
-];
-
 /**
  * Runs on the leader's host. Its stdout carries the key to the other host and nothing
  * else may be written there; it sets its own half only after the other host said "ok".
@@ -109,7 +104,7 @@ const SEND_SCRIPT = [
   'IFS= read -r ack || ack=""',
   '[ "$ack" = ok ] || { echo "the other host did not take the preshared key; nothing was changed here" >&2; exit 1; }',
   'wg set "$name" peer "$peer" preshared-key "$f"',
-  ...SAVE,
+  ...PERSIST_LINES,
 ].join("\n");
 
 /** Runs on the other host: reads one line (the key), sets it, answers "ok". */
@@ -122,7 +117,7 @@ const RECEIVE_SCRIPT = [
   'head -n 1 > "$f"',
   '[ -s "$f" ] || { echo "no preshared key arrived" >&2; exit 1; }',
   'wg set "$name" peer "$peer" preshared-key "$f"',
-  ...SAVE,
+  ...PERSIST_LINES,
   "echo ok",
 ].join("\n");
 
@@ -137,6 +132,11 @@ export function handOverStep(pair: PskPair, leaderHolds: string, followerHolds: 
     label: "Sharing preshared key",
     handOver: { host: pair.follower.host, command: sh(RECEIVE_SCRIPT, pair.follower.ifname, followerHolds) },
   };
+}
+
+/** The hand-over's sender persists the interface last: an earlier save would be redone. */
+function withoutPersist(steps: readonly Step[]): Step[] {
+  return steps.filter((s) => s.label !== "Persisting");
 }
 
 /** A step removing a peer's preshared key (`preshared_key` turned off). */
@@ -188,7 +188,7 @@ export function planPsk(pair: PskPair, changes: Change[], state: State | null, l
     next.deferred = true;
     next.steps = [];
   } else {
-    next.steps = [...leader.steps, handOverStep(pair, leaderHolds, followerHolds)];
+    next.steps = [...withoutPersist(leader.steps), handOverStep(pair, leaderHolds, followerHolds)];
   }
   changes[li] = next;
 }
@@ -205,7 +205,7 @@ export function replanPsk(pair: PskPair, change: Change, state: State): { change
       action: change.action === "noop" ? "update" : change.action,
       attrs: [...change.attrs.filter((a) => a.name !== "preshared_key"), attr],
       alsoUses: [pair.follower.host],
-      steps: [...change.steps, handOverStep(pair, leaderHolds, followerHolds)],
+      steps: [...withoutPersist(change.steps), handOverStep(pair, leaderHolds, followerHolds)],
     },
     errors: [],
   };

@@ -15,6 +15,7 @@ import { KNOWN_AFTER_APPLY } from "../engine/plan-model.js";
 import { wireguardKeyProblem } from "../wg/net.js";
 import { baseChange, noop, deleteBase, type Planned, type ResourceKind } from "./kind.js";
 import { removePskStep } from "./wireguard-psk.js";
+import { PERSIST_LINES } from "../wg/persist.js";
 
 const CREATE_SCRIPT = [
   "set -e",
@@ -31,14 +32,11 @@ const CREATE_SCRIPT = [
   '[ "$mtu" = "-" ] || ip link set "$name" mtu "$mtu"',
   'for a in "$@"; do ip addr add "$a" dev "$name"; done',
   'ip link set "$name" up',
-  // wg-quick save needs a config to exist; it then writes the running one (mode 0600)
-  '[ -f "/etc/wireguard/$name.conf" ] || printf "[Interface]\\n" > "/etc/wireguard/$name.conf"',
-  'wg-quick save "$name" >/dev/null',
-  'systemctl enable "wg-quick@$name" >/dev/null 2>&1 || true',
+  ...PERSIST_LINES,
   'wg show "$name" public-key',
 ].join("\n");
 
-const SAVE_SCRIPT = 'set -e; umask 077; [ -f "/etc/wireguard/$1.conf" ] || printf "[Interface]\\n" > "/etc/wireguard/$1.conf"; wg-quick save "$1" >/dev/null; systemctl enable "wg-quick@$1" >/dev/null 2>&1 || true';
+const SAVE_SCRIPT = ["set -e", "name=$1", "umask 077", ...PERSIST_LINES].join("\n");
 
 const DELETE_SCRIPT = [
   'name=$1',

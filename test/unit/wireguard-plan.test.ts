@@ -1,0 +1,128 @@
+/**
+ * WireGuard planning on a real 3-host mesh with preshared keys: cdk.tf.json, state and the
+ * refresh of each host captured from the vm-tier lab (test/fixtures/wg-mesh, refresh/*wg-psk*).
+ */
+import { describe, it, expect } from "vitest";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { loadStack, LoadError, type DesiredGraph } from "../../provider/engine/load.js";
+import { makePlan, replanDeferred } from "../../provider/engine/plan.js";
+import { renderHuman } from "../../provider/engine/render.js";
+import { toDisplay } from "../../provider/transport/argv.js";
+import { pskPairs } from "../../provider/resources/wireguard-psk.js";
+import type { HostLive } from "../../provider/engine/live.js";
+import type { State } from "../../state/types.js";
+import { ROOT, liveFrom } from "./helpers/seed.js";
+
+const fixture = (name: string) => JSON.parse(readFileSync(join(ROOT, "test", "fixtures", "wg-mesh", name), "utf8"));
+const doc = () => fixture("psk-mesh.cdk.tf.json");
+const graph = (): DesiredGraph => loadStack(doc());
+const state = (): State => fixture("psk-mesh.state.json");
+const HOSTS = ["prod", "dr", "h3"];
+const lives = (over: Record<string, string> = {}): Map<string, HostLive> =>
+  new Map(HOSTS.map((h) => [h, liveFrom(over[h] ?? `zfs-2.3-${h}-wg-psk-mesh`, h)]));
+const peerAddr = (host: string, other: string) => Object.keys(doc().resource.backplane_wireguard_peer).map((k) => `backplane_wireguard_peer.${k}`).find((a) => a.includes(`.${host}_mesh-wg0_peer-${other}_`))!;
+
+describe("reading WireGuard from a real refresh", () => {
+  it("keeps public keys, endpoints and whether a preshared key is set — never a key's value", () => {
+    const wg = liveFrom("zfs-2.3-prod-wg-psk-mesh", "prod").wg;
+    expect(wg.implementation).toBe("kernel");
+    const wg0 = wg.interfaces.get("wg0")!;
+    expect(wg0.listenPort).toBe(51820);
+    expect(wg0.peers.size).toBe(2);
+    for (const p of wg0.peers.values()) {
+      expect(p.hasPresharedKey).toBe(true);
+      expect(p.endpoint).toMatch(/^10\.200\.0\.1[23]:51820$/);
+    }
+    expect(JSON.stringify([...wg0.peers.values()], (_k, v) => (typeof v === "bigint" ? String(v) : v))).not.toContain("(hidden)");
+    const missing = liveFrom("zfs-2.3-prod-wg-psk-missing", "prod").wg.interfaces.get("wg0")!;
+    expect([...missing.peers.values()].map((p) => p.hasPresharedKey).sort()).toEqual([false, true]);
+  });
+});
+
+describe("planning preshared keys", () => {
+  it("pairs both ends of every link from the references, the lower address leading", () => {
+    const { pairs, problems } = pskPairs(graph().resources);
+    expect(problems).toEqual([]);
+    expect(pairs.map((p) => `${p.leader.host}->${p.follower.host}`).sort()).toEqual(["dr->h3", "dr->prod", "h3->prod"]);
+    for (const p of pairs) expect(p.leader.ifname).toBe("wg0");
+  });
+
+  it("after apply: no changes and no drift", () => {
+    const p = makePlan({ stack: "mesh", graph: graph(), state: state(), live: lives(), newLineage: "x" });
+    expect(p.errors).toEqual([]);
+    expect(p.drift).toEqual([]);
+    expect(p.changes.filter((c) => c.action !== "noop")).toEqual([]);
+  });
+
+  it("a key removed by hand on one end: drift there, and the pair's leader hands a new key over (to that host)", () => {
+    const p = makePlan({ stack: "mesh", graph: graph(), state: state(), live: lives({ prod: "zfs-2.3-prod-wg-psk-missing" }), newLineage: "x" });
+    expect(p.errors).toEqual([]);
+    expect(p.drift).toEqual([expect.objectContaining({ host: "prod", address: peerAddr("prod", "dr"), property: "preshared_key", recorded: "(set)", live: "(none)" })]);
+    const work = p.changes.filter((c) => c.action !== "noop");
+    expect(work.map((c) => c.address)).toEqual([peerAddr("dr", "prod")]);
+    const leader = work[0]!;
+    expect(leader.host).toBe("dr");
+    expect(leader.alsoUses).toEqual(["prod"]);
+    expect(leader.steps).toHaveLength(1);
+    const step = leader.steps[0]!;
+    expect(step.handOver?.host).toBe("prod");
+    const prodKey = state().resources[Object.keys(state().resources).find((a) => a.startsWith("backplane_wireguard_interface.prod_"))!]!.attributes.public_key as string;
+    const drKey = state().resources[Object.keys(state().resources).find((a) => a.startsWith("backplane_wireguard_interface.dr_"))!]!.attributes.public_key as string;
+    // the sender (dr) sets the key for prod's public key, the receiver (prod) for dr's
+    expect(toDisplay(step.command)).toMatch(new RegExp(`backplane-wg-psk wg0 ${prodKey.replace(/[+/]/g, "\\$&")} [0-9a-f]{16}$`));
+    expect(toDisplay(step.handOver!.command)).toMatch(new RegExp(`backplane-wg-psk wg0 ${drKey.replace(/[+/]/g, "\\$&")}$`));
+    expect(renderHuman(p, { color: false })).toContain('preshared_key = "(generated on dr, handed to prod over SSH)"');
+  });
+
+  it("from nothing: each leader waits for both interfaces and the other end, and reserves both hosts", () => {
+    const empty = Object.fromEntries(HOSTS.map((h) => [h, "zfs-2.3-prod-empty"]));
+    const g = graph();
+    const p = makePlan({ stack: "mesh", graph: g, state: null, live: lives(empty), newLineage: "x" });
+    expect(p.errors).toEqual([]);
+    for (const pair of pskPairs(g.resources).pairs) {
+      const leader = p.changes.find((c) => c.address === pair.leader.peer)!;
+      expect(leader.deferred).toBe(true);
+      expect(leader.alsoUses).toEqual([pair.follower.host]);
+      expect(leader.dependsOn).toEqual(expect.arrayContaining([pair.follower.peer, pair.leader.iface, pair.follower.iface]));
+      expect(p.changes.find((c) => c.address === pair.follower.peer)!.alsoUses).toBeUndefined();
+    }
+  });
+
+  it("during apply, once the keys are in state: the leader configures its peer, then hands the key over (no separate save)", () => {
+    const g = graph();
+    const st = state();
+    const leader = peerAddr("dr", "h3");
+    const empty = new Map(HOSTS.map((h) => [h, liveFrom("zfs-2.3-prod-empty", h)]));
+    const { change, errors } = replanDeferred(g, leader, { ...st, resources: Object.fromEntries(Object.entries(st.resources).filter(([a]) => a !== leader)) }, empty, 9);
+    expect(errors).toEqual([]);
+    expect(change.steps.map((s) => s.label)).toEqual(["Configuring peer", "Sharing preshared key"]);
+    expect(change.steps[1]!.handOver?.host).toBe("h3");
+    expect(change.after?.preshared_key).toBe(true);
+  });
+});
+
+describe("preshared keys are refused at load unless both ends are in the stack", () => {
+  const peers = (d: Record<string, any>) => d.resource.backplane_wireguard_peer as Record<string, any>;
+  const key = (d: Record<string, any>, host: string, other: string) => Object.keys(peers(d)).find((k) => k.startsWith(`${host}_mesh-wg0_peer-${other}_`))!;
+  const refused = (mutate: (d: Record<string, any>) => void): string => {
+    const d = doc();
+    mutate(d);
+    try {
+      loadStack(d);
+    } catch (e) {
+      expect(e).toBeInstanceOf(LoadError);
+      return (e as Error).message;
+    }
+    throw new Error("load succeeded");
+  };
+
+  it.each([
+    ["set on one end only", (d: Record<string, any>) => { peers(d)[key(d, "prod", "dr")].preshared_key = false; }, ["mesh/dr/mesh-wg0/peer-prod/peer", "set on one end only", "must set preshared_key = true too"]],
+    ["a literal public key (the other end is not managed here)", (d: Record<string, any>) => { peers(d)[key(d, "prod", "dr")].public_key = "8TaKGU1XL8hJRWZFq9Z9BPO5kxe7z9pIPFCJZ3dkQBc="; }, ["mesh/prod/mesh-wg0/peer-dr/peer", "must refer to a backplane_wireguard_interface"]],
+    ["the other end missing", (d: Record<string, any>) => { delete peers(d)[key(d, "dr", "prod")]; }, ["mesh/prod/mesh-wg0/peer-dr/peer", "the other end is missing"]],
+  ] as const)("%s", (_name, mutate, fragments) => {
+    const message = refused(mutate);
+    for (const f of fragments) expect(message).toContain(f);
+  });
+});
