@@ -48,6 +48,32 @@ describe("capability checks", () => {
   });
 });
 
+describe("host facts (backplane_host)", () => {
+  beforeAll(resetHosts);
+
+  it("carries the host's own facts into a resource, and refuses a host below the required version before any command runs", async () => {
+    const disk = (await import("../lab/hosts.js")).labHost("prod").disks[0];
+    const dir = await project("facts", `
+      const prod = new Host(stack, "prod", hostProps(prodInv));
+      const facts = prod.facts({ minZfsVersion: process.env.MIN_ZFS ?? "2.3", requireWireguard: true });
+      const pool = prod.pool("tank", { name: "tank", vdevs: [${JSON.stringify(disk)}] });
+      prod.dataset("x", { name: "tank/x", userProperties: { "com.example:built-on": facts.kernel, "com.example:zfs": facts.zfsVersion }, dependsOn: [pool] });
+    `);
+    const a = await backplane(dir, ["apply", "--auto-approve"]);
+    expect(a.exitCode, a.stdout + a.stderr).toBe(0);
+    const got = (await sh("prod", "zfs get -H -o value com.example:built-on,com.example:zfs tank/x")).trim().split("\n");
+    expect(got[0]).toBe((await sh("prod", "uname -r")).trim());
+    expect(got[1]).toMatch(/^2\.3\.\d+$/);
+    expect((await sh("prod", "zfs version | head -1")).startsWith(`zfs-${got[1]}-`)).toBe(true);
+    const again = await backplane(dir, ["plan", "--detailed-exitcode", "--no-synth"]);
+    expect(again.exitCode, again.stdout).toBe(0);
+    // the same stack asking for a newer OpenZFS: refused at plan, nothing touched
+    const refused = await backplane(dir, ["apply", "--auto-approve"], { MIN_ZFS: "2.9" });
+    expect(refused.exitCode).toBe(1);
+    expect(refused.stdout + refused.stderr).toMatch(/prod must run OpenZFS 2\.9 or newer; it runs OpenZFS 2\.3\.\d+/);
+  });
+});
+
 describe("refresh", () => {
   beforeAll(resetHosts);
 

@@ -65,7 +65,7 @@ describe("ns-tier hosts", () => {
     const names = ["h4", "h5", "h6"];
     const p = await project("ns-mesh", `
       const hosts = ${JSON.stringify(names)}.map((n) => new Host(stack, n, hostProps(need(inv, n))));
-      new bp.WireGuardMesh(stack, "mesh", { hosts, cidr: "10.202.0.0/24", listenPort: 51820, persistentKeepalive: 5 });
+      new bp.WireGuardMesh(stack, "mesh", { hosts, cidr: "10.202.0.0/24", listenPort: 51820, persistentKeepalive: 5, presharedKeys: true });
     `);
     const env = { BACKPLANE_INVENTORY: join(dir, "hosts.json") };
     const facts = await backplane(p, ["facts", "--json"], env);
@@ -77,10 +77,21 @@ describe("ns-tier hosts", () => {
     expect(a.exitCode, a.stdout + a.stderr).toBe(0);
     const ssh = (h: string, cmd: string) => execa("ssh", ["-F", join(dir, "ssh_config"), h, cmd], { timeout: 30_000 });
     const addr: Record<string, string> = {};
-    for (const h of names) addr[h] = (await ssh(h, "ip -o -4 addr show dev wg0 | awk '{print $4}' | cut -d/ -f1")).stdout.trim();
+    const pub: Record<string, string> = {};
+    for (const h of names) {
+      addr[h] = (await ssh(h, "ip -o -4 addr show dev wg0 | awk '{print $4}' | cut -d/ -f1")).stdout.trim();
+      pub[h] = (await ssh(h, "wg show wg0 public-key")).stdout.trim();
+    }
     for (const a1 of names) {
       // the daemon answering is wireguard-go's UAPI socket, not a kernel device
       expect((await ssh(a1, "test -S /run/wireguard/wg0.sock && echo uapi")).stdout).toBe("uapi");
+      // preshared keys handed over between wireguard-go hosts too: one per peer, both ends equal
+      const psk = (await ssh(a1, "wg show wg0 preshared-keys")).stdout.trim().split("\n").map((l) => l.split("\t"));
+      expect(psk).toHaveLength(2);
+      for (const [peerKey, key] of psk) {
+        const b = names.find((n) => pub[n] === peerKey)!;
+        expect((await ssh(b, `wg show wg0 preshared-keys | awk -v k=${pub[a1]} '$1 == k { print $2 }'`)).stdout, `${a1} <-> ${b}`).toBe(key);
+      }
       for (const b of names) if (a1 !== b) expect((await ssh(a1, `ping -c 2 -W 5 ${addr[b]} >/dev/null && echo ok`)).stdout, `${a1} -> ${b}`).toBe("ok");
     }
     const again = await backplane(p, ["plan", "--detailed-exitcode", "--no-synth"], env);
