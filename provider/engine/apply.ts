@@ -13,7 +13,7 @@ import { newState } from "../../state/local.js";
 import { toDisplay } from "../transport/argv.js";
 import { batchScript, splitSections, type BatchItem } from "./batch.js";
 import { handOver } from "../transport/handover.js";
-import type { Change, Plan } from "./plan-model.js";
+import type { Change, Plan, Step } from "./plan-model.js";
 
 export class DestroyNotAllowedError extends Error {
   constructor(readonly changes: Change[], readonly prevented: Change[]) {
@@ -131,30 +131,51 @@ export async function apply(o: ApplyOptions): Promise<{ state: State; roundTrips
   };
 
   /**
-   * A change that hands a secret to another host: its plain steps go in one batch, each
-   * hand-over is one round trip on each of the two hosts (both are reserved for it).
+   * One round trip on `host`: the given steps of each change, in order, each change stopping
+   * at its first failure. Returns the changes whose steps all succeeded (captures taken).
    */
-  const runHandingOver = async (host: string, c: Change) => {
-    const t = o.transports.get(host)!;
-    o.log(`${c.id} (${host}): ${c.steps.map((s) => `${s.label}...`).join(" ")}`);
-    let plain: typeof c.steps = [];
-    const flush = async (): Promise<boolean> => {
-      if (plain.length === 0) return true;
-      const nonce = randomBytes(8).toString("hex");
-      roundTrips++;
-      const r = await t.script(batchScript(plain.map((s, i) => ({ key: `s${i}`, command: s.command, stopOnError: true })), nonce));
-      const sections = splitSections(r.stdout, nonce);
-      for (const [i, s] of plain.entries()) {
-        const sec = sections.get(`s${i}`);
+  const runSteps = async (host: string, parts: { change: Change; steps: readonly Step[] }[]): Promise<Set<Change>> => {
+    const nonce = randomBytes(8).toString("hex");
+    const items: BatchItem[] = [];
+    parts.forEach((p, ci) => p.steps.forEach((s, si) => items.push({ key: `c${ci}s${si}`, command: s.command, stopOnError: true })));
+    roundTrips++;
+    const r = await o.transports.get(host)!.script(batchScript(items, nonce));
+    const sections = splitSections(r.stdout, nonce);
+    const ok = new Set<Change>();
+    for (const [ci, { change: c, steps }] of parts.entries()) {
+      const failedAt = steps.findIndex((s, si) => {
+        const sec = sections.get(`c${ci}s${si}`);
         if (!sec || sec.exitCode !== 0) {
-          failed.push({ change: c, command: toDisplay(s.command), stderr: sec ? sec.stderr || `exit ${sec.exitCode}` : r.stderr || `exit ${r.exitCode}` });
-          return false;
+          if (sec) failed.push({ change: c, command: toDisplay(s.command), stderr: sec.stderr || `exit ${sec.exitCode}` });
+          return true;
         }
         o.log(`${c.id} (${host}): ${PAST[s.label] ?? s.label} complete after ${(sec.elapsedMs / 1000).toFixed(1)}s`);
-      }
-      plain = [];
-      return true;
-    };
+        if (s.captures && c.after) c.after = { ...c.after, [s.captures]: sec.stdout.trim() };
+        return false;
+      });
+      if (failedAt < 0) ok.add(c);
+    }
+    if (r.exitCode !== 0 && failed.length === 0) {
+      failed.push({ change: parts[0]!.change, command: "(batch)", stderr: r.stderr || `exit ${r.exitCode}` });
+    }
+    return ok;
+  };
+
+  const runPlain = async (host: string, batch: Change[]) => {
+    if (batch.length === 0) return;
+    for (const c of batch) o.log(`${c.id} (${host}): ${c.steps.map((s) => `${s.label}...`).join(" ")}`);
+    const ok = await runSteps(host, batch.map((c) => ({ change: c, steps: c.steps })));
+    for (const c of batch) if (ok.has(c)) await record(c);
+  };
+
+  /**
+   * A change that hands a secret to another host: its plain steps go in one round trip,
+   * each hand-over is one round trip on each of the two hosts (both are reserved for it).
+   */
+  const runHandingOver = async (host: string, c: Change) => {
+    o.log(`${c.id} (${host}): ${c.steps.map((s) => `${s.label}...`).join(" ")}`);
+    const plain: Step[] = [];
+    const flush = async () => plain.length === 0 || (await runSteps(host, [{ change: c, steps: plain.splice(0) }])).has(c);
     for (const s of c.steps) {
       if (!s.handOver) {
         plain.push(s);
@@ -167,7 +188,7 @@ export async function apply(o: ApplyOptions): Promise<{ state: State; roundTrips
         return;
       }
       roundTrips += 2;
-      const r = await handOver({ transport: t, command: s.command }, { transport: other, command: s.handOver.command });
+      const r = await handOver({ transport: o.transports.get(host)!, command: s.command }, { transport: other, command: s.handOver.command });
       if (r.to.exitCode !== 0 || r.from.exitCode !== 0) {
         const why = [r.to.exitCode !== 0 ? `${s.handOver.host}: ${r.to.stderr.trim() || `exit ${r.to.exitCode}`}` : "", r.from.exitCode !== 0 ? `${host}: ${r.from.stderr.trim() || `exit ${r.from.exitCode}`}` : ""].filter(Boolean).join("; ");
         failed.push({ change: c, command: `${toDisplay(s.command)} | ${s.handOver.host}: ${toDisplay(s.handOver.command)}`, stderr: why });
@@ -175,38 +196,7 @@ export async function apply(o: ApplyOptions): Promise<{ state: State; roundTrips
       }
       o.log(`${c.id} (${host} → ${s.handOver.host}): ${s.label} complete after ${(r.from.durationMs / 1000).toFixed(1)}s`);
     }
-    if (!(await flush())) return;
-    await record(c);
-  };
-
-  const runPlain = async (host: string, batch: Change[]) => {
-    const t = o.transports.get(host)!;
-    if (batch.length === 0) return;
-    const nonce = randomBytes(8).toString("hex");
-    const items: BatchItem[] = [];
-    batch.forEach((c, ci) => c.steps.forEach((s, si) => items.push({ key: `c${ci}s${si}`, command: s.command, stopOnError: true })));
-    for (const c of batch) o.log(`${c.id} (${host}): ${c.steps.map((s) => `${s.label}...`).join(" ")}`);
-    roundTrips++;
-    const r = await t.script(batchScript(items, nonce));
-    const sections = splitSections(r.stdout, nonce);
-    for (const [ci, c] of batch.entries()) {
-      let ok = true;
-      for (const [si, s] of c.steps.entries()) {
-        const sec = sections.get(`c${ci}s${si}`);
-        if (!sec || sec.exitCode !== 0) {
-          ok = false;
-          if (sec) failed.push({ change: c, command: toDisplay(s.command), stderr: sec.stderr || `exit ${sec.exitCode}` });
-          break;
-        }
-        o.log(`${c.id} (${host}): ${PAST[s.label] ?? s.label} complete after ${(sec.elapsedMs / 1000).toFixed(1)}s`);
-        if (s.captures && c.after) c.after = { ...c.after, [s.captures]: sec.stdout.trim() };
-      }
-      if (!ok) continue;
-      await record(c);
-    }
-    if (r.exitCode !== 0 && failed.length === 0) {
-      failed.push({ change: batch[0]!, command: "(batch)", stderr: r.stderr || `exit ${r.exitCode}` });
-    }
+    if (await flush()) await record(c);
   };
 
   for (;;) {

@@ -190,7 +190,7 @@ export function makePlan(input: PlanInput): Plan {
   }
 
   // Preshared keys: the leader of each pair hands a new key over when the pair needs one.
-  for (const pair of pskPairs(graph.resources).pairs) planPsk(pair, changes, state, live);
+  for (const pair of pskPairs(graph.resources).pairs) drift.push(...planPsk(pair, changes, state, live));
 
   // Deletions: recorded in state, gone from the configuration. Deepest names first.
   const gone = Object.entries(state?.resources ?? {})

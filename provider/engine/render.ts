@@ -82,6 +82,9 @@ export function renderJson(plan: Plan): string {
         reason: c.reason, destructive: c.destructive,
         attributes: c.attrs.map((a) => ({ name: a.name, before: a.before ?? null, after: a.after ?? null, forces_replacement: a.forcesReplacement === true })),
         commands: c.steps.map((s) => toDisplay(s.command)),
+        // a secret handed from this change's host to another: what runs there, fed by the command at `step`
+        hand_overs: c.steps.flatMap((s, step) => (s.handOver ? [{ step, host: s.handOver.host, command: toDisplay(s.handOver.command) }] : [])),
+        also_uses_hosts: c.alsoUses ?? [],
       })),
       drift: plan.drift,
       not_managed: plan.notManaged,

@@ -17,7 +17,7 @@ import { createHash } from "node:crypto";
 import { argv, type Argv } from "../transport/argv.js";
 import type { DesiredResource } from "../engine/load.js";
 import type { HostLive } from "../engine/live.js";
-import { KNOWN_AFTER_APPLY, type Change, type Step } from "../engine/plan-model.js";
+import { KNOWN_AFTER_APPLY, type Change, type Drift, type Step } from "../engine/plan-model.js";
 import type { State } from "../../state/types.js";
 import { PERSIST_LINES } from "../wg/persist.js";
 
@@ -151,8 +151,10 @@ function stableKey(iface: string, changes: readonly Change[], state: State | nul
   return (c?.after?.public_key as string | undefined) ?? (state?.resources[iface]?.attributes.public_key as string | undefined);
 }
 
-function hasPsk(live: HostLive | undefined, ifname: string, peerKey: string | undefined): boolean {
-  return !!peerKey && live?.wg.interfaces.get(ifname)?.peers.get(peerKey)?.hasPresharedKey === true;
+/** The fingerprint of the preshared key a host holds for a peer (null: none, or no such peer). */
+function pskFingerprint(live: HostLive | undefined, ifname: string, peerKey: string | undefined): string | null {
+  if (!peerKey) return null;
+  return live?.wg.interfaces.get(ifname)?.peers.get(peerKey)?.presharedKeyFingerprint ?? null;
 }
 
 function rekeyed(c: Change | undefined): boolean {
@@ -161,20 +163,26 @@ function rekeyed(c: Change | undefined): boolean {
 
 /**
  * Adds the hand-over to the leader's change when the pair needs a (new) key: a peer is new
- * or re-keyed, or either host lacks the key. When an interface key is not known yet the
- * leader waits (deferred) until both interfaces and the other end are applied.
+ * or re-keyed, either host lacks the key, or the two ends hold different keys (drift: a
+ * hand edit, or a hand-over whose sender failed after the receiver took the key). When an
+ * interface key is not known yet the leader waits (deferred) until both interfaces and
+ * the other end are applied.
  */
-export function planPsk(pair: PskPair, changes: Change[], state: State | null, live: ReadonlyMap<string, HostLive>): void {
+export function planPsk(pair: PskPair, changes: Change[], state: State | null, live: ReadonlyMap<string, HostLive>): Drift[] {
   const li = changes.findIndex((c) => c.address === pair.leader.peer);
   const leader = changes[li];
   const follower = changes.find((c) => c.address === pair.follower.peer);
-  if (!leader || !follower) return;
+  if (!leader || !follower) return [];
   const leaderHolds = stableKey(pair.follower.iface, changes, state); // B's key, held by A's peer
   const followerHolds = stableKey(pair.leader.iface, changes, state);
-  const needed = rekeyed(leader) || rekeyed(follower) || !leaderHolds || !followerHolds
-    || !hasPsk(live.get(pair.leader.host), pair.leader.ifname, leaderHolds)
-    || !hasPsk(live.get(pair.follower.host), pair.follower.ifname, followerHolds);
-  if (!needed) return;
+  const atLeader = pskFingerprint(live.get(pair.leader.host), pair.leader.ifname, leaderHolds);
+  const atFollower = pskFingerprint(live.get(pair.follower.host), pair.follower.ifname, followerHolds);
+  const differ = atLeader !== null && atFollower !== null && atLeader !== atFollower;
+  const drift: Drift[] = differ
+    ? [{ address: pair.leader.peer, host: pair.leader.host, id: leader.id, property: "preshared_key", recorded: `same as on ${pair.follower.host}`, live: `differs from ${pair.follower.host}'s` }]
+    : [];
+  const needed = rekeyed(leader) || rekeyed(follower) || !leaderHolds || !followerHolds || atLeader === null || atFollower === null || differ;
+  if (!needed) return drift;
   const attr = { name: "preshared_key", after: `(generated on ${pair.leader.host}, handed to ${pair.follower.host} over SSH)` };
   const next: Change = {
     ...leader,
@@ -190,7 +198,9 @@ export function planPsk(pair: PskPair, changes: Change[], state: State | null, l
   } else {
     next.steps = [...withoutPersist(leader.steps), handOverStep(pair, leaderHolds, followerHolds)];
   }
+  if (differ) next.reason = `the two ends hold different preshared keys`;
   changes[li] = next;
+  return drift;
 }
 
 /** During apply, once the pair's dependencies are done: the hand-over with the keys the state now has. */

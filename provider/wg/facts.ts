@@ -9,6 +9,8 @@ import { ParseError, type Fact } from "../zfs/facts.js";
 export interface WgPeer {
   publicKey: string;
   hasPresharedKey: boolean;
+  /** compares the two ends of a pair; not the key, and never stored */
+  presharedKeyFingerprint: string | null;
   endpoint: string | null;
   allowedIps: string[];
   latestHandshake: number;
@@ -32,20 +34,34 @@ function lines(s: string): string[] {
 }
 
 /**
- * The keys are blanked ON THE HOST by awk before the output leaves it, so a private key
- * never crosses the SSH connection; the parser drops the columns again regardless.
+ * The keys are replaced ON THE HOST before the output leaves it, so no private or preshared
+ * key ever crosses the SSH connection: the private key by "(hidden)", a preshared key by a
+ * fingerprint (16 hex digits of sha256 over a fixed prefix and the key) so a plan can tell
+ * whether both ends of a pair hold the same key without either key leaving its host. The
+ * keys pass only through shell variables and builtins (printf) and a pipe into sha256sum —
+ * never an argv. The parser refuses a line whose key columns are not in that form.
  */
+const WG_DUMP_SCRIPT = [
+  "tab=$(printf '\\t')",
+  'wg show all dump | while IFS="$tab" read -r a b c d e f g h i; do',
+  '  if [ -z "$f" ]; then printf "%s\\t(hidden)\\t%s\\t%s\\t%s\\n" "$a" "$c" "$d" "$e"',
+  '  elif [ "$c" = "(none)" ]; then printf "%s\\t%s\\t(none)\\t%s\\t%s\\t%s\\t%s\\t%s\\t%s\\n" "$a" "$b" "$d" "$e" "$f" "$g" "$h" "$i"',
+  '  else printf "%s\\t%s\\tfp:%s\\t%s\\t%s\\t%s\\t%s\\t%s\\t%s\\n" "$a" "$b" "$(printf "backplane-psk:%s" "$c" | sha256sum | cut -c1-16)" "$d" "$e" "$f" "$g" "$h" "$i"; fi',
+  "done",
+].join("\n");
+
 export const wgDump: Fact<Map<string, WgInterface>> = {
   name: "wg show all dump",
-  command: argv("sh", "-c",
-    "wg show all dump | awk -F '\t' 'BEGIN { OFS = \"\\t\" } NF == 5 { $2 = \"(hidden)\" } NF == 9 && $3 != \"(none)\" { $3 = \"(hidden)\" } { print }'"),
+  command: argv("sh", "-c", WG_DUMP_SCRIPT),
   parse(stdout) {
     const out = new Map<string, WgInterface>();
     lines(stdout).forEach((line, i) => {
       const c = line.split("\t");
       if (c.length === 5) {
         // interface: name, PRIVATE KEY (dropped here), public key, listen port, fwmark
-        const [name, , publicKey, port, fwmark] = c as [string, string, string, string, string];
+        const [name, hidden, publicKey, port, fwmark] = c as [string, string, string, string, string];
+        // never echo the line: if the host did not blank it, it holds a private key
+        if (hidden !== "(hidden)") throw new ParseError("wg show all dump", i + 1, "the private key column was not blanked on the host");
         if (out.has(name)) throw new ParseError("wg show all dump", i + 1, `interface ${name} listed twice`);
         out.set(name, { name, publicKey, listenPort: Number(port), fwmark: fwmark === "off" ? 0 : Number(fwmark), peers: new Map() });
       } else if (c.length === 9) {
@@ -53,10 +69,12 @@ export const wgDump: Fact<Map<string, WgInterface>> = {
         const [name, publicKey, psk, endpoint, allowed, handshake, rx, tx, keepalive] = c as [string, string, string, string, string, string, string, string, string];
         const iface = out.get(name);
         if (!iface) throw new ParseError("wg show all dump", i + 1, `peer line before its interface ${name}`);
+        if (psk !== "(none)" && !/^fp:[0-9a-f]{16}$/.test(psk)) throw new ParseError("wg show all dump", i + 1, "the preshared key column was not replaced by its fingerprint on the host");
         if (!/^\d+$/.test(handshake) || !/^\d+$/.test(rx) || !/^\d+$/.test(tx)) throw new ParseError("wg show all dump", i + 1, "handshake/rx/tx are not numbers");
         iface.peers.set(publicKey, {
           publicKey,
           hasPresharedKey: psk !== "(none)",
+          presharedKeyFingerprint: psk === "(none)" ? null : psk.slice(3),
           endpoint: endpoint === "(none)" ? null : endpoint,
           allowedIps: allowed === "(none)" ? [] : allowed.split(",").sort(),
           latestHandshake: Number(handshake),

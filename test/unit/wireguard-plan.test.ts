@@ -7,10 +7,12 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadStack, LoadError, type DesiredGraph } from "../../provider/engine/load.js";
 import { makePlan, replanDeferred } from "../../provider/engine/plan.js";
-import { renderHuman } from "../../provider/engine/render.js";
+import { renderHuman, renderJson } from "../../provider/engine/render.js";
 import { toDisplay } from "../../provider/transport/argv.js";
 import { pskPairs } from "../../provider/resources/wireguard-psk.js";
 import type { HostLive } from "../../provider/engine/live.js";
+import { wgDump } from "../../provider/wg/facts.js";
+import { ParseError } from "../../provider/zfs/facts.js";
 import type { State } from "../../state/types.js";
 import { ROOT, liveFrom } from "./helpers/seed.js";
 
@@ -34,9 +36,32 @@ describe("reading WireGuard from a real refresh", () => {
       expect(p.hasPresharedKey).toBe(true);
       expect(p.endpoint).toMatch(/^10\.200\.0\.1[23]:51820$/);
     }
-    expect(JSON.stringify([...wg0.peers.values()], (_k, v) => (typeof v === "bigint" ? String(v) : v))).not.toContain("(hidden)");
+    // the host sent fingerprints, never keys; both ends of a pair agree
+    const fps = [...wg0.peers.values()].map((p) => p.presharedKeyFingerprint);
+    for (const fp of fps) expect(fp).toMatch(/^[0-9a-f]{16}$/);
+    const prodKey = wg0.publicKey;
+    const drPeerOfProd = liveFrom("zfs-2.3-dr-wg-psk-mesh", "dr").wg.interfaces.get("wg0")!.peers.get(prodKey)!;
+    const drKey = liveFrom("zfs-2.3-dr-wg-psk-mesh", "dr").wg.interfaces.get("wg0")!.publicKey;
+    expect(wg0.peers.get(drKey)!.presharedKeyFingerprint).toBe(drPeerOfProd.presharedKeyFingerprint);
     const missing = liveFrom("zfs-2.3-prod-wg-psk-missing", "prod").wg.interfaces.get("wg0")!;
     expect([...missing.peers.values()].map((p) => p.hasPresharedKey).sort()).toEqual([false, true]);
+  });
+});
+
+describe("the WireGuard reader refuses output whose keys were not replaced on the host", () => {
+  const dump = (text: string) => () => wgDump.parse(text);
+  const key = "O1QFon4l/ngGbBBBBdQse+jTvcY0SA0AP99dLkXDhxs="; // a public key from the fixtures, standing in for a secret
+  it.each([
+    ["a private key in the interface line", `wg0\t${key}\t${key}\t51820\toff\n`, "the private key column was not blanked on the host"],
+    ["a preshared key in a peer line", `wg0\t(hidden)\t${key}\t51820\toff\nwg0\t${key}\t${key}\t(none)\t10.201.0.2/32\t0\t0\t0\toff\n`, "the preshared key column was not replaced by its fingerprint on the host"],
+  ])("%s, without echoing it", (_n, text, message) => {
+    expect(dump(text)).toThrow(ParseError);
+    expect(dump(text)).toThrow(message);
+    try {
+      dump(text)();
+    } catch (e) {
+      expect((e as Error).message).not.toContain(key);
+    }
   });
 });
 
@@ -73,6 +98,19 @@ describe("planning preshared keys", () => {
     expect(toDisplay(step.command)).toMatch(new RegExp(`backplane-wg-psk wg0 ${prodKey.replace(/[+/]/g, "\\$&")} [0-9a-f]{16}$`));
     expect(toDisplay(step.handOver!.command)).toMatch(new RegExp(`backplane-wg-psk wg0 ${drKey.replace(/[+/]/g, "\\$&")}$`));
     expect(renderHuman(p, { color: false })).toContain('preshared_key = "(generated on dr, handed to prod over SSH)"');
+    const json = JSON.parse(renderJson(p));
+    expect(json.changes[0].hand_overs).toEqual([{ step: 0, host: "prod", command: toDisplay(step.handOver!.command) }]);
+    expect(json.changes[0].also_uses_hosts).toEqual(["prod"]);
+  });
+
+  it("the two ends holding different keys: drift on the pair, and the leader hands a new key over", () => {
+    const p = makePlan({ stack: "mesh", graph: graph(), state: state(), live: lives({ prod: "zfs-2.3-prod-wg-psk-different" }), newLineage: "x" });
+    expect(p.errors).toEqual([]);
+    expect(p.drift).toEqual([expect.objectContaining({ address: peerAddr("dr", "prod"), host: "dr", property: "preshared_key", live: "differs from prod's" })]);
+    const work = p.changes.filter((c) => c.action !== "noop");
+    expect(work.map((c) => c.address)).toEqual([peerAddr("dr", "prod")]);
+    expect(work[0]!.reason).toBe("the two ends hold different preshared keys");
+    expect(work[0]!.steps.map((s) => s.handOver?.host)).toEqual(["prod"]);
   });
 
   it("from nothing: each leader waits for both interfaces and the other end, and reserves both hosts", () => {
