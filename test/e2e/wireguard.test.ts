@@ -130,6 +130,19 @@ describe("a WireGuard mesh of three vm-tier hosts", () => {
     await expectPairedPresharedKeys();
     await rememberSecrets();
     await pingAll();
+    // a different key set by hand on one end: both ends hold one, and the plan still sees it
+    await sh("prod", `umask 077; wg genpsk > /tmp/other.psk && wg set wg0 peer ${drKey} preshared-key /tmp/other.psk && rm /tmp/other.psk`);
+    await rememberSecrets();
+    const d2 = await backplane(dir, ["drift", "--no-synth"], env);
+    artifacts.push(d2.stdout);
+    expect(d2.exitCode).toBe(2);
+    expect(d2.stdout).toMatch(/differs from (prod|dr)'s/);
+    const a2 = await backplane(dir, ["apply", "--auto-approve", "--no-synth"], env);
+    artifacts.push(a2.stdout, a2.stderr);
+    expect(a2.exitCode, a2.stdout + a2.stderr).toBe(0);
+    await expectPairedPresharedKeys();
+    await rememberSecrets();
+    await pingAll();
     const again = await backplane(dir, ["plan", "--detailed-exitcode", "--no-synth"], env);
     expect(again.exitCode, again.stdout).toBe(0);
   });
