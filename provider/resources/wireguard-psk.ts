@@ -157,6 +157,11 @@ function pskFingerprint(live: HostLive | undefined, ifname: string, peerKey: str
   return live?.wg.interfaces.get(ifname)?.peers.get(peerKey)?.presharedKeyFingerprint ?? null;
 }
 
+/** How the plan shows a pair's new key: where it is made and where it goes, never what it is. */
+function pskAttr(pair: PskPair) {
+  return { name: "preshared_key", after: `(generated on ${pair.leader.host}, handed to ${pair.follower.host} over SSH)` };
+}
+
 function rekeyed(c: Change | undefined): boolean {
   return !c || c.deferred === true || c.action === "create" || c.action === "replace" || c.attrs.some((a) => a.name === "public_key");
 }
@@ -183,7 +188,7 @@ export function planPsk(pair: PskPair, changes: Change[], state: State | null, l
     : [];
   const needed = rekeyed(leader) || rekeyed(follower) || !leaderHolds || !followerHolds || atLeader === null || atFollower === null || differ;
   if (!needed) return drift;
-  const attr = { name: "preshared_key", after: `(generated on ${pair.leader.host}, handed to ${pair.follower.host} over SSH)` };
+  const attr = pskAttr(pair);
   const next: Change = {
     ...leader,
     action: leader.action === "noop" ? "update" : leader.action,
@@ -208,7 +213,7 @@ export function replanPsk(pair: PskPair, change: Change, state: State): { change
   const leaderHolds = state.resources[pair.follower.iface]?.attributes.public_key as string | undefined;
   const followerHolds = state.resources[pair.leader.iface]?.attributes.public_key as string | undefined;
   if (!leaderHolds || !followerHolds) return { change, errors: [`${pair.leader.peer}: an interface key of the pair is still unknown after its interfaces were applied`] };
-  const attr = { name: "preshared_key", after: `(generated on ${pair.leader.host}, handed to ${pair.follower.host} over SSH)` };
+  const attr = pskAttr(pair);
   return {
     change: {
       ...change,
