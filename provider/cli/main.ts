@@ -38,11 +38,16 @@ async function closeAll(ts: Map<string, Transport>) {
   await Promise.all([...ts.values()].map((t) => t.close()));
 }
 
-async function planFor(p: Project, opts: { refreshOnly?: boolean; targets?: string[] }) {
+/** commander: a repeatable option collects its values (Terraform's -replace=A -replace=B). */
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+async function planFor(p: Project, opts: { refreshOnly?: boolean; targets?: string[]; replace?: string[] }) {
   const state = await p.backend.read();
   const transports = transportsFor(p.graph.hosts.values());
   const live = await refreshAll(p.graph, transports);
-  const plan = makePlan({ stack: p.stack, graph: p.graph, state, live, newLineage: randomUUID(), refreshOnly: opts.refreshOnly, targets: opts.targets });
+  const plan = makePlan({ stack: p.stack, graph: p.graph, state, live, newLineage: randomUUID(), refreshOnly: opts.refreshOnly, targets: opts.targets, replace: opts.replace });
   return { plan, state, transports, live };
 }
 
@@ -118,9 +123,10 @@ withCommon(program.command("plan").description("show what apply would change"))
   .addOption(new Option("--format <format>", "output format").choices(["text", "json", "markdown"]).default("text"))
   .option("--target <address...>", "limit to these resources and their dependencies")
   .option("--refresh-only", "only report drift")
-  .action(async (o: Common & { out?: string; detailedExitcode?: boolean; json?: boolean; format: string; target?: string[]; refreshOnly?: boolean }) => {
+  .option("--replace <address>", "replace this resource although nothing changed (a WireGuard interface: a new key); repeat for more", collect, [] as string[])
+  .action(async (o: Common & { out?: string; detailedExitcode?: boolean; json?: boolean; format: string; target?: string[]; refreshOnly?: boolean; replace?: string[] }) => {
     const p = await project(o);
-    const { plan, transports, live } = await planFor(p, { refreshOnly: o.refreshOnly, targets: o.target });
+    const { plan, transports, live } = await planFor(p, { refreshOnly: o.refreshOnly, targets: o.target, replace: o.replace });
     await closeAll(transports);
     const format = o.json ? "json" : o.format;
     out(format === "json" ? renderJson(plan) : format === "markdown" ? renderMarkdown(plan) : renderHuman(plan, { color: color() }));
@@ -137,7 +143,8 @@ withCommon(program.command("apply").description("apply the changes (or a plan sa
   .option("--auto-approve", "do not ask for confirmation")
   .option("--allow-destroy", "allow destroying and replacing objects")
   .option("--parallelism <n>", "hosts worked on at once", "8")
-  .action(async (planfile: string | undefined, o: Common & { autoApprove?: boolean; allowDestroy?: boolean; parallelism: string }) => {
+  .option("--replace <address>", "replace this resource although nothing changed (a WireGuard interface: a new key); repeat for more", collect, [] as string[])
+  .action(async (planfile: string | undefined, o: Common & { autoApprove?: boolean; allowDestroy?: boolean; parallelism: string; replace?: string[] }) => {
     const p = await project(planfile ? { ...o, synth: false } : o);
     const lock = await p.backend.lock("apply");
     try {
@@ -145,6 +152,7 @@ withCommon(program.command("apply").description("apply the changes (or a plan sa
       let transports: Map<string, Transport>;
       let live: Map<string, HostLive>;
       const state = await p.backend.read();
+      if (planfile && o.replace?.length) throw new Error("--replace belongs to the plan: make a new plan with --replace and -out, then apply it");
       if (planfile) {
         const saved = JSON.parse(await readFile(planfile, "utf8")) as { format: string; plan: Plan; live: Record<string, Record<string, string>> };
         if (saved.format !== "backplane-plan/1") throw new Error(`${planfile} is not a backplane plan`);
@@ -162,7 +170,7 @@ withCommon(program.command("apply").description("apply the changes (or a plan sa
         }
         plan = saved.plan;
       } else {
-        const r = await planFor(p, {});
+        const r = await planFor(p, { replace: o.replace });
         plan = r.plan;
         transports = r.transports;
         live = r.live;
@@ -302,8 +310,13 @@ withCommon(program.command("force-unlock").description("remove a lock left by a 
     out(`Lock ${id} removed.`);
   });
 
-// Terraform spells it -out=FILE; accept that spelling too.
-const args = process.argv.flatMap((a) => (a.startsWith("-out=") ? ["--out", a.slice(5)] : a === "-out" ? ["--out"] : [a]));
+// Terraform spells them -out=FILE, -replace=ADDR, -target=ADDR; accept those spellings too.
+const TF_SPELLINGS = ["out", "replace", "target"];
+const args = process.argv.flatMap((a) => {
+  const m = /^-(\w+)(?:=(.*))?$/s.exec(a);
+  if (!m || !TF_SPELLINGS.includes(m[1]!)) return [a];
+  return m[2] === undefined ? [`--${m[1]}`] : [`--${m[1]}`, m[2]];
+});
 
 program.parseAsync(args).catch((e: Error) => {
   err(`Error: ${e.message}`);

@@ -25,7 +25,15 @@ export interface PlanInput {
   newLineage: string;
   refreshOnly?: boolean;
   targets?: string[];
+  /** addresses to replace even though nothing changed (a WireGuard interface: a new key) */
+  replace?: string[];
 }
+
+/** Kinds whose replacement the engine knows how to do, and what it means for them. */
+const REPLACEABLE: Record<string, string> = {
+  backplane_wireguard_interface: "a new private key generated on the host; every peer that names it follows",
+  backplane_dataset: "a safety snapshot, the dataset moved aside, a new one created (needs --allow-destroy)",
+};
 
 /**
  * What a saved plan remembers of a host: pool health, every dataset property read (value and
@@ -156,6 +164,12 @@ export function makePlan(input: PlanInput): Plan {
 
   const data = readDataSources(graph, live);
   errors.push(...data.errors);
+  const replace = new Set(input.replace ?? []);
+  for (const a of replace) {
+    const r = graph.resources.get(a);
+    if (!r) errors.push({ address: a, host: "-", message: "--replace names no resource of this stack" });
+    else if (!REPLACEABLE[r.type]) errors.push({ address: a, host: r.host, message: `--replace is not supported for ${r.type}; it is for ${Object.entries(REPLACEABLE).map(([t, what]) => `${t} (${what})`).join(", ")}` });
+  }
 
   // Proposed changes, in dependency order.
   for (const address of graph.order) {
@@ -176,7 +190,7 @@ export function makePlan(input: PlanInput): Plan {
       continue;
     }
     const recorded = state?.resources[address];
-    const planned = kind.plan({ ...r, config: resolveUnknowns(r.config, state, changes, data.values) }, recorded, c);
+    const planned = kind.plan({ ...r, config: resolveUnknowns(r.config, state, changes, data.values) }, recorded, replace.has(address) ? { ...c, replaceRequested: true } : c);
     for (const m of planned.errors) errors.push({ address, host: r.host, message: m });
     changes.push(planned.change);
     if (recorded) drift.push(...kind.drift(address, recorded, c.live));

@@ -97,12 +97,13 @@ export const datasetKind: ResourceKind = {
     const userLive = new Map([...live].filter(([k]) => k.includes(":") && k !== MANAGED_PROPERTY));
     const recordedUser = (state?.attributes.user_properties as Record<string, string> | undefined) ?? {};
     const du = diffProperties(want.user_properties, userLive, recordedUser, () => false);
-    if (liveType !== want.type || d.forcesReplacement.length > 0) {
+    if (liveType !== want.type || d.forcesReplacement.length > 0 || ctx.replaceRequested) {
       const attrs = liveType !== want.type ? [{ name: "type", before: liveType, after: want.type, forcesReplacement: true }, ...d.attrs] : d.attrs;
+      const forced = attrs.filter((a) => a.forcesReplacement).map((a) => a.name);
       return {
         errors,
         change: {
-          ...base, action: "replace", reason: `${attrs.filter((a) => a.forcesReplacement).map((a) => a.name).join(", ")} cannot be changed in place`,
+          ...base, action: "replace", reason: forced.length ? `${forced.join(", ")} cannot be changed in place` : "replacement requested (--replace)",
           attrs, destructive: true,
           steps: [
             ...keepAsideSteps(want.name, ctx.nextSerial),

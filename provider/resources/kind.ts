@@ -13,6 +13,8 @@ export interface PlanContext {
   plannedSnapshots: Set<string>;
   /** pools this plan creates on this host */
   plannedPools: Set<string>;
+  /** the operator asked to replace this resource (`--replace ADDR`, Terraform's -replace) */
+  replaceRequested?: boolean;
 }
 
 export interface Planned {

@@ -128,7 +128,7 @@ export const wireguardInterfaceKind: ResourceKind = {
       attrs.push({ name: "mtu", before: String(link.mtu), after: String(want.mtu) });
     }
     let rotated = false;
-    if ((state.attributes.rotate as string | undefined) !== want.rotate) {
+    if ((state.attributes.rotate as string | undefined) !== want.rotate || ctx.replaceRequested) {
       rotated = true;
       steps.push({
         command: script('set -e; umask 077; wg genkey > "/etc/wireguard/$1.key.new"; wg set "$1" private-key "/etc/wireguard/$1.key.new"; mv "/etc/wireguard/$1.key.new" "/etc/wireguard/$1.key"; wg show "$1" public-key', want.name),
@@ -141,7 +141,7 @@ export const wireguardInterfaceKind: ResourceKind = {
     return {
       errors,
       change: {
-        ...base, action: steps.length ? "update" : "noop", reason: steps.length ? (rotated ? "key rotation requested" : "differs from the configuration") : "up to date",
+        ...base, action: steps.length ? "update" : "noop", reason: steps.length ? (rotated ? (ctx.replaceRequested ? "replacement requested (--replace): a new key" : "key rotation requested") : "differs from the configuration") : "up to date",
         attrs, destructive: false, steps, after: { ...want, public_key: rotated ? undefined : live.publicKey },
       },
     };

@@ -170,6 +170,28 @@ describe("a WireGuard mesh of three vm-tier hosts", () => {
     expect(again.exitCode, again.stdout).toBe(0);
   });
 
+  it("replaces one interface with Terraform's -replace=ADDR: a new key, its peers and pairs follow in one apply", async () => {
+    const before = (await sh("h3", "wg show wg0 public-key")).trim();
+    const list = await backplane(dir, ["state", "list", "--no-synth"], env);
+    const address = list.stdout.split("\n").map((l) => l.split("\t")).find(([a, host]) => a!.startsWith("backplane_wireguard_interface.") && host === "h3")![0]!;
+    const p = await backplane(dir, ["plan", `-replace=${address}`, "--json", "--no-synth"], env);
+    artifacts.push(p.stdout);
+    const change = JSON.parse(p.stdout).changes.find((c: { address: string }) => c.address === address);
+    expect(change.reason).toBe("replacement requested (--replace): a new key");
+    expect(change.attributes).toEqual([expect.objectContaining({ name: "public_key", before: before, after: "(known after apply)" })]);
+    const a = await backplane(dir, ["apply", `-replace=${address}`, "--auto-approve", "--no-synth"], env);
+    artifacts.push(a.stdout, a.stderr);
+    expect(a.exitCode, a.stdout + a.stderr).toBe(0);
+    const after = (await sh("h3", "wg show wg0 public-key")).trim();
+    expect(after).not.toBe(before);
+    for (const h of ["prod", "dr"]) expect(await sh(h, "wg show wg0 peers")).toContain(after);
+    await expectPairedPresharedKeys();
+    await rememberSecrets();
+    await pingAll();
+    const again = await backplane(dir, ["plan", "--detailed-exitcode", "--no-synth"], env);
+    expect(again.exitCode, again.stdout).toBe(0);
+  });
+
   it("keeps the interface, key and peers across a reboot of the host", async () => {
     const key = (await sh("h3", "wg show wg0 public-key")).trim();
     await sh("h3", "systemctl is-enabled wg-quick@wg0");

@@ -122,6 +122,22 @@ describe("planning the seed stack", () => {
     expect(text).toContain('public_key  = "(known after apply)"');
   });
 
+  it("--replace of a dataset: a safety snapshot, the dataset moved aside, a new one created — destructive", () => {
+    const g = seedGraph();
+    const logs = [...g.resources.values()].find((r) => r.config.name === "tank/srv/logs")!;
+    const live = new Map([["prod", liveFrom("zfs-2.3-prod-seed", "prod")], ["dr", liveFrom("zfs-2.3-dr-seed", "dr")]]);
+    const p = makePlan({ stack: "seed", graph: g, state: seedState(), live, newLineage: "x", replace: [logs.address] });
+    expect(p.errors).toEqual([]);
+    const work = p.changes.filter((c) => c.action !== "noop");
+    expect(work).toHaveLength(1);
+    expect(work[0]).toMatchObject({ id: "tank/srv/logs", action: "replace", destructive: true, reason: "replacement requested (--replace)" });
+    expect(work[0]!.steps.map((s) => toDisplay(s.command))).toEqual([
+      expect.stringMatching(/^zfs snapshot -r tank\/srv\/logs@backplane-pre-\d+$/),
+      expect.stringMatching(/^zfs rename -p tank\/srv\/logs tank\/backplane-pre-\d+\/srv\/logs$/),
+      expect.stringMatching(/^zfs create .* tank\/srv\/logs$/),
+    ]);
+  });
+
   it("renders colour only when asked", () => {
     const p = plan({ prod: "zfs-2.3-prod-empty", dr: "zfs-2.3-prod-empty", state: false });
     expect(renderHuman(p, { color: true })).toContain("\x1b[32m+\x1b[0m");

@@ -140,6 +140,34 @@ describe("planning preshared keys", () => {
   });
 });
 
+describe("--replace", () => {
+  const ifaceAddr = (host: string) => Object.keys(state().resources).find((a) => a.startsWith(`backplane_wireguard_interface.${host}_`))!;
+
+  it("of an interface: a new key on that host; exactly the peers naming it, and its pairs' keys, follow", () => {
+    const p = makePlan({ stack: "mesh", graph: graph(), state: state(), live: lives(), newLineage: "x", replace: [ifaceAddr("dr")] });
+    expect(p.errors).toEqual([]);
+    const work = p.changes.filter((c) => c.action !== "noop");
+    const dr = work.find((c) => c.address === ifaceAddr("dr"))!;
+    expect(dr.reason).toBe("replacement requested (--replace): a new key");
+    expect(dr.destructive).toBe(false);
+    expect(dr.steps[0]!.label).toBe("Rotating key");
+    expect(dr.steps[0]!.captures).toBe("public_key");
+    // the peers on prod and h3 that hold dr's key, and the two pairs' leaders (dr's own peers)
+    expect(work.filter((c) => c.type === "backplane_wireguard_peer").map((c) => c.address).sort()).toEqual(
+      [peerAddr("prod", "dr"), peerAddr("h3", "dr"), peerAddr("dr", "prod"), peerAddr("dr", "h3")].sort());
+    for (const c of work.filter((x) => x.type === "backplane_wireguard_peer")) expect(c.deferred).toBe(true);
+    expect(renderHuman(p, { color: false })).toMatch(/Plan: 0 to add, 5 to change, 0 to destroy\./);
+  });
+
+  it.each([
+    ["a resource it cannot replace", () => peerAddr("prod", "dr"), "--replace is not supported for backplane_wireguard_peer"],
+    ["an address that is not in the stack", () => "backplane_wireguard_interface.nope", "--replace names no resource of this stack"],
+  ])("refuses %s", (_n, addr, message) => {
+    const p = makePlan({ stack: "mesh", graph: graph(), state: state(), live: lives(), newLineage: "x", replace: [addr()] });
+    expect(p.errors.map((e) => e.message).join("\n")).toContain(message);
+  });
+});
+
 describe("preshared keys are refused at load unless both ends are in the stack", () => {
   const peers = (d: Record<string, any>) => d.resource.backplane_wireguard_peer as Record<string, any>;
   const key = (d: Record<string, any>, host: string, other: string) => Object.keys(peers(d)).find((k) => k.startsWith(`${host}_mesh-wg0_peer-${other}_`))!;
