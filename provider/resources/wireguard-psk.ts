@@ -98,7 +98,9 @@ const SEND_SCRIPT = [
   "set -e",
   'name=$1; peer=$2; f="/etc/wireguard/.psk-$3"',
   "umask 077",
+  // the temporary key file goes whatever happens, a dropped session included
   'trap \'rm -f "$f"\' EXIT',
+  'trap \'rm -f "$f"; exit 1\' HUP INT TERM PIPE',
   'wg genpsk > "$f"',
   'cat "$f"',
   'IFS= read -r ack || ack=""',
@@ -113,7 +115,9 @@ const RECEIVE_SCRIPT = [
   "name=$1; peer=$2",
   "umask 077",
   'f=$(mktemp /etc/wireguard/.psk-in.XXXXXX)',
+  // the temporary key file goes whatever happens, a dropped session included
   'trap \'rm -f "$f"\' EXIT',
+  'trap \'rm -f "$f"; exit 1\' HUP INT TERM PIPE',
   'head -n 1 > "$f"',
   '[ -s "$f" ] || { echo "no preshared key arrived" >&2; exit 1; }',
   'wg set "$name" peer "$peer" preshared-key "$f"',
