@@ -52,6 +52,15 @@ async function expectPairedPresharedKeys() {
   }
 }
 
+/** The mesh after an apply: pairs agree, every host reaches every other, nothing left to do. */
+async function expectConverged() {
+  await expectPairedPresharedKeys();
+  await rememberSecrets();
+  await pingAll();
+  const again = await backplane(dir, ["plan", "--detailed-exitcode", "--no-synth"], env);
+  expect(again.exitCode, again.stdout).toBe(0);
+}
+
 async function pingAll() {
   const addr = await meshAddresses();
   for (const a of HOSTS) {
@@ -140,11 +149,7 @@ describe("a WireGuard mesh of three vm-tier hosts", () => {
     const a2 = await backplane(dir, ["apply", "--auto-approve", "--no-synth"], env);
     artifacts.push(a2.stdout, a2.stderr);
     expect(a2.exitCode, a2.stdout + a2.stderr).toBe(0);
-    await expectPairedPresharedKeys();
-    await rememberSecrets();
-    await pingAll();
-    const again = await backplane(dir, ["plan", "--detailed-exitcode", "--no-synth"], env);
-    expect(again.exitCode, again.stdout).toBe(0);
+    await expectConverged();
   });
 
   it("rotates one host's key and converges the mesh in one apply", async () => {
@@ -163,11 +168,7 @@ describe("a WireGuard mesh of three vm-tier hosts", () => {
       expect(peers).toContain(after);
       expect(peers).not.toContain(before);
     }
-    await expectPairedPresharedKeys();
-    await rememberSecrets();
-    await pingAll();
-    const again = await backplane(dir, ["plan", "--detailed-exitcode", "--no-synth"], env);
-    expect(again.exitCode, again.stdout).toBe(0);
+    await expectConverged();
   });
 
   it("replaces one interface with Terraform's -replace=ADDR: a new key, its peers and pairs follow in one apply", async () => {
@@ -185,11 +186,7 @@ describe("a WireGuard mesh of three vm-tier hosts", () => {
     const after = (await sh("h3", "wg show wg0 public-key")).trim();
     expect(after).not.toBe(before);
     for (const h of ["prod", "dr"]) expect(await sh(h, "wg show wg0 peers")).toContain(after);
-    await expectPairedPresharedKeys();
-    await rememberSecrets();
-    await pingAll();
-    const again = await backplane(dir, ["plan", "--detailed-exitcode", "--no-synth"], env);
-    expect(again.exitCode, again.stdout).toBe(0);
+    await expectConverged();
   });
 
   it("keeps the interface, key and peers across a reboot of the host", async () => {
