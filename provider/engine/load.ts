@@ -9,7 +9,7 @@
  * whole value: "${backplane_kind.name.attribute}". Everything else (other providers,
  * count/for_each, modules, variables, functions, string interpolation) is refused.
  */
-import { pskPairs } from "../resources/wireguard-psk.js";
+import { pskPairs, type PskPair } from "../resources/wireguard-psk.js";
 import { dataKind, providerConfig, resourceKind, PROVIDER_NAME } from "../schema/index.js";
 import type { KindSpec } from "../schema/attr.js";
 import { validateBlock } from "../schema/validate.js";
@@ -57,6 +57,8 @@ export interface DesiredGraph {
   /** addresses in an order where every dependency comes first */
   order: string[];
   backend: BackendConfig | null;
+  /** WireGuard peers paired for a preshared key (read from the references, once) */
+  pskPairs: PskPair[];
 }
 
 export class LoadError extends Error {
@@ -253,7 +255,8 @@ export function loadStack(doc: unknown): DesiredGraph {
   }
 
   // Preshared keys need both ends of the pair in this stack.
-  for (const p of pskPairs(resources).problems) {
+  const psk = pskPairs(resources);
+  for (const p of psk.problems) {
     const r = resources.get(p.address)!;
     problems.push(`${where(r.address, r.path)}: ${p.message}`);
   }
@@ -267,7 +270,7 @@ export function loadStack(doc: unknown): DesiredGraph {
   for (const r of resources.values()) deps.set(r.address, new Set(r.dependsOn));
   const order = topologicalOrder(deps);
   const backend = backendFrom(doc.terraform);
-  return { hosts, resources, order, backend };
+  return { hosts, resources, order, backend, pskPairs: psk.pairs };
 }
 
 /** Every node after its dependencies; ties broken by name so the order is stable. */

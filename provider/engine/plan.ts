@@ -11,7 +11,7 @@ import type { State } from "../../state/types.js";
 import { KNOWN_AFTER_APPLY, type Change, type Plan, type PlanError, type Drift, type NotManaged } from "./plan-model.js";
 import { ENGINE_KINDS } from "../resources/index.js";
 import { removeStrayPeers } from "../resources/wireguard.js";
-import { pskPairs, planPsk, replanPsk } from "../resources/wireguard-psk.js";
+import { planPsk, replanPsk } from "../resources/wireguard-psk.js";
 import { hostFacts, hostRequirementProblems } from "../resources/host-facts.js";
 import type { PlanContext } from "../resources/kind.js";
 import { resourceKind } from "../schema/index.js";
@@ -130,7 +130,7 @@ export function replanDeferred(graph: DesiredGraph, address: string, state: Stat
     return planned;
   }
   // A pair's leader waited for keys: it hands a new preshared key over now.
-  const pair = pskPairs(graph.resources).pairs.find((p) => p.leader.peer === address);
+  const pair = graph.pskPairs.find((p) => p.leader.peer === address);
   if (!pair) return planned;
   const withPsk = replanPsk(pair, planned.change, state);
   return { change: withPsk.change, errors: [...planned.errors, ...withPsk.errors] };
@@ -204,7 +204,7 @@ export function makePlan(input: PlanInput): Plan {
   }
 
   // Preshared keys: the leader of each pair hands a new key over when the pair needs one.
-  for (const pair of pskPairs(graph.resources).pairs) drift.push(...planPsk(pair, changes, state, live));
+  for (const pair of graph.pskPairs) drift.push(...planPsk(pair, changes, state, live));
 
   // Deletions: recorded in state, gone from the configuration. Deepest names first.
   const gone = Object.entries(state?.resources ?? {})

@@ -192,24 +192,29 @@ export function planPsk(pair: PskPair, changes: Change[], state: State | null, l
     : [];
   const needed = rekeyed(leader) || rekeyed(follower) || !leaderHolds || !followerHolds || atLeader === null || atFollower === null || differ;
   if (!needed) return drift;
-  const attr = pskAttr(pair);
-  const next: Change = {
-    ...leader,
-    action: leader.action === "noop" ? "update" : leader.action,
-    reason: leader.action === "noop" ? "the preshared key is missing on one end" : leader.reason,
-    attrs: [...leader.attrs.filter((a) => a.name !== "preshared_key"), attr],
-    alsoUses: [pair.follower.host],
-    dependsOn: [...new Set([...leader.dependsOn, pair.follower.peer, pair.leader.iface, pair.follower.iface])],
-  };
-  if (leader.deferred || follower.deferred || !leaderHolds || !followerHolds) {
-    next.deferred = true;
-    next.steps = [];
-  } else {
-    next.steps = [...withoutPersist(leader.steps), handOverStep(pair, leaderHolds, followerHolds)];
-  }
-  if (differ) next.reason = `the two ends hold different preshared keys`;
+  const waits = leader.deferred || follower.deferred || !leaderHolds || !followerHolds;
+  const next = withHandOver(leader, pair, waits ? null : handOverStep(pair, leaderHolds!, followerHolds!));
+  next.dependsOn = [...new Set([...leader.dependsOn, pair.follower.peer, pair.leader.iface, pair.follower.iface])];
+  if (waits) next.deferred = true;
+  if (differ) next.reason = "the two ends hold different preshared keys";
+  else if (leader.action === "noop") next.reason = "the preshared key is missing on one end";
   changes[li] = next;
   return drift;
+}
+
+/**
+ * The leader's change carrying the pair's hand-over: shown in the plan, both hosts reserved,
+ * and (once the keys are known) the step last, replacing the leader's own save.
+ * `step` null: the leader waits for the keys and has no steps yet.
+ */
+function withHandOver(change: Change, pair: PskPair, step: Step | null): Change {
+  return {
+    ...change,
+    action: change.action === "noop" ? "update" : change.action,
+    attrs: [...change.attrs.filter((a) => a.name !== "preshared_key"), pskAttr(pair)],
+    alsoUses: [pair.follower.host],
+    steps: step ? [...withoutPersist(change.steps), step] : [],
+  };
 }
 
 /** During apply, once the pair's dependencies are done: the hand-over with the keys the state now has. */
@@ -217,15 +222,5 @@ export function replanPsk(pair: PskPair, change: Change, state: State): { change
   const leaderHolds = state.resources[pair.follower.iface]?.attributes.public_key as string | undefined;
   const followerHolds = state.resources[pair.leader.iface]?.attributes.public_key as string | undefined;
   if (!leaderHolds || !followerHolds) return { change, errors: [`${pair.leader.peer}: an interface key of the pair is still unknown after its interfaces were applied`] };
-  const attr = pskAttr(pair);
-  return {
-    change: {
-      ...change,
-      action: change.action === "noop" ? "update" : change.action,
-      attrs: [...change.attrs.filter((a) => a.name !== "preshared_key"), attr],
-      alsoUses: [pair.follower.host],
-      steps: [...withoutPersist(change.steps), handOverStep(pair, leaderHolds, followerHolds)],
-    },
-    errors: [],
-  };
+  return { change: withHandOver(change, pair, handOverStep(pair, leaderHolds, followerHolds)), errors: [] };
 }

@@ -208,23 +208,20 @@ export async function vmUp(opts: UpOptions): Promise<LabDescription> {
  */
 async function stopLeftovers(ns: string, log: (l: string) => void): Promise<void> {
   const pids = async () => (await ip(["netns", "pids", ns], { reject: false })).stdout.split("\n").filter(Boolean).map(Number);
+  const signal = (list: number[], sig: NodeJS.Signals) => {
+    for (const pid of list) {
+      try {
+        process.kill(pid, sig);
+      } catch {
+        /* already gone */
+      }
+    }
+  };
   const left = await pids();
   if (left.length === 0) return;
-  for (const pid of left) {
-    try {
-      process.kill(pid, "SIGTERM");
-    } catch {
-      /* already gone */
-    }
-  }
+  signal(left, "SIGTERM");
   for (let i = 0; i < 50 && (await pids()).length > 0; i++) await new Promise((r) => setTimeout(r, 100));
-  for (const pid of await pids()) {
-    try {
-      process.kill(pid, "SIGKILL");
-    } catch {
-      /* already gone */
-    }
-  }
+  signal(await pids(), "SIGKILL");
   log(`lab: stopped ${left.length} process(es) left in ${ns} (${left.join(", ")})`);
 }
 
