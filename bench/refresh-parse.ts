@@ -16,7 +16,7 @@ import { fileURLToPath } from "node:url";
 import { performance } from "node:perf_hooks";
 import { splitSections } from "../provider/engine/batch.js";
 import { parseRefresh, refreshHost } from "../provider/engine/live.js";
-import { argv } from "../provider/transport/argv.js";
+import { argv } from "../provider/model/argv.js";
 import { SshTransport } from "../provider/transport/ssh.js";
 import { readLab } from "../test/lab/hosts.js";
 

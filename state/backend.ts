@@ -1,5 +1,5 @@
 /** State backends, split by capability (Terraform's statemgr idea). One conformance suite tests them all. */
-import type { LockInfo, State } from "./types.js";
+import type { LockInfo, State } from "../provider/model/state.js";
 
 export interface StateReader {
   /** null when no state exists yet */

@@ -8,7 +8,7 @@ import { open, readFile, rename, unlink, mkdir } from "node:fs/promises";
 import { hostname, userInfo } from "node:os";
 import { dirname, basename, join } from "node:path";
 import type { StateBackend } from "./backend.js";
-import { STATE_VERSION, StateConflictError, StateLockedError, type LockInfo, type State } from "./types.js";
+import { STATE_VERSION, StateConflictError, StateLockedError, type LockInfo, type State } from "../provider/model/state.js";
 
 function pidAlive(pid: number): boolean {
   try {
@@ -116,8 +116,4 @@ export class LocalStateBackend implements StateBackend {
     if (holder.id !== id) throw new Error(`lock ID ${id} does not match the current lock ${holder.id}`);
     await unlink(this.lockPath);
   }
-}
-
-export function newState(lineage: string = randomUUID()): State {
-  return { version: STATE_VERSION, lineage, serial: 0, resources: {} };
 }

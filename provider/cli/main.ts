@@ -6,17 +6,19 @@ import { readFile, writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { randomUUID } from "node:crypto";
 import { createInterface } from "node:readline/promises";
-import { openProject, synth, refreshAll, transportsFor, type Project } from "../engine/project.js";
+import { openProject, synth, refreshAll, stacksIn } from "../engine/project.js";
+import { transportsFor, workspaceOf, type Workspace } from "./compose.js";
 import { makePlan, liveSummary, replanDeferred } from "../engine/plan.js";
 import { hostFacts } from "../resources/host-facts.js";
 import { renderHuman, renderJson, renderMarkdown } from "../engine/render.js";
 import { apply } from "../engine/apply.js";
-import { hasChanges, PlanRefusedError, type Plan } from "../engine/plan-model.js";
+import { hasChanges, PlanRefusedError, type Plan } from "../model/plan.js";
 import { ENGINE_KINDS } from "../resources/index.js";
-import { argv } from "../transport/argv.js";
-import type { HostLive } from "../engine/live.js";
+import { argv } from "../model/argv.js";
+import type { HostLive } from "../model/live.js";
 import type { Transport } from "../transport/transport.js";
 import { MANAGED_PROPERTY } from "../zfs/properties.js";
+import { newState, type State } from "../model/state.js";
 
 const color = () => process.stdout.isTTY === true && !process.env.NO_COLOR;
 const out = (s: string) => process.stdout.write(s.endsWith("\n") ? s : `${s}\n`);
@@ -28,10 +30,10 @@ interface Common {
   synth: boolean;
 }
 
-async function project(o: Common): Promise<Project> {
+async function project(o: Common): Promise<Workspace> {
   const dir = resolve(o.dir);
   if (o.synth) await synth(dir);
-  return openProject(dir, o.stack);
+  return workspaceOf(await openProject(dir, o.stack));
 }
 
 async function closeAll(ts: Map<string, Transport>) {
@@ -43,7 +45,7 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-async function planFor(p: Project, opts: { refreshOnly?: boolean; targets?: string[]; replace?: string[] }) {
+async function planFor(p: Workspace, opts: { refreshOnly?: boolean; targets?: string[]; replace?: string[] }) {
   const state = await p.backend.read();
   const transports = transportsFor(p.graph.hosts.values());
   const live = await refreshAll(p.graph, transports);
@@ -89,7 +91,7 @@ program.command("synth").description("run the app of cdktf.json and write cdktf.
   .option("--dir <dir>", "project directory", ".")
   .action(async (o: { dir: string }) => {
     const ms = await synth(resolve(o.dir));
-    for (const s of await (await import("../engine/project.js")).stacksIn(resolve(o.dir))) {
+    for (const s of await stacksIn(resolve(o.dir))) {
       const p = await openProject(resolve(o.dir), s);
       out(`stack ${s}: ${p.graph.resources.size} resources on ${p.graph.hosts.size} hosts (${[...p.graph.hosts.keys()].join(", ")})`);
     }
@@ -192,7 +194,7 @@ withCommon(program.command("apply").description("apply the changes (or a plan sa
       const t0 = Date.now();
       const preventDestroy = new Set([...p.graph.resources.values()].filter((r) => r.preventDestroy).map((r) => r.address));
       try {
-        const replan = (address: string, st: import("../../state/types.js").State) =>
+        const replan = (address: string, st: import("../model/state.js").State) =>
           replanDeferred(p.graph, address, st, live, st.serial + 1);
         const r = await apply({ plan, state, backend: p.backend, transports, allowDestroy: o.allowDestroy === true, preventDestroy, parallelism: Number(o.parallelism), log: out, replan });
         const s = plan.changes.filter((c) => c.action !== "noop");
@@ -229,7 +231,7 @@ withCommon(program.command("import").description("adopt an existing pool, datase
     const lock = await p.backend.lock("import");
     const transports = transportsFor([p.graph.hosts.get(r.host)!]);
     try {
-      const state = (await p.backend.read()) ?? (await import("../../state/local.js")).newState();
+      const state = (await p.backend.read()) ?? newState();
       if (state.resources[address]) throw new Error(`${address} is already in state (as ${state.resources[address]!.id})`);
       const live = await refreshAll(p.graph, transports);
       const attrs = kind.importAttributes(id, live.get(r.host)!);

@@ -8,12 +8,11 @@
 import { randomBytes } from "node:crypto";
 import type { Transport } from "../transport/transport.js";
 import type { StateBackend } from "../../state/backend.js";
-import type { State } from "../../state/types.js";
-import { newState } from "../../state/local.js";
-import { toDisplay } from "../transport/argv.js";
+import { newState, type State } from "../model/state.js";
+import { toDisplay } from "../model/argv.js";
 import { batchScript, splitSections, type BatchItem } from "./batch.js";
 import { handOver } from "../transport/handover.js";
-import type { Change, Plan, Step } from "./plan-model.js";
+import type { Change, Plan, Step } from "../model/plan.js";
 
 export class DestroyNotAllowedError extends Error {
   constructor(readonly changes: Change[], readonly prevented: Change[]) {

@@ -4,7 +4,7 @@
  * command); `splitSections` parses it back. Markers carry a random nonce so no output can
  * forge them. Pure.
  */
-import { toShell, type Argv } from "../transport/argv.js";
+import { toShell, type Argv } from "../model/argv.js";
 
 export interface BatchItem {
   key: string;

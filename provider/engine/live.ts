@@ -4,42 +4,12 @@
  * is the I/O.
  */
 import { randomBytes } from "node:crypto";
-import { argv } from "../transport/argv.js";
+import { argv } from "../model/argv.js";
 import type { Transport } from "../transport/transport.js";
-import { wgDump, wgHost, ipAddr, ipLink, type WgInterface } from "../wg/facts.js";
+import { wgDump, wgHost, ipAddr, ipLink } from "../wg/facts.js";
 import { batchScript, splitSections, type BatchItem, type SectionResult } from "./batch.js";
-import {
-  zfsVersion, pools, poolProperties, datasetProperties, snapshots,
-  type ZfsVersion, type PoolRow, type PropertyTable, type PropertyValue, type SnapshotRow,
-} from "../zfs/facts.js";
-
-export interface LivePool {
-  row: PoolRow;
-  properties: Map<string, PropertyValue>;
-  /** features that are enabled or active */
-  features: Set<string>;
-}
-
-export interface HostWireGuard {
-  implementation: "kernel" | "wireguard-go" | "none";
-  interfaces: Map<string, WgInterface>;
-  /** interfaces with a wg-quick config on disk (they come back after a reboot) */
-  persisted: Set<string>;
-  addresses: Map<string, string[]>;
-  links: Map<string, { mtu: number; up: boolean }>;
-}
-
-export interface HostLive {
-  host: string;
-  /** read with the fallback commands of an old ZFS (zfs-fuse: no -p, no feature flags) */
-  legacy: boolean;
-  zfs: ZfsVersion;
-  kernel: string;
-  pools: Map<string, LivePool>;
-  datasets: PropertyTable;
-  snapshots: Map<string, SnapshotRow>;
-  wg: HostWireGuard;
-}
+import { zfsVersion, pools, poolProperties, datasetProperties, snapshots } from "../zfs/facts.js";
+import type { HostLive, HostWireGuard, LivePool, PropertyTable, SnapshotRow } from "../model/live.js";
 
 export class RefreshError extends Error {
   constructor(readonly host: string, readonly fact: string, detail: string) {

@@ -5,10 +5,11 @@
  * cannot apply yet.
  */
 import { createHash } from "node:crypto";
-import { isUnknown, type DesiredGraph } from "./load.js";
-import type { HostLive } from "./live.js";
-import type { State } from "../../state/types.js";
-import { KNOWN_AFTER_APPLY, type Change, type Plan, type PlanError, type Drift, type NotManaged } from "./plan-model.js";
+import type { DesiredGraph } from "./load.js";
+import { isUnknown } from "../model/desired.js";
+import type { HostLive } from "../model/live.js";
+import type { State } from "../model/state.js";
+import { KNOWN_AFTER_APPLY, type Change, type Plan, type PlanError, type Drift, type NotManaged } from "../model/plan.js";
 import { ENGINE_KINDS } from "../resources/index.js";
 import { removeStrayPeers } from "../resources/wireguard.js";
 import { planPsk, replanPsk } from "../resources/wireguard-psk.js";

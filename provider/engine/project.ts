@@ -1,24 +1,23 @@
 /**
  * The I/O around the pure engine: synthesize the app of cdktf.json, read cdk.tf.json,
- * open the state backend the stack names, connect to hosts and refresh them in parallel.
+ * refresh hosts in parallel through the transports it is handed. Which transport and which
+ * state backend is the composition root's choice (provider/cli/compose.ts), not this module's.
  */
 import { execa } from "execa";
 import { readFile, readdir } from "node:fs/promises";
 import { existsSync } from "node:fs";
-import { isAbsolute, join, resolve } from "node:path";
-import { loadStack, type DesiredGraph, type HostConfig } from "./load.js";
-import { refreshHost, type HostLive } from "./live.js";
-import { SshTransport } from "../transport/ssh.js";
+import { join } from "node:path";
+import { loadStack, type DesiredGraph } from "./load.js";
+import { refreshHost } from "./live.js";
+import type { HostLive } from "../model/live.js";
 import type { Transport } from "../transport/transport.js";
-import { LocalStateBackend } from "../../state/local.js";
-import type { StateBackend } from "../../state/backend.js";
 import { userPropertiesOf } from "../resources/index.js";
 
+/** A synthesized stack, loaded and validated. */
 export interface Project {
   dir: string;
   stack: string;
   graph: DesiredGraph;
-  backend: StateBackend;
 }
 
 export async function synth(dir: string, log: (l: string) => void = () => {}): Promise<number> {
@@ -47,19 +46,7 @@ export async function openProject(dir: string, stackName?: string): Promise<Proj
   if (!stack) throw new Error(`${dir} has several stacks (${stacks.join(", ")}): choose one with --stack`);
   if (!stacks.includes(stack)) throw new Error(`no stack '${stack}' (have: ${stacks.join(", ")})`);
   const doc = JSON.parse(await readFile(join(dir, "cdktf.out", "stacks", stack, "cdk.tf.json"), "utf8"));
-  const graph = loadStack(doc);
-  let backend: StateBackend;
-  if (!graph.backend || graph.backend.type === "local") {
-    const p = graph.backend?.path ?? `terraform.${stack}.tfstate`;
-    backend = new LocalStateBackend(isAbsolute(p) ? p : resolve(dir, p));
-  } else {
-    throw new Error("the PostgreSQL state backend arrives with its own issue; use LocalBackend for now");
-  }
-  return { dir, stack, graph, backend };
-}
-
-export function transportsFor(hosts: Iterable<HostConfig>): Map<string, Transport> {
-  return new Map([...hosts].map((h) => [h.alias, new SshTransport(h)]));
+  return { dir, stack, graph: loadStack(doc) };
 }
 
 /** Every host in parallel (bounded), one round trip each. */

@@ -2,8 +2,8 @@
  * Plan renderers: human text in Terraform's conventions (colour only when asked: the CLI
  * decides from TTY and NO_COLOR), JSON for machines, Markdown for a pull-request comment.
  */
-import { toDisplay } from "../transport/argv.js";
-import { SYMBOL, summary, hasChanges, type Change, type Plan } from "./plan-model.js";
+import { toDisplay } from "../model/argv.js";
+import { SYMBOL, summary, hasChanges, type Change, type Plan } from "../model/plan.js";
 
 const ANSI = { green: "\x1b[32m", yellow: "\x1b[33m", red: "\x1b[31m", bold: "\x1b[1m", dim: "\x1b[2m", reset: "\x1b[0m" };
 type Paint = (color: keyof typeof ANSI, s: string) => string;

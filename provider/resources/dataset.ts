@@ -1,11 +1,11 @@
 /** backplane_dataset: read / diff / steps. Pure. */
-import { argv, type Argv } from "../transport/argv.js";
+import { argv, type Argv } from "../model/argv.js";
 import { MANAGED_PROPERTY, propertySpec } from "../zfs/properties.js";
 import { poolOf } from "../zfs/names.js";
-import type { Drift, AttrChange, Step } from "../engine/plan-model.js";
+import type { Drift, AttrChange, Step } from "../model/plan.js";
 import { baseChange, noop, deleteBase, type PlanContext, type Planned, type ResourceKind } from "./kind.js";
 import { capabilityProblem, diffProperties, normalizeProperties, ownedBy, markerOf, show } from "./zfs-common.js";
-import type { HostLive } from "../engine/live.js";
+import type { HostLive } from "../model/live.js";
 
 const createOnly = (name: string) => propertySpec(name)?.createOnly ?? false;
 

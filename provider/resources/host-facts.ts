@@ -1,5 +1,5 @@
 /** The backplane_host data source: facts from a host's refresh, and its preconditions. Pure. */
-import type { HostLive } from "../engine/live.js";
+import type { HostLive } from "../model/live.js";
 import { versionAtLeast } from "../zfs/properties.js";
 
 export interface HostFacts {

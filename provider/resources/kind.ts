@@ -1,8 +1,8 @@
 /** What every resource kind provides to the planner: pure functions of desired × state × live. */
-import type { DesiredResource } from "../engine/load.js";
-import type { HostLive } from "../engine/live.js";
-import type { Change, Drift } from "../engine/plan-model.js";
-import type { ResourceState } from "../../state/types.js";
+import type { DesiredResource } from "../model/desired.js";
+import type { HostLive } from "../model/live.js";
+import type { Change, Drift } from "../model/plan.js";
+import type { ResourceState } from "../model/state.js";
 
 export interface PlanContext {
   lineage: string;

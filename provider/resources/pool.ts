@@ -1,7 +1,7 @@
 /** backplane_pool: adopt or create; root dataset properties kept in line. Pure. */
-import { argv } from "../transport/argv.js";
+import { argv } from "../model/argv.js";
 import { MANAGED_PROPERTY, propertySpec } from "../zfs/properties.js";
-import type { Drift } from "../engine/plan-model.js";
+import type { Drift } from "../model/plan.js";
 import { baseChange, noop, deleteBase, type Planned, type ResourceKind } from "./kind.js";
 import { diffProperties, normalizeProperties, ownedBy, markerOf, show } from "./zfs-common.js";
 

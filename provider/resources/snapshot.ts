@@ -1,10 +1,10 @@
 /** backplane_snapshot and backplane_clone. Pure. */
-import { argv } from "../transport/argv.js";
+import { argv } from "../model/argv.js";
 import { MANAGED_PROPERTY } from "../zfs/properties.js";
-import type { Drift } from "../engine/plan-model.js";
+import type { Drift } from "../model/plan.js";
 import { baseChange, noop, deleteBase, type Planned, type ResourceKind, type PlanContext } from "./kind.js";
 import { normalizeProperties, show, ownedBy } from "./zfs-common.js";
-import type { HostLive } from "../engine/live.js";
+import type { HostLive } from "../model/live.js";
 
 
 export const snapshotKind: ResourceKind = {

@@ -14,11 +14,11 @@
  * interface and Q.public_key to A's), so it is known before any key exists.
  */
 import { createHash } from "node:crypto";
-import { argv, type Argv } from "../transport/argv.js";
-import type { DesiredResource } from "../engine/load.js";
-import type { HostLive } from "../engine/live.js";
-import { KNOWN_AFTER_APPLY, type Change, type Drift, type Step } from "../engine/plan-model.js";
-import type { State } from "../../state/types.js";
+import { argv, type Argv } from "../model/argv.js";
+import type { DesiredResource } from "../model/desired.js";
+import type { HostLive } from "../model/live.js";
+import { KNOWN_AFTER_APPLY, type Change, type Drift, type Step } from "../model/plan.js";
+import type { State } from "../model/state.js";
 import { PERSIST_LINES } from "../wg/persist.js";
 
 const IFACE = "backplane_wireguard_interface";

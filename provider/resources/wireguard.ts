@@ -7,11 +7,11 @@
  * writes the running configuration to /etc/wireguard/<if>.conf and the wg-quick unit is
  * enabled, so a reboot brings the interface back as it was.
  */
-import { argv, type Argv } from "../transport/argv.js";
-import { isUnknown } from "../engine/load.js";
-import type { AttrChange, Change, Drift, Step } from "../engine/plan-model.js";
-import type { HostLive } from "../engine/live.js";
-import { KNOWN_AFTER_APPLY } from "../engine/plan-model.js";
+import { argv, type Argv } from "../model/argv.js";
+import { isUnknown } from "../model/desired.js";
+import type { AttrChange, Change, Drift, Step } from "../model/plan.js";
+import type { HostLive } from "../model/live.js";
+import { KNOWN_AFTER_APPLY } from "../model/plan.js";
 import { wireguardKeyProblem } from "../wg/net.js";
 import { baseChange, noop, deleteBase, type Planned, type ResourceKind } from "./kind.js";
 import { removePskStep } from "./wireguard-psk.js";

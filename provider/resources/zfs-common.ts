@@ -3,9 +3,9 @@
  * checks and the property diff. Pure.
  */
 import { MANAGED_PROPERTY, propertySpec, versionAtLeast } from "../zfs/properties.js";
-import type { PropertyValue } from "../zfs/facts.js";
-import type { HostLive } from "../engine/live.js";
-import type { AttrChange } from "../engine/plan-model.js";
+import type { PropertyValue } from "../model/live.js";
+import type { HostLive } from "../model/live.js";
+import type { AttrChange } from "../model/plan.js";
 import { formatSize } from "../zfs/units.js";
 
 /** Native properties normalised to the form `zfs get -Hp` prints (validated at load already). */

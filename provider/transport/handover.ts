@@ -7,7 +7,7 @@
  * host has its half. Used for WireGuard preshared keys.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import type { Argv } from "./argv.js";
+import type { Argv } from "../model/argv.js";
 import type { RunResult, Transport } from "./transport.js";
 
 export const HANDED_OVER = "ok";

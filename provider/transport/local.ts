@@ -1,6 +1,6 @@
 /** The machine backplane runs on, for a host whose address is "local". Same contract as ssh. */
 import { execa } from "execa";
-import { toDisplay, type Argv } from "./argv.js";
+import { toDisplay, type Argv } from "../model/argv.js";
 import type { RunResult, Transport } from "./transport.js";
 
 export class LocalTransport implements Transport {

@@ -7,9 +7,9 @@ import { execa } from "execa";
 import { mkdirSync, writeFileSync, mkdtempSync, appendFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { toDisplay, toShell, type Argv } from "./argv.js";
+import { toDisplay, toShell, type Argv } from "../model/argv.js";
 import { ConnectError, HostKeyError, type RunResult, type Transport } from "./transport.js";
-import type { HostConfig } from "../engine/load.js";
+import type { HostConfig } from "../model/desired.js";
 
 const runtimeDir = (() => {
   let dir: string | undefined;

@@ -1,5 +1,5 @@
 /** What the engine needs from a way of reaching a host. The only place processes run on hosts. */
-import type { Argv } from "./argv.js";
+import type { Argv } from "../model/argv.js";
 
 export interface RunResult {
   stdout: string;

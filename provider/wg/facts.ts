@@ -3,29 +3,9 @@
  * keys dropped AT THE PARSER BOUNDARY — nothing downstream can leak what it never holds.
  * Plus interface addresses and MTU from `ip -o`, and which wg-quick configs persist.
  */
-import { argv } from "../transport/argv.js";
-import { ParseError, type Fact } from "../zfs/facts.js";
-
-export interface WgPeer {
-  publicKey: string;
-  hasPresharedKey: boolean;
-  /** compares the two ends of a pair; not the key, and never stored */
-  presharedKeyFingerprint: string | null;
-  endpoint: string | null;
-  allowedIps: string[];
-  latestHandshake: number;
-  rx: bigint;
-  tx: bigint;
-  keepalive: number;
-}
-
-export interface WgInterface {
-  name: string;
-  publicKey: string;
-  listenPort: number;
-  fwmark: number;
-  peers: Map<string, WgPeer>;
-}
+import { argv } from "../model/argv.js";
+import { ParseError, type Fact } from "../model/fact.js";
+import type { WgInterface, WgPeer } from "../model/live.js";
 
 function lines(s: string): string[] {
   const l = s.split("\n");

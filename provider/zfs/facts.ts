@@ -3,21 +3,10 @@
  * check exact column counts, refuse duplicates, and keep the `source` column so inherited,
  * default and received values are never mistaken for drift.
  */
-import { argv, type Argv } from "../transport/argv.js";
+import { argv } from "../model/argv.js";
+import { ParseError, type Fact } from "../model/fact.js";
+import type { ZfsVersion, PoolRow, Source, PropertyTable, SnapshotRow } from "../model/live.js";
 import { PROPERTIES, MANAGED_PROPERTY } from "./properties.js";
-
-export class ParseError extends Error {
-  constructor(readonly fact: string, readonly line: number, detail: string) {
-    super(`${fact}: line ${line}: ${detail}`);
-    this.name = "ParseError";
-  }
-}
-
-export interface Fact<T> {
-  name: string;
-  command: Argv;
-  parse(stdout: string): T;
-}
 
 function lines(stdout: string): string[] {
   const all = stdout.split("\n");
@@ -35,13 +24,6 @@ function columns(fact: string, stdout: string, count: number): string[][] {
 
 // ---- version -------------------------------------------------------------------------
 
-export interface ZfsVersion {
-  /** OpenZFS userland version, e.g. "2.3.2"; null when the host runs something else (zfs-fuse) */
-  userland: string | null;
-  kernel: string | null;
-  raw: string;
-}
-
 export const zfsVersion: Fact<ZfsVersion> = {
   name: "zfs version",
   command: argv("zfs", "version"),
@@ -54,15 +36,6 @@ export const zfsVersion: Fact<ZfsVersion> = {
 };
 
 // ---- pools ---------------------------------------------------------------------------
-
-export interface PoolRow {
-  name: string;
-  health: string;
-  guid: string;
-  size: string;
-  allocated: string;
-  free: string;
-}
 
 export const pools: Fact<PoolRow[]> = {
   name: "zpool list",
@@ -80,19 +53,6 @@ export const pools: Fact<PoolRow[]> = {
 
 // ---- properties (zfs get / zpool get) ------------------------------------------------
 
-export type Source =
-  | { kind: "local" }
-  | { kind: "default" }
-  | { kind: "inherited"; from: string }
-  | { kind: "received" }
-  | { kind: "temporary" }
-  | { kind: "none" };
-
-export interface PropertyValue {
-  value: string;
-  source: Source;
-}
-
 export function parseSource(text: string): Source | null {
   switch (text) {
     case "local": return { kind: "local" };
@@ -104,9 +64,6 @@ export function parseSource(text: string): Source | null {
   const m = /^inherited from (.+)$/.exec(text);
   return m ? { kind: "inherited", from: m[1]! } : null;
 }
-
-/** name → property → value+source. */
-export type PropertyTable = Map<string, Map<string, PropertyValue>>;
 
 function propertyTable(fact: string, stdout: string): PropertyTable {
   const table: PropertyTable = new Map();
@@ -140,14 +97,6 @@ export const poolProperties: Fact<PropertyTable> = {
 };
 
 // ---- snapshots -----------------------------------------------------------------------
-
-export interface SnapshotRow {
-  name: string;
-  dataset: string;
-  snapshot: string;
-  guid: string;
-  createtxg: bigint;
-}
 
 export const snapshots: Fact<SnapshotRow[]> = {
   name: "zfs list -t snapshot",

@@ -5,8 +5,8 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { labHost, readLab, type LabHost } from "../lab/hosts.js";
 import { SshTransport } from "../../provider/transport/ssh.js";
-import { argv, type Argv } from "../../provider/transport/argv.js";
-import type { HostConfig } from "../../provider/engine/load.js";
+import { argv, type Argv } from "../../provider/model/argv.js";
+import type { HostConfig } from "../../provider/model/desired.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const ROOT = join(here, "..", "..");

@@ -10,7 +10,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { labHost, readLab } from "./hosts.js";
 import { SshTransport } from "../../provider/transport/ssh.js";
-import { argv, toDisplay, type Argv } from "../../provider/transport/argv.js";
+import { argv, toDisplay, type Argv } from "../../provider/model/argv.js";
 import { zfsVersion, pools, poolProperties, datasetProperties, snapshots } from "../../provider/zfs/facts.js";
 
 const here = dirname(fileURLToPath(import.meta.url));

@@ -9,8 +9,8 @@ import { join } from "node:path";
 import { apply } from "../../provider/engine/apply.js";
 import { LocalTransport } from "../../provider/transport/local.js";
 import { LocalStateBackend } from "../../state/local.js";
-import { argv } from "../../provider/transport/argv.js";
-import type { Change, Plan } from "../../provider/engine/plan-model.js";
+import { argv } from "../../provider/model/argv.js";
+import type { Change, Plan } from "../../provider/model/plan.js";
 
 function change(host: string, name: string, seconds: string, dependsOn: string[] = []): Change {
   return {

@@ -1,7 +1,7 @@
 /** The one quoting function: whatever a user value holds, the remote shell reads back exactly that word. */
 import { describe, it, expect } from "vitest";
 import { execFileSync } from "node:child_process";
-import { argv, secret, shellQuote, toDisplay, toShell } from "../../provider/transport/argv.js";
+import { argv, secret, shellQuote, toDisplay, toShell } from "../../provider/model/argv.js";
 
 const HOSTILE = [
   "tank/x; reboot", "tank/$(reboot)", "tank/`id`", "a'b", "a\"b", "a\\b", "new\nline", "tab\there", "*", "~root", "-rf",

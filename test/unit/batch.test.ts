@@ -6,7 +6,7 @@ import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { batchScript, splitSections } from "../../provider/engine/batch.js";
 import { parseRefresh, refreshItems } from "../../provider/engine/live.js";
-import { argv } from "../../provider/transport/argv.js";
+import { argv } from "../../provider/model/argv.js";
 
 const fixtures = join(dirname(fileURLToPath(import.meta.url)), "..", "fixtures");
 

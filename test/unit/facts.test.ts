@@ -3,8 +3,9 @@ import { describe, it, expect } from "vitest";
 import { readFileSync, readdirSync } from "node:fs";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
-import { zfsVersion, pools, poolProperties, datasetProperties, snapshots, ParseError, parseSource } from "../../provider/zfs/facts.js";
-import { toDisplay } from "../../provider/transport/argv.js";
+import { zfsVersion, pools, poolProperties, datasetProperties, snapshots, parseSource } from "../../provider/zfs/facts.js";
+import { ParseError } from "../../provider/model/fact.js";
+import { toDisplay } from "../../provider/model/argv.js";
 
 const fixtures = join(dirname(fileURLToPath(import.meta.url)), "..", "fixtures");
 const read = (fact: string, c: string) => readFileSync(join(fixtures, fact, `${c}.txt`), "utf8");

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { handOver } from "../../provider/transport/handover.js";
 import { LocalTransport } from "../../provider/transport/local.js";
-import { argv } from "../../provider/transport/argv.js";
+import { argv } from "../../provider/model/argv.js";
 
 // The sender makes a random secret, writes it to stdout (the receiver), waits for "ok", then commits.
 const SEND = 'umask 077; head -c 32 /dev/urandom | base64 > "$1/made"; cat "$1/made"; IFS= read -r ack; [ "$ack" = ok ] || { echo "no ack" >&2; exit 1; }; cp "$1/made" "$1/committed"';

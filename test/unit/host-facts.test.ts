@@ -2,7 +2,7 @@
 import { describe, it, expect } from "vitest";
 import { loadStack } from "../../provider/engine/load.js";
 import { makePlan } from "../../provider/engine/plan.js";
-import { toDisplay } from "../../provider/transport/argv.js";
+import { toDisplay } from "../../provider/model/argv.js";
 import { hostFacts } from "../../provider/resources/host-facts.js";
 import { withHost } from "./helpers/synth.js";
 import { liveFrom } from "./helpers/seed.js";

@@ -7,8 +7,8 @@ import { readFileSync, writeFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { makePlan } from "../../provider/engine/plan.js";
 import { renderHuman, renderJson, renderMarkdown } from "../../provider/engine/render.js";
-import { summary, type Plan } from "../../provider/engine/plan-model.js";
-import { toDisplay } from "../../provider/transport/argv.js";
+import { summary, type Plan } from "../../provider/model/plan.js";
+import { toDisplay } from "../../provider/model/argv.js";
 import type { DesiredGraph } from "../../provider/engine/load.js";
 import { ROOT, liveFrom, seedGraph, seedState } from "./helpers/seed.js";
 

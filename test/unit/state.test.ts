@@ -8,8 +8,9 @@ import { tmpdir, hostname } from "node:os";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
 import type { StateBackend } from "../../state/backend.js";
-import { LocalStateBackend, newState } from "../../state/local.js";
-import { StateConflictError, StateLockedError } from "../../state/types.js";
+import { LocalStateBackend } from "../../state/local.js";
+import { newState } from "../../provider/model/state.js";
+import { StateConflictError, StateLockedError } from "../../provider/model/state.js";
 
 /** `freshStore()` makes a new empty store and returns a function opening handles on it. */
 export function conformance(name: string, freshStore: () => () => StateBackend, extra?: () => void) {

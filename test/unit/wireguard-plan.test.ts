@@ -8,12 +8,12 @@ import { join } from "node:path";
 import { loadStack, LoadError, type DesiredGraph } from "../../provider/engine/load.js";
 import { makePlan, replanDeferred } from "../../provider/engine/plan.js";
 import { renderHuman, renderJson } from "../../provider/engine/render.js";
-import { toDisplay } from "../../provider/transport/argv.js";
+import { toDisplay } from "../../provider/model/argv.js";
 import { pskPairs } from "../../provider/resources/wireguard-psk.js";
-import type { HostLive } from "../../provider/engine/live.js";
+import type { HostLive } from "../../provider/model/live.js";
 import { wgDump } from "../../provider/wg/facts.js";
-import { ParseError } from "../../provider/zfs/facts.js";
-import type { State } from "../../state/types.js";
+import { ParseError } from "../../provider/model/fact.js";
+import type { State } from "../../provider/model/state.js";
 import { ROOT, liveFrom } from "./helpers/seed.js";
 
 const fixture = (name: string) => JSON.parse(readFileSync(join(ROOT, "test", "fixtures", "wg-mesh", name), "utf8"));

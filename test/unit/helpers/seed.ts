@@ -5,9 +5,10 @@ import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadStack, type DesiredGraph } from "../../../provider/engine/load.js";
-import { parseRefresh, type HostLive } from "../../../provider/engine/live.js";
+import { parseRefresh } from "../../../provider/engine/live.js";
+import type { HostLive } from "../../../provider/model/live.js";
 import { splitSections } from "../../../provider/engine/batch.js";
-import type { State } from "../../../state/types.js";
+import type { State } from "../../../provider/model/state.js";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 const fixtures = join(ROOT, "test", "fixtures", "refresh");

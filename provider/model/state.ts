@@ -4,6 +4,8 @@
  * Never holds secrets.
  */
 
+import { randomUUID } from "node:crypto";
+
 export const STATE_VERSION = 1;
 
 export interface ResourceState {
@@ -20,6 +22,10 @@ export interface State {
   lineage: string;
   serial: number;
   resources: Record<string, ResourceState>;
+}
+
+export function newState(lineage: string = randomUUID()): State {
+  return { version: STATE_VERSION, lineage, serial: 0, resources: {} };
 }
 
 export interface LockInfo {

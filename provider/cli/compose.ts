@@ -1,0 +1,34 @@
+/**
+ * The composition root: the one place that picks concrete implementations — the transport
+ * that reaches hosts (system OpenSSH) and the state backend the stack names in
+ * `terraform.backend` — and hands them to the engine, which knows only their interfaces.
+ */
+import { isAbsolute, resolve } from "node:path";
+import type { HostConfig } from "../model/desired.js";
+import type { Project } from "../engine/project.js";
+import type { Transport } from "../transport/transport.js";
+import { SshTransport } from "../transport/ssh.js";
+import type { StateBackend } from "../../state/backend.js";
+import { LocalStateBackend } from "../../state/local.js";
+
+/** A loaded stack with the state backend its `terraform.backend` block names. */
+export interface Workspace extends Project {
+  backend: StateBackend;
+}
+
+export function stateBackendFor(p: Project): StateBackend {
+  const b = p.graph.backend;
+  if (!b || b.type === "local") {
+    const path = b?.path ?? `terraform.${p.stack}.tfstate`;
+    return new LocalStateBackend(isAbsolute(path) ? path : resolve(p.dir, path));
+  }
+  throw new Error("the PostgreSQL state backend arrives with its own issue; use LocalBackend for now");
+}
+
+export function workspaceOf(p: Project): Workspace {
+  return { ...p, backend: stateBackendFor(p) };
+}
+
+export function transportsFor(hosts: Iterable<HostConfig>): Map<string, Transport> {
+  return new Map([...hosts].map((h) => [h.alias, new SshTransport(h)]));
+}

@@ -1,0 +1,100 @@
+/**
+ * What a host looks like, as the refresh read it: the parsed facts of one round trip.
+ * Types only; the parsers that fill them live in provider/zfs and provider/wg.
+ */
+
+// ---- ZFS ------------------------------------------------------------------------------
+
+export interface ZfsVersion {
+  /** OpenZFS userland version, e.g. "2.3.2"; null when the host runs something else (zfs-fuse) */
+  userland: string | null;
+  kernel: string | null;
+  raw: string;
+}
+
+export interface PoolRow {
+  name: string;
+  health: string;
+  guid: string;
+  size: string;
+  allocated: string;
+  free: string;
+}
+
+export type Source =
+  | { kind: "local" }
+  | { kind: "default" }
+  | { kind: "inherited"; from: string }
+  | { kind: "received" }
+  | { kind: "temporary" }
+  | { kind: "none" };
+
+export interface PropertyValue {
+  value: string;
+  source: Source;
+}
+
+/** name → property → value+source. */
+export type PropertyTable = Map<string, Map<string, PropertyValue>>;
+
+export interface SnapshotRow {
+  name: string;
+  dataset: string;
+  snapshot: string;
+  guid: string;
+  createtxg: bigint;
+}
+
+// ---- WireGuard -------------------------------------------------------------------------
+
+export interface WgPeer {
+  publicKey: string;
+  hasPresharedKey: boolean;
+  /** compares the two ends of a pair; not the key, and never stored */
+  presharedKeyFingerprint: string | null;
+  endpoint: string | null;
+  allowedIps: string[];
+  latestHandshake: number;
+  rx: bigint;
+  tx: bigint;
+  keepalive: number;
+}
+
+export interface WgInterface {
+  name: string;
+  publicKey: string;
+  listenPort: number;
+  fwmark: number;
+  peers: Map<string, WgPeer>;
+}
+
+// ---- one host ------------------------------------------------------------------------
+
+export interface LivePool {
+  row: PoolRow;
+  properties: Map<string, PropertyValue>;
+  /** features that are enabled or active */
+  features: Set<string>;
+}
+
+export interface HostWireGuard {
+  implementation: "kernel" | "wireguard-go" | "none";
+  interfaces: Map<string, WgInterface>;
+  /** interfaces with a wg-quick config on disk (they come back after a reboot) */
+  persisted: Set<string>;
+  addresses: Map<string, string[]>;
+  links: Map<string, { mtu: number; up: boolean }>;
+}
+
+export interface HostLive {
+  host: string;
+  /** read with the fallback commands of an old ZFS (zfs-fuse: no -p, no feature flags) */
+  legacy: boolean;
+  zfs: ZfsVersion;
+  kernel: string;
+  pools: Map<string, LivePool>;
+  datasets: PropertyTable;
+  snapshots: Map<string, SnapshotRow>;
+  wg: HostWireGuard;
+}
+
