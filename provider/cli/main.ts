@@ -194,7 +194,7 @@ withCommon(program.command("apply").description("apply the changes (or a plan sa
       const t0 = Date.now();
       const preventDestroy = new Set([...p.graph.resources.values()].filter((r) => r.preventDestroy).map((r) => r.address));
       try {
-        const replan = (address: string, st: import("../model/state.js").State) =>
+        const replan = (address: string, st: State) =>
           replanDeferred(p.graph, address, st, live, st.serial + 1);
         const r = await apply({ plan, state, backend: p.backend, transports, allowDestroy: o.allowDestroy === true, preventDestroy, parallelism: Number(o.parallelism), log: out, replan });
         const s = plan.changes.filter((c) => c.action !== "noop");

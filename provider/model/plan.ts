@@ -2,7 +2,7 @@
  * The plan as data. The action *is* its symbol (Terraform's idea); reasons are separate
  * from actions. Renderers (human, JSON, Markdown) read only this.
  */
-import type { Argv } from "../model/argv.js";
+import type { Argv } from "./argv.js";
 
 export type Action = "create" | "update" | "replace" | "delete" | "noop";
 

@@ -7,6 +7,8 @@ import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { apply } from "../../provider/engine/apply.js";
+import { unitsToStart } from "../../provider/engine/apply-schedule.js";
+import { StateWriter } from "../../provider/engine/apply-state.js";
 import { LocalTransport } from "../../provider/transport/local.js";
 import { LocalStateBackend } from "../../state/local.js";
 import { argv } from "../../provider/model/argv.js";
@@ -52,5 +54,62 @@ describe("apply scheduling", () => {
       log: (l) => { if (l.includes("complete")) order.push(l.split(" ")[0]!); },
     });
     expect(order).toEqual(["tank/first", "tank/second"]);
+  });
+});
+
+describe("the scheduler decides what may start (pure)", () => {
+  const pendingOf = (cs: Change[]) => new Map(cs.map((c) => [c.address, c]));
+  const del = (host: string, name: string): Change => ({ ...change(host, name, "0"), action: "delete", after: null });
+
+  it("puts the changes ready on one host in one unit, one unit per host", () => {
+    const units = unitsToStart(pendingOf([change("a", "x", "0"), change("a", "y", "0"), change("b", "z", "0")]), new Set(), 8);
+    expect(units.map((u) => [u.hosts, u.batch.map((c) => c.id)])).toEqual([[["a"], ["tank/x", "tank/y"]], [["b"], ["tank/z"]]]);
+  });
+
+  it("holds a change until what it depends on is done", () => {
+    const first = change("a", "first", "0");
+    const units = unitsToStart(pendingOf([change("b", "second", "0", [first.address]), first]), new Set(), 8);
+    expect(units.flatMap((u) => u.batch.map((c) => c.id))).toEqual(["tank/first"]);
+  });
+
+  it("runs every deletion before any other change", () => {
+    const units = unitsToStart(pendingOf([change("a", "new", "0"), del("b", "old")]), new Set(), 8);
+    expect(units.flatMap((u) => u.batch.map((c) => c.id))).toEqual(["tank/old"]);
+  });
+
+  it("skips busy hosts and stops at the parallelism bound", () => {
+    const cs = [change("a", "x", "0"), change("b", "y", "0"), change("c", "z", "0")];
+    expect(unitsToStart(pendingOf(cs), new Set(["a"]), 8).map((u) => u.hosts)).toEqual([["b"], ["c"]]);
+    expect(unitsToStart(pendingOf(cs), new Set(["a"]), 2).map((u) => u.hosts)).toEqual([["b"]]);
+  });
+
+  it("gives a hand-over a unit of its own with both hosts reserved", () => {
+    const psk: Change = { ...change("a", "psk", "0"), alsoUses: ["b"] };
+    const units = unitsToStart(pendingOf([psk, change("a", "x", "0"), change("b", "y", "0")]), new Set(), 8);
+    expect(units.map((u) => [u.hosts, u.batch.map((c) => c.id)])).toEqual([[["a", "b"], ["tank/psk"]]]);
+  });
+});
+
+describe("the state writer", () => {
+  it("queues writes so parallel records each get the next serial", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "bp-writer-"));
+    const backend = new LocalStateBackend(join(dir, "terraform.tfstate"));
+    const w = new StateWriter(backend, null, "lineage-w");
+    await Promise.all(["a", "b", "c"].map((h) => w.record(change(h, h, "0"))));
+    const stored = await backend.read();
+    expect(stored).toMatchObject({ lineage: "lineage-w", serial: 3 });
+    expect(Object.keys(stored!.resources).sort()).toEqual(["backplane_dataset.a", "backplane_dataset.b", "backplane_dataset.c"]);
+  });
+
+  it("records what is already right without writing, and removes what a change deleted", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "bp-writer-"));
+    const backend = new LocalStateBackend(join(dir, "terraform.tfstate"));
+    const w = new StateWriter(backend, null, "l");
+    const upToDate: Change = { ...change("a", "kept", "0"), action: "noop", steps: [] };
+    expect(w.recordUpToDate([upToDate])).toBe(true);
+    expect(w.recordUpToDate([upToDate])).toBe(false);
+    expect(await backend.read()).toBeNull();
+    await w.record({ ...upToDate, action: "delete", after: null });
+    expect((await backend.read())!.resources).toEqual({});
   });
 });

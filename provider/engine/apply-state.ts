@@ -1,0 +1,55 @@
+/**
+ * The apply's state writer: one in-memory state, written through the backend after every
+ * completed change. Hosts finish in parallel, so writes are queued one after another — two
+ * at once would both compare-and-swap against the same serial and the second would fail.
+ */
+import type { StateBackend } from "../../state/backend.js";
+import { newState, type State } from "../model/state.js";
+import type { Change } from "../model/plan.js";
+
+export class StateWriter {
+  readonly state: State;
+  /** the serial the backend holds now (null: no state written yet) */
+  private stored: number | null;
+  private writing: Promise<void> = Promise.resolve();
+
+  constructor(private readonly backend: StateBackend, initial: State | null, lineage: string) {
+    this.state = initial ? structuredClone(initial) : newState(lineage);
+    this.stored = initial ? initial.serial : null;
+  }
+
+  /** Writes the state as it is now, after every write already queued. */
+  save(): Promise<void> {
+    const p = this.writing.then(async () => {
+      this.state.serial = (this.stored ?? 0) + 1;
+      await this.backend.write(this.state, this.stored);
+      this.stored = this.state.serial;
+    });
+    this.writing = p.catch(() => undefined);
+    return p;
+  }
+
+  /** What a completed change leaves: its `after`, or nothing when it removed the object. */
+  async record(c: Change): Promise<void> {
+    if (c.after) this.state.resources[c.address] = { type: c.type, host: c.host, id: c.id, attributes: c.after };
+    else delete this.state.resources[c.address];
+    await this.save();
+  }
+
+  /**
+   * Resources already right on the host but not (or differently) recorded: recorded without
+   * a write. True when something was recorded (the caller saves once for all of them).
+   */
+  recordUpToDate(changes: readonly Change[]): boolean {
+    let recorded = false;
+    for (const c of changes) {
+      if (c.action !== "noop" || !c.after) continue;
+      const prev = this.state.resources[c.address];
+      if (!prev || JSON.stringify(prev.attributes) !== JSON.stringify(c.after)) {
+        this.state.resources[c.address] = { type: c.type, host: c.host, id: c.id, attributes: c.after };
+        recorded = true;
+      }
+    }
+    return recorded;
+  }
+}

@@ -1,0 +1,143 @@
+/**
+ * The layering of provider/ and state/ (docs/architecture.md), as data, and the pure
+ * functions that judge an import graph against it. Reading the graph is import-graph.ts.
+ *
+ *   model      the ground: imports nothing of ours
+ *   zfs, wg    domain: catalogues, names, parsers, argv builders — the model only
+ *   schema     zod schemas built on the domain catalogues
+ *   resources  pure per-kind plan/diff/steps — model, domain, schema
+ *   transport  runs processes on hosts — the model only
+ *   state      state backends — the model only
+ *   engine     orchestrates them, through interfaces (never a concrete transport or backend)
+ *   cli        the composition root: picks the transport and the state backend
+ */
+
+export type Layer = "model" | "zfs" | "wg" | "schema" | "resources" | "transport" | "state" | "engine" | "cli";
+
+/** Longest prefix wins. */
+const LAYER_OF: [prefix: string, layer: Layer][] = [
+  ["provider/model/", "model"],
+  ["provider/zfs/", "zfs"],
+  ["provider/wg/", "wg"],
+  ["provider/schema/", "schema"],
+  ["provider/resources/", "resources"],
+  ["provider/transport/", "transport"],
+  ["provider/engine/", "engine"],
+  ["provider/cli/", "cli"],
+  ["state/", "state"],
+];
+
+const MAY_IMPORT: Record<Layer, readonly Layer[]> = {
+  model: [],
+  zfs: ["model"],
+  wg: ["model"],
+  schema: ["model", "zfs", "wg"],
+  resources: ["model", "zfs", "wg", "schema"],
+  transport: ["model"],
+  state: ["model"],
+  engine: ["model", "zfs", "wg", "schema", "resources"],
+  cli: ["model", "zfs", "wg", "schema", "resources", "transport", "state", "engine"],
+};
+
+/**
+ * What the engine may use of the layers it does not own: interfaces, and the hand-over,
+ * which works on any Transport through prepare() and chooses no implementation. Concrete
+ * transports and backends are the composition root's (provider/cli/compose.ts).
+ */
+const ENGINE_INTERFACES = new Set(["provider/transport/transport.ts", "provider/transport/handover.ts", "state/backend.ts"]);
+
+/** Packages and node modules that do I/O: not in the pure layers. */
+const IO_MODULES = /^(node:)?(child_process|fs|fs\/promises|net|os|dgram|http|https|tls|readline|readline\/promises|worker_threads)$|^execa$|^pg$/;
+const PURE: ReadonlySet<Layer> = new Set(["model", "zfs", "wg", "schema", "resources"]);
+
+/** Build scripts run by npm, imported by nobody: held to the rules of programs, not of their layer. */
+const PROGRAMS = new Set(["provider/schema/generate.ts"]);
+
+export interface ImportEdge {
+  from: string;
+  /** a project file (relative to the root) or a bare package / node: module */
+  to: string;
+  /** import type / export type: erased at runtime, still a dependency of the design */
+  typeOnly: boolean;
+}
+
+export interface Violation {
+  edge: ImportEdge;
+  rule: string;
+}
+
+export function layerOf(file: string): Layer | null {
+  let best: [string, Layer] | null = null;
+  for (const [prefix, layer] of LAYER_OF) if (file.startsWith(prefix) && (!best || prefix.length > best[0].length)) best = [prefix, layer];
+  return best ? best[1] : null;
+}
+
+const isProjectFile = (to: string) => to.endsWith(".ts");
+
+export function violations(edges: readonly ImportEdge[]): Violation[] {
+  const out: Violation[] = [];
+  for (const edge of edges) {
+    const from = layerOf(edge.from);
+    if (!from) continue;
+    if (!isProjectFile(edge.to)) {
+      if (PURE.has(from) && !PROGRAMS.has(edge.from) && IO_MODULES.test(edge.to)) out.push({ edge, rule: `${from} is pure: it may not import ${edge.to}` });
+      continue;
+    }
+    if (PROGRAMS.has(edge.to)) {
+      out.push({ edge, rule: `${edge.to} is a program, not a module` });
+      continue;
+    }
+    const to = layerOf(edge.to);
+    if (to === null) {
+      out.push({ edge, rule: `${from} may not import outside provider/ and state/ (${edge.to})` });
+      continue;
+    }
+    if (to === from) continue;
+    if (from === "engine" && ENGINE_INTERFACES.has(edge.to)) continue;
+    if (!MAY_IMPORT[from].includes(to)) {
+      out.push({ edge, rule: from === "engine" && (to === "transport" || to === "state") ? `the engine uses ${to} through its interface only; ${edge.to} is wired by the CLI (provider/cli/compose.ts)` : `${from} may not import ${to}` });
+    }
+  }
+  return out;
+}
+
+/** Imports that cross from one layer into another (the figure the layering issue counts). */
+export function crossLayerEdges(edges: readonly ImportEdge[]): ImportEdge[] {
+  return edges.filter((e) => isProjectFile(e.to) && layerOf(e.from) !== null && layerOf(e.from) !== layerOf(e.to));
+}
+
+/** Strongly connected components with more than one file (Tarjan): the import cycles. */
+export function cycles(edges: readonly ImportEdge[]): string[][] {
+  const next = new Map<string, string[]>();
+  for (const e of edges) if (isProjectFile(e.to)) next.set(e.from, [...(next.get(e.from) ?? []), e.to]);
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const onStack = new Set<string>();
+  const stack: string[] = [];
+  const found: string[][] = [];
+  let counter = 0;
+  const visit = (v: string) => {
+    index.set(v, counter);
+    low.set(v, counter++);
+    stack.push(v);
+    onStack.add(v);
+    for (const w of next.get(v) ?? []) {
+      if (!index.has(w)) {
+        visit(w);
+        low.set(v, Math.min(low.get(v)!, low.get(w)!));
+      } else if (onStack.has(w)) low.set(v, Math.min(low.get(v)!, index.get(w)!));
+    }
+    if (low.get(v) === index.get(v)) {
+      const scc: string[] = [];
+      let w: string;
+      do {
+        w = stack.pop()!;
+        onStack.delete(w);
+        scc.push(w);
+      } while (w !== v);
+      if (scc.length > 1) found.push(scc.sort());
+    }
+  };
+  for (const v of [...next.keys()].sort()) if (!index.has(v)) visit(v);
+  return found;
+}
