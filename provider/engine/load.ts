@@ -74,17 +74,44 @@ function where(address: string, path: string): string {
   return path ? `${address} (${path})` : address;
 }
 
-export function loadStack(doc: unknown): DesiredGraph {
-  const problems: string[] = [];
-  if (!isObject(doc)) throw new LoadError(["cdk.tf.json is not a JSON object"]);
+/** Every problem found on the way, each naming the resource and its construct path. */
+type Problems = string[];
 
+export function loadStack(doc: unknown): DesiredGraph {
+  if (!isObject(doc)) throw new LoadError(["cdk.tf.json is not a JSON object"]);
+  const problems: Problems = [];
+  refuseTopLevel(doc, problems);
+  const hosts = hostsOf(doc, problems);
+  const resources = new Map<string, DesiredResource>();
+  collectBlocks(resources, "resource", doc.resource, hosts, problems);
+  collectBlocks(resources, "data", doc.data, hosts, problems);
+  const refEdges = resolveReferences(resources, problems);
+  validateResources(resources, hosts, problems);
+  // Preshared keys need both ends of the pair in this stack.
+  const psk = pskPairs(resources);
+  for (const p of psk.problems) {
+    const r = resources.get(p.address)!;
+    problems.push(`${where(r.address, r.path)}: ${p.message}`);
+  }
+  if (problems.length > 0) throw new LoadError(problems);
+
+  // A reference is a dependency too: dependsOn holds both from here on.
+  for (const r of resources.values()) r.dependsOn = [...new Set([...r.dependsOn, ...(refEdges.get(r.address) ?? [])])];
+  // Dependency order (Kahn), with the cycle reported when there is one.
+  const order = topologicalOrder(new Map([...resources.values()].map((r) => [r.address, new Set(r.dependsOn)])));
+  return { hosts, resources, order, backend: backendFrom(doc.terraform), pskPairs: psk.pairs };
+}
+
+function refuseTopLevel(doc: Json, problems: Problems): void {
   for (const key of Object.keys(doc)) {
     if (!TOP_LEVEL_OK.has(key)) {
       problems.push(key === "module" ? "modules are not supported" : key === "variable" ? "variables are not supported: values come from TypeScript" : `top-level block '${key}' is not supported`);
     }
   }
+}
 
-  // Hosts = provider aliases.
+/** Hosts = aliases of the backplane provider. */
+function hostsOf(doc: Json, problems: Problems): Map<string, HostConfig> {
   const hosts = new Map<string, HostConfig>();
   const providers = isObject(doc.provider) ? doc.provider : {};
   for (const [name, entries] of Object.entries(providers)) {
@@ -106,68 +133,73 @@ export function loadStack(doc: unknown): DesiredGraph {
       hosts.set(alias, hostFrom(entry));
     }
   }
+  return hosts;
+}
 
-  // Resources and data sources.
-  const resources = new Map<string, DesiredResource>();
-  const collect = (mode: "resource" | "data", block: unknown) => {
-    if (block === undefined) return;
-    if (!isObject(block)) {
-      problems.push(`'${mode}' must be an object`);
-      return;
+/** The resources (or data sources) of one top-level block, with their meta-arguments read. */
+function collectBlocks(into: Map<string, DesiredResource>, mode: "resource" | "data", block: unknown, hosts: ReadonlyMap<string, HostConfig>, problems: Problems): void {
+  if (block === undefined) return;
+  if (!isObject(block)) {
+    problems.push(`'${mode}' must be an object`);
+    return;
+  }
+  for (const [type, byName] of Object.entries(block)) {
+    const kind: KindSpec | undefined = mode === "resource" ? resourceKind(type) : dataKind(type);
+    if (!kind) {
+      problems.push(`${mode === "data" ? "data." : ""}${type}: unknown ${mode === "data" ? "data source" : "resource"} type (backplane knows ${mode === "resource" ? "backplane_pool, backplane_dataset, backplane_snapshot, backplane_clone, backplane_wireguard_interface, backplane_wireguard_peer, backplane_replication, backplane_probe" : "backplane_host"})`);
+      continue;
     }
-    for (const [type, byName] of Object.entries(block)) {
-      const kind: KindSpec | undefined = mode === "resource" ? resourceKind(type) : dataKind(type);
-      if (!kind) {
-        problems.push(`${mode === "data" ? "data." : ""}${type}: unknown ${mode === "data" ? "data source" : "resource"} type (backplane knows ${mode === "resource" ? "backplane_pool, backplane_dataset, backplane_snapshot, backplane_clone, backplane_wireguard_interface, backplane_wireguard_peer, backplane_replication, backplane_probe" : "backplane_host"})`);
-        continue;
-      }
-      if (!isObject(byName)) continue;
-      for (const [name, body] of Object.entries(byName)) {
-        const address = `${mode === "data" ? "data." : ""}${type}.${name}`;
-        if (!isObject(body)) {
-          problems.push(`${address}: must be an object`);
-          continue;
-        }
-        const meta = isObject(body["//"]) && isObject((body["//"] as Json).metadata) ? ((body["//"] as Json).metadata as Json) : {};
-        const path = typeof meta.path === "string" ? meta.path : "";
-        const config: Json = {};
-        for (const [k, v] of Object.entries(body)) {
-          if (REFUSED_META[k]) problems.push(`${where(address, path)}: ${REFUSED_META[k]}`);
-          else if (!META_KEYS.has(k)) config[k] = v;
-        }
-        let host = "";
-        const provider = body.provider;
-        if (typeof provider !== "string" || !provider.startsWith(`${PROVIDER_NAME}.`)) {
-          problems.push(`${where(address, path)}: needs provider = "backplane.<host alias>" (which host it lives on)`);
-        } else {
-          host = provider.slice(PROVIDER_NAME.length + 1);
-          if (!hosts.has(host)) problems.push(`${where(address, path)}: provider backplane.${host} is not declared`);
-        }
-        const dependsOn: string[] = [];
-        if (body.depends_on !== undefined) {
-          if (!Array.isArray(body.depends_on) || body.depends_on.some((d) => typeof d !== "string")) {
-            problems.push(`${where(address, path)}: depends_on must be a list of resource addresses`);
-          } else dependsOn.push(...(body.depends_on as string[]));
-        }
-        let preventDestroy = false;
-        if (body.lifecycle !== undefined) {
-          const lc = body.lifecycle;
-          if (!isObject(lc)) problems.push(`${where(address, path)}: lifecycle must be an object`);
-          else {
-            for (const k of Object.keys(lc)) {
-              if (k !== "prevent_destroy") problems.push(`${where(address, path)}: lifecycle.${k} is not supported (only prevent_destroy)`);
-            }
-            preventDestroy = lc.prevent_destroy === true;
-          }
-        }
-        resources.set(address, { address, type, mode, path, host, config, dependsOn, preventDestroy });
-      }
+    if (!isObject(byName)) continue;
+    for (const [name, body] of Object.entries(byName)) {
+      const address = `${mode === "data" ? "data." : ""}${type}.${name}`;
+      if (!isObject(body)) problems.push(`${address}: must be an object`);
+      else into.set(address, blockOf(address, type, mode, body, hosts, problems));
     }
-  };
-  collect("resource", doc.resource);
-  collect("data", doc.data);
+  }
+}
 
-  // References: whole-value ${type.name.attr}; literal targets are substituted, computed ones stay Unknown.
+function blockOf(address: string, type: string, mode: "resource" | "data", body: Json, hosts: ReadonlyMap<string, HostConfig>, problems: Problems): DesiredResource {
+  const meta = isObject(body["//"]) && isObject((body["//"] as Json).metadata) ? ((body["//"] as Json).metadata as Json) : {};
+  const path = typeof meta.path === "string" ? meta.path : "";
+  const at = where(address, path);
+  const config: Json = {};
+  for (const [k, v] of Object.entries(body)) {
+    if (REFUSED_META[k]) problems.push(`${at}: ${REFUSED_META[k]}`);
+    else if (!META_KEYS.has(k)) config[k] = v;
+  }
+  let host = "";
+  const provider = body.provider;
+  if (typeof provider !== "string" || !provider.startsWith(`${PROVIDER_NAME}.`)) {
+    problems.push(`${at}: needs provider = "backplane.<host alias>" (which host it lives on)`);
+  } else {
+    host = provider.slice(PROVIDER_NAME.length + 1);
+    if (!hosts.has(host)) problems.push(`${at}: provider backplane.${host} is not declared`);
+  }
+  const dependsOn: string[] = [];
+  if (body.depends_on !== undefined) {
+    if (!Array.isArray(body.depends_on) || body.depends_on.some((d) => typeof d !== "string")) {
+      problems.push(`${at}: depends_on must be a list of resource addresses`);
+    } else dependsOn.push(...(body.depends_on as string[]));
+  }
+  let preventDestroy = false;
+  if (body.lifecycle !== undefined) {
+    const lc = body.lifecycle;
+    if (!isObject(lc)) problems.push(`${at}: lifecycle must be an object`);
+    else {
+      for (const k of Object.keys(lc)) {
+        if (k !== "prevent_destroy") problems.push(`${at}: lifecycle.${k} is not supported (only prevent_destroy)`);
+      }
+      preventDestroy = lc.prevent_destroy === true;
+    }
+  }
+  return { address, type, mode, path, host, config, dependsOn, preventDestroy };
+}
+
+/**
+ * References: whole-value ${type.name.attr}. Literal targets are substituted, computed ones
+ * stay Unknown. Returns, per resource, the resources it refers to (they become dependencies).
+ */
+function resolveReferences(resources: ReadonlyMap<string, DesiredResource>, problems: Problems): Map<string, Set<string>> {
   const refEdges = new Map<string, Set<string>>();
   const resolve = (r: DesiredResource, value: unknown, at: string): unknown => {
     if (typeof value === "string") {
@@ -203,8 +235,11 @@ export function loadStack(doc: unknown): DesiredGraph {
   for (const r of resources.values()) {
     r.config = Object.fromEntries(Object.entries(r.config).map(([k, v]) => [k, resolve(r, v, k)]));
   }
+  return refEdges;
+}
 
-  // Validate every block now that literal references are substituted.
+/** Every block against its kind's schema, once literal references are substituted. */
+function validateResources(resources: ReadonlyMap<string, DesiredResource>, hosts: ReadonlyMap<string, HostConfig>, problems: Problems): void {
   for (const r of resources.values()) {
     const kind = r.mode === "resource" ? resourceKind(r.type)! : dataKind(r.type)!;
     for (const p of validateBlock(kind, r.config, isUnknown)) {
@@ -217,24 +252,6 @@ export function loadStack(doc: unknown): DesiredGraph {
       problems.push(`${where(r.address, r.path)}: target_host '${r.config.target_host}' is not a declared host`);
     }
   }
-
-  // Preshared keys need both ends of the pair in this stack.
-  const psk = pskPairs(resources);
-  for (const p of psk.problems) {
-    const r = resources.get(p.address)!;
-    problems.push(`${where(r.address, r.path)}: ${p.message}`);
-  }
-
-  if (problems.length > 0) throw new LoadError(problems);
-
-  // A reference is a dependency too: dependsOn holds both from here on.
-  for (const r of resources.values()) r.dependsOn = [...new Set([...r.dependsOn, ...(refEdges.get(r.address) ?? [])])];
-  // Dependency order (Kahn), with the cycle reported when there is one.
-  const deps = new Map<string, Set<string>>();
-  for (const r of resources.values()) deps.set(r.address, new Set(r.dependsOn));
-  const order = topologicalOrder(deps);
-  const backend = backendFrom(doc.terraform);
-  return { hosts, resources, order, backend, pskPairs: psk.pairs };
 }
 
 /** Every node after its dependencies; ties broken by name so the order is stable. */

@@ -140,16 +140,43 @@ export function replanDeferred(graph: DesiredGraph, address: string, state: Stat
 export function makePlan(input: PlanInput): Plan {
   const { graph, state, live } = input;
   const lineage = state?.lineage ?? input.newLineage;
-  const nextSerial = (state?.serial ?? 0) + 1;
+  const ctx = contexts(graph, live, lineage, (state?.serial ?? 0) + 1);
   const errors: PlanError[] = [];
-  const changes: Change[] = [];
   const drift: Drift[] = [];
 
-  const ctxFor = new Map<string, PlanContext>();
-  const ctx = (host: string): PlanContext | null => {
+  const data = readDataSources(graph, live);
+  errors.push(...data.errors);
+  const replace = new Set(input.replace ?? []);
+  errors.push(...replaceProblems(graph, replace));
+  const changes = proposedChanges(graph, state, data.values, replace, ctx, errors, drift);
+  drift.push(...strayPeers(changes, live));
+  // Preshared keys: the leader of each pair hands a new key over when the pair needs one.
+  for (const pair of graph.pskPairs) drift.push(...planPsk(pair, changes, state, live));
+  changes.push(...deletions(graph, state, ctx, errors, drift));
+  const notManaged = notManagedOn(live, changes);
+
+  let finalChanges = changes;
+  if (input.targets && input.targets.length > 0) {
+    const keep = withDependencies(input.targets, (a) => graph.resources.get(a)?.dependsOn ?? []);
+    for (const t of input.targets) if (!graph.resources.has(t) && !state?.resources[t]) errors.push({ address: t, host: "-", message: "--target names no resource" });
+    finalChanges = changes.filter((ch) => keep.has(ch.address));
+  }
+  if (input.refreshOnly) finalChanges = [];
+
+  const liveFingerprints = Object.fromEntries([...live].map(([h, l]) => [h, fingerprint(l)]));
+  return {
+    stack: input.stack, lineage, stateSerial: state?.serial ?? null, liveFingerprints,
+    changes: finalChanges, drift, errors, notManaged, refreshOnly: input.refreshOnly === true,
+  };
+}
+
+/** The planning context of each refreshed host (null: the host was not refreshed). */
+function contexts(graph: DesiredGraph, live: ReadonlyMap<string, HostLive>, lineage: string, nextSerial: number): (host: string) => PlanContext | null {
+  const made = new Map<string, PlanContext>();
+  return (host) => {
     const l = live.get(host);
     if (!l) return null;
-    let c = ctxFor.get(host);
+    let c = made.get(host);
     if (!c) {
       const plannedSnapshots = new Set<string>();
       const plannedPools = new Set<string>();
@@ -158,24 +185,28 @@ export function makePlan(input: PlanInput): Plan {
         if (r.type === "backplane_snapshot") plannedSnapshots.add(`${r.config.dataset}@${r.config.name}`);
         if (r.type === "backplane_pool") plannedPools.add(r.config.name as string);
       }
-      ctxFor.set(host, (c = { lineage, nextSerial, live: l, plannedSnapshots, plannedPools }));
+      made.set(host, (c = { lineage, nextSerial, live: l, plannedSnapshots, plannedPools }));
     }
     return c;
   };
+}
 
-  const data = readDataSources(graph, live);
-  errors.push(...data.errors);
-  const replace = new Set(input.replace ?? []);
+function replaceProblems(graph: DesiredGraph, replace: ReadonlySet<string>): PlanError[] {
+  const errors: PlanError[] = [];
   for (const a of replace) {
     const r = graph.resources.get(a);
     if (!r) errors.push({ address: a, host: "-", message: "--replace names no resource of this stack" });
     else if (!REPLACEABLE[r.type]) errors.push({ address: a, host: r.host, message: `--replace is not supported for ${r.type}; it is for ${Object.entries(REPLACEABLE).map(([t, what]) => `${t} (${what})`).join(", ")}` });
   }
+  return errors;
+}
 
-  // Proposed changes, in dependency order.
+/** Each declared resource's change, in dependency order, and the drift of what state records. */
+function proposedChanges(graph: DesiredGraph, state: State | null, data: DataValues, replace: ReadonlySet<string>, ctx: (host: string) => PlanContext | null, errors: PlanError[], drift: Drift[]): Change[] {
+  const changes: Change[] = [];
   for (const address of graph.order) {
     const r = graph.resources.get(address)!;
-    if (r.mode === "data") continue; // read above from the refresh
+    if (r.mode === "data") continue; // read from the refresh
     const kind = ENGINE_KINDS.get(r.type);
     if (!kind) {
       const spec = resourceKind(r.type);
@@ -191,23 +222,28 @@ export function makePlan(input: PlanInput): Plan {
       continue;
     }
     const recorded = state?.resources[address];
-    const planned = kind.plan({ ...r, config: resolveUnknowns(r.config, state, changes, data.values) }, recorded, replace.has(address) ? { ...c, replaceRequested: true } : c);
+    const planned = kind.plan({ ...r, config: resolveUnknowns(r.config, state, changes, data) }, recorded, replace.has(address) ? { ...c, replaceRequested: true } : c);
     for (const m of planned.errors) errors.push({ address, host: r.host, message: m });
     changes.push(planned.change);
     if (recorded) drift.push(...kind.drift(address, recorded, c.live));
   }
+  return changes;
+}
 
-  // Peers added by hand on a managed interface: drift, removed by apply.
+/** Peers added by hand on a managed interface: drift, removed by apply. */
+function strayPeers(changes: readonly Change[], live: ReadonlyMap<string, HostLive>): Drift[] {
+  const drift: Drift[] = [];
   for (const ch of changes) {
     if (ch.type !== "backplane_wireguard_interface" || ch.action === "delete" || ch.action === "create") continue;
     const l = live.get(ch.host);
     if (l) drift.push(...removeStrayPeers(ch, changes.filter((p) => p.type === "backplane_wireguard_peer" && p.host === ch.host), l));
   }
+  return drift;
+}
 
-  // Preshared keys: the leader of each pair hands a new key over when the pair needs one.
-  for (const pair of graph.pskPairs) drift.push(...planPsk(pair, changes, state, live));
-
-  // Deletions: recorded in state, gone from the configuration. Deepest names first.
+/** Recorded in state, gone from the configuration: removed, deepest names first, pools last. */
+function deletions(graph: DesiredGraph, state: State | null, ctx: (host: string) => PlanContext | null, errors: PlanError[], drift: Drift[]): Change[] {
+  const changes: Change[] = [];
   const gone = Object.entries(state?.resources ?? {})
     .filter(([a]) => !graph.resources.has(a))
     .sort(([, x], [, y]) => (x.type === "backplane_pool" ? 1 : 0) - (y.type === "backplane_pool" ? 1 : 0) || y.id.length - x.id.length);
@@ -223,8 +259,11 @@ export function makePlan(input: PlanInput): Plan {
     changes.push(planned.change);
     drift.push(...kind.drift(address, recorded, c.live).filter((d) => d.property === "(existence)"));
   }
+  return changes;
+}
 
-  // What lives on managed pools that nothing manages: reported, never touched.
+/** What lives on managed pools that nothing manages: reported, never touched. */
+function notManagedOn(live: ReadonlyMap<string, HostLive>, changes: readonly Change[]): NotManaged[] {
   const notManaged: NotManaged[] = [];
   const managedIds = new Set(changes.map((ch) => `${ch.host}\u0000${ch.id}`));
   for (const [host, l] of live) {
@@ -236,18 +275,5 @@ export function makePlan(input: PlanInput): Plan {
       if (inManagedPool) notManaged.push({ host, kind: "dataset", id: name });
     }
   }
-
-  let finalChanges = changes;
-  if (input.targets && input.targets.length > 0) {
-    const keep = withDependencies(input.targets, (a) => graph.resources.get(a)?.dependsOn ?? []);
-    for (const t of input.targets) if (!graph.resources.has(t) && !state?.resources[t]) errors.push({ address: t, host: "-", message: "--target names no resource" });
-    finalChanges = changes.filter((ch) => keep.has(ch.address));
-  }
-  if (input.refreshOnly) finalChanges = [];
-
-  const liveFingerprints = Object.fromEntries([...live].map(([h, l]) => [h, fingerprint(l)]));
-  return {
-    stack: input.stack, lineage, stateSerial: state?.serial ?? null, liveFingerprints,
-    changes: finalChanges, drift, errors, notManaged, refreshOnly: input.refreshOnly === true,
-  };
+  return notManaged;
 }
