@@ -1,6 +1,7 @@
 /**
  * The apply's batch runner: runs the steps of changes on a host — the plain steps of many
- * changes in ONE round trip (a batch where each change stops at its first failing command),
+ * changes in ONE round trip (a batch that stops at the first failing command: the changes
+ * before it are done, the one it belongs to failed, those after it did not run),
  * a hand-over as one round trip on each of its two hosts — and collects the failures with
  * the command and what the host said. Captured outputs (a generated public key) go into the
  * change's `after`. It records nothing: the caller decides what completed means for state.
@@ -27,8 +28,8 @@ export class BatchRunner {
   constructor(private readonly transports: ReadonlyMap<string, Transport>, private readonly log: (line: string) => void) {}
 
   /**
-   * One round trip on `host`: the given steps of each change, in order, each change stopping
-   * at its first failure. Returns the changes whose steps all succeeded (captures taken).
+   * One round trip on `host`: the given steps of each change, in order, stopping at the first
+   * failure. Returns the changes whose steps all succeeded (captures taken).
    */
   async runSteps(host: string, parts: { change: Change; steps: readonly Step[] }[]): Promise<Set<Change>> {
     const nonce = randomBytes(8).toString("hex");
@@ -37,7 +38,6 @@ export class BatchRunner {
     this.roundTrips++;
     const r = await this.transports.get(host)!.script(batchScript(items, nonce));
     const sections = splitSections(r.stdout, nonce);
-    const failuresBefore = this.failures.length;
     const ok = new Set<Change>();
     for (const [ci, { change: c, steps }] of parts.entries()) {
       const failedAt = steps.findIndex((s, si) => {
@@ -52,7 +52,9 @@ export class BatchRunner {
       });
       if (failedAt < 0) ok.add(c);
     }
-    if (r.exitCode !== 0 && this.failures.length === failuresBefore) {
+    // a batch that failed without a failing section (the connection, the shell) is reported
+    // when nothing else has failed yet in this apply
+    if (r.exitCode !== 0 && this.failures.length === 0) {
       this.failures.push({ change: parts[0]!.change, command: "(batch)", stderr: r.stderr || `exit ${r.exitCode}` });
     }
     return ok;

@@ -7,7 +7,8 @@
 import ts from "typescript";
 import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { dirname, join, posix, relative } from "node:path";
-import type { ImportEdge } from "./rules.js";
+import { fileURLToPath } from "node:url";
+import { COMPUTED, type ImportEdge } from "./rules.js";
 
 function filesUnder(root: string, dir: string): string[] {
   const abs = join(root, dir);
@@ -15,7 +16,7 @@ function filesUnder(root: string, dir: string): string[] {
   const out: string[] = [];
   for (const name of readdirSync(abs).sort()) {
     const rel = posix.join(dir, name);
-    if (name === "node_modules" || name === "gen" || name === "cdktf.out") continue;
+    if (name === "node_modules" || rel === "constructs/gen" || name === "cdktf.out") continue;
     if (statSync(join(root, rel)).isDirectory()) out.push(...filesUnder(root, rel));
     else if (name.endsWith(".ts") && !name.endsWith(".d.ts")) out.push(rel);
   }
@@ -35,7 +36,10 @@ export function importsOf(root: string, file: string, text = readFileSync(join(r
   const sf = ts.createSourceFile(file, text, ts.ScriptTarget.ES2022, true, ts.ScriptKind.TS);
   const edges: ImportEdge[] = [];
   const add = (spec: ts.Expression | undefined, typeOnly: boolean) => {
-    if (spec && ts.isStringLiteral(spec)) edges.push({ from: file, to: resolveSpecifier(root, file, spec.text), typeOnly });
+    if (!spec) return;
+    if (ts.isStringLiteral(spec) || ts.isNoSubstitutionTemplateLiteral(spec)) {
+      edges.push({ from: file, to: resolveSpecifier(root, file, spec.text), typeOnly, relative: spec.text.startsWith(".") });
+    } else edges.push({ from: file, to: COMPUTED, typeOnly });
   };
   const visit = (node: ts.Node) => {
     if (ts.isImportDeclaration(node)) {
@@ -45,6 +49,8 @@ export function importsOf(root: string, file: string, text = readFileSync(join(r
     } else if (ts.isExportDeclaration(node)) {
       add(node.moduleSpecifier, node.isTypeOnly);
     } else if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword) {
+      add(node.arguments[0], false);
+    } else if (ts.isCallExpression(node) && ts.isIdentifier(node.expression) && node.expression.text === "require") {
       add(node.arguments[0], false);
     } else if (ts.isImportTypeNode(node) && ts.isLiteralTypeNode(node.argument)) {
       add(node.argument.literal as ts.Expression, true);
@@ -60,4 +66,4 @@ export function importGraph(root: string, dirs: readonly string[]): ImportEdge[]
   return dirs.flatMap((d) => filesUnder(root, d)).flatMap((f) => importsOf(root, f));
 }
 
-export const projectRoot = relative(process.cwd(), join(dirname(new URL(import.meta.url).pathname), "..", "..")) || ".";
+export const projectRoot = relative(process.cwd(), join(dirname(fileURLToPath(import.meta.url)), "..", "..")) || ".";

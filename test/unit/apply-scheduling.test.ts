@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { apply } from "../../provider/engine/apply.js";
 import { unitsToStart } from "../../provider/engine/apply-schedule.js";
 import { StateWriter } from "../../provider/engine/apply-state.js";
+import { BatchRunner } from "../../provider/engine/apply-run.js";
 import { LocalTransport } from "../../provider/transport/local.js";
 import { LocalStateBackend } from "../../state/local.js";
 import { argv } from "../../provider/model/argv.js";
@@ -111,5 +112,19 @@ describe("the state writer", () => {
     expect(await backend.read()).toBeNull();
     await w.record({ ...upToDate, action: "delete", after: null });
     expect((await backend.read())!.resources).toEqual({});
+  });
+});
+
+describe("the batch runner", () => {
+  it("runs several changes in one round trip that stops at the first failing command, and takes captures", async () => {
+    const runner = new BatchRunner(new Map([["a", new LocalTransport("a")]]), () => {});
+    const ok: Change = { ...change("a", "ok", "0"), steps: [{ command: argv("echo", "AAAA"), label: "Creating", captures: "public_key" }] };
+    const bad: Change = { ...change("a", "bad", "0"), steps: [{ command: argv("sh", "-c", "echo no such pool >&2; exit 3"), label: "Creating" }, { command: argv("touch", "/nonexistent/never-run"), label: "Modifying" }] };
+    const after: Change = { ...change("a", "after", "0"), steps: [{ command: argv("true"), label: "Creating" }] };
+    const done = await runner.runPlain("a", [ok, bad, after]);
+    expect(done.map((c) => c.id)).toEqual(["tank/ok"]);
+    expect(ok.after).toMatchObject({ public_key: "AAAA" });
+    expect(runner.roundTrips).toBe(1);
+    expect(runner.failures).toEqual([{ change: bad, command: "sh -c 'echo no such pool >&2; exit 3'", stderr: "no such pool\n" }]);
   });
 });
