@@ -14,11 +14,11 @@ import { renderHuman, renderJson, renderMarkdown } from "../engine/render.js";
 import { apply } from "../engine/apply.js";
 import { hasChanges, PlanRefusedError, type Plan } from "../model/plan.js";
 import { ENGINE_KINDS } from "../resources/index.js";
-import { argv } from "../model/argv.js";
 import type { HostLive } from "../model/live.js";
 import type { Transport } from "../transport/transport.js";
-import { MANAGED_PROPERTY } from "../zfs/properties.js";
 import { newState, type State } from "../model/state.js";
+import { parseSavedPlan, savedPlan, savedPlanProblems, StalePlanError } from "../engine/saved-plan.js";
+import { planImport } from "../engine/import.js";
 
 const color = () => process.stdout.isTTY === true && !process.env.NO_COLOR;
 const out = (s: string) => process.stdout.write(s.endsWith("\n") ? s : `${s}\n`);
@@ -56,17 +56,6 @@ async function planFor(p: Workspace, opts: { refreshOnly?: boolean; targets?: st
 /** Compact live facts kept in a saved plan, to say exactly what changed when it is stale. */
 function liveSummaries(live: Map<string, HostLive>): Record<string, Record<string, string>> {
   return Object.fromEntries([...live].map(([h, l]) => [h, liveSummary(l)]));
-}
-
-function liveDifferences(before: Record<string, Record<string, string>>, after: Record<string, Record<string, string>>): string[] {
-  const diffs: string[] = [];
-  for (const h of new Set([...Object.keys(before), ...Object.keys(after)])) {
-    const a = before[h] ?? {}, b = after[h] ?? {};
-    for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) {
-      if (a[k] !== b[k]) diffs.push(`${h}: ${k}: ${a[k] ?? "(absent)"} -> ${b[k] ?? "(absent)"}`);
-    }
-  }
-  return diffs;
 }
 
 async function confirm(plan: Plan, auto: boolean): Promise<boolean> {
@@ -134,7 +123,8 @@ withCommon(program.command("plan").description("show what apply would change"))
     out(format === "json" ? renderJson(plan) : format === "markdown" ? renderMarkdown(plan) : renderHuman(plan, { color: color() }));
     if (plan.errors.length > 0) process.exit(1);
     if (o.out) {
-      await writeFile(o.out, JSON.stringify({ format: "backplane-plan/1", dir: p.dir, plan, live: liveSummaries(live) }, null, 2) + "\n", { mode: 0o600 });
+      const options = { targets: o.target, replace: o.replace, refreshOnly: o.refreshOnly };
+      await writeFile(o.out, JSON.stringify(savedPlan({ stack: p.stack, configHash: p.configHash, options, plan, live: liveSummaries(live) }), null, 2) + "\n", { mode: 0o600 });
       out(`Saved the plan to ${o.out}. Apply exactly this plan with: backplane apply ${o.out}`);
     }
     if (o.detailedExitcode && hasChanges(plan)) process.exit(2);
@@ -156,21 +146,17 @@ withCommon(program.command("apply").description("apply the changes (or a plan sa
       const state = await p.backend.read();
       if (planfile && o.replace?.length) throw new Error("--replace belongs to the plan: make a new plan with --replace and -out, then apply it");
       if (planfile) {
-        const saved = JSON.parse(await readFile(planfile, "utf8")) as { format: string; plan: Plan; live: Record<string, Record<string, string>> };
-        if (saved.format !== "backplane-plan/1") throw new Error(`${planfile} is not a backplane plan`);
-        if ((state?.serial ?? null) !== saved.plan.stateSerial) {
-          throw new Error(`saved plan is stale: state serial is ${state?.serial ?? "none"}, the plan was made at ${saved.plan.stateSerial ?? "none"}; run plan again`);
-        }
+        // Re-derive the plan from the same inputs and run that: the file's commands are for review.
+        const saved = parseSavedPlan(await readFile(planfile, "utf8"), planfile);
         transports = transportsFor(p.graph.hosts.values());
         live = await refreshAll(p.graph, transports);
-        const fresh = makePlan({ stack: p.stack, graph: p.graph, state, live, newLineage: saved.plan.lineage });
-        const changedHosts = Object.keys(saved.plan.liveFingerprints).filter((h) => fresh.liveFingerprints[h] !== saved.plan.liveFingerprints[h]);
-        if (changedHosts.length > 0) {
-          const diffs = liveDifferences(saved.live, liveSummaries(live));
+        const fresh = makePlan({ stack: p.stack, graph: p.graph, state, live, newLineage: saved.lineage, ...saved.options });
+        const problems = savedPlanProblems(saved, { stack: p.stack, state, configHash: p.configHash, fresh, live: liveSummaries(live) });
+        if (problems.length > 0) {
           await closeAll(transports);
-          throw new Error(`saved plan is stale: ${changedHosts.join(", ")} changed since it was made:\n${diffs.slice(0, 20).map((d) => `  ${d}`).join("\n")}${diffs.length > 20 ? `\n  ... and ${diffs.length - 20} more` : ""}\nrun plan again`);
+          throw new StalePlanError(problems);
         }
-        plan = saved.plan;
+        plan = fresh;
       } else {
         const r = await planFor(p, { replace: o.replace });
         plan = r.plan;
@@ -221,7 +207,8 @@ withCommon(program.command("drift").description("CI check: exit 0 when hosts mat
 withCommon(program.command("import").description("adopt an existing pool, dataset, snapshot or clone into state"))
   .argument("<address>", "resource address in the stack, e.g. backplane_dataset.prod_media_resource_1234")
   .argument("<id>", "the object's name on the host, e.g. tank/media")
-  .action(async (address: string, id: string, o: Common) => {
+  .option("--force-takeover", "take the object over from the stack whose marker it carries")
+  .action(async (address: string, id: string, o: Common & { forceTakeover?: boolean }) => {
     const p = await project(o);
     const r = p.graph.resources.get(address);
     if (!r) throw new Error(`${address} is not in stack ${p.stack} (see backplane graph)`);
@@ -231,19 +218,19 @@ withCommon(program.command("import").description("adopt an existing pool, datase
     const lock = await p.backend.lock("import");
     const transports = transportsFor([p.graph.hosts.get(r.host)!]);
     try {
-      const state = (await p.backend.read()) ?? newState();
+      const stored = await p.backend.read();
+      const state = stored ?? newState();
       if (state.resources[address]) throw new Error(`${address} is already in state (as ${state.resources[address]!.id})`);
       const live = await refreshAll(p.graph, transports);
-      const attrs = kind.importAttributes(id, live.get(r.host)!);
-      if (!attrs) throw new Error(`${id} does not exist on ${r.host}`);
+      const decided = planImport({ type: r.type, id, host: r.host, lineage: state.lineage, live: live.get(r.host)!, forceTakeover: o.forceTakeover === true });
+      if (decided.takesOverFrom) out(`Taking ${id} over from the stack with lineage ${decided.takesOverFrom} (--force-takeover): that stack no longer manages it.`);
       // Mark it ours, so backplane may later change or (with --allow-destroy) remove it.
-      if (r.type !== "backplane_snapshot") {
-        const t = transports.get(r.host)!;
-        const res = await t.run(argv("zfs", "set", `${MANAGED_PROPERTY}=${state.lineage}`, id));
+      if (decided.marker) {
+        const res = await transports.get(r.host)!.run(decided.marker);
         if (res.exitCode !== 0) throw new Error(`marking ${id} as managed failed: ${res.stderr}`);
       }
-      const expected = (await p.backend.read())?.serial ?? null;
-      state.resources[address] = { type: r.type, host: r.host, id, attributes: attrs };
+      const expected = stored?.serial ?? null;
+      state.resources[address] = { type: r.type, host: r.host, id, attributes: decided.attributes, dependencies: [...r.dependsOn].sort() };
       state.serial = (expected ?? 0) + 1;
       await p.backend.write(state, expected);
       out(`Import successful: ${address} is ${id} on ${r.host}.`);

@@ -1,7 +1,7 @@
 /**
- * The apply's scheduler: which changes may start now. Pure. Deletions go first (deepest
- * first, as the planner ordered them); then the DAG, a change once everything it depends on
- * is done. The changes ready on one host at the same moment form one unit (one round trip);
+ * The apply's scheduler: which changes may start now. Pure. Removals go first, each after
+ * the removals that depend on it (the planner's `dependsOn` of a removal); then the DAG, a
+ * change once everything it depends on is done. The changes ready on one host at the same moment form one unit (one round trip);
  * a change that also uses other hosts' sessions (a hand-over) is a unit alone, with all of
  * them reserved. A host runs one unit at a time; at most `parallelism` hosts are busy.
  */
@@ -13,10 +13,11 @@ export interface Unit {
   batch: Change[];
 }
 
+/** A removal waits for the removals that depend on it; anything else for every removal and its dependencies. */
 export function isReady(c: Change, pending: ReadonlyMap<string, Change>): boolean {
-  if (c.action === "delete") return true;
-  const deletesLeft = [...pending.values()].some((p) => p.action === "delete");
-  return !deletesLeft && c.dependsOn.every((d) => !pending.has(d));
+  const waited = c.dependsOn.every((d) => !pending.has(d));
+  if (c.action === "delete") return waited;
+  return waited && ![...pending.values()].some((p) => p.action === "delete");
 }
 
 /** The units to start now, given the hosts that are busy; `busy` is not modified. */

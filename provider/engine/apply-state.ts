@@ -4,8 +4,13 @@
  * at once would both compare-and-swap against the same serial and the second would fail.
  */
 import type { StateBackend } from "../../state/backend.js";
-import { newState, type State } from "../model/state.js";
+import { newState, type ResourceState, type State } from "../model/state.js";
 import type { Change } from "../model/plan.js";
+
+/** A change that leaves an object behind, as state records it (with what it depends on). */
+function recordOf(c: Change, after: Record<string, unknown>): ResourceState {
+  return { type: c.type, host: c.host, id: c.id, attributes: after, dependencies: [...c.dependsOn].sort() };
+}
 
 export class StateWriter {
   readonly state: State;
@@ -31,22 +36,27 @@ export class StateWriter {
 
   /** What a completed change leaves: its `after`, or nothing when it removed the object. */
   async record(c: Change): Promise<void> {
-    if (c.after) this.state.resources[c.address] = { type: c.type, host: c.host, id: c.id, attributes: c.after };
+    if (c.after) this.state.resources[c.address] = recordOf(c, c.after);
     else delete this.state.resources[c.address];
     await this.save();
   }
 
   /**
-   * Resources already right on the host but not (or differently) recorded: recorded without
-   * a write. True when something was recorded (the caller saves once for all of them).
+   * Resources already right on the host but not (or differently) recorded, and records of
+   * objects already gone: recorded (or dropped) without a write. True when something was recorded (the caller saves once for all of them).
    */
   recordUpToDate(changes: readonly Change[]): boolean {
     let recorded = false;
     for (const c of changes) {
+      if (c.action === "noop" && c.removeFromState && this.state.resources[c.address]) {
+        delete this.state.resources[c.address];
+        recorded = true;
+      }
       if (c.action !== "noop" || !c.after) continue;
       const prev = this.state.resources[c.address];
-      if (!prev || JSON.stringify(prev.attributes) !== JSON.stringify(c.after)) {
-        this.state.resources[c.address] = { type: c.type, host: c.host, id: c.id, attributes: c.after };
+      const next = recordOf(c, c.after);
+      if (!prev || JSON.stringify(prev) !== JSON.stringify(next)) {
+        this.state.resources[c.address] = next;
         recorded = true;
       }
     }

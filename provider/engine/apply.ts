@@ -78,8 +78,11 @@ export async function apply(o: ApplyOptions): Promise<{ state: State; roundTrips
         ready.push(r.change);
       }
     }
-    for (const c of ready.filter((x) => x.steps.some((st) => st.handOver))) if (await runner.runHandingOver(host!, c)) await complete(c);
-    for (const c of await runner.runPlain(host!, ready.filter((x) => !x.steps.some((st) => st.handOver)))) await complete(c);
+    // nothing to run (a dataset moved aside with its ancestor): it completes without a round trip
+    for (const c of ready.filter((x) => x.steps.length === 0)) await complete(c);
+    const withSteps = ready.filter((x) => x.steps.length > 0);
+    for (const c of withSteps.filter((x) => x.steps.some((st) => st.handOver))) if (await runner.runHandingOver(host!, c)) await complete(c);
+    for (const c of await runner.runPlain(host!, withSteps.filter((x) => !x.steps.some((st) => st.handOver)))) await complete(c);
   };
 
   // Start what is ready, wait for one unit to finish, repeat; after a failure only wait.

@@ -8,7 +8,8 @@ import { argv } from "../model/argv.js";
 import type { Transport } from "../transport/transport.js";
 import { wgDump, wgHost, ipAddr, ipLink } from "../wg/facts.js";
 import { batchScript, splitSections, type BatchItem, type SectionResult } from "./batch.js";
-import { zfsVersion, pools, poolProperties, datasetProperties, snapshots } from "../zfs/facts.js";
+import { zfsVersion, pools, poolProperties, datasetProperties, snapshots, localProperties } from "../zfs/facts.js";
+import { MANAGED_PROPERTY } from "../zfs/properties.js";
 import type { HostLive, HostWireGuard, LivePool, PropertyTable, SnapshotRow } from "../model/live.js";
 
 export class RefreshError extends Error {
@@ -24,6 +25,7 @@ const LEGACY = {
   poolProperties: argv("true"),
   datasets: argv("zfs", "get", "-Hp", "-o", "name,property,value,source", "all"),
   snapshots: argv("true"),
+  localProperties: argv("true"),
 };
 
 export function refreshItems(userProperties: readonly string[]): BatchItem[] {
@@ -34,6 +36,7 @@ export function refreshItems(userProperties: readonly string[]): BatchItem[] {
     { key: "pool-properties", command: poolProperties.command, fallback: LEGACY.poolProperties },
     { key: "datasets", command: datasetProperties(userProperties).command, fallback: LEGACY.datasets },
     { key: "snapshots", command: snapshots.command, fallback: LEGACY.snapshots },
+    { key: "local-properties", command: localProperties.command, fallback: LEGACY.localProperties },
     { key: "wg", command: wgDump.command },
     { key: "wg-host", command: wgHost.command },
     { key: "ip-addr", command: ipAddr.command },
@@ -79,10 +82,12 @@ export function parseRefresh(host: string, sections: Map<string, SectionResult>,
     } else if (ds.legacy) {
       // `zfs get all` of an old ZFS lists snapshots too: derive the snapshot fact from it
       // (creation time orders them where createtxg cannot be read).
-      snaps.set(name, { name, dataset: name.slice(0, at), snapshot: name.slice(at + 1), guid: props.get("guid")?.value ?? "", createtxg: BigInt(props.get("creation")?.value ?? "0") });
+      const m = props.get(MANAGED_PROPERTY);
+      snaps.set(name, { name, dataset: name.slice(0, at), snapshot: name.slice(at + 1), guid: props.get("guid")?.value ?? "", createtxg: BigInt(props.get("creation")?.value ?? "0"), marker: m?.source.kind === "local" ? m.value : null });
     }
   }
-  if (!ds.legacy) for (const s of snapshots.parse(section(host, sections, "snapshots").stdout)) snaps.set(s.name, s);
+  if (!ds.legacy) for (const s of snapshots.parse(section(host, sections, "snapshots").stdout)) snaps.set(s.name, { ...s, marker: null });
+  mergeLocalProperties(localProperties.parse(section(host, sections, "local-properties").stdout), datasets, snaps);
   const legacy = ds.legacy || version.userland === null;
   const wgh = wgHost.parse(section(host, sections, "wg-host").stdout);
   const wg: HostWireGuard = {
@@ -93,6 +98,24 @@ export function parseRefresh(host: string, sections: Map<string, SectionResult>,
     links: ipLink.parse(section(host, sections, "ip-link").stdout),
   };
   return { host, legacy, zfs: version, kernel, pools: livePools, datasets, snapshots: snaps, wg };
+}
+
+/**
+ * Locally set properties complete the picture: user properties the configuration no longer
+ * names (so their removal can be planned) and snapshots' own ownership markers.
+ */
+function mergeLocalProperties(local: PropertyTable, datasets: PropertyTable, snaps: Map<string, SnapshotRow>): void {
+  for (const [name, props] of local) {
+    const snap = snaps.get(name);
+    if (snap) {
+      const m = props.get(MANAGED_PROPERTY);
+      if (m) snap.marker = m.value;
+      continue;
+    }
+    const row = datasets.get(name);
+    if (!row) continue;
+    for (const [k, v] of props) if (k.includes(":") && !row.has(k)) row.set(k, v);
+  }
 }
 
 /** One SSH round trip per host, whatever the number of datasets. */

@@ -254,12 +254,12 @@ function validateResources(resources: ReadonlyMap<string, DesiredResource>, host
   }
 }
 
-/** Every node after its dependencies; ties broken by name so the order is stable. */
-export function topologicalOrder(deps: Map<string, Set<string>>): string[] {
+/** Every node after its dependencies; ties broken by `compare` (default: by name) so the order is stable. */
+export function topologicalOrder(deps: Map<string, Set<string>>, compare?: (a: string, b: string) => number): string[] {
   const remaining = new Map([...deps].map(([k, v]) => [k, new Set(v)]));
   const order: string[] = [];
   while (remaining.size > 0) {
-    const ready = [...remaining].filter(([, d]) => [...d].every((x) => !remaining.has(x))).map(([k]) => k).sort();
+    const ready = [...remaining].filter(([, d]) => [...d].every((x) => !remaining.has(x))).map(([k]) => k).sort(compare);
     if (ready.length === 0) throw new CycleError(findCycle(remaining));
     for (const k of ready) {
       order.push(k);

@@ -5,7 +5,8 @@
  * cannot apply yet.
  */
 import { createHash } from "node:crypto";
-import type { DesiredGraph } from "./load.js";
+import { CycleError, type DesiredGraph } from "./load.js";
+import { deletionOrder, type DeletionOrder } from "./delete-order.js";
 import { isUnknown } from "../model/desired.js";
 import type { HostLive } from "../model/live.js";
 import type { State } from "../model/state.js";
@@ -38,14 +39,24 @@ const REPLACEABLE: Record<string, string> = {
 
 /**
  * What a saved plan remembers of a host: pool health, every dataset property read (value and
- * source) and the snapshots. Volatile counters (space used, pool free space) stay out, so a
- * fingerprint changes only when something a plan depends on changed.
+ * source), the snapshots and their markers, and WireGuard. Volatile counters (space used, pool
+ * free space, handshakes, traffic) stay out, so a fingerprint changes only when something a
+ * plan depends on changed.
  */
 export function liveSummary(live: HostLive): Record<string, string> {
   const m: Record<string, string> = {};
   for (const [name, p] of live.pools) m[`pool ${name}`] = `${p.row.health} ${p.row.guid}`;
   for (const [name, props] of live.datasets) for (const [k, v] of props) m[`${name} ${k}`] = `${v.value} (${v.source.kind === "inherited" ? `inherited from ${v.source.from}` : v.source.kind})`;
-  for (const [name, s] of live.snapshots) m[`snapshot ${name}`] = s.guid;
+  for (const [name, s] of live.snapshots) m[`snapshot ${name}`] = `${s.guid}${s.marker ? ` managed=${s.marker}` : ""}`;
+  // WireGuard: keys, ports, peers and their allowed IPs, preshared-key fingerprints, addresses,
+  // links, persistence. Not handshakes, counters or a peer's last seen endpoint (roaming).
+  m["wg implementation"] = live.wg.implementation;
+  for (const [name, i] of live.wg.interfaces) {
+    m[`wg ${name}`] = `${i.publicKey} port=${i.listenPort} fwmark=${i.fwmark} persisted=${live.wg.persisted.has(name)}`;
+    for (const [key, p] of i.peers) m[`wg ${name} peer ${key}`] = `allowed=${p.allowedIps.join(",")} keepalive=${p.keepalive} psk=${p.presharedKeyFingerprint ?? (p.hasPresharedKey ? "yes" : "none")}`;
+  }
+  for (const [dev, addrs] of live.wg.addresses) if (live.wg.interfaces.has(dev)) m[`ip ${dev}`] = [...addrs].sort().join(",");
+  for (const [dev, l] of live.wg.links) if (live.wg.interfaces.has(dev)) m[`link ${dev}`] = `mtu=${l.mtu} up=${l.up}`;
   return m;
 }
 
@@ -124,7 +135,7 @@ export function readDataSources(graph: DesiredGraph, live: ReadonlyMap<string, H
 export function replanDeferred(graph: DesiredGraph, address: string, state: State, lives: ReadonlyMap<string, HostLive>, nextSerial: number): { change: Change; errors: string[] } {
   const r = graph.resources.get(address)!;
   const kind = ENGINE_KINDS.get(r.type)!;
-  const ctx: PlanContext = { lineage: state.lineage, nextSerial, live: lives.get(r.host)!, plannedSnapshots: new Set(), plannedPools: new Set() };
+  const ctx = contextFor(graph, state, lives.get(r.host)!, state.lineage, nextSerial);
   const planned = kind.plan({ ...r, config: resolveFromState(r.config, state, readDataSources(graph, lives).values) }, state.resources[address], ctx);
   if (planned.change.deferred) {
     planned.errors.push(`${address}: a value it needs is still unknown after its dependencies were applied`);
@@ -140,7 +151,7 @@ export function replanDeferred(graph: DesiredGraph, address: string, state: Stat
 export function makePlan(input: PlanInput): Plan {
   const { graph, state, live } = input;
   const lineage = state?.lineage ?? input.newLineage;
-  const ctx = contexts(graph, live, lineage, (state?.serial ?? 0) + 1);
+  const ctx = contexts(graph, state, live, lineage, (state?.serial ?? 0) + 1);
   const errors: PlanError[] = [];
   const drift: Drift[] = [];
 
@@ -170,24 +181,32 @@ export function makePlan(input: PlanInput): Plan {
   };
 }
 
+const ZFS_KINDS = new Set(["backplane_pool", "backplane_dataset", "backplane_snapshot", "backplane_clone"]);
+
+/** What the kinds need to know of one host beyond its live facts: what this plan declares and removes there. */
+export function contextFor(graph: DesiredGraph, state: State | null, l: HostLive, lineage: string, nextSerial: number): PlanContext {
+  const host = l.host;
+  const plannedSnapshots = new Set<string>();
+  const plannedPools = new Set<string>();
+  const declaredIds = new Set<string>();
+  for (const r of graph.resources.values()) {
+    if (r.host !== host || r.mode !== "resource") continue;
+    if (r.type === "backplane_snapshot") plannedSnapshots.add(`${r.config.dataset}@${r.config.name}`);
+    if (r.type === "backplane_pool") plannedPools.add(r.config.name as string);
+    if (ZFS_KINDS.has(r.type)) declaredIds.add(ENGINE_KINDS.get(r.type)!.id(r.config));
+  }
+  const removedIds = new Set(Object.entries(state?.resources ?? {}).filter(([a, s]) => s.host === host && ZFS_KINDS.has(s.type) && !graph.resources.has(a)).map(([, s]) => s.id));
+  return { lineage, nextSerial, live: l, plannedSnapshots, plannedPools, declaredIds, removedIds };
+}
+
 /** The planning context of each refreshed host (null: the host was not refreshed). */
-function contexts(graph: DesiredGraph, live: ReadonlyMap<string, HostLive>, lineage: string, nextSerial: number): (host: string) => PlanContext | null {
+function contexts(graph: DesiredGraph, state: State | null, live: ReadonlyMap<string, HostLive>, lineage: string, nextSerial: number): (host: string) => PlanContext | null {
   const made = new Map<string, PlanContext>();
   return (host) => {
     const l = live.get(host);
     if (!l) return null;
-    let c = made.get(host);
-    if (!c) {
-      const plannedSnapshots = new Set<string>();
-      const plannedPools = new Set<string>();
-      for (const r of graph.resources.values()) {
-        if (r.host !== host) continue;
-        if (r.type === "backplane_snapshot") plannedSnapshots.add(`${r.config.dataset}@${r.config.name}`);
-        if (r.type === "backplane_pool") plannedPools.add(r.config.name as string);
-      }
-      made.set(host, (c = { lineage, nextSerial, live: l, plannedSnapshots, plannedPools }));
-    }
-    return c;
+    if (!made.has(host)) made.set(host, contextFor(graph, state, l, lineage, nextSerial));
+    return made.get(host)!;
   };
 }
 
@@ -241,38 +260,48 @@ function strayPeers(changes: readonly Change[], live: ReadonlyMap<string, HostLi
   return drift;
 }
 
-/** Recorded in state, gone from the configuration: removed, deepest names first, pools last. */
+/**
+ * Recorded in state, gone from the configuration: removed after everything that depends on
+ * them (delete-order.ts), each change waiting for those removals, across hosts too.
+ */
 function deletions(graph: DesiredGraph, state: State | null, ctx: (host: string) => PlanContext | null, errors: PlanError[], drift: Drift[]): Change[] {
   const changes: Change[] = [];
-  const gone = Object.entries(state?.resources ?? {})
-    .filter(([a]) => !graph.resources.has(a))
-    .sort(([, x], [, y]) => (x.type === "backplane_pool" ? 1 : 0) - (y.type === "backplane_pool" ? 1 : 0) || y.id.length - x.id.length);
-  for (const [address, recorded] of gone) {
+  const gone = Object.entries(state?.resources ?? {}).filter(([a]) => !graph.resources.has(a)).map(([address, s]) => ({ address, state: s }));
+  let ordered: DeletionOrder;
+  try {
+    ordered = deletionOrder(gone);
+  } catch (e) {
+    if (!(e instanceof CycleError)) throw e;
+    errors.push({ address: e.cycle[0] ?? "-", host: "-", message: `cannot order the removals: they depend on each other in a cycle (${e.cycle.join(" -> ")})` });
+    return [];
+  }
+  for (const address of ordered.order) {
+    const recorded = state!.resources[address]!;
     const kind = ENGINE_KINDS.get(recorded.type);
     const c = ctx(recorded.host);
     if (!kind || !c) {
       errors.push({ address, host: recorded.host, message: `cannot plan the removal of ${recorded.type} ${recorded.id}${c ? "" : ` (host ${recorded.host} is no longer declared; keep its provider until its resources are gone)`}` });
       continue;
     }
-    const planned = kind.planDelete(address, recorded, c);
+    const carrier = ordered.carriedBy.get(address);
+    const planned = kind.planDelete(address, recorded, carrier ? { ...c, keptAsideWith: { address: carrier, id: state!.resources[carrier]!.id } } : c);
     for (const m of planned.errors) errors.push({ address, host: recorded.host, message: m });
-    changes.push(planned.change);
+    changes.push({ ...planned.change, dependsOn: ordered.waitFor.get(address) ?? [] });
     drift.push(...kind.drift(address, recorded, c.live).filter((d) => d.property === "(existence)"));
   }
   return changes;
 }
 
-/** What lives on managed pools that nothing manages: reported, never touched. */
+/** What lives under anything the stack manages (pool, dataset, clone) that nothing manages: reported, never touched. */
 function notManagedOn(live: ReadonlyMap<string, HostLive>, changes: readonly Change[]): NotManaged[] {
   const notManaged: NotManaged[] = [];
   const managedIds = new Set(changes.map((ch) => `${ch.host}\u0000${ch.id}`));
   for (const [host, l] of live) {
-    const managedPools = changes.filter((ch) => ch.host === host && ch.type === "backplane_pool").map((ch) => ch.id);
+    const roots = changes.filter((ch) => ch.host === host && ["backplane_pool", "backplane_dataset", "backplane_clone"].includes(ch.type)).map((ch) => ch.id);
     for (const name of l.datasets.keys()) {
       if (managedIds.has(`${host}\u0000${name}`)) continue;
       // Reported whoever made it, including what an earlier apply moved aside (backplane-pre-*).
-      const inManagedPool = managedPools.some((p) => name === p || name.startsWith(`${p}/`));
-      if (inManagedPool) notManaged.push({ host, kind: "dataset", id: name });
+      if (roots.some((p) => name.startsWith(`${p}/`))) notManaged.push({ host, kind: "dataset", id: name });
     }
   }
   return notManaged;

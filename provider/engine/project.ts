@@ -8,6 +8,7 @@ import { readFile, readdir } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { loadStack, type DesiredGraph } from "./load.js";
+import { configHash } from "./saved-plan.js";
 import { refreshHost } from "./live.js";
 import type { HostLive } from "../model/live.js";
 import type { Transport } from "../transport/transport.js";
@@ -18,6 +19,8 @@ export interface Project {
   dir: string;
   stack: string;
   graph: DesiredGraph;
+  /** sha256 of the cdk.tf.json it was loaded from (saved plans are bound to it) */
+  configHash: string;
 }
 
 export async function synth(dir: string, log: (l: string) => void = () => {}): Promise<number> {
@@ -45,8 +48,8 @@ export async function openProject(dir: string, stackName?: string): Promise<Proj
   const stack = stackName ?? (stacks.length === 1 ? stacks[0]! : undefined);
   if (!stack) throw new Error(`${dir} has several stacks (${stacks.join(", ")}): choose one with --stack`);
   if (!stacks.includes(stack)) throw new Error(`no stack '${stack}' (have: ${stacks.join(", ")})`);
-  const doc = JSON.parse(await readFile(join(dir, "cdktf.out", "stacks", stack, "cdk.tf.json"), "utf8"));
-  return { dir, stack, graph: loadStack(doc) };
+  const text = await readFile(join(dir, "cdktf.out", "stacks", stack, "cdk.tf.json"), "utf8");
+  return { dir, stack, graph: loadStack(JSON.parse(text)), configHash: configHash(text) };
 }
 
 /** Every host in parallel (bounded), one round trip each. */

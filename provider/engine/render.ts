@@ -16,6 +16,15 @@ const VERB: Record<Change["action"], string> = {
   noop: "",
 };
 
+/** What the change does, in words: a dataset that leaves is kept aside, not destroyed. */
+function verb(c: Change): string {
+  const carries = c.keptAside?.carries.length ? `, carrying along what this stack does not manage: ${c.keptAside.carries.join(", ")}` : "";
+  if (c.action === "delete" && c.keptAside) return `will be kept aside at ${c.keptAside.at} (not destroyed${carries})`;
+  if (c.action === "delete" && c.movedAsideWith) return `will be moved aside with ${c.movedAsideWith} (not destroyed)`;
+  if (c.action === "replace") return `${VERB.replace} (${c.reason})${c.keptAside ? `; the old one is kept aside at ${c.keptAside.at}${carries}` : ""}`;
+  return VERB[c.action];
+}
+
 function colorOf(c: Change): keyof typeof ANSI {
   return c.action === "create" ? "green" : c.action === "update" ? "yellow" : "red";
 }
@@ -46,7 +55,8 @@ export function renderHuman(plan: Plan, opts: { color: boolean }): string {
   }
   out.push("backplane will perform the following actions:", "");
   for (const c of changes) {
-    out.push(`  ${paint("bold", `# ${c.address}`)}${c.path ? ` (${c.path})` : ""} on ${c.host} ${paint(c.action === "replace" || c.action === "delete" ? "red" : "bold", VERB[c.action])}${c.action === "replace" ? ` (${c.reason})` : ""}`);
+    out.push(`  ${paint("bold", `# ${c.address}`)}${c.path ? ` (${c.path})` : ""} on ${c.host} ${paint(c.action === "replace" || c.action === "delete" ? "red" : "bold", verb(c))}`);
+    if (c.keptAside) out.push(`  ${paint("dim", `# restore: zfs rename ${c.keptAside.at} ${c.id}${c.action === "replace" ? " (after moving the new one away)" : ""}; safety snapshot ${c.keptAside.snapshot.slice(c.keptAside.snapshot.indexOf("@"))}`)}`);
     out.push(`  ${paint(colorOf(c), SYMBOL[c.action])} ${c.type.replace("backplane_", "")} "${c.id}" {`);
     const width = Math.max(0, ...c.attrs.map((a) => a.name.length));
     for (const a of c.attrs) {
@@ -85,6 +95,8 @@ export function renderJson(plan: Plan): string {
         // a secret handed from this change's host to another: what runs there, fed by the command at `step`
         hand_overs: c.steps.flatMap((s, step) => (s.handOver ? [{ step, host: s.handOver.host, command: toDisplay(s.handOver.command) }] : [])),
         also_uses_hosts: c.alsoUses ?? [],
+        kept_aside: c.keptAside ? { at: c.keptAside.at, safety_snapshot: c.keptAside.snapshot, carries: c.keptAside.carries } : null,
+        moved_aside_with: c.movedAsideWith ?? null,
       })),
       drift: plan.drift,
       not_managed: plan.notManaged,
@@ -112,7 +124,7 @@ export function renderMarkdown(plan: Plan): string {
   if (changes.length === 0) out.push("No changes.");
   else {
     out.push("| | resource | host | object | reason |", "|---|---|---|---|---|");
-    for (const c of changes) out.push(`| \`${SYMBOL[c.action]}\` | \`${c.address}\` | ${c.host} | \`${c.id}\` | ${c.reason}${c.destructive ? " :warning: destructive" : ""} |`);
+    for (const c of changes) out.push(`| \`${SYMBOL[c.action]}\` | \`${c.address}\` | ${c.host} | \`${c.id}\` | ${c.reason}${c.keptAside ? `; kept aside at \`${c.keptAside.at}\`` : ""}${c.movedAsideWith ? `; moved aside with \`${c.movedAsideWith}\`` : ""}${c.destructive ? " :warning: destructive" : ""} |`);
     out.push("", "<details><summary>attribute changes</summary>", "", "```diff");
     for (const c of changes) {
       out.push(`# ${c.address} (${c.id})`);

@@ -43,6 +43,8 @@ export interface SnapshotRow {
   snapshot: string;
   guid: string;
   createtxg: bigint;
+  /** the lineage of a local backplane:managed marker (null: none set on the snapshot itself) */
+  marker?: string | null;
 }
 
 // ---- WireGuard -------------------------------------------------------------------------

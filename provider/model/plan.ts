@@ -54,6 +54,15 @@ export interface Change {
   deferred?: boolean;
   /** other hosts whose sessions this change uses (a hand-over); they run nothing else meanwhile */
   alsoUses?: string[];
+  /**
+   * a dataset removed or replaced is moved to `at` with a recursive safety `snapshot`, not
+   * destroyed; `carries` names what moves along that this stack does not manage
+   */
+  keptAside?: { at: string; snapshot: string; carries: string[] };
+  /** a removed dataset that moves (no steps of its own) with its ancestor's keep-aside */
+  movedAsideWith?: string;
+  /** a noop whose object is gone from the host: apply drops its record from state */
+  removeFromState?: boolean;
 }
 
 export interface Drift {

@@ -15,6 +15,11 @@ export interface ResourceState {
   id: string;
   /** the configuration last applied (normalised) and computed attributes (guid ...) */
   attributes: Record<string, unknown>;
+  /**
+   * the resources it depended on when it was last applied (Terraform keeps the same per
+   * instance): once its code is gone, deletes still run dependents first, across hosts too
+   */
+  dependencies?: string[];
 }
 
 export interface State {

@@ -1,10 +1,10 @@
 /** backplane_dataset: read / diff / steps. Pure. */
 import { argv, type Argv } from "../model/argv.js";
 import { MANAGED_PROPERTY, propertySpec } from "../zfs/properties.js";
-import { poolOf } from "../zfs/names.js";
+import { datasetNameProblem, poolOf } from "../zfs/names.js";
 import type { Drift, AttrChange, Step } from "../model/plan.js";
-import { baseChange, noop, deleteBase, type PlanContext, type Planned, type ResourceKind } from "./kind.js";
-import { capabilityProblem, diffProperties, normalizeProperties, ownedBy, markerOf, show } from "./zfs-common.js";
+import { baseChange, noop, alreadyGone, deleteBase, type PlanContext, type Planned, type ResourceKind } from "./kind.js";
+import { capabilityProblem, diffProperties, normalizeProperties, ownedBy, markerOf, show, guidMismatch, captureGuid } from "./zfs-common.js";
 import type { HostLive } from "../model/live.js";
 
 const createOnly = (name: string) => propertySpec(name)?.createOnly ?? false;
@@ -40,16 +40,56 @@ export function createDatasetCommand(a: DatasetAttributes, lineage: string, pare
 
 /**
  * Destroying or replacing a dataset never loses its data on the spot: it gets a recursive
- * safety snapshot and is moved aside to <pool>/backplane-pre-<serial>/<path>, where plans
- * report it as not managed until the operator removes it (or restores it by renaming back).
+ * safety snapshot and is moved aside, with everything under it, to
+ * <pool>/backplane-pre-<serial>/<path>, where plans report it as not managed until the
+ * operator removes it (or restores it by renaming back). A retry of the same serial finds
+ * its safety snapshot taken and does not take it again.
  */
-export function keepAsideSteps(name: string, serial: number): Step[] {
+export function keepAside(name: string, live: HostLive, serial: number): KeptAside {
   const pool = poolOf(name);
-  const aside = `${pool}/backplane-pre-${serial}/${name.slice(pool.length + 1)}`;
-  return [
-    { command: argv("zfs", "snapshot", "-r", `${name}@backplane-pre-${serial}`), label: "Safety snapshot" },
-    { command: argv("zfs", "rename", "-p", name, aside), label: "Moving aside" },
-  ];
+  const at = `${pool}/backplane-pre-${serial}/${name.slice(pool.length + 1)}`;
+  const snapshot = `${name}@backplane-pre-${serial}`;
+  const problems: string[] = [];
+  if (name === pool) problems.push(`${name} is the root dataset of pool ${pool}: it cannot be moved aside (remove the pool instead)`);
+  else {
+    const p = datasetNameProblem(at);
+    if (p) problems.push(`${name} cannot be kept aside at ${at}: ${p}`);
+    if (live.datasets.has(at)) problems.push(`${name} cannot be kept aside: ${at} exists already on ${live.host}`);
+  }
+  const steps: Step[] = [];
+  if (!live.snapshots.has(snapshot)) steps.push({ command: argv("zfs", "snapshot", "-r", snapshot), label: "Safety snapshot" });
+  steps.push({ command: argv("zfs", "rename", "-p", name, at), label: "Moving aside" });
+  return { steps, at, snapshot, problems };
+}
+
+export interface KeptAside {
+  steps: Step[];
+  /** where the dataset will be */
+  at: string;
+  /** the recursive safety snapshot taken first */
+  snapshot: string;
+  problems: string[];
+}
+
+/**
+ * What a keep-aside of `name` moves besides it: declared objects (refused: they would vanish
+ * from where the code says they are), and objects this stack does not manage (said in the plan).
+ */
+function carriedAlong(name: string, ctx: PlanContext): { declared: string[]; unmanaged: string[] } {
+  const under = (id: string) => id.startsWith(`${name}/`) || id.startsWith(`${name}@`);
+  const ids = [...ctx.live.datasets.keys(), ...ctx.live.snapshots.keys()].filter(under).sort();
+  return {
+    declared: ids.filter((id) => ctx.declaredIds.has(id) && !ctx.removedIds.has(id)),
+    unmanaged: ids.filter((id) => !ctx.declaredIds.has(id) && !ctx.removedIds.has(id) && !/@backplane-pre-\d+$/.test(id)),
+  };
+}
+
+/** The keep-aside of `name` as a plan shows it, with what it refuses and what it carries along. */
+function keepAsideChange(name: string, ctx: PlanContext): KeptAside & { carries: string[] } {
+  const k = keepAside(name, ctx.live, ctx.nextSerial);
+  const { declared, unmanaged } = carriedAlong(name, ctx);
+  if (declared.length > 0) k.problems.push(`moving ${name} aside would move ${declared.join(", ")} with it, which the configuration still declares: remove those from the configuration in the same change, or keep ${name}`);
+  return { ...k, carries: unmanaged };
 }
 
 export const datasetKind: ResourceKind = {
@@ -79,7 +119,7 @@ export const datasetKind: ResourceKind = {
         change: {
           ...base, action: "create", reason: state ? "recorded in state but missing on the host" : "does not exist",
           attrs, destructive: false,
-          steps: [{ command: createDatasetCommand(want, ctx.lineage, r.config.create_parents === true), label: "Creating" }],
+          steps: [{ command: createDatasetCommand(want, ctx.lineage, r.config.create_parents === true), label: "Creating" }, captureGuid(want.name)],
           after: { ...want },
         },
       };
@@ -91,6 +131,8 @@ export const datasetKind: ResourceKind = {
         : `${want.name} already exists on ${ctx.live.host} and is not managed by backplane; adopt it with: backplane import ${r.address} ${want.name}`);
       return { errors, change: noop(base, "not managed") };
     }
+    const mismatch = guidMismatch(state, live.get("guid")?.value);
+    if (mismatch) return { errors: [...errors, mismatch], change: noop(base, "not the recorded object") };
     const liveType = live.get("type")?.value;
     const recorded = (state?.attributes.properties as Record<string, string> | undefined) ?? {};
     const d = diffProperties(want.properties, live, recorded, createOnly);
@@ -100,16 +142,16 @@ export const datasetKind: ResourceKind = {
     if (liveType !== want.type || d.forcesReplacement.length > 0 || ctx.replaceRequested) {
       const attrs = liveType !== want.type ? [{ name: "type", before: liveType, after: want.type, forcesReplacement: true }, ...d.attrs] : d.attrs;
       const forced = attrs.filter((a) => a.forcesReplacement).map((a) => a.name);
+      const aside = keepAsideChange(want.name, ctx);
+      errors.push(...aside.problems);
       return {
         errors,
         change: {
           ...base, action: "replace", reason: forced.length ? `${forced.join(", ")} cannot be changed in place` : "replacement requested (--replace)",
           attrs, destructive: true,
-          steps: [
-            ...keepAsideSteps(want.name, ctx.nextSerial),
-            { command: createDatasetCommand(want, ctx.lineage, false), label: "Creating" },
-          ],
+          steps: [...aside.steps, { command: createDatasetCommand(want, ctx.lineage, false), label: "Creating" }, captureGuid(want.name)],
           after: { ...want },
+          keptAside: { at: aside.at, snapshot: aside.snapshot, carries: aside.carries },
         },
       };
     }
@@ -135,13 +177,20 @@ export const datasetKind: ResourceKind = {
     const name = state.id;
     const live = ctx.live.datasets.get(name);
     const base = deleteBase(address, state);
-    if (!live) return { errors: [], change: noop(base, "already gone") };
+    if (!live) return { errors: [], change: alreadyGone(base) };
     if (!ownedBy(live, ctx.lineage)) {
       return { errors: [`${name} on ${state.host} is no longer in the configuration but does not carry this stack's ownership marker; backplane does not destroy it (remove it from state with: backplane state rm ${address})`], change: noop(base, "not owned") };
     }
+    const mismatch = guidMismatch(state, live.get("guid")?.value);
+    if (mismatch) return { errors: [mismatch], change: noop(base, "not the recorded object") };
+    if (ctx.keptAsideWith) {
+      // moved by its ancestor's keep-aside (one rename of the whole subtree); leaves state after it
+      return { errors: [], change: { ...base, action: "delete", reason: "no longer in the configuration", attrs: [], destructive: true, steps: [], after: null, movedAsideWith: ctx.keptAsideWith.id } };
+    }
+    const aside = keepAsideChange(name, ctx);
     return {
-      errors: [],
-      change: { ...base, action: "delete", reason: "no longer in the configuration", attrs: [], destructive: true, steps: keepAsideSteps(name, ctx.nextSerial), after: null },
+      errors: aside.problems,
+      change: { ...base, action: "delete", reason: "no longer in the configuration", attrs: [], destructive: true, steps: aside.steps, after: null, keptAside: { at: aside.at, snapshot: aside.snapshot, carries: aside.carries } },
     };
   },
 
@@ -153,7 +202,10 @@ export const datasetKind: ResourceKind = {
     const recorded = { ...((state.attributes.properties as Record<string, string>) ?? {}), ...((state.attributes.user_properties as Record<string, string>) ?? {}) };
     for (const [k, v] of Object.entries(recorded)) {
       const have = l.get(k);
-      if (!have || have.value !== v || (have.source.kind !== "local" && have.source.kind !== "received")) {
+      // create-only properties (casesensitivity, normalization, utf8only ...) report source "-":
+      // for them the value is all there is to compare
+      const sourceOk = have !== undefined && (have.source.kind === "local" || have.source.kind === "received" || (have.source.kind === "none" && createOnly(k)));
+      if (!have || have.value !== v || !sourceOk) {
         out.push({ address, host: state.host, id: name, property: k, recorded: v, live: have ? `${have.value}${have.source.kind === "local" ? "" : ` (${have.source.kind})`}` : null });
       }
     }

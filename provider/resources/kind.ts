@@ -15,6 +15,12 @@ export interface PlanContext {
   plannedPools: Set<string>;
   /** the operator asked to replace this resource (`--replace ADDR`, Terraform's -replace) */
   replaceRequested?: boolean;
+  /** ZFS objects (pool, dataset, dataset@snap, clone) the configuration declares on this host */
+  declaredIds: ReadonlySet<string>;
+  /** ZFS objects this plan removes on this host (recorded in state, gone from the configuration) */
+  removedIds: ReadonlySet<string>;
+  /** for a removal: the ancestor whose keep-aside moves this dataset along */
+  keptAsideWith?: { address: string; id: string };
 }
 
 export interface Planned {
@@ -42,6 +48,11 @@ type Base = Omit<Change, "action" | "reason" | "attrs" | "destructive" | "steps"
 /** A change that does nothing (up to date, or refused with an error beside it). */
 export function noop(base: Base, reason: string, after: Record<string, unknown> | null = null): Change {
   return { ...base, action: "noop", reason, attrs: [], destructive: false, steps: [], after };
+}
+
+/** A removal whose object is already gone from the host: nothing to run, the record is dropped. */
+export function alreadyGone(base: Base): Change {
+  return { ...noop(base, "already gone from the host; removed from state"), removeFromState: true };
 }
 
 /** The base of a change for an object that left the configuration (known only from state). */

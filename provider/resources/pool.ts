@@ -2,8 +2,8 @@
 import { argv } from "../model/argv.js";
 import { MANAGED_PROPERTY, propertySpec } from "../zfs/properties.js";
 import type { Drift } from "../model/plan.js";
-import { baseChange, noop, deleteBase, type Planned, type ResourceKind } from "./kind.js";
-import { diffProperties, normalizeProperties, ownedBy, markerOf, show } from "./zfs-common.js";
+import { baseChange, noop, alreadyGone, deleteBase, type Planned, type ResourceKind } from "./kind.js";
+import { diffProperties, normalizeProperties, ownedBy, markerOf, show, guidMismatch, captureGuid } from "./zfs-common.js";
 
 /** Pool properties that only `zpool create` can set. */
 const POOL_CREATE_ONLY = new Set(["ashift"]);
@@ -41,7 +41,7 @@ export const poolKind: ResourceKind = {
             ...Object.entries(poolProps).map(([k, v]) => ({ name: k, after: v })),
             ...Object.entries(fsProps).map(([k, v]) => ({ name: `filesystem ${k}`, after: show(k, v) })),
           ],
-          steps: [{ command: argv("zpool", "create", ...opts, name, ...vdevs), label: "Creating" }],
+          steps: [{ command: argv("zpool", "create", ...opts, name, ...vdevs), label: "Creating" }, captureGuid(name, true)],
           after,
         },
       };
@@ -54,6 +54,8 @@ export const poolKind: ResourceKind = {
         : `pool ${name} already exists on ${ctx.live.host} and is not managed: set adopt = true, or run backplane import ${r.address} ${name}`);
       return { errors, change: noop(base, "not managed") };
     }
+    const mismatch = guidMismatch(state, live.row.guid);
+    if (mismatch) return { errors: [...errors, mismatch], change: noop(base, "not the recorded object") };
     if (live.row.health !== "ONLINE") errors.push(`pool ${name} on ${ctx.live.host} is ${live.row.health}, not ONLINE`);
     const steps = [];
     const attrs = [];
@@ -84,9 +86,17 @@ export const poolKind: ResourceKind = {
   planDelete(address, state, ctx): Planned {
     const name = state.id;
     const base = deleteBase(address, state);
-    if (!ctx.live.pools.has(name)) return { errors: [], change: noop(base, "already gone") };
+    if (!ctx.live.pools.has(name)) return { errors: [], change: alreadyGone(base) };
     if (!ownedBy(ctx.live.datasets.get(name), ctx.lineage) || state.attributes.adopt === true) {
       return { errors: [`pool ${name} is no longer in the configuration; backplane does not destroy a pool it adopted or does not own (remove it from state with: backplane state rm ${address})`], change: noop(base, "not owned") };
+    }
+    const mismatch = guidMismatch(state, ctx.live.pools.get(name)!.row.guid);
+    if (mismatch) return { errors: [mismatch], change: noop(base, "not the recorded object") };
+    // `zpool destroy` takes everything in the pool: only an empty pool is destroyed, so
+    // nothing backplane does not own (nor data it kept aside) goes with it.
+    const inside = [...ctx.live.datasets.keys()].filter((id) => id.startsWith(`${name}/`)).sort();
+    if (inside.length > 0) {
+      return { errors: [`pool ${name} on ${state.host} is not empty (${inside.slice(0, 5).join(", ")}${inside.length > 5 ? `, and ${inside.length - 5} more` : ""}); backplane destroys only an empty pool: remove its datasets first (a removed dataset is kept aside under ${name}/backplane-pre-*, which you then destroy yourself)`], change: noop(base, "not empty") };
     }
     return { errors: [], change: { ...base, action: "delete", reason: "no longer in the configuration", attrs: [], destructive: true, steps: [{ command: argv("zpool", "destroy", name), label: "Destroying" }], after: null } };
   },

@@ -2,33 +2,71 @@
 import { argv } from "../model/argv.js";
 import { MANAGED_PROPERTY } from "../zfs/properties.js";
 import type { Drift } from "../model/plan.js";
-import { baseChange, noop, deleteBase, type Planned, type ResourceKind, type PlanContext } from "./kind.js";
-import { normalizeProperties, show, ownedBy } from "./zfs-common.js";
+import { baseChange, noop, alreadyGone, deleteBase, type Planned, type ResourceKind, type PlanContext } from "./kind.js";
+import { normalizeProperties, show, ownedBy, guidMismatch, captureGuid } from "./zfs-common.js";
 import type { HostLive } from "../model/live.js";
 
 
 export const snapshotKind: ResourceKind = {
   type: "backplane_snapshot",
   id: (c) => `${c.dataset}@${c.name}`,
-  plan(r, _state, ctx): Planned {
+  plan(r, state, ctx): Planned {
     const id = `${r.config.dataset}@${r.config.name}`;
     const base = baseChange(r, id);
     const after = { dataset: r.config.dataset, name: r.config.name, recursive: r.config.recursive === true };
     const live = ctx.live.snapshots.get(id);
-    if (live) return { errors: [], change: noop(base, "up to date", { ...after, guid: live.guid }) };
+    if (live) {
+      // Ours only when it carries this stack's marker on the snapshot itself: one a lost batch
+      // created is adopted; one made by hand (or by another stack) is never taken over.
+      if (!state && live.marker !== ctx.lineage) {
+        return {
+          errors: [live.marker
+            ? `${id} on ${ctx.live.host} belongs to another stack (backplane:managed=${live.marker}); backplane never takes over what it does not own`
+            : `${id} already exists on ${ctx.live.host} and is not managed by backplane; adopt it with: backplane import ${r.address} ${id}`],
+          change: noop(base, "exists, not managed"),
+        };
+      }
+      const mismatch = guidMismatch(state, live.guid);
+      if (mismatch) return { errors: [mismatch], change: noop(base, "not the recorded object") };
+      return { errors: [], change: noop(base, "up to date", { ...after, guid: live.guid }) };
+    }
     return {
       errors: [],
       change: {
-        ...base, action: "create", reason: "does not exist", destructive: false, attrs: [{ name: "snapshot", after: id }],
-        steps: [{ command: argv("zfs", "snapshot", ...(r.config.recursive ? ["-r"] : []), "-o", `${MANAGED_PROPERTY}=${ctx.lineage}`, id), label: "Creating" }],
+        ...base, action: "create", reason: state ? "recorded in state but missing on the host" : "does not exist", destructive: false, attrs: [{ name: "snapshot", after: id }],
+        steps: [
+          { command: argv("zfs", "snapshot", ...(r.config.recursive ? ["-r"] : []), "-o", `${MANAGED_PROPERTY}=${ctx.lineage}`, id), label: "Creating" },
+          captureGuid(id),
+        ],
         after,
       },
     };
   },
   planDelete(address, state, ctx): Planned {
     const base = deleteBase(address, state);
-    if (!ctx.live.snapshots.has(state.id)) return { errors: [], change: noop(base, "already gone", null) };
-    return { errors: [], change: { ...base, action: "delete", reason: "no longer in the configuration", attrs: [], destructive: true, steps: [{ command: argv("zfs", "destroy", state.id), label: "Destroying" }], after: null } };
+    const live = ctx.live.snapshots.get(state.id);
+    if (!live) return { errors: [], change: alreadyGone(base) };
+    if (live.marker !== ctx.lineage) return { errors: [`${state.id} on ${state.host} is no longer in the configuration but does not carry this stack's ownership marker; backplane does not destroy it (remove it from state with: backplane state rm ${address})`], change: noop(base, "not owned") };
+    const mismatch = guidMismatch(state, live.guid);
+    if (mismatch) return { errors: [mismatch], change: noop(base, "not the recorded object") };
+    // A recursive snapshot: each snapshot of that name below the dataset that this stack
+    // marked, deepest first, each by name — never `destroy -r`, which takes what is not ours.
+    const [dataset, name] = [state.id.slice(0, state.id.indexOf("@")), state.id.slice(state.id.indexOf("@") + 1)];
+    const below = state.attributes.recursive === true
+      ? [...ctx.live.snapshots.values()].filter((s) => s.snapshot === name && s.dataset.startsWith(`${dataset}/`))
+      : [];
+    const ours = below.filter((s) => s.marker === ctx.lineage).map((s) => s.name).sort((a, b) => b.length - a.length || a.localeCompare(b));
+    const others = below.filter((s) => s.marker !== ctx.lineage).map((s) => s.name).sort();
+    const clones = [...ctx.live.datasets].filter(([, p]) => [state.id, ...ours].includes(p.get("origin")?.value ?? "")).map(([n]) => n).filter((n) => !ctx.removedIds.has(n));
+    if (clones.length > 0) return { errors: [`${state.id} on ${state.host} cannot be destroyed: ${clones.join(", ")} ${clones.length === 1 ? "is a clone" : "are clones"} of it that this plan keeps`], change: noop(base, "has clones") };
+    return {
+      errors: [],
+      change: {
+        ...base, action: "delete", reason: `no longer in the configuration${others.length ? `; leaves ${others.join(", ")} (not made by this stack)` : ""}`, attrs: [], destructive: true,
+        steps: [...ours, state.id].map((id) => ({ command: argv("zfs", "destroy", id), label: "Destroying" })),
+        after: null,
+      },
+    };
   },
   drift(address, state, live): Drift[] {
     return live.snapshots.has(state.id) ? [] : [{ address, host: state.host, id: state.id, property: "(existence)", recorded: "exists", live: "missing" }];
@@ -70,9 +108,11 @@ export const cloneKind: ResourceKind = {
       if (!state && !ownedBy(live, ctx.lineage)) {
         return { errors: [`${name} already exists on ${ctx.live.host} and is not managed by backplane`], change: noop(base, "not managed", null) };
       }
+      const mismatch = guidMismatch(state, live.get("guid")?.value);
+      if (mismatch) return { errors: [mismatch], change: noop(base, "not the recorded object") };
       const sets = Object.entries(props).filter(([k, v]) => live.get(k)?.value !== v || live.get(k)?.source.kind !== "local");
       const origin = live.get("origin")?.value;
-      const after = { name, origin: r.config.origin, properties: props, promote: r.config.promote === true, origin_snapshot: state?.attributes.origin_snapshot ?? origin };
+      const after = { name, origin: r.config.origin, properties: props, promote: r.config.promote === true, origin_snapshot: state?.attributes.origin_snapshot ?? origin, guid: live.get("guid")?.value };
       if (sets.length === 0) return { errors: [], change: noop(base, "up to date", after) };
       return {
         errors: [],
@@ -90,6 +130,7 @@ export const cloneKind: ResourceKind = {
       command: argv("zfs", "clone", ...Object.entries(props).flatMap(([k, v]) => ["-o", `${k}=${v}`]), "-o", `${MANAGED_PROPERTY}=${ctx.lineage}`, snapshot, name),
       label: "Cloning",
     }];
+    steps.push(captureGuid(name));
     if (r.config.promote === true) steps.push({ command: argv("zfs", "promote", name), label: "Promoting" });
     return {
       errors: [],
@@ -104,9 +145,16 @@ export const cloneKind: ResourceKind = {
   planDelete(address, state, ctx): Planned {
     const base = deleteBase(address, state);
     const live = ctx.live.datasets.get(state.id);
-    if (!live) return { errors: [], change: noop(base, "already gone", null) };
-    if (!ownedBy(live, ctx.lineage)) return { errors: [`${state.id} is not owned by this stack; not destroying it`], change: noop(base, "not owned", null) };
-    return { errors: [], change: { ...base, action: "delete", reason: "no longer in the configuration", attrs: [], destructive: true, steps: [{ command: argv("zfs", "destroy", "-r", state.id), label: "Destroying" }], after: null } };
+    if (!live) return { errors: [], change: alreadyGone(base) };
+    if (!ownedBy(live, ctx.lineage)) return { errors: [`${state.id} on ${state.host} is no longer in the configuration but does not carry this stack's ownership marker; backplane does not destroy it (remove it from state with: backplane state rm ${address})`], change: noop(base, "not owned") };
+    const mismatch = guidMismatch(state, live.get("guid")?.value);
+    if (mismatch) return { errors: [mismatch], change: noop(base, "not the recorded object") };
+    // Never `destroy -r`: what lives below the clone and is not removed by this plan first
+    // (datasets, snapshots) was not made for this resource — refuse instead of taking it.
+    const under = (id: string) => id.startsWith(`${state.id}/`) || id.startsWith(`${state.id}@`);
+    const blocking = [...ctx.live.datasets.keys(), ...ctx.live.snapshots.keys()].filter((id) => under(id) && !ctx.removedIds.has(id)).sort();
+    if (blocking.length > 0) return { errors: [`${state.id} on ${state.host} cannot be destroyed: ${blocking.join(", ")} ${blocking.length === 1 ? "lives" : "live"} under it and ${blocking.length === 1 ? "is" : "are"} not removed by this plan; backplane destroys only what it owns`], change: noop(base, "not empty") };
+    return { errors: [], change: { ...base, action: "delete", reason: "no longer in the configuration", attrs: [], destructive: true, steps: [{ command: argv("zfs", "destroy", state.id), label: "Destroying" }], after: null } };
   },
   drift(address, state, live): Drift[] {
     return live.datasets.has(state.id) ? [] : [{ address, host: state.host, id: state.id, property: "(existence)", recorded: "exists", live: "missing" }];

@@ -13,7 +13,7 @@ import type { AttrChange, Change, Drift, Step } from "../model/plan.js";
 import type { HostLive } from "../model/live.js";
 import { KNOWN_AFTER_APPLY } from "../model/plan.js";
 import { wireguardKeyProblem } from "../wg/net.js";
-import { baseChange, noop, deleteBase, type Planned, type ResourceKind } from "./kind.js";
+import { baseChange, noop, alreadyGone, deleteBase, type Planned, type ResourceKind } from "./kind.js";
 import { removePskStep } from "./wireguard-psk.js";
 import { PERSIST_LINES } from "../wg/persist.js";
 
@@ -134,14 +134,15 @@ export const wireguardInterfaceKind: ResourceKind = {
         command: script('set -e; umask 077; wg genkey > "/etc/wireguard/$1.key.new"; wg set "$1" private-key "/etc/wireguard/$1.key.new"; mv "/etc/wireguard/$1.key.new" "/etc/wireguard/$1.key"; wg show "$1" public-key', want.name),
         label: "Rotating key", captures: "public_key",
       });
-      attrs.push({ name: "public_key", before: live.publicKey, after: KNOWN_AFTER_APPLY });
+      attrs.push({ name: "public_key", before: live.publicKey, after: KNOWN_AFTER_APPLY, ...(ctx.replaceRequested ? { forcesReplacement: true } : {}) });
     }
     if (steps.length > 0 || !wg.persisted.has(want.name)) steps.push(save(want.name));
     if (!wg.persisted.has(want.name) && attrs.length === 0) attrs.push({ name: "persisted", before: "no", after: "yes" });
     return {
       errors,
       change: {
-        ...base, action: steps.length ? "update" : "noop", reason: steps.length ? (rotated ? (ctx.replaceRequested ? "replacement requested (--replace): a new key" : "key rotation requested") : "differs from the configuration") : "up to date",
+        // --replace is shown as what it is, a replacement (the interface keeps its name, not its key)
+        ...base, action: steps.length ? (ctx.replaceRequested ? "replace" : "update") : "noop", reason: steps.length ? (rotated ? (ctx.replaceRequested ? "replacement requested (--replace): a new key" : "key rotation requested") : "differs from the configuration") : "up to date",
         attrs, destructive: false, steps, after: { ...want, public_key: rotated ? undefined : live.publicKey },
       },
     };
@@ -149,7 +150,7 @@ export const wireguardInterfaceKind: ResourceKind = {
 
   planDelete(address, state, ctx): Planned {
     const base = deleteBase(address, state);
-    if (!ctx.live.wg.interfaces.has(state.id)) return { errors: [], change: noop(base, "already gone") };
+    if (!ctx.live.wg.interfaces.has(state.id)) return { errors: [], change: alreadyGone(base) };
     return { errors: [], change: { ...base, action: "delete", reason: "no longer in the configuration", attrs: [], destructive: true, steps: [{ command: script(DELETE_SCRIPT, state.id), label: "Destroying" }], after: null } };
   },
 
@@ -237,7 +238,10 @@ export const wireguardPeerKind: ResourceKind = {
         errors: [],
         change: {
           ...baseChange(r, peerId(iface, null)), action: state ? "update" : "create", reason: "the peer's public key is generated during this apply", destructive: false,
-          attrs: [{ name: "public_key", after: KNOWN_AFTER_APPLY }, { name: "allowed_ips", after: (c.allowed_ips as string[]).join(", ") }, ...(c.endpoint ? [{ name: "endpoint", after: c.endpoint as string }] : [])],
+          // an existing peer that follows a new key is an update of its key: shown as such, not as new lines
+          attrs: state
+            ? [{ name: "public_key", before: state.attributes.public_key as string, after: KNOWN_AFTER_APPLY }]
+            : [{ name: "public_key", after: KNOWN_AFTER_APPLY }, { name: "allowed_ips", after: (c.allowed_ips as string[]).join(", ") }, ...(c.endpoint ? [{ name: "endpoint", after: c.endpoint as string }] : [])],
           steps: [], after: null, deferred: true,
         },
       };
@@ -287,7 +291,7 @@ export const wireguardPeerKind: ResourceKind = {
   planDelete(address, state, ctx): Planned {
     const a = state.attributes as unknown as PeerDesired;
     const base = deleteBase(address, state);
-    if (!ctx.live.wg.interfaces.get(a.interface)?.peers.has(a.public_key)) return { errors: [], change: noop(base, "already gone") };
+    if (!ctx.live.wg.interfaces.get(a.interface)?.peers.has(a.public_key)) return { errors: [], change: alreadyGone(base) };
     return { errors: [], change: { ...base, action: "delete", reason: "no longer in the configuration", attrs: [], destructive: false, steps: [{ command: argv("wg", "set", a.interface, "peer", a.public_key, "remove"), label: "Removing" }, save(a.interface)], after: null } };
   },
 

@@ -5,7 +5,9 @@
 import { MANAGED_PROPERTY, propertySpec, versionAtLeast } from "../zfs/properties.js";
 import type { PropertyValue } from "../model/live.js";
 import type { HostLive } from "../model/live.js";
-import type { AttrChange } from "../model/plan.js";
+import type { AttrChange, Step } from "../model/plan.js";
+import type { ResourceState } from "../model/state.js";
+import { argv } from "../model/argv.js";
 import { formatSize } from "../zfs/units.js";
 
 /** Native properties normalised to the form `zfs get -Hp` prints (validated at load already). */
@@ -103,4 +105,22 @@ export function diffProperties(
     }
   }
   return d;
+}
+
+/** The object's GUID as state recorded it at creation (or import): identity beyond the name. */
+function recordedGuid(state: ResourceState | undefined): string | null {
+  const g = state?.attributes.guid;
+  return typeof g === "string" && g !== "" ? g : null;
+}
+
+/** A live object is the one state recorded only when the GUIDs agree (where both are known). */
+export function guidMismatch(state: ResourceState | undefined, liveGuid: string | undefined): string | null {
+  const want = recordedGuid(state);
+  if (!want || !liveGuid || liveGuid === want) return null;
+  return `${state!.id} on ${state!.host} is not the object backplane recorded (guid ${liveGuid}, recorded ${want}): it was destroyed and made again outside backplane; backplane leaves it alone (remove it from state with: backplane state rm ADDRESS, then import it if it should be managed)`;
+}
+
+/** Reads a new object's GUID into state, in the same batch that creates it. */
+export function captureGuid(id: string, pool = false): Step {
+  return { command: pool ? argv("zpool", "get", "-Hp", "-o", "value", "guid", id) : argv("zfs", "get", "-Hp", "-o", "value", "guid", id), label: "Reading guid", captures: "guid" };
 }

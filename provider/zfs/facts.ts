@@ -90,6 +90,17 @@ export function datasetProperties(userProperties: readonly string[] = []): Fact<
   };
 }
 
+/**
+ * Every property set *locally* on a filesystem, volume or snapshot: the user properties the
+ * configuration no longer names (so removing one inherits it) and the ownership marker of
+ * snapshots (only a local marker counts; children inherit it).
+ */
+export const localProperties: Fact<PropertyTable> = {
+  name: "zfs get -s local",
+  command: argv("zfs", "get", "-Hp", "-s", "local", "-t", "filesystem,volume,snapshot", "-o", "name,property,value,source", "all"),
+  parse: (stdout) => propertyTable("zfs get -s local", stdout),
+};
+
 export const poolProperties: Fact<PropertyTable> = {
   name: "zpool get",
   command: argv("zpool", "get", "-Hp", "-o", "name,property,value,source", "all"),

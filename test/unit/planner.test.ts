@@ -135,6 +135,7 @@ describe("planning the seed stack", () => {
       expect.stringMatching(/^zfs snapshot -r tank\/srv\/logs@backplane-pre-\d+$/),
       expect.stringMatching(/^zfs rename -p tank\/srv\/logs tank\/backplane-pre-\d+\/srv\/logs$/),
       expect.stringMatching(/^zfs create .* tank\/srv\/logs$/),
+      "zfs get -Hp -o value guid tank/srv/logs",
     ]);
   });
 

@@ -156,7 +156,13 @@ describe("--replace", () => {
     expect(work.filter((c) => c.type === "backplane_wireguard_peer").map((c) => c.address).sort()).toEqual(
       [peerAddr("prod", "dr"), peerAddr("h3", "dr"), peerAddr("dr", "prod"), peerAddr("dr", "h3")].sort());
     for (const c of work.filter((x) => x.type === "backplane_wireguard_peer")) expect(c.deferred).toBe(true);
-    expect(renderHuman(p, { color: false })).toMatch(/Plan: 0 to add, 5 to change, 0 to destroy\./);
+    // shown as what it is: a replacement (the key is new), with the peers' keys updated in place
+    expect(dr.action).toBe("replace");
+    const text = renderHuman(p, { color: false });
+    expect(text).toMatch(/must be replaced \(replacement requested \(--replace\): a new key\)/);
+    expect(text).toMatch(/Plan: 1 to add, 4 to change, 1 to destroy\./);
+    expect(text).toMatch(/~ public_key = ".+" -> "\(known after apply\)"/);
+    expect(text).not.toMatch(/^\s+\+ allowed_ips/m);
   });
 
   it.each([

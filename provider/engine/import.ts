@@ -1,0 +1,49 @@
+/**
+ * `backplane import ADDR ID`: adopting an object that exists on a host. Pure: decides what
+ * to record and which marker command makes the object this stack's; the CLI runs it.
+ *
+ * An object another stack owns (its local backplane:managed marker names another lineage) is
+ * refused, naming the owner, unless the operator forces the takeover — which the output
+ * then says, since the other stack will see the object as no longer its own.
+ */
+import { argv, type Argv } from "../model/argv.js";
+import type { HostLive } from "../model/live.js";
+import { MANAGED_PROPERTY } from "../zfs/properties.js";
+import { ENGINE_KINDS } from "../resources/index.js";
+import { markerOf } from "../resources/zfs-common.js";
+
+const ZFS_KINDS = new Set(["backplane_pool", "backplane_dataset", "backplane_snapshot", "backplane_clone"]);
+
+export class ImportRefusedError extends Error {
+  constructor(message: string, readonly owner: string | null = null) {
+    super(message);
+    this.name = "ImportRefusedError";
+  }
+}
+
+export interface ImportPlan {
+  attributes: Record<string, unknown>;
+  /** sets this stack's marker on the object; null when it carries it already */
+  marker: Argv | null;
+  /** the lineage of the stack the object is taken from (--force-takeover) */
+  takesOverFrom: string | null;
+}
+
+/** The lineage in the object's own (local) ownership marker, or null. */
+export function ownerOf(type: string, id: string, live: HostLive): string | null {
+  if (type === "backplane_snapshot") return live.snapshots.get(id)?.marker ?? null;
+  return markerOf(live.datasets.get(id));
+}
+
+export function planImport(o: { type: string; id: string; host: string; lineage: string; live: HostLive; forceTakeover: boolean }): ImportPlan {
+  const kind = ENGINE_KINDS.get(o.type);
+  if (!kind || !ZFS_KINDS.has(o.type)) throw new ImportRefusedError(`${o.type} cannot be imported (import adopts pools, datasets, snapshots and clones)`);
+  const attributes = kind.importAttributes(o.id, o.live);
+  if (!attributes) throw new ImportRefusedError(`${o.id} does not exist on ${o.host}`);
+  const owner = ownerOf(o.type, o.id, o.live);
+  if (owner === o.lineage) return { attributes, marker: null, takesOverFrom: null };
+  if (owner && !o.forceTakeover) {
+    throw new ImportRefusedError(`${o.id} on ${o.host} belongs to another stack (backplane:managed=${owner}); importing it would take it over and that stack would no longer manage it. If that is what you want, run import again with --force-takeover`, owner);
+  }
+  return { attributes, marker: argv("zfs", "set", `${MANAGED_PROPERTY}=${o.lineage}`, o.id), takesOverFrom: owner };
+}

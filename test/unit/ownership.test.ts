@@ -1,0 +1,246 @@
+/**
+ * Ownership on captured hosts (test/fixtures/refresh/zfs-2.3-prod-ownership: the seed applied,
+ * then snapshots and clones this stack marked, one made by hand, one of another stack, a
+ * recursive snapshot, a clone with a hand-made child, a user property the code does not name,
+ * and the safety snapshot of an interrupted removal). Each case is a defect of the ownership
+ * issue: the planner never destroys what it does not own.
+ */
+import { describe, it, expect } from "vitest";
+import { makePlan } from "../../provider/engine/plan.js";
+import { renderHuman, renderJson } from "../../provider/engine/render.js";
+import { planImport, ImportRefusedError } from "../../provider/engine/import.js";
+import { keepAside } from "../../provider/resources/dataset.js";
+import { toDisplay } from "../../provider/model/argv.js";
+import type { Change, Plan } from "../../provider/model/plan.js";
+import type { ResourceState, State } from "../../provider/model/state.js";
+import { loadStack, type DesiredGraph } from "../../provider/engine/load.js";
+import { readFileSync, writeFileSync, existsSync } from "node:fs";
+import { join } from "node:path";
+import { ROOT, liveFrom, seedDocs, seedState } from "./helpers/seed.js";
+
+const golden = (name: string, text: string) => {
+  const file = join(ROOT, "test", "unit", "golden", name);
+  if (process.env.UPDATE_GOLDEN === "1") writeFileSync(file, text);
+  if (!existsSync(file)) throw new Error(`golden file ${name} is missing: run with UPDATE_GOLDEN=1 and review it`);
+  expect(text).toBe(readFileSync(file, "utf8"));
+};
+
+const OTHER = "00000000-0000-4000-8000-0000000000aa";
+const prodLive = () => liveFrom("zfs-2.3-prod-ownership", "prod");
+const lineage = () => seedState().lineage;
+
+/** The seed stack plus raw blocks (as a hand-written cdk.tf.json would have them), minus some. */
+function graph(add: Record<string, Record<string, Record<string, unknown>>> = {}, drop: (r: { type: string; config: Record<string, unknown> }) => boolean = () => false): DesiredGraph {
+  const doc = structuredClone(seedDocs().seed);
+  for (const [type, byName] of Object.entries(add)) {
+    doc.resource[type] = { ...(doc.resource[type] ?? {}) };
+    for (const [name, body] of Object.entries(byName)) doc.resource[type][name] = { provider: "backplane.prod", ...body };
+  }
+  const dropped: string[] = [];
+  for (const [type, byName] of Object.entries(doc.resource as Record<string, Record<string, Record<string, unknown>>>)) {
+    for (const [name, body] of Object.entries(byName)) if (drop({ type, config: body })) { delete byName[name]; dropped.push(`${type}.${name}`); }
+  }
+  // what depended on a dropped resource no longer says so (as after an edit of the code)
+  for (const byName of Object.values(doc.resource as Record<string, Record<string, Record<string, unknown>>>)) {
+    for (const body of Object.values(byName)) if (Array.isArray(body.depends_on)) body.depends_on = (body.depends_on as string[]).filter((d) => !dropped.includes(d));
+  }
+  return loadStack(doc);
+}
+
+function plan(o: { graph?: DesiredGraph; state?: State | null; newLineage?: string } = {}): Plan {
+  const live = new Map([["prod", prodLive()], ["dr", liveFrom("zfs-2.3-dr-seed", "dr")]]);
+  return makePlan({ stack: "seed", graph: o.graph ?? graph(), state: o.state === undefined ? seedState() : o.state, live, newLineage: o.newLineage ?? "x" });
+}
+
+function withRecords(records: Record<string, ResourceState>): State {
+  const s = seedState();
+  return { ...s, resources: { ...s.resources, ...records } };
+}
+
+const snapState = (id: string, extra: Record<string, unknown> = {}): ResourceState => ({
+  type: "backplane_snapshot", host: "prod", id, attributes: { dataset: id.split("@")[0], name: id.split("@")[1], recursive: false, guid: prodLive().snapshots.get(id)!.guid, ...extra },
+});
+const cloneState = (id: string, origin: string, deps: string[] = []): ResourceState => ({
+  type: "backplane_clone", host: "prod", id, attributes: { name: id, origin, properties: {}, promote: false, origin_snapshot: origin, guid: prodLive().datasets.get(id)!.get("guid")!.value }, dependencies: deps,
+});
+const commands = (c: Change | undefined) => c!.steps.map((s) => toDisplay(s.command));
+const messages = (p: Plan) => p.errors.map((e) => e.message);
+
+describe("the captured host", () => {
+  it("carries local markers on the snapshots that were made with one, and none on the hand-made one", () => {
+    const l = prodLive();
+    expect(l.snapshots.get("tank/srv/uploads@ours")!.marker).toBe(lineage());
+    expect(l.snapshots.get("tank/srv/uploads@handmade")!.marker).toBeNull();
+    expect(l.snapshots.get("tank/srv/logs@foreign")!.marker).toBe(OTHER);
+    // a user property the configuration does not name is read (it is set locally)
+    expect(l.datasets.get("tank/srv/logs")!.get("acme:owner")).toEqual({ value: "ops", source: { kind: "local" } });
+  });
+});
+
+describe("snapshots are owned by their own marker", () => {
+  it.each([
+    ["one this stack marked (a lost batch made it) is adopted, with its GUID", "ours", null],
+    ["one made by hand is refused and not recorded", "handmade", /tank\/srv\/uploads@handmade already exists on prod and is not managed by backplane; adopt it with: backplane import backplane_snapshot\.handmade tank\/srv\/uploads@handmade/],
+    ["one of another stack is refused", "foreign", new RegExp(`tank/srv/logs@foreign on prod belongs to another stack \\(backplane:managed=${OTHER}\\)`)],
+  ] as const)("%s", (_what, name, error) => {
+    const dataset = name === "foreign" ? "tank/srv/logs" : "tank/srv/uploads";
+    const p = plan({ graph: graph({ backplane_snapshot: { [name]: { dataset, name } } }) });
+    const c = p.changes.find((x) => x.address === `backplane_snapshot.${name}`)!;
+    expect(c.action).toBe("noop");
+    if (error) {
+      expect(messages(p)).toContainEqual(expect.stringMatching(error));
+      expect(c.after).toBeNull();
+    } else {
+      expect(p.errors).toEqual([]);
+      expect(c.after).toMatchObject({ guid: prodLive().snapshots.get(`${dataset}@${name}`)!.guid });
+    }
+  });
+
+  it("a new snapshot is created with the marker and its GUID read in the same batch", () => {
+    const p = plan({ graph: graph({ backplane_snapshot: { fresh: { dataset: "tank/srv/uploads", name: "fresh" } } }) });
+    expect(commands(p.changes.find((c) => c.address === "backplane_snapshot.fresh"))).toEqual([
+      `zfs snapshot -o backplane:managed=${lineage()} tank/srv/uploads@fresh`,
+      "zfs get -Hp -o value guid tank/srv/uploads@fresh",
+    ]);
+  });
+
+  it("a recorded snapshot whose GUID differs (made again by hand) is neither adopted nor destroyed", () => {
+    const p = plan({ state: withRecords({ "backplane_snapshot.ours": snapState("tank/srv/uploads@ours", { guid: "42" }) }) });
+    expect(messages(p)).toContainEqual(expect.stringContaining("tank/srv/uploads@ours on prod is not the object backplane recorded"));
+    expect(p.changes.find((c) => c.address === "backplane_snapshot.ours")!.action).toBe("noop");
+  });
+
+  it("a recursive snapshot is destroyed name by name, only where this stack's marker is, never with -r", () => {
+    const p = plan({ state: withRecords({ "backplane_snapshot.rec": snapState("tank/srv@rec", { recursive: true }) }) });
+    expect(p.errors).toEqual([]);
+    const cmds = commands(p.changes.find((c) => c.address === "backplane_snapshot.rec"));
+    expect(cmds.at(-1)).toBe("zfs destroy tank/srv@rec");
+    expect(cmds.every((c) => /^zfs destroy tank\/srv[^ ]*@rec$/.test(c))).toBe(true);
+    const children = [...prodLive().snapshots.values()].filter((s) => s.snapshot === "rec" && s.dataset.startsWith("tank/srv/"));
+    expect(cmds.length - 1).toBe(children.filter((s) => s.marker === lineage()).length);
+  });
+
+  it("a snapshot a kept clone still uses is refused at plan time", () => {
+    const p = plan({ state: withRecords({ "backplane_snapshot.ours": snapState("tank/srv/uploads@ours") }) });
+    expect(messages(p)).toContainEqual(expect.stringMatching(/tank\/srv\/uploads@ours on prod cannot be destroyed: tank\/srv\/(preview, tank\/srv\/staging|staging, tank\/srv\/preview) are clones of it/));
+  });
+});
+
+describe("clones and removal order", () => {
+  it("removing a clone and its origin snapshot together: the clone first, then the snapshot, without -r", () => {
+    const state = withRecords({
+      "backplane_snapshot.ours": snapState("tank/srv/uploads@ours"),
+      "backplane_clone.preview": cloneState("tank/srv/preview", "tank/srv/uploads@ours", ["backplane_snapshot.ours"]),
+      "backplane_clone.staging": cloneState("tank/srv/staging", "tank/srv/uploads@ours", ["backplane_snapshot.ours"]),
+    });
+    const p = plan({ state });
+    const clone = p.changes.find((c) => c.address === "backplane_clone.preview")!;
+    const snap = p.changes.find((c) => c.address === "backplane_snapshot.ours")!;
+    expect(commands(clone)).toEqual(["zfs destroy tank/srv/preview"]);
+    expect(snap.dependsOn).toEqual(["backplane_clone.preview", "backplane_clone.staging"]);
+    expect(p.changes.indexOf(clone)).toBeLessThan(p.changes.indexOf(snap));
+    // the staging clone has a child backplane did not make: refused, and nothing is destroyed with -r
+    expect(messages(p)).toContainEqual("tank/srv/staging on prod cannot be destroyed: tank/srv/staging/handmade lives under it and is not removed by this plan; backplane destroys only what it owns");
+    expect(p.changes.flatMap(commands).some((c) => / -r /.test(c) && c.includes("destroy"))).toBe(false);
+  });
+
+  it("a hand-made dataset under a managed clone is reported as not managed", () => {
+    const p = plan({ graph: graph({ backplane_clone: { staging: { name: "tank/srv/staging", origin: "tank/srv/uploads@ours" } } }) });
+    expect(p.notManaged).toContainEqual({ host: "prod", kind: "dataset", id: "tank/srv/staging/handmade" });
+  });
+});
+
+describe("keep-aside", () => {
+  const noSrv = (r: { type: string; config: Record<string, unknown> }) => r.type === "backplane_dataset" && String(r.config.name).startsWith("tank/srv");
+
+  it("removing a parent with its children is one move of the subtree; the children go with it", () => {
+    const p = plan({ graph: graph({}, noSrv), state: seedState() });
+    const srv = p.changes.find((c) => c.id === "tank/srv")!;
+    expect(commands(srv)).toEqual([`zfs snapshot -r tank/srv@backplane-pre-${seedState().serial + 1}`, `zfs rename -p tank/srv tank/backplane-pre-${seedState().serial + 1}/srv`]);
+    for (const child of p.changes.filter((c) => c.id.startsWith("tank/srv/"))) {
+      expect(child).toMatchObject({ action: "delete", steps: [], movedAsideWith: "tank/srv", dependsOn: [srv.address] });
+    }
+    expect(srv.dependsOn).toEqual([]);
+    // what moves along that the stack does not manage is said, not hidden
+    expect(srv.keptAside!.carries).toEqual(expect.arrayContaining(["tank/srv/preview", "tank/srv/staging", "tank/srv/staging/handmade", "tank/srv/uploads@handmade"]));
+    const text = renderHuman(p, { color: false });
+    expect(text).toContain(`will be kept aside at tank/backplane-pre-${seedState().serial + 1}/srv (not destroyed, carrying along what this stack does not manage: `);
+    expect(text).toContain("will be moved aside with tank/srv (not destroyed)");
+    expect(text).toContain(`# restore: zfs rename tank/backplane-pre-${seedState().serial + 1}/srv tank/srv`);
+    expect(JSON.parse(renderJson(p)).changes.find((c: { id: string }) => c.id === "tank/srv").kept_aside.at).toBe(`tank/backplane-pre-${seedState().serial + 1}/srv`);
+    golden("ownership-keep-aside.txt", text);
+  });
+
+  it("refuses to move a parent aside while the configuration still declares a child", () => {
+    const p = plan({ graph: graph({}, (r) => r.type === "backplane_dataset" && r.config.name === "tank/srv"), state: seedState() });
+    expect(messages(p)).toContainEqual(expect.stringMatching(/^moving tank\/srv aside would move .*tank\/srv\/uploads.* with it, which the configuration still declares/));
+  });
+
+  it("a retry at the same serial does not take the safety snapshot again", () => {
+    const p = plan({ graph: graph({}, (r) => r.config.name === "tank/srv/ci-workspace"), state: seedState() });
+    expect(commands(p.changes.find((c) => c.id === "tank/srv/ci-workspace"))).toEqual([`zfs rename -p tank/srv/ci-workspace tank/backplane-pre-${seedState().serial + 1}/srv/ci-workspace`]);
+  });
+
+  it("refuses the root dataset of a pool and aside names longer than ZFS allows", () => {
+    const l = prodLive();
+    expect(keepAside("tank", l, 3).problems).toEqual(["tank is the root dataset of pool tank: it cannot be moved aside (remove the pool instead)"]);
+    const deep = `tank/${"d".repeat(240)}`;
+    expect(keepAside(deep, l, 3).problems[0]).toMatch(/cannot be kept aside at tank\/backplane-pre-3\/d+: /);
+  });
+
+  it("refuses to destroy a pool that is not empty", () => {
+    const p = plan({ graph: graph({}, (r) => String(r.config.name).startsWith("tank")), state: { ...seedState(), resources: Object.fromEntries(Object.entries(seedState().resources).filter(([, r]) => r.id === "tank" || r.host === "dr")) } });
+    expect(messages(p)).toContainEqual(expect.stringMatching(/^pool tank on prod is not empty \(tank\/srv, /));
+  });
+});
+
+describe("what the planner reads and compares", () => {
+  it("a user property removed from the code is inherited again (it is read although the code no longer names it)", () => {
+    const s = seedState();
+    const logs = Object.values(s.resources).find((r) => r.id === "tank/srv/logs")!;
+    logs.attributes.user_properties = { "acme:owner": "ops" };
+    const p = plan({ state: s });
+    expect(p.drift).toEqual([]);
+    expect(commands(p.changes.find((c) => c.id === "tank/srv/logs"))).toEqual(["zfs inherit acme:owner tank/srv/logs"]);
+  });
+
+  it("create-only properties, which ZFS reports with source '-', are compared by value (no drift for ever)", () => {
+    const s = seedState();
+    const uploads = Object.values(s.resources).find((r) => r.id === "tank/srv/uploads")!;
+    (uploads.attributes.properties as Record<string, string>).casesensitivity = "sensitive";
+    expect(prodLive().datasets.get("tank/srv/uploads")!.get("casesensitivity")).toEqual({ value: "sensitive", source: { kind: "none" } });
+    expect(plan({ state: s }).drift).toEqual([]);
+    (uploads.attributes.properties as Record<string, string>).casesensitivity = "insensitive";
+    expect(plan({ state: s }).drift).toContainEqual(expect.objectContaining({ id: "tank/srv/uploads", property: "casesensitivity", recorded: "insensitive", live: "sensitive (none)" }));
+  });
+
+  it("a recorded dataset whose GUID differs is refused, not changed", () => {
+    const s = seedState();
+    Object.values(s.resources).find((r) => r.id === "tank/srv/uploads")!.attributes.guid = "42";
+    expect(messages(plan({ state: s }))).toContainEqual(expect.stringContaining("tank/srv/uploads on prod is not the object backplane recorded"));
+  });
+});
+
+describe("import", () => {
+  const imp = (type: string, id: string, force = false) => planImport({ type, id, host: "prod", lineage: lineage(), live: prodLive(), forceTakeover: force });
+
+  it("refuses another stack's object, naming the owner, and takes it only when forced", () => {
+    expect(() => imp("backplane_snapshot", "tank/srv/logs@foreign")).toThrow(ImportRefusedError);
+    expect(() => imp("backplane_snapshot", "tank/srv/logs@foreign")).toThrow(`tank/srv/logs@foreign on prod belongs to another stack (backplane:managed=${OTHER})`);
+    const forced = imp("backplane_snapshot", "tank/srv/logs@foreign", true);
+    expect(forced.takesOverFrom).toBe(OTHER);
+    expect(toDisplay(forced.marker!)).toBe(`zfs set backplane:managed=${lineage()} tank/srv/logs@foreign`);
+  });
+
+  it("marks a hand-made snapshot and records its GUID; leaves an object already ours as it is", () => {
+    const hand = imp("backplane_snapshot", "tank/srv/uploads@handmade");
+    expect(hand.attributes).toMatchObject({ guid: prodLive().snapshots.get("tank/srv/uploads@handmade")!.guid });
+    expect(toDisplay(hand.marker!)).toBe(`zfs set backplane:managed=${lineage()} tank/srv/uploads@handmade`);
+    expect(imp("backplane_dataset", "tank/srv/logs").marker).toBeNull();
+  });
+
+  it("refuses kinds it cannot adopt and objects that do not exist", () => {
+    expect(() => imp("backplane_wireguard_interface", "wg0")).toThrow(/cannot be imported/);
+    expect(() => imp("backplane_dataset", "tank/nope")).toThrow("tank/nope does not exist on prod");
+  });
+});
