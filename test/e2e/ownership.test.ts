@@ -3,7 +3,7 @@
  * destroys what it does not own, removes in dependency order, keeps removed data aside in one
  * move, and applies a saved plan only to what it was made from.
  */
-import { describe, it, expect, beforeAll } from "vitest";
+import { describe, it, expect, beforeAll, beforeEach } from "vitest";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { backplane, labDisks, project, resetHosts, sh } from "./helpers.js";
@@ -15,7 +15,7 @@ const stack = (body: string) => `
 `;
 
 describe("ownership on the host", () => {
-  beforeAll(resetHosts);
+  beforeEach(resetHosts);
 
   it("refuses a snapshot that exists but was not made by backplane, and never destroys it", async () => {
     const dir = await project("own-snap", stack(`
@@ -82,7 +82,7 @@ describe("ownership on the host", () => {
     expect((await backplane(dir, ["apply", "--auto-approve"])).exitCode).toBe(0);
     await sh("prod", "zfs create tank/a/handmade && echo kept > /tank/a/b/file");
     await project("subtree", stack(""), false);
-    const p = await backplane(dir, ["plan", "--no-synth"]);
+    const p = await backplane(dir, ["plan"]);
     expect(p.stdout).toMatch(/tank\/a\/handmade/);
     expect(p.stdout).toMatch(/will be kept aside at tank\/backplane-pre-\d+\/a \(not destroyed, carrying along what this stack does not manage: tank\/a\/handmade\)/);
     expect(p.stdout).toMatch(/will be moved aside with tank\/a \(not destroyed\)/);
@@ -107,11 +107,11 @@ describe("ownership on the host", () => {
   });
 
   it("refuses to import another stack's object unless forced, and says so when forced", async () => {
-    const dir = await project("takeover", stack(`
-      prod.dataset("x", { name: "tank/x", dependsOn: [pool] });
-    `));
-    expect((await backplane(dir, ["apply", "--auto-approve", "--target", (await backplane(dir, ["graph"])).stdout.match(/backplane_pool\.\S+/)![0]])).exitCode).toBe(0);
+    const dir = await project("takeover", stack(""));
+    expect((await backplane(dir, ["apply", "--auto-approve"])).exitCode).toBe(0);
     await sh("prod", "zfs create -o backplane:managed=00000000-0000-4000-8000-0000000000bb tank/x");
+    await project("takeover", stack(`prod.dataset("x", { name: "tank/x", dependsOn: [pool] });`), false);
+    expect((await backplane(dir, ["synth"])).exitCode).toBe(0);
     const address = (await backplane(dir, ["graph", "--no-synth"])).stdout.match(/backplane_dataset\.\S+/)![0];
     const refused = await backplane(dir, ["import", address, "tank/x", "--no-synth"]);
     expect(refused.exitCode).toBe(1);
