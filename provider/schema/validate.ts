@@ -7,6 +7,7 @@
  */
 import type { z } from "zod";
 import { configSchema, type KindSpec } from "./attr.js";
+import { echo, safeMessage } from "../model/echo.js";
 
 export interface Problem {
   /** attribute path inside the block, e.g. properties.recordsize */
@@ -36,22 +37,29 @@ function unresolvedPaths(value: unknown, isUnresolved: (v: unknown) => boolean, 
 export function validateBlock(kind: KindSpec, config: Record<string, unknown>, isUnresolved: (v: unknown) => boolean): Problem[] {
   const pending = new Set<string>();
   unresolvedPaths(config, isUnresolved, [], pending);
-  const result = schemaOf(kind).safeParse(config);
+  let result: ReturnType<z.ZodType["safeParse"]>;
+  try {
+    result = schemaOf(kind).safeParse(config);
+  } catch (e) {
+    // zod (or a rule inside it) gave up in its own way: name the block, never rethrow
+    return [{ path: "", message: `${kind.type}: validation failed: ${echo(e instanceof Error ? e.message : String(e))}` }];
+  }
   if (result.success) return [];
   const problems: Problem[] = [];
   for (const issue of result.error.issues) {
-    const path = issue.path.map(String).join(".");
+    const path = issue.path.map((s) => echo(String(s), 64)).join(".");
     // A rule about a value that is not known yet (or about something inside it) waits.
-    if ([...pending].some((p) => path === p || path.startsWith(`${p}.`) || (p !== "" && p.startsWith(`${path}.`)))) continue;
+    const raw = issue.path.map(String).join(".");
+    if ([...pending].some((p) => raw === p || raw.startsWith(`${p}.`) || (p !== "" && p.startsWith(`${raw}.`)))) continue;
     let message = issue.message;
     if (issue.code === "unrecognized_keys") {
-      message = `unknown attribute${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `'${k}'`).join(", ")} for ${kind.type} (not in its schema)`;
+      message = `unknown attribute${issue.keys.length > 1 ? "s" : ""} ${issue.keys.slice(0, 5).map((k) => `'${echo(k, 64)}'`).join(", ")}${issue.keys.length > 5 ? ` and ${issue.keys.length - 5} more` : ""} for ${kind.type} (not in its schema)`;
     } else if (issue.code === "invalid_type") {
       message = issue.input === undefined ? `'${path}' is required` : `${path} ${issue.message.replace(/^Invalid input: /, "")}`;
     } else if (issue.code === "invalid_value") {
       message = `${path} ${issue.message.replace(/^Invalid option: /, "")}`;
     }
-    problems.push({ path, message });
+    problems.push({ path, message: safeMessage(message) });
   }
   return problems;
 }

@@ -58,7 +58,7 @@ const SYNTH_CASES: Array<[string, (h: Host, s: TerraformStack) => void, string[]
   ["sync=disabled on the postgres profile", dataset({ profile: "postgres", properties: { sync: "disabled" } }), ["ephemeral"]],
   ["sync=off", dataset({ properties: { sync: "off" } }), ["standard, always, disabled"]],
   ["atime=yes", dataset({ properties: { atime: "yes" } }), ["on, off"]],
-  ["unknown property", dataset({ properties: { recsize: "1M" } }), ["unknown or unsupported ZFS property 'recsize'"]],
+  ["unknown property", dataset({ properties: { recsz: "1M" } }), ["unknown or unsupported ZFS property 'recsz'"]],
   ["user property among native ones", dataset({ properties: { "com.x:owner": "me" } }), ["user_properties"]],
   ["volume property on a filesystem", dataset({ properties: { volblocksize: "16K" } }), ["does not apply to a filesystem"]],
   ["volume without volsize", dataset({ type: "volume" }), ["needs volsize"]],

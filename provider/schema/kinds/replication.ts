@@ -1,6 +1,7 @@
 /** backplane_replication: zfs send | ssh <wg peer> zfs recv, incremental, resumable, hold-protected. */
 import { z } from "zod";
-import { type KindSpec, str, bool, strMap, computed, checked } from "../attr.js";
+import { type KindSpec, str, bool, strMap, computed, checked, reportEach, stringMap, withMap } from "../attr.js";
+import { canonicalPropertyNames, propertyProblems } from "../../zfs/assignments.js";
 import { datasetNameProblem, snapshotComponentProblem } from "../../zfs/names.js";
 import { hostProblem } from "../../wg/net.js";
 
@@ -17,7 +18,11 @@ export const replication: KindSpec = {
     snapshot_prefix: str("Prefix of the snapshots replication takes and owns.", checked(snapshotComponentProblem), { default: "backplane-repl-" }),
     raw: bool("Send raw (encrypted datasets stay encrypted in transit and at rest).", { default: false }),
     allow_rollback_target: bool("Allow `zfs recv -F` on a diverged target (destroys target-only changes).", { default: false }),
-    receive_properties: strMap("Properties set on the target at receive (`recv -o`).", z.record(z.string(), z.string())),
+    receive_properties: strMap("Properties set on the target at receive (`recv -o`), checked by the ZFS property catalogue.", z.record(z.string(), z.string())),
     last_snapshot: computed("Newest snapshot both sides have."),
   },
+  refine(v, report) {
+    reportEach(report, "receive_properties", propertyProblems(stringMap(v.receive_properties), { kind: "either", target: "receive", ephemeral: false, userProperties: "inline" }));
+  },
+  canonical: (v) => withMap(v, "receive_properties", canonicalPropertyNames),
 };
