@@ -34,9 +34,31 @@ function unresolvedPaths(value: unknown, isUnresolved: (v: unknown) => boolean, 
   }
 }
 
+/**
+ * Strings a host cannot receive intact, wherever they sit (keys too): a lone UTF-16
+ * surrogate (JSON can spell one, "\ud800") has no UTF-8 form and would arrive as U+FFFD.
+ */
+function notUtf8(value: unknown, prefix: string[], out: Problem[]): void {
+  const check = (s: string, at: string[]) => {
+    const m = /\p{Cs}/u.exec(s);
+    if (m) out.push({ path: at.map((x) => echo(x, 64)).join("."), message: `${at.length ? `${echo(at.join("."), 64)} ` : ""}is not well-formed Unicode (a lone surrogate U+${m[0].charCodeAt(0).toString(16).toUpperCase()} at position ${m.index}): it has no UTF-8 form and cannot reach a host intact` });
+  };
+  if (typeof value === "string") check(value, prefix);
+  else if (Array.isArray(value)) value.forEach((v, i) => notUtf8(v, [...prefix, String(i)], out));
+  else if (value && typeof value === "object") {
+    for (const [k, v] of Object.entries(value)) {
+      check(k, [...prefix, k]);
+      notUtf8(v, [...prefix, k], out);
+    }
+  }
+}
+
 export function validateBlock(kind: KindSpec, config: Record<string, unknown>, isUnresolved: (v: unknown) => boolean): Problem[] {
   const pending = new Set<string>();
   unresolvedPaths(config, isUnresolved, [], pending);
+  const encoding: Problem[] = [];
+  notUtf8(config, [], encoding);
+  if (encoding.length > 0) return encoding;
   let result: ReturnType<z.ZodType["safeParse"]>;
   try {
     result = schemaOf(kind).safeParse(config);

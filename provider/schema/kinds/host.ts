@@ -52,7 +52,7 @@ export const host: KindSpec = {
     host_key: str("The host's public key, pinned (as in known_hosts, without the host name).", checked(hostKeyProblem), { example: "ssh-ed25519 AAAAC3Nza..." }),
     known_hosts_file: str("A known_hosts file holding this host's key (alternative to host_key).", checked(pathProblem("known_hosts_file", { percent: false }))),
     ssh_config_file: str("An ssh_config file to use (e.g. the lab's, with ControlMaster).", checked(pathProblem("ssh_config_file", { percent: true }))),
-    command_prefix: strList("Words put before every command, e.g. [\"sudo\", \"-n\"].", z.string().regex(/^[A-Za-z0-9_./=-]+$/, { message: "must be a plain word" })),
+    command_prefix: strList("Words put before every command, e.g. [\"sudo\", \"-n\"].", z.string().max(255, { message: "must be a plain word of at most 255 characters" }).regex(/^[A-Za-z0-9_./=-]+$/, { message: "must be a plain word" })),
     connect_timeout: num("Seconds to wait for the SSH connection.", z.number().int().min(1).max(600), { default: 15 }),
   },
   refine(v, report) {
