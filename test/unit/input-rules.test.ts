@@ -4,7 +4,8 @@
  * checked whole at load, host keys parsed, addresses canonical, messages short and escaped.
  */
 import { describe, it, expect } from "vitest";
-import { loadStack, LoadError } from "../../provider/engine/load.js";
+import { loadStack } from "../../provider/engine/load.js";
+import { loadRefusal } from "./helpers/load.js";
 import { makePlan } from "../../provider/engine/plan.js";
 import { toDisplay } from "../../provider/model/argv.js";
 import { echo } from "../../provider/model/echo.js";
@@ -23,15 +24,7 @@ const CLONE: PropertyContext = { kind: "either", target: "clone", ephemeral: fal
 const ROOT: PropertyContext = { kind: "filesystem", target: "pool-root", ephemeral: false, userProperties: "not-read" };
 const messages = (p: { message: string }[]) => p.map((x) => x.message).join(" | ");
 
-function loadMessage(doc: Doc): string {
-  try {
-    loadStack(doc);
-  } catch (e) {
-    expect(e).toBeInstanceOf(LoadError);
-    return (e as Error).message;
-  }
-  throw new Error("load succeeded but should have failed");
-}
+const loadMessage = loadRefusal;
 
 const first = (doc: Doc, type: string): Doc => Object.values(doc.resource[type] as Record<string, Doc>)[0]!;
 
