@@ -56,6 +56,9 @@ export interface CloneProps {
   ephemeral?: boolean;
 }
 
+/** The literal dataset@snapshot of each snapshot construct, for clones made from it (its attributes are tokens). */
+const SNAPSHOT_NAMES = new WeakMap<SnapshotL1, string>();
+
 export class Host extends Construct {
   readonly provider: BackplaneProvider;
   readonly hostName: string;
@@ -126,16 +129,21 @@ export class Host extends Construct {
     validateAtSynth(scope, snapshotKind, () => ({
       dataset, name: props.name, recursive: props.recursive, retain_prefix: props.retainPrefix, retain_count: props.retainCount,
     }));
-    return new SnapshotL1(scope, "snapshot", {
+    const l1 = new SnapshotL1(scope, "snapshot", {
       provider: this.provider, dataset, name: props.name, recursive: props.recursive,
       retainPrefix: props.retainPrefix, retainCount: props.retainCount,
       dependsOn: typeof props.dataset === "string" ? undefined : [props.dataset.resource],
     });
+    SNAPSHOT_NAMES.set(l1, `${dataset}@${props.name}`);
+    return l1;
   }
 
   clone(id: string, props: CloneProps): CloneL1 {
     const scope = new Construct(this, id);
-    const origin = typeof props.origin === "string" ? props.origin : `${props.origin.dataset}@${props.origin.name}`;
+    // a snapshot construct's attributes are tokens: "${a}@${b}" would be an expression the
+    // loader refuses, so the literal name recorded by snapshot() is used
+    const origin = typeof props.origin === "string" ? props.origin : SNAPSHOT_NAMES.get(props.origin);
+    if (origin === undefined) throw new ConstructError(scope.node.path, "origin must be 'dataset@snapshot' or a snapshot made with Host.snapshot()");
     validateAtSynth(scope, cloneKind, () => ({ name: props.name, origin, properties: props.properties, promote: props.promote, ephemeral: props.ephemeral }));
     return new CloneL1(scope, "clone", {
       provider: this.provider, name: props.name, origin, properties: props.properties, promote: props.promote, ephemeral: props.ephemeral,

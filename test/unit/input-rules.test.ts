@@ -130,6 +130,17 @@ describe("every ZFS property goes through the one catalogue, wherever it appears
   });
 });
 
+describe("a clone of a snapshot construct", () => {
+  it("carries the snapshot's literal name, so the loader sees a value and not an expression", () => {
+    const doc = withHost((h) => {
+      const d = h.dataset("up", { name: "tank/up" });
+      h.clone("c", { name: "tank/c", origin: h.snapshot("s", { dataset: d, name: "job-1" }) });
+    });
+    expect(first(doc, "backplane_clone").origin).toBe("tank/up@job-1");
+    expect(() => loadStack(doc)).not.toThrow();
+  });
+});
+
 describe("names have OpenZFS's limits exactly", () => {
   it("a pool name is at most 239 bytes (room for <pool>/$ORIGIN@$ORIGIN), shorter than a dataset's 255", () => {
     expect(poolNameProblem(`p${"x".repeat(238)}`)).toBeNull();
