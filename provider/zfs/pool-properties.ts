@@ -15,7 +15,7 @@ export interface PoolPropertyContext {
   create: boolean;
 }
 
-interface PoolPropertySpec {
+export interface PoolPropertySpec {
   name: string;
   short?: string;
   domain: string;
@@ -100,7 +100,10 @@ function onePoolProblem(key: string, value: string, ctx: PoolPropertyContext): s
   const spec = BY_NAME.get(key);
   if (!spec) {
     if (READ_ONLY.has(key) || CLASS_READ_ONLY.test(key)) return `pool property '${echo(key)}' is read-only: OpenZFS computes it`;
-    if (key.includes(":")) return userPropertyNameProblem(key) ?? userPropertyValueProblem(value);
+    if (key.includes(":")) {
+      const p = userPropertyNameProblem(key) ?? userPropertyValueProblem(value);
+      return p ?? `'${echo(key)}' is a pool user property (OpenZFS 2.2+); backplane does not read them back yet, so it would plan it forever`;
+    }
     return `unknown pool property '${echo(key)}'`;
   }
   if (spec.when === "import") return `${spec.name} can only be set when a pool is imported, not by backplane`;
