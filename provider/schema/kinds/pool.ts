@@ -18,7 +18,7 @@ const DEVICE = /^\/[A-Za-z0-9_./:+-]+$/;
 
 export const vdevToken = z.string().superRefine((t, ctx) => {
   if (VDEV_WORD.test(t)) return;
-  if (!DEVICE.test(t) || t.split("/").some((c) => c === ".." || c === ".")) {
+  if (t.length > 4095 || !DEVICE.test(t) || t.split("/").some((c) => c === ".." || c === ".")) {
     ctx.addIssue({ code: "custom", message: `'${echo(t)}' is neither a vdev type (mirror, raidz1-3, draid, spare, log, cache, special, dedup) nor an absolute device or file path` });
   }
 });

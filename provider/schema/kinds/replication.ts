@@ -4,6 +4,7 @@ import { type KindSpec, str, bool, strMap, computed, checked, reportEach, string
 import { canonicalPropertyNames, propertyProblems } from "../../zfs/assignments.js";
 import { datasetNameProblem, snapshotComponentProblem } from "../../zfs/names.js";
 import { hostProblem } from "../../wg/net.js";
+import { aliasProblem } from "./host.js";
 
 export const replication: KindSpec = {
   type: "backplane_replication",
@@ -12,7 +13,7 @@ export const replication: KindSpec = {
   description: "Replicates a dataset from this host to `target_host` over its WireGuard address. Incremental from the newest common snapshot, resumable, holds on the chain; a diverged target is refused unless `allow_rollback_target`.",
   attributes: {
     source_dataset: str("Dataset on this host.", checked(datasetNameProblem), { required: true, createOnly: true, example: "tank/srv/uploads" }),
-    target_host: str("Provider alias of the receiving host.", z.string().regex(/^[A-Za-z][A-Za-z0-9_-]*$/, { message: "must be a provider alias" }), { required: true, createOnly: true, example: "dr" }),
+    target_host: str("Provider alias of the receiving host.", checked(aliasProblem), { required: true, createOnly: true, example: "dr" }),
     target_address: str("Address the stream is sent to (the target's WireGuard address).", checked(hostProblem), { required: true, example: "10.201.0.2" }),
     target_dataset: str("Dataset on the target host.", checked(datasetNameProblem), { required: true, createOnly: true, example: "backup/prod/uploads" }),
     snapshot_prefix: str("Prefix of the snapshots replication takes and owns.", checked(snapshotComponentProblem), { default: "backplane-repl-" }),

@@ -35,7 +35,7 @@ export const wireguardInterface: KindSpec = {
     listen_port: num("UDP listen port.", port, { example: "51820" }),
     mtu: num("MTU.", z.number().int().min(576).max(9000)),
     fwmark: num("Firewall mark for outgoing packets.", z.number().int().min(0).max(0xffffffff)),
-    rotate: str("Change this value to regenerate the private key."),
+    rotate: str("Change this value to regenerate the private key.", z.string().max(255, { message: "must be at most 255 characters" }).regex(/^[^\p{Cc}]*$/u, { message: "must not contain control characters" })),
     public_key: computed("Public key derived on the host."),
   },
   refine: (v, report) => duplicatesAfter(v, "addresses", canonicalInterfaceAddress, report),

@@ -12,7 +12,7 @@ export const HAND_WRITTEN: readonly string[] = [
   "a\\b", "a\nb", "\n", "a\rb", "a\tb", "a\0b", "\0", "-rf", "--help", "-o", "-", "..", "../..", "a/../b", ".", "./x", "/", "//",
   "", " ", "  a", "a ", "*", "?", "~root", "#x", "!x", "%C", "%%", "a=b", "a:b", "a@b", "a#b", "@", "{a,b}", "[a]", "\u00e9", "e\u0301",
   "a\u200bb", "\u200d", "\ufeffa", "\u202eabc", "abc\u202e", "\u2066x\u2069", "\u061c", "\u2028", "\ud800", "\u{1F600}", "ａ", "\u0430pple",
-  "x".repeat(255), "x".repeat(256), "x".repeat(239), "x".repeat(240), "a".repeat(8191), "a".repeat(8192), "a".repeat(MB), `${"a".repeat(MB)};reboot`,
+  "x".repeat(255), "x".repeat(256), "x".repeat(239), "x".repeat(240), "a".repeat(8191), "a".repeat(8192), "a".repeat(MB), `${"a".repeat(MB)};reboot`, `/${"a".repeat(MB)}`, "1".repeat(MB), `tank/${"a/".repeat(60)}a`,
   "\u007f", "\u0085", "\u00a0", "tank", "tank/ok", "wg0", "root", "127.0.0.1", "::1", "10.0.0.1/24",
 ];
 
