@@ -251,3 +251,20 @@ describe("messages echo at most ~100 characters, escaped", () => {
     expect(m).toContain("lone surrogate");
   });
 });
+
+describe("a failure inside a rule or a library is a problem on the field, never an exception", () => {
+  it("a check that throws is reported on its field with the value echoed", async () => {
+    const { z } = await import("zod");
+    const { checked } = await import("../../provider/schema/attr.js");
+    const { validateBlock } = await import("../../provider/schema/validate.js");
+    const kind = {
+      type: "backplane_test", kind: "resource" as const, engineSupport: "later" as const, description: "",
+      attributes: { name: { tf: "string" as const, zod: checked(() => { throw new TypeError("library said no"); }), description: "" }, other: { tf: "string" as const, zod: z.string(), description: "" } },
+      refine: () => { throw new RangeError("rule fell over"); },
+    };
+    const problems = validateBlock(kind, { name: "x\u202E" }, () => false);
+    expect(problems).toContainEqual({ path: "name", message: expect.stringContaining("could not be checked ('x\\u{202E}'): library said no") });
+    // the cross-attribute rule threw too: a problem naming the kind, not an exception
+    expect(problems).toContainEqual({ path: "", message: expect.stringContaining("backplane_test: a rule failed while checking this block: rule fell over") });
+  });
+});
