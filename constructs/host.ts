@@ -5,7 +5,7 @@ import { Pool as PoolL1 } from "./gen/pool/index.js";
 import { Snapshot as SnapshotL1 } from "./gen/snapshot/index.js";
 import { Clone as CloneL1 } from "./gen/clone/index.js";
 import { DataBackplaneHost } from "./gen/data-backplane-host/index.js";
-import { host as hostKind } from "../provider/schema/kinds/host.js";
+import { host as hostKind, aliasProblem } from "../provider/schema/kinds/host.js";
 import { pool as poolKind } from "../provider/schema/kinds/pool.js";
 import { snapshot as snapshotKind } from "../provider/schema/kinds/snapshot.js";
 import { clone as cloneKind } from "../provider/schema/kinds/clone.js";
@@ -52,9 +52,12 @@ export interface CloneProps {
   origin: string | SnapshotL1;
   properties?: Record<string, string>;
   promote?: boolean;
+  /** throw-away data (a CI or staging clone): allows sync=disabled */
+  ephemeral?: boolean;
 }
 
-const ALIAS = /^[A-Za-z][A-Za-z0-9_-]*$/;
+/** The literal dataset@snapshot of each snapshot construct, for clones made from it (its attributes are tokens). */
+const SNAPSHOT_NAMES = new WeakMap<SnapshotL1, string>();
 
 export class Host extends Construct {
   readonly provider: BackplaneProvider;
@@ -63,9 +66,8 @@ export class Host extends Construct {
 
   constructor(scope: Construct, name: string, props: HostProps) {
     super(scope, name);
-    if (!ALIAS.test(name)) {
-      throw new ConstructError(this.node.path, `host name '${name}' must start with a letter and contain only letters, digits, '_' and '-' (it becomes the provider alias)`);
-    }
+    const aliasBad = aliasProblem(name);
+    if (aliasBad) throw new ConstructError(this.node.path, aliasBad);
     this.hostName = name;
     this.peerAddress = props.peerAddress ?? props.address;
     const config = compact({
@@ -127,19 +129,24 @@ export class Host extends Construct {
     validateAtSynth(scope, snapshotKind, () => ({
       dataset, name: props.name, recursive: props.recursive, retain_prefix: props.retainPrefix, retain_count: props.retainCount,
     }));
-    return new SnapshotL1(scope, "snapshot", {
+    const l1 = new SnapshotL1(scope, "snapshot", {
       provider: this.provider, dataset, name: props.name, recursive: props.recursive,
       retainPrefix: props.retainPrefix, retainCount: props.retainCount,
       dependsOn: typeof props.dataset === "string" ? undefined : [props.dataset.resource],
     });
+    SNAPSHOT_NAMES.set(l1, `${dataset}@${props.name}`);
+    return l1;
   }
 
   clone(id: string, props: CloneProps): CloneL1 {
     const scope = new Construct(this, id);
-    const origin = typeof props.origin === "string" ? props.origin : `${props.origin.dataset}@${props.origin.name}`;
-    validateAtSynth(scope, cloneKind, () => ({ name: props.name, origin, properties: props.properties, promote: props.promote }));
+    // a snapshot construct's attributes are tokens: "${a}@${b}" would be an expression the
+    // loader refuses, so the literal name recorded by snapshot() is used
+    const origin = typeof props.origin === "string" ? props.origin : SNAPSHOT_NAMES.get(props.origin);
+    if (origin === undefined) throw new ConstructError(scope.node.path, "origin must be 'dataset@snapshot' or a snapshot made with Host.snapshot()");
+    validateAtSynth(scope, cloneKind, () => ({ name: props.name, origin, properties: props.properties, promote: props.promote, ephemeral: props.ephemeral }));
     return new CloneL1(scope, "clone", {
-      provider: this.provider, name: props.name, origin, properties: props.properties, promote: props.promote,
+      provider: this.provider, name: props.name, origin, properties: props.properties, promote: props.promote, ephemeral: props.ephemeral,
       dependsOn: typeof props.origin === "string" ? undefined : [props.origin],
     });
   }

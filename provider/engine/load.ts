@@ -13,6 +13,8 @@ import { pskPairs, type PskPair } from "../resources/wireguard-psk.js";
 import { dataKind, providerConfig, resourceKind, PROVIDER_NAME } from "../schema/index.js";
 import type { KindSpec } from "../schema/attr.js";
 import { validateBlock } from "../schema/validate.js";
+import { aliasProblem } from "../schema/kinds/host.js";
+import { echo, safeMessage } from "../model/echo.js";
 import { isUnknown, type BackendConfig, type DesiredResource, type HostConfig, type Unknown } from "../model/desired.js";
 
 export interface DesiredGraph {
@@ -26,9 +28,13 @@ export interface DesiredGraph {
 }
 
 export class LoadError extends Error {
-  constructor(readonly problems: string[]) {
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    // the safety net: whatever a message quotes, it stays short and cannot rewrite the terminal
+    problems = problems.map((p) => safeMessage(p));
     super(`cdk.tf.json has ${problems.length} problem${problems.length === 1 ? "" : "s"}:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
     this.name = "LoadError";
+    this.problems = problems;
   }
 }
 
@@ -71,8 +77,11 @@ function hostFrom(entry: Json): HostConfig {
 }
 
 function where(address: string, path: string): string {
-  return path ? `${address} (${path})` : address;
+  return path ? `${address} (${echo(path, 200)})` : address;
 }
+
+/** Terraform's identifier rule for resource names: they become addresses in every message. */
+const RESOURCE_NAME = /^[A-Za-z_][A-Za-z0-9_-]{0,254}$/;
 
 /** Every problem found on the way, each naming the resource and its construct path. */
 type Problems = string[];
@@ -105,7 +114,7 @@ export function loadStack(doc: unknown): DesiredGraph {
 function refuseTopLevel(doc: Json, problems: Problems): void {
   for (const key of Object.keys(doc)) {
     if (!TOP_LEVEL_OK.has(key)) {
-      problems.push(key === "module" ? "modules are not supported" : key === "variable" ? "variables are not supported: values come from TypeScript" : `top-level block '${key}' is not supported`);
+      problems.push(key === "module" ? "modules are not supported" : key === "variable" ? "variables are not supported: values come from TypeScript" : `top-level block '${echo(key, 64)}' is not supported`);
     }
   }
 }
@@ -116,21 +125,32 @@ function hostsOf(doc: Json, problems: Problems): Map<string, HostConfig> {
   const providers = isObject(doc.provider) ? doc.provider : {};
   for (const [name, entries] of Object.entries(providers)) {
     if (name !== PROVIDER_NAME) {
-      problems.push(`provider '${name}' is not supported: backplane manages only its own resources and runs no Terraform`);
+      problems.push(`provider '${echo(name, 64)}' is not supported: backplane manages only its own resources and runs no Terraform`);
       continue;
     }
     for (const entry of Array.isArray(entries) ? entries : [entries]) {
-      if (!isObject(entry)) continue;
+      if (!isObject(entry)) {
+        problems.push("provider backplane: every entry must be an object (one per host)");
+        continue;
+      }
       const alias = entry.alias;
-      const label = `provider backplane${typeof alias === "string" ? `.${alias}` : ""}`;
+      const label = `provider backplane${typeof alias === "string" ? `.${echo(alias, 64)}` : ""}`;
       if (typeof alias !== "string" || alias === "") {
         problems.push(`${label}: every host needs an alias (use the Host construct)`);
         continue;
       }
+      // the alias names files and a known_hosts entry: checked before anything uses it
+      const bad = aliasProblem(alias);
+      if (bad) {
+        problems.push(`${label}: alias: ${bad}`);
+        continue;
+      }
       if (hosts.has(alias)) problems.push(`${label}: alias '${alias}' is declared twice`);
       const { alias: _a, ...rest } = entry;
-      for (const p of validateBlock(providerConfig, rest, () => false)) problems.push(`${label}.${p.path}: ${p.message}`);
-      hosts.set(alias, hostFrom(entry));
+      const found = validateBlock(providerConfig, rest, () => false);
+      for (const p of found) problems.push(`${label}.${p.path}: ${p.message}`);
+      if (found.length === 0) hosts.set(alias, hostFrom({ ...providerConfig.canonical!(rest), alias }));
+      else hosts.set(alias, hostFrom(entry));
     }
   }
   return hosts;
@@ -146,11 +166,15 @@ function collectBlocks(into: Map<string, DesiredResource>, mode: "resource" | "d
   for (const [type, byName] of Object.entries(block)) {
     const kind: KindSpec | undefined = mode === "resource" ? resourceKind(type) : dataKind(type);
     if (!kind) {
-      problems.push(`${mode === "data" ? "data." : ""}${type}: unknown ${mode === "data" ? "data source" : "resource"} type (backplane knows ${mode === "resource" ? "backplane_pool, backplane_dataset, backplane_snapshot, backplane_clone, backplane_wireguard_interface, backplane_wireguard_peer, backplane_replication, backplane_probe" : "backplane_host"})`);
+      problems.push(`${mode === "data" ? "data." : ""}${echo(type, 64)}: unknown ${mode === "data" ? "data source" : "resource"} type (backplane knows ${mode === "resource" ? "backplane_pool, backplane_dataset, backplane_snapshot, backplane_clone, backplane_wireguard_interface, backplane_wireguard_peer, backplane_replication, backplane_probe" : "backplane_host"})`);
       continue;
     }
     if (!isObject(byName)) continue;
     for (const [name, body] of Object.entries(byName)) {
+      if (!RESOURCE_NAME.test(name)) {
+        problems.push(`${type}.${echo(name, 64)}: a resource name is a letter or '_' followed by letters, digits, '_' and '-' (at most 255)`);
+        continue;
+      }
       const address = `${mode === "data" ? "data." : ""}${type}.${name}`;
       if (!isObject(body)) problems.push(`${address}: must be an object`);
       else into.set(address, blockOf(address, type, mode, body, hosts, problems));
@@ -206,7 +230,7 @@ function resolveReferences(resources: ReadonlyMap<string, DesiredResource>, prob
       if (!value.includes("${")) return value;
       const m = REF.exec(value);
       if (!m) {
-        problems.push(`${where(r.address, r.path)}: ${at}: '${value}' is an expression backplane does not evaluate (only whole-value references like \${backplane_dataset.name.attribute})`);
+        problems.push(`${where(r.address, r.path)}: ${at}: '${echo(value)}' is an expression backplane does not evaluate (only whole-value references like \${backplane_dataset.name.attribute})`);
         return value;
       }
       const [, dataPrefix, type, name, attr] = m as unknown as [string, string | undefined, string, string, string];
@@ -242,14 +266,17 @@ function resolveReferences(resources: ReadonlyMap<string, DesiredResource>, prob
 function validateResources(resources: ReadonlyMap<string, DesiredResource>, hosts: ReadonlyMap<string, HostConfig>, problems: Problems): void {
   for (const r of resources.values()) {
     const kind = r.mode === "resource" ? resourceKind(r.type)! : dataKind(r.type)!;
-    for (const p of validateBlock(kind, r.config, isUnknown)) {
+    const found = validateBlock(kind, r.config, isUnknown);
+    for (const p of found) {
       problems.push(`${where(r.address, r.path)}: ${p.path ? `${p.path}: ` : ""}${p.message}`);
     }
+    // one form from here on: short property names resolved, addresses as the host prints them
+    if (found.length === 0 && kind.canonical) r.config = kind.canonical(r.config);
     for (const d of r.dependsOn) {
-      if (!resources.has(d)) problems.push(`${where(r.address, r.path)}: depends_on names ${d}, which is not declared`);
+      if (!resources.has(d)) problems.push(`${where(r.address, r.path)}: depends_on names ${echo(d)}, which is not declared`);
     }
     if (r.type === "backplane_replication" && typeof r.config.target_host === "string" && !hosts.has(r.config.target_host)) {
-      problems.push(`${where(r.address, r.path)}: target_host '${r.config.target_host}' is not a declared host`);
+      problems.push(`${where(r.address, r.path)}: target_host '${echo(r.config.target_host)}' is not a declared host`);
     }
   }
 }

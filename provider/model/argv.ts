@@ -14,9 +14,13 @@ export type Argv = readonly Word[];
 
 const SAFE = /^[A-Za-z0-9_@%+=:,./-]+$/;
 
-/** POSIX single-quote quoting: safe for every byte sequence except NUL, which argv cannot hold. */
+/**
+ * POSIX single-quote quoting: safe for every byte sequence except NUL, which argv cannot
+ * hold. A lone UTF-16 surrogate has no UTF-8 form (it would arrive as U+FFFD): refused too.
+ */
 export function shellQuote(word: string): string {
   if (word.includes("\0")) throw new Error("a command word cannot contain a NUL byte");
+  if (/\p{Cs}/u.test(word)) throw new Error("a command word cannot contain a lone surrogate (it has no UTF-8 form)");
   if (word !== "" && SAFE.test(word)) return word;
   return `'${word.replace(/'/g, `'\\''`)}'`;
 }

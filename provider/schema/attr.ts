@@ -4,6 +4,7 @@
  * and docs/resources.md. Every kind module exports one `KindSpec`.
  */
 import { z } from "zod";
+import { echo } from "../model/echo.js";
 
 export type TfType = "string" | "number" | "bool" | ["list", "string"] | ["map", "string"];
 
@@ -22,7 +23,8 @@ export interface AttrSpec {
   example?: string;
 }
 
-export type Refinement = (value: Record<string, unknown>, report: (path: string, message: string) => void) => void;
+/** `path` is dotted ("properties.sync") or, when a key may hold dots, the segments. */
+export type Refinement = (value: Record<string, unknown>, report: (path: string | string[], message: string) => void) => void;
 
 export interface KindSpec {
   /** terraform type name, e.g. backplane_dataset; "provider" for the host configuration */
@@ -32,6 +34,12 @@ export interface KindSpec {
   attributes: Record<string, AttrSpec>;
   /** cross-attribute rules (profile vs sync, type vs volsize ...) */
   refine?: Refinement;
+  /**
+   * The configuration in the one form the rest of backplane sees (short property names
+   * resolved, addresses as `ip`/`wg` print them). Pure; runs on valid configuration only,
+   * and leaves values not known yet as they are.
+   */
+  canonical?: (value: Record<string, unknown>) => Record<string, unknown>;
   /** whether the engine can plan/apply it yet; others are refused at plan with a clear error */
   engineSupport: "full" | "later";
 }
@@ -47,9 +55,13 @@ export function configSchema(kind: KindSpec): z.ZodType<Record<string, unknown>>
   if (!kind.refine) return obj as unknown as z.ZodType<Record<string, unknown>>;
   const refine = kind.refine;
   return obj.superRefine((value, ctx) => {
-    refine(value as Record<string, unknown>, (path, message) =>
-      ctx.addIssue({ code: "custom", path: path.split("."), message }),
-    );
+    const report = (path: string | string[], message: string) =>
+      ctx.addIssue({ code: "custom", path: Array.isArray(path) ? path : path.split("."), message });
+    try {
+      refine(value as Record<string, unknown>, report);
+    } catch (e) {
+      report([], `${kind.type}: a rule failed while checking this block: ${echo(e instanceof Error ? e.message : String(e))}`);
+    }
   }) as unknown as z.ZodType<Record<string, unknown>>;
 }
 
@@ -61,10 +73,36 @@ export const strList = (description: string, item: z.ZodType = z.string(), extra
 export const strMap = (description: string, zod: z.ZodType = z.record(z.string(), z.string()), extra: Partial<AttrSpec> = {}): AttrSpec => ({ tf: ["map", "string"], zod, description, ...extra });
 export const computed = (description: string, tf: TfType = "string"): AttrSpec => ({ tf, zod: z.never(), computed: true, description });
 
-/** A zod string checked by one of our `xxxProblem(value) → reason | null` functions. */
+/**
+ * A zod string checked by one of our `xxxProblem(value) → reason | null` functions. A
+ * check that throws (a library refusing the input its own way) becomes a problem on this
+ * field, never an exception out of validation.
+ */
 export function checked(problem: (v: string) => string | null): z.ZodType<string> {
   return z.string().superRefine((v, ctx) => {
-    const p = problem(v);
+    let p: string | null;
+    try {
+      p = problem(v);
+    } catch (e) {
+      p = `could not be checked ('${echo(v)}'): ${echo(e instanceof Error ? e.message : String(e))}`;
+    }
     if (p) ctx.addIssue({ code: "custom", message: p });
   });
+}
+
+/** Report each problem of a map of assignments on its own key (keys may hold dots). */
+export function reportEach(report: (path: string[], message: string) => void, attribute: string, problems: ReadonlyArray<{ key: string; message: string }>): void {
+  for (const p of problems) report([attribute, p.key], p.message);
+}
+
+/** The string members of a map attribute (values not known yet are left out). */
+export function stringMap(value: unknown): Record<string, string> {
+  if (!value || typeof value !== "object" || Array.isArray(value)) return {};
+  return Object.fromEntries(Object.entries(value).filter((e): e is [string, string] => typeof e[1] === "string"));
+}
+
+/** The block with one map attribute rewritten (canonical names); other attributes untouched. */
+export function withMap(value: Record<string, unknown>, attribute: string, f: (m: Record<string, unknown>) => Record<string, unknown>): Record<string, unknown> {
+  const m = value[attribute];
+  return m && typeof m === "object" && !Array.isArray(m) ? { ...value, [attribute]: f(m as Record<string, unknown>) } : value;
 }

@@ -1,7 +1,8 @@
 /** docs/resources.md, generated from the kind registry (a test regenerates and compares). */
 import type { AttrSpec, KindSpec } from "./attr.js";
 import { DATA_KINDS, RESOURCE_KINDS, providerConfig } from "./index.js";
-import { PROPERTIES } from "../zfs/properties.js";
+import { ALL_PROPERTIES, PROPERTIES } from "../zfs/properties.js";
+import { POOL_PROPERTIES } from "../zfs/pool-properties.js";
 import { PROFILES } from "../zfs/profiles.js";
 
 function typeName(a: AttrSpec): string {
@@ -43,8 +44,15 @@ export function resourcesMarkdown(): string {
   out.push("## ZFS properties (backplane_dataset.properties)", "");
   out.push("| property | applies to | values | create-only | inheritable | description |", "|---|---|---|---|---|---|");
   for (const p of PROPERTIES) {
-    out.push(`| \`${p.name}\` | ${p.kinds.join(", ")} | ${cell(p.domain)} | ${p.createOnly ? "yes" : ""} | ${p.inheritable ? "yes" : ""} | ${cell(p.description)} |`);
+    out.push(`| \`${p.name}\`${p.short ? ` (\`${p.short}\`)` : ""} | ${p.kinds.join(", ")} | ${cell(p.domain)} | ${p.createOnly ? "yes" : ""} | ${p.inheritable ? "yes" : ""} | ${cell(p.description)} |`);
   }
+  out.push("", "Short names OpenZFS accepts (in parentheses) are accepted and sent in the canonical form. Read-only properties are refused as read-only.",
+    `Known to OpenZFS but not managed yet (not read back, so refused rather than planned forever): ${ALL_PROPERTIES.filter((p) => !p.managed).map((p) => `\`${p.name}\``).join(", ")}, and the \`userquota@\` family.`, "");
+  out.push("## Pool properties (backplane_pool.properties)", "", "| property | values | when |", "|---|---|---|");
+  for (const p of POOL_PROPERTIES) {
+    out.push(`| \`${p.name}\`${p.short ? ` (\`${p.short}\`)` : ""} | ${cell(p.domain)} | ${p.when === "create" ? "at creation" : p.when === "not-create" ? "not at creation" : p.when === "import" ? "at import only (refused)" : "any time"} |`);
+  }
+  out.push("", "`feature@<name>` takes `enabled`, or `disabled` at creation. `filesystem_properties` (the root dataset, `-O`) are checked like a dataset's; `sync=disabled` is refused there.");
   out.push("", "User properties (`module:name`) go in `user_properties`. `backplane:managed` is reserved: backplane sets it on what it creates.", "");
   out.push("## Dataset profiles (from the seed)", "", "| profile | properties | ephemeral | service |", "|---|---|---|---|");
   for (const [name, p] of Object.entries(PROFILES)) {

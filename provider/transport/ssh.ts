@@ -7,7 +7,7 @@ import { execa } from "execa";
 import { mkdirSync, writeFileSync, mkdtempSync, appendFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { toDisplay, toShell, type Argv } from "../model/argv.js";
+import { argv, toDisplay, toShell, type Argv } from "../model/argv.js";
 import { ConnectError, HostKeyError, type RunResult, type Transport } from "./transport.js";
 import type { HostConfig } from "../model/desired.js";
 
@@ -21,6 +21,30 @@ const runtimeDir = (() => {
     return dir;
   };
 })();
+
+/**
+ * A value for `ssh -o Key=value`. ssh splits an option line into words (argv_split: quotes
+ * and backslash escapes) and expands %-tokens in some options; this quotes the value so
+ * ssh reads back exactly `value` — a path with spaces, quotes or '#' included. Control
+ * characters cannot be quoted for ssh and never get here (refused at load).
+ */
+export function sshOptionValue(value: string, opts: { percentTokens: boolean; tokens?: string }): string {
+  if (/[\x00-\x1f\x7f]/.test(value)) throw new Error("an ssh option value cannot hold a control character");
+  const escaped = value.replace(/[\\"]/g, (c) => `\\${c}`);
+  // `tokens` are ours (e.g. %C), appended unescaped
+  return `"${opts.percentTokens ? escaped.replace(/%/g, "%%") : escaped}${opts.tokens ?? ""}"`;
+}
+
+/** The pinned key as one known_hosts line for `hostAlias`: type and base64 only, never more. */
+export function knownHostsLine(hostAlias: string, hostKey: string): string {
+  const [type, b64] = hostKey.split(" ");
+  if (!type || !b64 || !/^[A-Za-z0-9_.@-]+$/.test(type) || !/^[A-Za-z0-9+/=]+$/.test(b64) || !/^[A-Za-z0-9_.-]+$/.test(hostAlias)) {
+    throw new Error("refusing to write a known_hosts line from a host key or alias that was not validated");
+  }
+  return `${hostAlias} ${type} ${b64}\n`;
+}
+
+let knownHostsFiles = 0;
 
 export class SshTransport implements Transport {
   readonly host: string;
@@ -40,20 +64,22 @@ export class SshTransport implements Transport {
       ServerAliveInterval: "15",
       ServerAliveCountMax: "4",
       ControlMaster: "auto",
-      ControlPath: join(dir, "cm-%C"),
+      ControlPath: sshOptionValue(join(dir, "cm-"), { percentTokens: true, tokens: "%C" }),
       ControlPersist: "120",
       LogLevel: "ERROR",
     };
     if (config.hostKey) {
-      const known = join(dir, `known_hosts-${config.alias}`);
-      writeFileSync(known, `backplane-${config.alias} ${config.hostKey}\n`, { mode: 0o600 });
-      options.UserKnownHostsFile = known;
-      options.HostKeyAlias = `backplane-${config.alias}`;
+      // the file is named by a counter, never by the alias: no alias can point it elsewhere
+      const known = join(dir, `known_hosts-${++knownHostsFiles}`);
+      const hostAlias = `backplane-${config.alias}`;
+      writeFileSync(known, knownHostsLine(hostAlias, config.hostKey), { mode: 0o600 });
+      options.UserKnownHostsFile = sshOptionValue(known, { percentTokens: true });
+      options.HostKeyAlias = hostAlias;
     } else if (config.knownHostsFile) {
-      options.UserKnownHostsFile = config.knownHostsFile;
+      options.UserKnownHostsFile = sshOptionValue(config.knownHostsFile, { percentTokens: false });
     }
     if (config.identityFile) {
-      options.IdentityFile = config.identityFile;
+      options.IdentityFile = sshOptionValue(config.identityFile, { percentTokens: true });
       options.IdentitiesOnly = "yes";
     }
     this.base = [
@@ -66,7 +92,7 @@ export class SshTransport implements Transport {
   }
 
   private remote(cmd: string): string {
-    const prefix = this.config.commandPrefix.join(" ");
+    const prefix = toShell(argv(...this.config.commandPrefix));
     return prefix ? `${prefix} ${cmd}` : cmd;
   }
 

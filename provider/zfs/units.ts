@@ -5,6 +5,7 @@
  * point switches to floating point; values must fit in 64 bits. Sizes are bigint because
  * ZFS sizes exceed Number.MAX_SAFE_INTEGER.
  */
+import { echo } from "../model/echo.js";
 
 export type ParseResult = { ok: true; value: bigint } | { ok: false; reason: string };
 
@@ -22,25 +23,27 @@ function shiftOf(suffix: string): number | null {
 }
 
 export function parseSize(text: string): ParseResult {
+  // 2^64 has 20 digits; a longer text is no size (and never reaches BigInt)
+  if (text.length > 64) return { ok: false, reason: `bad numeric value '${echo(text)}' (too long for a 64-bit size)` };
   if (!/^[0-9.]/.test(text)) {
-    return { ok: false, reason: `bad numeric value '${text}' (sizes are a number with an optional suffix K, M, G, T, P, E or Z)` };
+    return { ok: false, reason: `bad numeric value '${echo(text)}' (sizes are a number with an optional suffix K, M, G, T, P, E or Z)` };
   }
   const m = /^([0-9]*)(\.[0-9]*)?(.*)$/s.exec(text)!;
   const [, whole = "", fraction, suffix = ""] = m;
   const shift = shiftOf(suffix);
-  if (shift === null) return { ok: false, reason: `invalid numeric suffix '${suffix}' in '${text}'` };
+  if (shift === null) return { ok: false, reason: `invalid numeric suffix '${echo(suffix)}' in '${echo(text)}'` };
   if (fraction !== undefined) {
     const f = Number(`${whole}${fraction}`);
-    if (!Number.isFinite(f)) return { ok: false, reason: `bad numeric value '${text}'` };
+    if (!Number.isFinite(f)) return { ok: false, reason: `bad numeric value '${echo(text)}'` };
     const scaled = f * 2 ** shift;
-    if (scaled > Number(UINT64_MAX)) return { ok: false, reason: `numeric value '${text}' is too large` };
+    if (scaled > Number(UINT64_MAX)) return { ok: false, reason: `numeric value '${echo(text)}' is too large` };
     return { ok: true, value: BigInt(Math.trunc(scaled)) };
   }
-  if (whole === "") return { ok: false, reason: `bad numeric value '${text}'` };
+  if (whole === "") return { ok: false, reason: `bad numeric value '${echo(text)}'` };
   const n = BigInt(whole);
-  if (n > UINT64_MAX) return { ok: false, reason: `numeric value '${text}' is too large` };
+  if (n > UINT64_MAX) return { ok: false, reason: `numeric value '${echo(text)}' is too large` };
   const v = n << BigInt(shift);
-  if (shift >= 64 || v > UINT64_MAX) return { ok: false, reason: `numeric value '${text}' is too large` };
+  if (shift >= 64 || v > UINT64_MAX) return { ok: false, reason: `numeric value '${echo(text)}' is too large` };
   return { ok: true, value: v };
 }
 

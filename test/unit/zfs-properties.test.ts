@@ -34,7 +34,7 @@ describe("the property catalogue knows each property's domain", () => {
     ["mountpoint", "relative/path", "absolute path"],
     ["mountpoint", "/a/../b", "'..'"],
     ["keylocation", "http://x", "file:///"],
-    ["volblocksize", "256K", "at most 128K"],
+    ["volblocksize", "32M", "at most 16M"],
   ])("%s=%s is refused (%s)", (name, value, why) => {
     const r = check(name, value);
     expect(r.ok).toBe(false);
@@ -45,6 +45,9 @@ describe("the property catalogue knows each property's domain", () => {
     expect(propertySpec("compression")!.requires!("zstd")).toMatchObject({ zfs: "2.0", feature: "zstd_compress" });
     expect(propertySpec("recordsize")!.requires!("1048576")).toMatchObject({ feature: "large_blocks" });
     expect(propertySpec("recordsize")!.requires!("131072")).toBeNull();
+    // OpenZFS: volblocksize up to the pool's maxblocksize (128K without large_blocks, 16M with)
+    expect(propertySpec("volblocksize")!.requires!("262144")).toMatchObject({ feature: "large_blocks" });
+    expect(propertySpec("volblocksize")!.requires!("131072")).toBeNull();
   });
 
   it("marks create-only properties", () => {

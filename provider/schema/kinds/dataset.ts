@@ -1,9 +1,10 @@
 /** backplane_dataset: a filesystem or volume with native and user properties. */
 import { z } from "zod";
-import { type KindSpec, str, strMap, bool, computed, checked } from "../attr.js";
+import { type KindSpec, str, strMap, bool, computed, checked, reportEach, stringMap, withMap } from "../attr.js";
 import { datasetNameProblem } from "../../zfs/names.js";
-import { propertySpec, userPropertyNameProblem, userPropertyValueProblem, MANAGED_PROPERTY } from "../../zfs/properties.js";
-import { PROFILE_NAMES, SYNC_DISABLED_WARNING } from "../../zfs/profiles.js";
+import { userPropertyNameProblem, userPropertyValueProblem, MANAGED_PROPERTY } from "../../zfs/properties.js";
+import { canonicalPropertyNames, propertyProblems } from "../../zfs/assignments.js";
+import { PROFILE_NAMES } from "../../zfs/profiles.js";
 
 export const dataset: KindSpec = {
   type: "backplane_dataset",
@@ -22,31 +23,13 @@ export const dataset: KindSpec = {
     guid: computed("Dataset GUID."),
   },
   refine(v, report) {
-    const kind = (v.type as string | undefined) ?? "filesystem";
-    const props = (v.properties as Record<string, string> | undefined) ?? {};
-    for (const [name, value] of Object.entries(props)) {
-      const spec = propertySpec(name);
-      if (!spec) {
-        report(`properties.${name}`, name.includes(":")
-          ? `'${name}' is a user property: put it in user_properties`
-          : `unknown or unsupported ZFS property '${name}'`);
-        continue;
-      }
-      if (!spec.kinds.includes(kind as "filesystem" | "volume")) {
-        report(`properties.${name}`, `'${name}' does not apply to a ${kind}`);
-        continue;
-      }
-      const c = spec.check(value);
-      if (!c.ok) report(`properties.${name}`, `${name} ${c.reason}`);
-    }
-    if (props.sync === "disabled" && v.ephemeral !== true) {
-      report("properties.sync", `sync=disabled is only accepted on a dataset marked ephemeral. The seed: "${SYNC_DISABLED_WARNING}"`);
-    }
-    if (kind === "volume" && props.volsize === undefined) report("properties.volsize", "a volume needs volsize");
-    for (const [name, value] of Object.entries((v.user_properties as Record<string, string> | undefined) ?? {})) {
+    const kind = v.type === "volume" ? "volume" : "filesystem";
+    reportEach(report, "properties", propertyProblems(stringMap(v.properties), { kind, target: "dataset", ephemeral: v.ephemeral === true, userProperties: "separate" }));
+    for (const [name, value] of Object.entries(stringMap(v.user_properties))) {
       const p = userPropertyNameProblem(name) ?? userPropertyValueProblem(value);
-      if (p) report(`user_properties.${name}`, p);
-      if (name === MANAGED_PROPERTY) report(`user_properties.${name}`, `${MANAGED_PROPERTY} is set by backplane itself`);
+      if (p) report(["user_properties", name], p);
+      if (name === MANAGED_PROPERTY) report(["user_properties", name], `${MANAGED_PROPERTY} is set by backplane itself`);
     }
   },
+  canonical: (v) => withMap(v, "properties", canonicalPropertyNames),
 };

@@ -11,7 +11,7 @@ export const hostFacts: KindSpec = {
     "Facts about the host of its provider, read in the same round trip as the rest of the refresh: OpenZFS version, kernel, WireGuard implementation, pool features. " +
     "Other resources may refer to them; `min_zfs_version` and `require_wireguard` turn them into preconditions checked at plan, before any command changes the host.",
   attributes: {
-    min_zfs_version: str("Refuse the plan unless the host runs at least this OpenZFS version (zfs-fuse counts as older than any).", z.string().regex(/^\d+(\.\d+){0,2}$/, { message: "must be a version like 2.2 or 2.1.5" }), { example: "2.2" }),
+    min_zfs_version: str("Refuse the plan unless the host runs at least this OpenZFS version (zfs-fuse counts as older than any).", z.string().regex(/^\d{1,6}(\.\d{1,6}){0,2}$/, { message: "must be a version like 2.2 or 2.1.5" }), { example: "2.2" }),
     require_wireguard: bool("Refuse the plan unless the host has kernel WireGuard or wireguard-go.", { default: false }),
     zfs_version: computed("OpenZFS userland version (empty for zfs-fuse and other non-OpenZFS ZFS)."),
     zfs_kmod: computed("OpenZFS kernel module version (empty when there is none)."),

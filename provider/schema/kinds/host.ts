@@ -1,11 +1,42 @@
-/** Provider configuration: one alias = one host, reached over system OpenSSH. */
+/**
+ * Provider configuration: one alias = one host, reached over system OpenSSH. Every field
+ * is checked here, at synth and at load, before anything is spawned: the alias (it names
+ * files and the known_hosts entry), the address, port, user, the pinned key (parsed), the
+ * paths handed to ssh (no control characters; quoted by the transport) and the prefix.
+ */
 import { z } from "zod";
 import { type KindSpec, str, num, strList, checked } from "../attr.js";
 import { hostProblem, portProblem } from "../../wg/net.js";
+import { hostKeyProblem, parseHostKey } from "../host-key.js";
+import { echo } from "../../model/echo.js";
 
-const hostKey = z.string().regex(/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/]+={0,3}( .*)?$/, {
-  message: "must be an OpenSSH public key line: '<type> <base64>' (ssh-ed25519, ssh-rsa or ecdsa-sha2-*)",
-});
+/** A provider alias: it becomes a file name and a known_hosts host name. */
+export function aliasProblem(alias: string): string | null {
+  if (!/^[A-Za-z][A-Za-z0-9_-]{0,62}$/.test(alias)) {
+    return `host name '${echo(alias)}' must start with a letter and contain only letters, digits, '_' and '-' (at most 63; it becomes the provider alias)`;
+  }
+  return null;
+}
+
+/** POSIX portable user names (letters, digits, '.', '_', '-'; not starting with '-'), at most 32. */
+export function userProblem(user: string): string | null {
+  if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}$/.test(user) || user === "." || user === "..") {
+    return `'${echo(user)}' must be a POSIX user name (letters, digits, '.', '_', '-', not starting with '-', at most 32)`;
+  }
+  return null;
+}
+
+/** A local file ssh reads. Spaces and quotes are fine (the transport quotes); control characters are not. */
+function pathProblem(what: string, opts: { percent: boolean }) {
+  return (path: string): string | null => {
+    if (path === "") return `${what} is empty`;
+    const cc = /[\p{Cc}]/u.exec(path);
+    if (cc) return `${what} contains a control character (U+${cc[0].codePointAt(0)!.toString(16).padStart(4, "0").toUpperCase()}) at position ${cc.index}`;
+    if (new TextEncoder().encode(path).length > 4095) return `${what} is longer than PATH_MAX (4095 bytes)`;
+    if (!opts.percent && path.includes("%")) return `${what} may not contain '%' (ssh expands %-tokens in it, differently by version)`;
+    return null;
+  };
+}
 
 export const host: KindSpec = {
   type: "provider",
@@ -16,17 +47,22 @@ export const host: KindSpec = {
   attributes: {
     address: str("Address sshd listens on (host name or IP).", checked(hostProblem), { required: true, example: "127.0.0.1" }),
     port: num("SSH port.", z.number().superRefine((v, c) => { const p = portProblem(v); if (p) c.addIssue({ code: "custom", message: p }); }), { default: 22, example: "2201" }),
-    user: str("Login user.", z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, { message: "must be a POSIX user name" }), { default: "root" }),
-    identity_file: str("Private key file for authentication (read by ssh, never by backplane).", z.string().min(1), { example: "~/.ssh/id_ed25519" }),
-    host_key: str("The host's public key, pinned (as in known_hosts, without the host name).", hostKey, { example: "ssh-ed25519 AAAAC3Nza..." }),
-    known_hosts_file: str("A known_hosts file holding this host's key (alternative to host_key).", z.string().min(1)),
-    ssh_config_file: str("An ssh_config file to use (e.g. the lab's, with ControlMaster).", z.string().min(1)),
-    command_prefix: strList("Words put before every command, e.g. [\"sudo\", \"-n\"].", z.string().regex(/^[A-Za-z0-9_./=-]+$/, { message: "must be a plain word" })),
+    user: str("Login user.", checked(userProblem), { default: "root" }),
+    identity_file: str("Private key file for authentication (read by ssh, never by backplane).", checked(pathProblem("identity_file", { percent: true })), { example: "~/.ssh/id_ed25519" }),
+    host_key: str("The host's public key, pinned (as in known_hosts, without the host name).", checked(hostKeyProblem), { example: "ssh-ed25519 AAAAC3Nza..." }),
+    known_hosts_file: str("A known_hosts file holding this host's key (alternative to host_key).", checked(pathProblem("known_hosts_file", { percent: false }))),
+    ssh_config_file: str("An ssh_config file to use (e.g. the lab's, with ControlMaster).", checked(pathProblem("ssh_config_file", { percent: true }))),
+    command_prefix: strList("Words put before every command, e.g. [\"sudo\", \"-n\"].", z.string().max(255, { message: "must be a plain word of at most 255 characters" }).regex(/^[A-Za-z0-9_./=-]+$/, { message: "must be a plain word" })),
     connect_timeout: num("Seconds to wait for the SSH connection.", z.number().int().min(1).max(600), { default: 15 }),
   },
   refine(v, report) {
     if (v.host_key === undefined && v.known_hosts_file === undefined) {
       report("host_key", "a host needs a pinned key: set host_key or known_hosts_file (backplane never trusts a key on first use)");
     }
+  },
+  // the pinned key as known_hosts holds it: type and base64, no comment
+  canonical: (v) => {
+    const k = typeof v.host_key === "string" ? parseHostKey(v.host_key) : null;
+    return k && typeof k !== "string" ? { ...v, host_key: `${k.type} ${k.base64}` } : v;
   },
 };

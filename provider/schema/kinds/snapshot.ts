@@ -1,7 +1,7 @@
 /** backplane_snapshot: a named snapshot, optionally recursive, with optional retention of a prefix. */
 import { z } from "zod";
 import { type KindSpec, str, num, bool, computed, checked } from "../attr.js";
-import { datasetNameProblem, snapshotComponentProblem } from "../../zfs/names.js";
+import { datasetNameProblem, snapshotComponentProblem, snapshotNameProblem } from "../../zfs/names.js";
 
 export const snapshot: KindSpec = {
   type: "backplane_snapshot",
@@ -18,6 +18,10 @@ export const snapshot: KindSpec = {
     createtxg: computed("Transaction group that created the snapshot."),
   },
   refine(v, report) {
+    if (typeof v.dataset === "string" && typeof v.name === "string" && datasetNameProblem(v.dataset) === null && snapshotComponentProblem(v.name) === null) {
+      const p = snapshotNameProblem(`${v.dataset}@${v.name}`);
+      if (p) report("name", p);
+    }
     if ((v.retain_prefix === undefined) !== (v.retain_count === undefined)) {
       report("retain_count", "retain_prefix and retain_count go together");
     }

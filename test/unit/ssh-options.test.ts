@@ -1,0 +1,103 @@
+/**
+ * Paths reach ssh exactly: the option quoting is read back by the real OpenSSH parser
+ * (`ssh -G -F /dev/null`, which prints the resulting configuration and connects nowhere),
+ * and the same cases by our port of it used in the property tests. Host keys are parsed:
+ * real keys made here by ssh-keygen pass; truncated, relabelled or padded ones do not.
+ */
+import { describe, it, expect } from "vitest";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { knownHostsLine, sshOptionValue } from "../../provider/transport/ssh.js";
+import { hostKeyProblem } from "../../provider/schema/host-key.js";
+import { optionValue } from "./helpers/openssh.js";
+
+const hasSsh = (() => {
+  try {
+    execFileSync("ssh", ["-V"], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+const PATHS = ["/home/ops/my keys/id_ed25519", "/tmp/it's", '/tmp/a"b', "/tmp/back\\slash", "/tmp/#hash", "/tmp/100%", "/tmp/%C", "/tmp/tab\there".replace("\t", " "), "~/.ssh/id ed", "/tmp/ünï"];
+
+function sshG(option: string): Record<string, string> {
+  const out = execFileSync("ssh", ["-G", "-F", "/dev/null", "-o", option, "example.invalid"], { encoding: "utf8" });
+  return Object.fromEntries(out.split("\n").filter(Boolean).map((l) => [l.slice(0, l.indexOf(" ")), l.slice(l.indexOf(" ") + 1)]));
+}
+
+describe("ssh option values are quoted so ssh reads back exactly the path", () => {
+  it.each(PATHS)("UserKnownHostsFile %j, as the real ssh parses it", (path) => {
+    if (!hasSsh) return;
+    const option = `UserKnownHostsFile=${sshOptionValue(path, { percentTokens: true })}`;
+    // ssh -G prints UserKnownHostsFile after %-expansion, with ~ expanded
+    const home = process.env.HOME ?? "";
+    expect(sshG(option).userknownhostsfile).toBe(path.startsWith("~/") ? `${home}${path.slice(1)}` : path);
+    expect(optionValue(option, { percentTokens: true })).toBe(path);
+  });
+
+  it.each(PATHS)("IdentityFile %j is one word (ssh expands its percent-tokens and ~ when it loads the key)", (path) => {
+    if (!hasSsh) return;
+    const option = `IdentityFile=${sshOptionValue(path, { percentTokens: true })}`;
+    // -G prints IdentityFile before %- and ~-expansion: %% still doubled
+    expect(sshG(option).identityfile!.replace(/%%/g, "%")).toBe(path);
+    expect(optionValue(option, { percentTokens: true })).toBe(path);
+  });
+
+  it("a control character can never be quoted for ssh", () => {
+    expect(() => sshOptionValue("/a\nb", { percentTokens: false })).toThrow(/control character/);
+  });
+
+  it("known_hosts gets exactly one line, from a validated key and alias only", () => {
+    expect(knownHostsLine("backplane-prod", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAFcmkXaJQP9UeFWhIybVTNxpBbWmuCdLI0Hs4SDRawg")).toBe(
+      "backplane-prod ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAFcmkXaJQP9UeFWhIybVTNxpBbWmuCdLI0Hs4SDRawg\n",
+    );
+    expect(() => knownHostsLine("backplane-x\n*", "ssh-ed25519 AAAA")).toThrow(/not validated/);
+    expect(() => knownHostsLine("backplane-x", "ssh-ed25519 AAAA\n* ssh-rsa BBBB")).toThrow(/not validated/);
+  });
+});
+
+describe("pinned host keys are parsed, not pattern-matched", () => {
+  const dir = mkdtempSync(join(tmpdir(), "bp-keys-"));
+  const real: Record<string, string> = {};
+  if (hasSsh) {
+    for (const [type, args] of [["ed25519", []], ["rsa", ["-b", "2048"]], ["ecdsa256", ["-t", "ecdsa", "-b", "256"]], ["ecdsa384", ["-t", "ecdsa", "-b", "384"]], ["ecdsa521", ["-t", "ecdsa", "-b", "521"]]] as const) {
+      const f = join(dir, type);
+      execFileSync("ssh-keygen", [...(args.length && args[0] === "-t" ? [] : ["-t", type]), ...args, "-N", "", "-q", "-C", "test key", "-f", f]);
+      real[type] = readFileSync(`${f}.pub`, "utf8").trim();
+    }
+  }
+  rmSync(dir, { recursive: true, force: true });
+
+  it("real keys of every supported type are accepted, comment and all", () => {
+    for (const k of Object.values(real)) expect(hostKeyProblem(k)).toBeNull();
+  });
+
+  it("a truncated key is refused", () => {
+    if (!hasSsh) return;
+    const [type, b64] = real.ed25519!.split(" ") as [string, string];
+    const cut = Buffer.from(b64, "base64").subarray(0, 40).toString("base64");
+    expect(hostKeyProblem(`${type} ${cut}`)).toContain("truncated");
+  });
+
+  it("a blob of another type under a trusted label is refused", () => {
+    if (!hasSsh) return;
+    const rsaBlob = real.rsa!.split(" ")[1]!;
+    expect(hostKeyProblem(`ssh-ed25519 ${rsaBlob}`)).toContain("labelled ssh-ed25519 but its blob is a ssh-rsa key");
+    const p256 = real.ecdsa256!.split(" ")[1]!;
+    expect(hostKeyProblem(`ecdsa-sha2-nistp384 ${p256}`)).toContain("labelled ecdsa-sha2-nistp384");
+  });
+
+  it("bytes after the key, non-canonical base64 and control characters are refused", () => {
+    if (!hasSsh) return;
+    const [type, b64] = real.ed25519!.split(" ") as [string, string];
+    const padded = Buffer.concat([Buffer.from(b64, "base64"), Buffer.from([0, 0, 0, 0])]).toString("base64");
+    expect(hostKeyProblem(`${type} ${padded}`)).toContain("after the key");
+    expect(hostKeyProblem(`${type} ${b64.slice(0, -1)}`)).toContain("base64");
+    expect(hostKeyProblem(`${type} ${b64}\n* ssh-ed25519 ${b64}`)).toContain("control character");
+    expect(hostKeyProblem("ssh-dss AAAAB3NzaC1kc3M=")).toContain("not one of");
+  });
+});
