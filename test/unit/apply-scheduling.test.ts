@@ -78,6 +78,13 @@ describe("the scheduler decides what may start (pure)", () => {
     expect(units.flatMap((u) => u.batch.map((c) => c.id))).toEqual(["tank/old"]);
   });
 
+  it("starts a removal only after the removals that wait on it, across hosts", () => {
+    const clone = del("b", "clone");
+    const origin: Change = { ...del("a", "origin"), dependsOn: [clone.address] };
+    expect(unitsToStart(pendingOf([origin, clone]), new Set(), 8).flatMap((u) => u.batch.map((c) => c.id))).toEqual(["tank/clone"]);
+    expect(unitsToStart(pendingOf([origin]), new Set(), 8).flatMap((u) => u.batch.map((c) => c.id))).toEqual(["tank/origin"]);
+  });
+
   it("skips busy hosts and stops at the parallelism bound", () => {
     const cs = [change("a", "x", "0"), change("b", "y", "0"), change("c", "z", "0")];
     expect(unitsToStart(pendingOf(cs), new Set(["a"]), 8).map((u) => u.hosts)).toEqual([["b"], ["c"]]);
@@ -100,6 +107,13 @@ describe("the state writer", () => {
     const stored = await backend.read();
     expect(stored).toMatchObject({ lineage: "lineage-w", serial: 3 });
     expect(Object.keys(stored!.resources).sort()).toEqual(["backplane_dataset.a", "backplane_dataset.b", "backplane_dataset.c"]);
+  });
+
+  it("records what each resource depends on, so removals keep their order after the code is gone", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "bp-writer-"));
+    const w = new StateWriter(new LocalStateBackend(join(dir, "terraform.tfstate")), null, "l");
+    await w.record(change("a", "child", "0", ["backplane_dataset.parent", "backplane_pool.tank"]));
+    expect(w.state.resources["backplane_dataset.child"]!.dependencies).toEqual(["backplane_dataset.parent", "backplane_pool.tank"]);
   });
 
   it("records what is already right without writing, and removes what a change deleted", async () => {

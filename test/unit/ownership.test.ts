@@ -77,6 +77,16 @@ describe("the captured host", () => {
   });
 });
 
+describe("datasets are owned by a marker set on themselves", () => {
+  it("a hand-made child of a managed dataset (which inherits the marker) is refused, not adopted", () => {
+    const l = prodLive();
+    expect(l.datasets.get("tank/srv/staging/handmade")!.get("backplane:managed")!.source).toEqual({ kind: "inherited", from: "tank/srv/staging" });
+    const p = plan({ graph: graph({ backplane_dataset: { handmade: { name: "tank/srv/staging/handmade" } } }) });
+    expect(messages(p)).toContainEqual("tank/srv/staging/handmade already exists on prod and is not managed by backplane; adopt it with: backplane import backplane_dataset.handmade tank/srv/staging/handmade");
+    expect(p.changes.find((c) => c.address === "backplane_dataset.handmade")!.after).toBeNull();
+  });
+});
+
 describe("snapshots are owned by their own marker", () => {
   it.each([
     ["one this stack marked (a lost batch made it) is adopted, with its GUID", "ours", null],
@@ -144,8 +154,11 @@ describe("clones and removal order", () => {
     expect(p.changes.flatMap(commands).some((c) => / -r /.test(c) && c.includes("destroy"))).toBe(false);
   });
 
-  it("a hand-made dataset under a managed clone is reported as not managed", () => {
-    const p = plan({ graph: graph({ backplane_clone: { staging: { name: "tank/srv/staging", origin: "tank/srv/uploads@ours" } } }) });
+  it("a hand-made dataset under a managed clone is reported as not managed, even when the stack does not declare the pool", () => {
+    const p = plan({
+      graph: graph({ backplane_clone: { staging: { name: "tank/srv/staging", origin: "tank/srv/uploads@ours" } } }, (r) => r.type === "backplane_pool"),
+      state: null, newLineage: lineage(),
+    });
     expect(p.notManaged).toContainEqual({ host: "prod", kind: "dataset", id: "tank/srv/staging/handmade" });
   });
 });

@@ -46,3 +46,18 @@ describe("a saved plan", () => {
     expect(parseSavedPlan(JSON.stringify(saved()), "x.plan").stack).toBe("seed");
   });
 });
+
+describe("what a saved plan remembers of a host", () => {
+  it("includes WireGuard: interface keys, peers, allowed IPs and preshared-key fingerprints (never a key)", async () => {
+    const { liveSummary } = await import("../../provider/engine/plan.js");
+    const { liveFrom } = await import("./helpers/seed.js");
+    const mesh = liveSummary(liveFrom("zfs-2.3-prod-wg-psk-mesh", "prod"));
+    const other = liveSummary(liveFrom("zfs-2.3-prod-wg-psk-different", "prod"));
+    const iface = liveFrom("zfs-2.3-prod-wg-psk-mesh", "prod").wg.interfaces.get("wg0")!;
+    expect(mesh["wg wg0"]).toMatch(new RegExp(`^${iface.publicKey.replace(/[+/]/g, "\\$&")} port=51820`));
+    const changed = Object.keys(mesh).filter((k) => mesh[k] !== other[k]);
+    expect(changed).toHaveLength(1);
+    expect(changed[0]).toMatch(/^wg wg0 peer /);
+    expect(mesh[changed[0]!]).toMatch(/psk=[0-9a-f]{16}$/);
+  });
+});
