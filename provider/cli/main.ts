@@ -150,12 +150,15 @@ withCommon(program.command("apply").description("apply the changes (or a plan sa
         const saved = parseSavedPlan(await readFile(planfile, "utf8"), planfile);
         transports = transportsFor(p.graph.hosts.values());
         live = await refreshAll(p.graph, transports);
-        const fresh = makePlan({ stack: p.stack, graph: p.graph, state, live, newLineage: saved.lineage, ...saved.options });
+        const { targets, replace, refreshOnly } = saved.options;
+        const fresh = makePlan({ targets, replace, refreshOnly, stack: p.stack, graph: p.graph, state, live, newLineage: saved.lineage });
         const problems = savedPlanProblems(saved, { stack: p.stack, state, configHash: p.configHash, fresh, live: liveSummaries(live) });
         if (problems.length > 0) {
           await closeAll(transports);
           throw new StalePlanError(problems);
         }
+        const flags = [...(targets ?? []).map((t) => `--target ${t}`), ...(replace ?? []).map((r) => `--replace ${r}`), ...(refreshOnly ? ["--refresh-only"] : [])];
+        if (flags.length > 0) out(`The saved plan was made with ${flags.join(" ")}.`);
         plan = fresh;
       } else {
         const r = await planFor(p, { replace: o.replace });
@@ -222,7 +225,9 @@ withCommon(program.command("import").description("adopt an existing pool, datase
       const state = stored ?? newState();
       if (state.resources[address]) throw new Error(`${address} is already in state (as ${state.resources[address]!.id})`);
       const live = await refreshAll(p.graph, transports);
-      const decided = planImport({ type: r.type, id, host: r.host, lineage: state.lineage, live: live.get(r.host)!, forceTakeover: o.forceTakeover === true });
+      const recordedAs = Object.entries(state.resources).find(([, x]) => x.host === r.host && x.id === id);
+      if (recordedAs) throw new Error(`${id} on ${r.host} is already recorded as ${recordedAs[0]}; to move the record, run: backplane state rm ${recordedAs[0]} first`);
+      const decided = planImport({ type: r.type, id, host: r.host, lineage: state.lineage, live: live.get(r.host)!, forceTakeover: o.forceTakeover === true, config: r.config });
       if (decided.takesOverFrom) out(`Taking ${id} over from the stack with lineage ${decided.takesOverFrom} (--force-takeover): that stack no longer manages it.`);
       // Mark it ours, so backplane may later change or (with --allow-destroy) remove it.
       if (decided.marker) {

@@ -35,11 +35,29 @@ export function ownerOf(type: string, id: string, live: HostLive): string | null
   return markerOf(live.datasets.get(id));
 }
 
-export function planImport(o: { type: string; id: string; host: string; lineage: string; live: HostLive; forceTakeover: boolean }): ImportPlan {
+/**
+ * What an import records of the properties set on the object: only those the configuration
+ * names. A property set by hand that the code does not name stays as it is — recording it
+ * would make the next plan inherit it ("removed from the code").
+ */
+function onlyDeclared(type: string, attributes: Record<string, unknown>, config: Record<string, unknown>): Record<string, unknown> {
+  const keep = (recorded: unknown, declared: string[]) => Object.fromEntries(Object.entries((recorded as Record<string, string> | undefined) ?? {}).filter(([k]) => declared.includes(k)));
+  const names = (v: unknown) => Object.keys((v as Record<string, string> | undefined) ?? {});
+  if (type === "backplane_dataset") {
+    return { ...attributes, properties: keep(attributes.properties, names(config.properties)), user_properties: keep(attributes.user_properties, names(config.user_properties)) };
+  }
+  if (type === "backplane_pool") {
+    return { ...attributes, filesystem_properties: keep(attributes.filesystem_properties, [...names(config.filesystem_properties), ...(config.mountpoint ? ["mountpoint"] : [])]) };
+  }
+  return attributes;
+}
+
+export function planImport(o: { type: string; id: string; host: string; lineage: string; live: HostLive; forceTakeover: boolean; config?: Record<string, unknown> }): ImportPlan {
   const kind = ENGINE_KINDS.get(o.type);
   if (!kind || !ZFS_KINDS.has(o.type)) throw new ImportRefusedError(`${o.type} cannot be imported (import adopts pools, datasets, snapshots and clones)`);
-  const attributes = kind.importAttributes(o.id, o.live);
-  if (!attributes) throw new ImportRefusedError(`${o.id} does not exist on ${o.host}`);
+  const found = kind.importAttributes(o.id, o.live);
+  if (!found) throw new ImportRefusedError(`${o.id} does not exist on ${o.host}`);
+  const attributes = onlyDeclared(o.type, found, o.config ?? {});
   const owner = ownerOf(o.type, o.id, o.live);
   if (owner === o.lineage) return { attributes, marker: null, takesOverFrom: null };
   if (owner && !o.forceTakeover) {

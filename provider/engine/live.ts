@@ -8,7 +8,7 @@ import { argv } from "../model/argv.js";
 import type { Transport } from "../transport/transport.js";
 import { wgDump, wgHost, ipAddr, ipLink } from "../wg/facts.js";
 import { batchScript, splitSections, type BatchItem, type SectionResult } from "./batch.js";
-import { zfsVersion, pools, poolProperties, datasetProperties, snapshots, localProperties } from "../zfs/facts.js";
+import { zfsVersion, pools, poolProperties, datasetProperties, snapshots, localProperties, localPropertiesTabs } from "../zfs/facts.js";
 import { MANAGED_PROPERTY } from "../zfs/properties.js";
 import type { HostLive, HostWireGuard, LivePool, PropertyTable, SnapshotRow } from "../model/live.js";
 
@@ -25,7 +25,6 @@ const LEGACY = {
   poolProperties: argv("true"),
   datasets: argv("zfs", "get", "-Hp", "-o", "name,property,value,source", "all"),
   snapshots: argv("true"),
-  localProperties: argv("true"),
 };
 
 export function refreshItems(userProperties: readonly string[]): BatchItem[] {
@@ -36,7 +35,9 @@ export function refreshItems(userProperties: readonly string[]): BatchItem[] {
     { key: "pool-properties", command: poolProperties.command, fallback: LEGACY.poolProperties },
     { key: "datasets", command: datasetProperties(userProperties).command, fallback: LEGACY.datasets },
     { key: "snapshots", command: snapshots.command, fallback: LEGACY.snapshots },
-    { key: "local-properties", command: localProperties.command, fallback: LEGACY.localProperties },
+    // JSON on OpenZFS 2.3; the tab-separated form before it; an old ZFS (zfs-fuse) answers
+    // neither, and its snapshots and markers come from `zfs get all` instead
+    { key: "local-properties", command: localProperties.command, fallback: localPropertiesTabs.command },
     { key: "wg", command: wgDump.command },
     { key: "wg-host", command: wgHost.command },
     { key: "ip-addr", command: ipAddr.command },
@@ -87,7 +88,10 @@ export function parseRefresh(host: string, sections: Map<string, SectionResult>,
     }
   }
   if (!ds.legacy) for (const s of snapshots.parse(section(host, sections, "snapshots").stdout)) snaps.set(s.name, { ...s, marker: null });
-  mergeLocalProperties(localProperties.parse(section(host, sections, "local-properties").stdout), datasets, snaps);
+  if (!ds.legacy) {
+    const lp = section(host, sections, "local-properties");
+    mergeLocalProperties((lp.legacy ? localPropertiesTabs : localProperties).parse(lp.stdout), datasets, snaps);
+  }
   const legacy = ds.legacy || version.userland === null;
   const wgh = wgHost.parse(section(host, sections, "wg-host").stdout);
   const wg: HostWireGuard = {

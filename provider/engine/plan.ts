@@ -9,7 +9,7 @@ import { CycleError, type DesiredGraph } from "./load.js";
 import { deletionOrder, type DeletionOrder } from "./delete-order.js";
 import { isUnknown } from "../model/desired.js";
 import type { HostLive } from "../model/live.js";
-import type { State } from "../model/state.js";
+import type { ResourceState, State } from "../model/state.js";
 import { KNOWN_AFTER_APPLY, type Change, type Plan, type PlanError, type Drift, type NotManaged } from "../model/plan.js";
 import { ENGINE_KINDS } from "../resources/index.js";
 import { removeStrayPeers } from "../resources/wireguard.js";
@@ -163,12 +163,19 @@ export function makePlan(input: PlanInput): Plan {
   drift.push(...strayPeers(changes, live));
   // Preshared keys: the leader of each pair hands a new key over when the pair needs one.
   for (const pair of graph.pskPairs) drift.push(...planPsk(pair, changes, state, live));
-  changes.push(...deletions(graph, state, ctx, errors, drift));
+  changes.push(...deletions(graph, state, ctx, changes, errors, drift));
   const notManaged = notManagedOn(live, changes);
 
   let finalChanges = changes;
   if (input.targets && input.targets.length > 0) {
-    const keep = withDependencies(input.targets, (a) => graph.resources.get(a)?.dependsOn ?? []);
+    // a target takes what it needs along: its dependencies; for a removal, the removals that
+    // must come first and, for a dataset kept aside, the descendants its move carries
+    const byAddress = new Map(changes.map((c) => [c.address, c]));
+    const keep = withDependencies(input.targets, (a) => {
+      const c = byAddress.get(a);
+      const carried = c?.keptAside ? changes.filter((x) => x.movedAsideWith === c.id && x.host === c.host).map((x) => x.address) : [];
+      return [...(graph.resources.get(a)?.dependsOn ?? []), ...(c?.action === "delete" ? c.dependsOn : []), ...carried];
+    });
     for (const t of input.targets) if (!graph.resources.has(t) && !state?.resources[t]) errors.push({ address: t, host: "-", message: "--target names no resource" });
     finalChanges = changes.filter((ch) => keep.has(ch.address));
   }
@@ -264,7 +271,7 @@ function strayPeers(changes: readonly Change[], live: ReadonlyMap<string, HostLi
  * Recorded in state, gone from the configuration: removed after everything that depends on
  * them (delete-order.ts), each change waiting for those removals, across hosts too.
  */
-function deletions(graph: DesiredGraph, state: State | null, ctx: (host: string) => PlanContext | null, errors: PlanError[], drift: Drift[]): Change[] {
+function deletions(graph: DesiredGraph, state: State | null, ctx: (host: string) => PlanContext | null, proposed: readonly Change[], errors: PlanError[], drift: Drift[]): Change[] {
   const changes: Change[] = [];
   const gone = Object.entries(state?.resources ?? {}).filter(([a]) => !graph.resources.has(a)).map(([address, s]) => ({ address, state: s }));
   let ordered: DeletionOrder;
@@ -283,6 +290,11 @@ function deletions(graph: DesiredGraph, state: State | null, ctx: (host: string)
       errors.push({ address, host: recorded.host, message: `cannot plan the removal of ${recorded.type} ${recorded.id}${c ? "" : ` (host ${recorded.host} is no longer declared; keep its provider until its resources are gone)`}` });
       continue;
     }
+    const refused = removalRefusal(address, recorded, graph, state!, proposed);
+    if (refused) {
+      errors.push({ address, host: recorded.host, message: refused });
+      continue;
+    }
     const carrier = ordered.carriedBy.get(address);
     const planned = kind.planDelete(address, recorded, carrier ? { ...c, keptAsideWith: { address: carrier, id: state!.resources[carrier]!.id } } : c);
     for (const m of planned.errors) errors.push({ address, host: recorded.host, message: m });
@@ -290,6 +302,23 @@ function deletions(graph: DesiredGraph, state: State | null, ctx: (host: string)
     drift.push(...kind.drift(address, recorded, c.live).filter((d) => d.property === "(existence)"));
   }
   return changes;
+}
+
+/**
+ * A removal that would take what the configuration still holds: the same object declared
+ * (or recorded) under another address — a renamed resource, which the new address adopts by
+ * its marker — or a dataset whose ancestor this plan replaces (both would be moved aside to
+ * the same place). Refused with what to do instead.
+ */
+function removalRefusal(address: string, recorded: ResourceState, graph: DesiredGraph, state: State, proposed: readonly Change[]): string | null {
+  if (!ZFS_KINDS.has(recorded.type)) return null;
+  const declared = [...graph.resources.values()].find((r) => r.host === recorded.host && ZFS_KINDS.has(r.type) && ENGINE_KINDS.get(r.type)!.id(r.config) === recorded.id);
+  if (declared) return `${recorded.id} on ${recorded.host} is declared again as ${declared.address}: backplane does not remove an object the configuration still holds. To move its record, run: backplane state rm ${address}; backplane import ${declared.address} ${recorded.id}`;
+  const twin = Object.entries(state.resources).find(([a, r]) => a !== address && r.host === recorded.host && r.id === recorded.id && ZFS_KINDS.has(r.type) && graph.resources.has(a));
+  if (twin) return `${recorded.id} on ${recorded.host} is also recorded as ${twin[0]}, which the configuration keeps`;
+  const replaced = proposed.find((c) => c.action === "replace" && c.keptAside && c.host === recorded.host && recorded.id.startsWith(`${c.id}/`));
+  if (replaced) return `${recorded.id} on ${recorded.host} is removed while its ancestor ${replaced.id} is replaced: both would be moved aside to the same place; apply the removal first (plan with --target ${address}), then the replacement`;
+  return null;
 }
 
 /** What lives under anything the stack manages (pool, dataset, clone) that nothing manages: reported, never touched. */
@@ -302,6 +331,11 @@ function notManagedOn(live: ReadonlyMap<string, HostLive>, changes: readonly Cha
       if (managedIds.has(`${host}\u0000${name}`)) continue;
       // Reported whoever made it, including what an earlier apply moved aside (backplane-pre-*).
       if (roots.some((p) => name.startsWith(`${p}/`))) notManaged.push({ host, kind: "dataset", id: name });
+    }
+    // snapshots of managed datasets that nothing manages (safety snapshots included: they are the operator's to remove)
+    for (const name of l.snapshots.keys()) {
+      if (managedIds.has(`${host}\u0000${name}`)) continue;
+      if (roots.some((p) => name.startsWith(`${p}@`) || name.startsWith(`${p}/`))) notManaged.push({ host, kind: "snapshot", id: name });
     }
   }
   return notManaged;

@@ -50,6 +50,21 @@ export class StalePlanError extends Error {
   }
 }
 
+/** Only the three flags a plan is made with, each of its own type: nothing else from a file reaches the planner. */
+function optionsFrom(o: unknown, file: string): PlanOptions {
+  if (o === undefined) return {};
+  const bad = () => new StalePlanError([`${file}: options may hold only targets, replace (lists of addresses) and refreshOnly (true/false)`]);
+  if (typeof o !== "object" || o === null || Array.isArray(o)) throw bad();
+  const out: PlanOptions = {};
+  for (const [k, v] of Object.entries(o)) {
+    if (v === undefined || v === null) continue;
+    if ((k === "targets" || k === "replace") && Array.isArray(v) && v.every((x) => typeof x === "string")) out[k] = [...v];
+    else if (k === "refreshOnly" && typeof v === "boolean") out.refreshOnly = v;
+    else throw bad();
+  }
+  return out;
+}
+
 /** Reads a plan file's JSON, refusing anything that is not a plan of this format. */
 export function parseSavedPlan(text: string, file: string): SavedPlan {
   let doc: unknown;
@@ -63,7 +78,7 @@ export function parseSavedPlan(text: string, file: string): SavedPlan {
   if (typeof d.stack !== "string" || typeof d.lineage !== "string" || typeof d.configHash !== "string" || typeof d.plan !== "object" || typeof d.live !== "object") {
     throw new StalePlanError([`${file} lacks stack, lineage, configuration hash, plan or live summary`]);
   }
-  return d as SavedPlan;
+  return { ...(d as SavedPlan), options: optionsFrom(d.options, file) };
 }
 
 /** What a reviewer approved of a change: everything that decides what runs. */
@@ -77,6 +92,8 @@ export function savedPlanProblems(saved: SavedPlan, now: { stack: string; state:
   const problems: string[] = [];
   if (saved.stack !== now.stack) problems.push(`it was made for stack '${saved.stack}', not '${now.stack}'`);
   if (now.state && now.state.lineage !== saved.lineage) problems.push(`it was made for state lineage ${saved.lineage}; the state is lineage ${now.state.lineage} (another stack's state, or recreated)`);
+  // without state the file names the lineage the apply will create: it must be its own plan's
+  if (saved.plan.lineage !== saved.lineage) problems.push("the plan file's lineage differs from its own plan's");
   if ((now.state?.serial ?? null) !== saved.stateSerial) problems.push(`state serial is ${now.state?.serial ?? "none"}, the plan was made at ${saved.stateSerial ?? "none"}`);
   if (saved.configHash !== now.configHash) problems.push("the configuration (cdk.tf.json) changed since the plan was made");
   for (const h of new Set([...Object.keys(saved.live), ...Object.keys(now.live)])) {
@@ -93,6 +110,5 @@ export function savedPlanProblems(saved: SavedPlan, now: { stack: string; state:
   for (const a of new Set([...want.keys(), ...have.keys()])) {
     if (want.get(a) !== have.get(a)) problems.push(`${a}: the plan file's change differs from what the planner makes from the same inputs (was the file edited?)`);
   }
-  if (saved.plan.lineage !== now.fresh.lineage) problems.push("the plan file's lineage differs from its own plan");
   return problems;
 }

@@ -82,7 +82,7 @@ export interface PlanError {
 
 export interface NotManaged {
   host: string;
-  kind: "pool" | "dataset";
+  kind: "pool" | "dataset" | "snapshot";
   id: string;
 }
 

@@ -75,20 +75,24 @@ export interface KeptAside {
  * What a keep-aside of `name` moves besides it: declared objects (refused: they would vanish
  * from where the code says they are), and objects this stack does not manage (said in the plan).
  */
-function carriedAlong(name: string, ctx: PlanContext): { declared: string[]; unmanaged: string[] } {
+function carriedAlong(name: string, ctx: PlanContext): { declared: string[]; foreign: string[]; unmanaged: string[] } {
   const under = (id: string) => id.startsWith(`${name}/`) || id.startsWith(`${name}@`);
   const ids = [...ctx.live.datasets.keys(), ...ctx.live.snapshots.keys()].filter(under).sort();
+  const owner = (id: string) => (id.includes("@") ? ctx.live.snapshots.get(id)?.marker ?? null : markerOf(ctx.live.datasets.get(id)));
+  const notOurs = ids.filter((id) => !ctx.declaredIds.has(id) && !ctx.removedIds.has(id) && !/@backplane-pre-\d+$/.test(id));
   return {
     declared: ids.filter((id) => ctx.declaredIds.has(id) && !ctx.removedIds.has(id)),
-    unmanaged: ids.filter((id) => !ctx.declaredIds.has(id) && !ctx.removedIds.has(id) && !/@backplane-pre-\d+$/.test(id)),
+    foreign: notOurs.filter((id) => owner(id) !== null && owner(id) !== ctx.lineage).map((id) => `${id} (backplane:managed=${owner(id)})`),
+    unmanaged: notOurs,
   };
 }
 
 /** The keep-aside of `name` as a plan shows it, with what it refuses and what it carries along. */
 function keepAsideChange(name: string, ctx: PlanContext): KeptAside & { carries: string[] } {
   const k = keepAside(name, ctx.live, ctx.nextSerial);
-  const { declared, unmanaged } = carriedAlong(name, ctx);
+  const { declared, foreign, unmanaged } = carriedAlong(name, ctx);
   if (declared.length > 0) k.problems.push(`moving ${name} aside would move ${declared.join(", ")} with it, which the configuration still declares: remove those from the configuration in the same change, or keep ${name}`);
+  if (foreign.length > 0) k.problems.push(`moving ${name} aside would move what other stacks own: ${foreign.join(", ")}; backplane does not move another stack's objects`);
   return { ...k, carries: unmanaged };
 }
 

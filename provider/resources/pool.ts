@@ -94,7 +94,7 @@ export const poolKind: ResourceKind = {
     if (mismatch) return { errors: [mismatch], change: noop(base, "not the recorded object") };
     // `zpool destroy` takes everything in the pool: only an empty pool is destroyed, so
     // nothing backplane does not own (nor data it kept aside) goes with it.
-    const inside = [...ctx.live.datasets.keys()].filter((id) => id.startsWith(`${name}/`)).sort();
+    const inside = [...ctx.live.datasets.keys(), ...ctx.live.snapshots.keys()].filter((id) => id.startsWith(`${name}/`) || id.startsWith(`${name}@`)).sort();
     if (inside.length > 0) {
       return { errors: [`pool ${name} on ${state.host} is not empty (${inside.slice(0, 5).join(", ")}${inside.length > 5 ? `, and ${inside.length - 5} more` : ""}); backplane destroys only an empty pool: remove its datasets first (a removed dataset is kept aside under ${name}/backplane-pre-*, which you then destroy yourself)`], change: noop(base, "not empty") };
     }

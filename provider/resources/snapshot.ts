@@ -53,7 +53,8 @@ export const snapshotKind: ResourceKind = {
     // marked, deepest first, each by name — never `destroy -r`, which takes what is not ours.
     const [dataset, name] = [state.id.slice(0, state.id.indexOf("@")), state.id.slice(state.id.indexOf("@") + 1)];
     const below = state.attributes.recursive === true
-      ? [...ctx.live.snapshots.values()].filter((s) => s.snapshot === name && s.dataset.startsWith(`${dataset}/`))
+      // (a child snapshot the configuration declares, or another record removes, is not this one's)
+      ? [...ctx.live.snapshots.values()].filter((s) => s.snapshot === name && s.dataset.startsWith(`${dataset}/`) && !ctx.declaredIds.has(s.name) && !ctx.removedIds.has(s.name))
       : [];
     const ours = below.filter((s) => s.marker === ctx.lineage).map((s) => s.name).sort((a, b) => b.length - a.length || a.localeCompare(b));
     const others = below.filter((s) => s.marker !== ctx.lineage).map((s) => s.name).sort();
@@ -130,8 +131,8 @@ export const cloneKind: ResourceKind = {
       command: argv("zfs", "clone", ...Object.entries(props).flatMap(([k, v]) => ["-o", `${k}=${v}`]), "-o", `${MANAGED_PROPERTY}=${ctx.lineage}`, snapshot, name),
       label: "Cloning",
     }];
-    steps.push(captureGuid(name));
     if (r.config.promote === true) steps.push({ command: argv("zfs", "promote", name), label: "Promoting" });
+    steps.push(captureGuid(name));
     return {
       errors: [],
       change: {
@@ -163,6 +164,6 @@ export const cloneKind: ResourceKind = {
     const l = live.datasets.get(id);
     const origin = l?.get("origin")?.value;
     if (!l || !origin || origin === "-") return null;
-    return { name: id, origin, properties: {}, promote: false, origin_snapshot: origin };
+    return { name: id, origin, properties: {}, promote: false, origin_snapshot: origin, guid: l.get("guid")?.value };
   },
 };

@@ -122,5 +122,6 @@ export function guidMismatch(state: ResourceState | undefined, liveGuid: string 
 
 /** Reads a new object's GUID into state, in the same batch that creates it. */
 export function captureGuid(id: string, pool = false): Step {
-  return { command: pool ? argv("zpool", "get", "-Hp", "-o", "value", "guid", id) : argv("zfs", "get", "-Hp", "-o", "value", "guid", id), label: "Reading guid", captures: "guid" };
+  // `zpool list -H -o guid` is what old hosts (zfs-fuse) answer too; `zpool get -Hp` is not
+  return { command: pool ? argv("zpool", "list", "-H", "-o", "guid", id) : argv("zfs", "get", "-Hp", "-o", "value", "guid", id), label: "Reading guid", captures: "guid" };
 }

@@ -5,7 +5,7 @@
  */
 import { argv } from "../model/argv.js";
 import { ParseError, type Fact } from "../model/fact.js";
-import type { ZfsVersion, PoolRow, Source, PropertyTable, SnapshotRow } from "../model/live.js";
+import type { ZfsVersion, PoolRow, Source, PropertyTable, PropertyValue, SnapshotRow } from "../model/live.js";
 import { PROPERTIES, MANAGED_PROPERTY } from "./properties.js";
 
 function lines(stdout: string): string[] {
@@ -93,13 +93,52 @@ export function datasetProperties(userProperties: readonly string[] = []): Fact<
 /**
  * Every property set *locally* on a filesystem, volume or snapshot: the user properties the
  * configuration no longer names (so removing one inherits it) and the ownership marker of
- * snapshots (only a local marker counts; children inherit it).
+ * snapshots (only a local marker counts; children inherit it). Read as JSON (OpenZFS 2.3,
+ * `zfs get -j`): a user property value may hold tabs and newlines, which in the tab-separated
+ * form could forge another object's line — a marker included.
  */
 export const localProperties: Fact<PropertyTable> = {
+  name: "zfs get -j -s local",
+  command: argv("zfs", "get", "-j", "-p", "-s", "local", "-t", "filesystem,volume,snapshot", "all"),
+  parse: (stdout) => zfsGetJson("zfs get -j -s local", stdout),
+};
+
+/** The same for OpenZFS before 2.3 (no -j): tab-separated, with the ambiguity that brings. */
+export const localPropertiesTabs: Fact<PropertyTable> = {
   name: "zfs get -s local",
   command: argv("zfs", "get", "-Hp", "-s", "local", "-t", "filesystem,volume,snapshot", "-o", "name,property,value,source", "all"),
   parse: (stdout) => propertyTable("zfs get -s local", stdout),
 };
+
+const JSON_SOURCES: Record<string, Source["kind"]> = { LOCAL: "local", DEFAULT: "default", INHERITED: "inherited", RECEIVED: "received", TEMPORARY: "temporary", NONE: "none" };
+
+/** `zfs get -j` output, strictly: every object named as its key, every value a string, every source known. */
+export function zfsGetJson(fact: string, stdout: string): PropertyTable {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(stdout);
+  } catch (e) {
+    throw new ParseError(fact, 1, `not JSON: ${(e as Error).message}`);
+  }
+  const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+  if (!isObj(doc) || !isObj(doc.output_version) || doc.output_version.command !== "zfs get") throw new ParseError(fact, 1, "not the JSON of zfs get");
+  const table: PropertyTable = new Map();
+  const datasets = doc.datasets ?? {};
+  if (!isObj(datasets)) throw new ParseError(fact, 1, "'datasets' is not an object");
+  for (const [name, d] of Object.entries(datasets)) {
+    if (!isObj(d) || d.name !== name || !isObj(d.properties ?? {})) throw new ParseError(fact, 1, `${JSON.stringify(name)}: not a dataset entry named as its key`);
+    const row = new Map<string, PropertyValue>();
+    for (const [property, p] of Object.entries((d.properties ?? {}) as Record<string, unknown>)) {
+      if (!isObj(p) || !isObj(p.source) || (typeof p.value !== "string" && typeof p.value !== "number")) throw new ParseError(fact, 1, `${name} ${property}: not a value with a source`);
+      const kind = JSON_SOURCES[String(p.source.type)];
+      if (!kind) throw new ParseError(fact, 1, `${name} ${property}: unknown source type ${JSON.stringify(p.source.type)}`);
+      const source: Source = kind === "inherited" ? { kind, from: String(p.source.data) } : ({ kind } as Source);
+      row.set(property, { value: String(p.value), source });
+    }
+    table.set(name, row);
+  }
+  return table;
+}
 
 export const poolProperties: Fact<PropertyTable> = {
   name: "zpool get",

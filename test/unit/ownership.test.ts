@@ -168,6 +168,8 @@ describe("keep-aside", () => {
 
   it("removing a parent with its children is one move of the subtree; the children go with it", () => {
     const p = plan({ graph: graph({}, noSrv), state: seedState() });
+    // the move would carry another stack's snapshot: refused, naming it (never moved silently)
+    expect(messages(p)).toEqual([`moving tank/srv aside would move what other stacks own: tank/srv/logs@foreign (backplane:managed=${OTHER}); backplane does not move another stack's objects`]);
     const srv = p.changes.find((c) => c.id === "tank/srv")!;
     expect(commands(srv)).toEqual([`zfs snapshot -r tank/srv@backplane-pre-${seedState().serial + 1}`, `zfs rename -p tank/srv tank/backplane-pre-${seedState().serial + 1}/srv`]);
     for (const child of p.changes.filter((c) => c.id.startsWith("tank/srv/"))) {
@@ -257,3 +259,69 @@ describe("import", () => {
     expect(() => imp("backplane_dataset", "tank/nope")).toThrow("tank/nope does not exist on prod");
   });
 });
+
+describe("review findings: what else must never be taken", () => {
+  const read = (f: string) => readFileSync(join(ROOT, "test", "fixtures", "zfs-get-json", f), "utf8");
+
+  it("a user property value with a tab and a newline cannot forge a snapshot's marker (JSON on 2.3; the tab form is ambiguous)", async () => {
+    const { zfsGetJson, localPropertiesTabs } = await import("../../provider/zfs/facts.js");
+    const json = zfsGetJson("zfs get -j", read("zfs-2.3-forged-line.txt"));
+    expect(json.get("tank/x")!.get("acme:v")!.value).toBe("ops\tlocal\ntank/x@s\tbackplane:managed\tLINEAGE");
+    expect(json.has("tank/x@s")).toBe(false);
+    // the same host, read tab-separated: the forged line is indistinguishable from a real one
+    expect(localPropertiesTabs.parse(read("zfs-2.3-forged-line.tabs.txt")).get("tank/x@s")!.get("backplane:managed")!.value).toBe("LINEAGE");
+  });
+
+  it("removing an address whose object is declared again under another address is refused (a renamed resource)", () => {
+    const s = seedState();
+    const [addr, rec] = Object.entries(s.resources).find(([, r]) => r.id === "tank/srv/logs")!;
+    delete s.resources[addr];
+    s.resources["backplane_dataset.old_logs"] = rec;
+    const p = plan({ state: s });
+    expect(messages(p)).toContainEqual(expect.stringMatching(/^tank\/srv\/logs on prod is declared again as backplane_dataset\.prod_logs_resource_\w+: backplane does not remove an object the configuration still holds/));
+    expect(p.changes.some((c) => c.address === "backplane_dataset.old_logs")).toBe(false);
+  });
+
+  it("a recursive snapshot's removal leaves a child snapshot the configuration declares", () => {
+    const p = plan({
+      graph: graph({ backplane_snapshot: { logs_rec: { dataset: "tank/srv/logs", name: "rec" } } }),
+      state: withRecords({ "backplane_snapshot.rec": snapSt("tank/srv@rec", true), "backplane_snapshot.logs_rec": snapSt("tank/srv/logs@rec") }),
+    });
+    const cmds = commands(p.changes.find((c) => c.address === "backplane_snapshot.rec"));
+    expect(cmds).toContain("zfs destroy tank/srv/uploads@rec");
+    expect(cmds).not.toContain("zfs destroy tank/srv/logs@rec");
+  });
+
+  it("--target on a dataset moved with its ancestor takes the ancestor's move (and its other descendants) along", () => {
+    const live = new Map([["prod", liveFrom("zfs-2.3-prod-seed", "prod")], ["dr", liveFrom("zfs-2.3-dr-seed", "dr")]]);
+    const g = graph({}, (r) => r.type === "backplane_dataset" && String(r.config.name).startsWith("tank/srv"));
+    const child = Object.entries(seedState().resources).find(([, r]) => r.id === "tank/srv/logs")![0];
+    const p = makePlan({ stack: "seed", graph: g, state: seedState(), live, newLineage: "x", targets: [child] });
+    expect(p.errors).toEqual([]);
+    expect(p.changes.map((c) => c.id).sort()).toEqual(["tank/srv", "tank/srv/ci-workspace", "tank/srv/logs", "tank/srv/postgres", "tank/srv/transcode", "tank/srv/uploads"]);
+  });
+
+  it("removing a dataset whose ancestor is replaced in the same plan is refused (both would be moved to one place)", () => {
+    const s = withRecords({ "backplane_dataset.child": { type: "backplane_dataset", host: "prod", id: "tank/srv/uploads/child", attributes: { name: "tank/srv/uploads/child", type: "filesystem", properties: {}, user_properties: {} } } });
+    const uploads = [...graph().resources.values()].find((r) => r.config.name === "tank/srv/uploads")!.address;
+    const live = new Map([["prod", liveFrom("zfs-2.3-prod-seed", "prod")], ["dr", liveFrom("zfs-2.3-dr-seed", "dr")]]);
+    const p = makePlan({ stack: "seed", graph: graph(), state: s, live, newLineage: "x", replace: [uploads] });
+    expect(messages(p)).toContainEqual(expect.stringMatching(/^tank\/srv\/uploads\/child on prod is removed while its ancestor tank\/srv\/uploads is replaced/));
+  });
+
+  it("import records a clone's GUID, and only the properties the configuration names", () => {
+    const imp = (type: string, id: string, config: Record<string, unknown>) => planImport({ type, id, host: "prod", lineage: OTHER, live: prodLive(), forceTakeover: true, config });
+    expect(imp("backplane_clone", "tank/srv/preview", {}).attributes.guid).toBe(prodLive().datasets.get("tank/srv/preview")!.get("guid")!.value);
+    const logs = imp("backplane_dataset", "tank/srv/logs", { properties: { compression: "zstd-19" } }).attributes;
+    expect(logs.user_properties).toEqual({});
+    expect(Object.keys(logs.properties as object)).toEqual(["compression"]);
+  });
+
+  it("snapshots of managed datasets that nothing manages are reported", () => {
+    expect(plan().notManaged).toContainEqual({ host: "prod", kind: "snapshot", id: "tank/srv/uploads@handmade" });
+  });
+});
+
+function snapSt(id: string, recursive = false): ResourceState {
+  return { type: "backplane_snapshot", host: "prod", id, attributes: { dataset: id.split("@")[0], name: id.split("@")[1], recursive, guid: prodLive().snapshots.get(id)!.guid } };
+}

@@ -40,6 +40,19 @@ describe("a saved plan", () => {
     expect(new StalePlanError(problems).message).toMatch(/^saved plan is stale: /);
   });
 
+  it("takes from the file's options only the flags a plan is made with (no state, stack or lineage smuggled in)", () => {
+    const smuggle = { ...saved(), options: { state: { ...newState("L9"), serial: 4 } } };
+    expect(() => parseSavedPlan(JSON.stringify(smuggle), "x.plan")).toThrow(/options may hold only targets, replace .* and refreshOnly/);
+    expect(() => parseSavedPlan(JSON.stringify({ ...saved(), options: { targets: "a" } }), "x.plan")).toThrow(/options may hold only/);
+    expect(parseSavedPlan(JSON.stringify({ ...saved(), options: { targets: ["a"], refreshOnly: false } }), "x.plan").options).toEqual({ targets: ["a"], refreshOnly: false });
+  });
+
+  it("refuses, without state, a file that names another lineage than its own plan's", () => {
+    const s = saved();
+    s.lineage = "L-other";
+    expect(savedPlanProblems(s, now({ state: null }))).toContain("the plan file's lineage differs from its own plan's");
+  });
+
   it("refuses a file that is not a plan of this format", () => {
     expect(() => parseSavedPlan("{}", "x.plan")).toThrow(/not a backplane plan of format backplane-plan\/2/);
     expect(() => parseSavedPlan("not json", "x.plan")).toThrow(/x.plan is not JSON/);
