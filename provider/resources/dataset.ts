@@ -26,10 +26,23 @@ function desiredAttributes(config: Record<string, unknown>): DatasetAttributes {
   };
 }
 
+/** Set after `zfs create -V`: OpenZFS 2.3.2 refuses it at create ("out of space"), accepts it once the volume exists. */
+const SET_AFTER_CREATE = (k: string, v: string) => k === "refreservation" && v === "auto";
+
+/** `zfs create` with the marker, then what only `zfs set` takes, then the GUID read back. */
+export function createSteps(a: DatasetAttributes, lineage: string, parents: boolean): Step[] {
+  const later = Object.entries(a.properties).filter(([k, v]) => SET_AFTER_CREATE(k, v));
+  return [
+    { command: createDatasetCommand(a, lineage, parents), label: "Creating" },
+    ...later.map(([k, v]) => ({ command: argv("zfs", "set", `${k}=${v}`, a.name), label: "Modifying" })),
+    captureGuid(a.name),
+  ];
+}
+
 export function createDatasetCommand(a: DatasetAttributes, lineage: string, parents: boolean): Argv {
   const opts: string[] = [];
   for (const [k, v] of Object.entries(a.properties)) {
-    if (k === "volsize") continue;
+    if (k === "volsize" || SET_AFTER_CREATE(k, v)) continue;
     opts.push("-o", `${k}=${v}`);
   }
   for (const [k, v] of Object.entries(a.user_properties)) opts.push("-o", `${k}=${v}`);
@@ -123,7 +136,7 @@ export const datasetKind: ResourceKind = {
         change: {
           ...base, action: "create", reason: state ? "recorded in state but missing on the host" : "does not exist",
           attrs, destructive: false,
-          steps: [{ command: createDatasetCommand(want, ctx.lineage, r.config.create_parents === true), label: "Creating" }, captureGuid(want.name)],
+          steps: createSteps(want, ctx.lineage, r.config.create_parents === true),
           after: { ...want },
         },
       };
@@ -153,7 +166,7 @@ export const datasetKind: ResourceKind = {
         change: {
           ...base, action: "replace", reason: forced.length ? `${forced.join(", ")} cannot be changed in place` : "replacement requested (--replace)",
           attrs, destructive: true,
-          steps: [...aside.steps, { command: createDatasetCommand(want, ctx.lineage, false), label: "Creating" }, captureGuid(want.name)],
+          steps: [...aside.steps, ...createSteps(want, ctx.lineage, false)],
           after: { ...want },
           keptAside: { at: aside.at, snapshot: aside.snapshot, carries: aside.carries },
         },

@@ -145,3 +145,15 @@ describe("planning the seed stack", () => {
     expect(renderHuman(p, { color: false })).not.toContain("\x1b[");
   });
 });
+
+describe("creating a volume with refreservation=auto", () => {
+  it("sets it right after zfs create -V (OpenZFS 2.3.2 refuses it at create: see the differential table)", async () => {
+    const { createSteps } = await import("../../provider/resources/dataset.js");
+    const steps = createSteps({ name: "tank/vol", type: "volume", properties: { volsize: "33554432", refreservation: "auto" }, user_properties: {} }, "L", false);
+    expect(steps.map((s) => toDisplay(s.command))).toEqual([
+      "zfs create -V 33554432 -o backplane:managed=L tank/vol",
+      "zfs set refreservation=auto tank/vol",
+      "zfs get -Hp -o value guid tank/vol",
+    ]);
+  });
+});
