@@ -8,24 +8,12 @@
  * decides as the host does, or says why not.
  */
 import { describe, it, expect, beforeAll } from "vitest";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { randomBytes } from "node:crypto";
-import { ROOT, labDisks, resetHosts, sh, transport } from "./helpers.js";
+import { labDisks, resetHosts, sh, transport } from "./helpers.js";
 import { argv, type Argv } from "../../provider/model/argv.js";
 import { batchScript, splitSections } from "../../provider/engine/batch.js";
+import { table, type Row } from "../unit/helpers/differential.js";
 
-interface Row {
-  where: string;
-  property: string;
-  value: string;
-  openzfs: "accept" | "reject";
-  evidence: string;
-  deviation?: string;
-  with?: Record<string, string>;
-}
-
-const table = JSON.parse(readFileSync(join(ROOT, "test", "fixtures", "zfs-differential", "cases.json"), "utf8")) as { cases: Row[] };
 
 /**
  * Rows not run on a host, and why: a key location the host would fetch over the network

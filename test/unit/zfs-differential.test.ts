@@ -4,25 +4,12 @@
  * row. The host side of the differential (running each row on real OpenZFS) is separate.
  */
 import { describe, it, expect } from "vitest";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
-import { ROOT } from "./helpers/seed.js";
 import { propertyProblems, type PropertyContext } from "../../provider/zfs/assignments.js";
 import { poolPropertyProblems } from "../../provider/zfs/pool-properties.js";
 import { userPropertyNameProblem, userPropertyValueProblem } from "../../provider/zfs/properties.js";
 import { datasetNameProblem, poolNameProblem, snapshotNameProblem } from "../../provider/zfs/names.js";
+import { table, type Row } from "./helpers/differential.js";
 
-interface Row {
-  where: string;
-  property: string;
-  value: string;
-  openzfs: "accept" | "reject";
-  evidence: string;
-  deviation?: string;
-  with?: Record<string, string>;
-}
-
-const table = JSON.parse(readFileSync(join(ROOT, "test", "fixtures", "zfs-differential", "cases.json"), "utf8")) as { cases: Row[] };
 
 const CONTEXTS: Record<string, PropertyContext> = {
   filesystem: { kind: "filesystem", target: "dataset", ephemeral: false, userProperties: "separate" },
