@@ -117,7 +117,7 @@ export class SshTransport implements Transport {
     const stderr = String(r.stderr ?? "");
     if (r.exitCode === 255) {
       if (/host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|No .* host key is known/i.test(stderr)) {
-        throw new HostKeyError(this.host, stderr);
+        throw new HostKeyError(this.host, stderr, this.config.hostKey);
       }
       throw new ConnectError(this.host, stderr || (r.timedOut ? "timed out" : "ssh exited 255"));
     }

@@ -1,4 +1,5 @@
 /** What the engine needs from a way of reaching a host. The only place processes run on hosts. */
+import { createHash } from "node:crypto";
 import type { Argv } from "../model/argv.js";
 
 export interface RunResult {
@@ -26,10 +27,31 @@ export interface Transport {
   close(): Promise<void>;
 }
 
+/** OpenSSH's fingerprint of a public key ("ssh-ed25519 AAAA..."): SHA256 of the key blob, base64 without padding. */
+export function sshFingerprint(publicKey: string): string | null {
+  const b64 = publicKey.trim().split(/\s+/)[1];
+  if (!b64 || !/^[A-Za-z0-9+/]+={0,2}$/.test(b64)) return null;
+  return `SHA256:${createHash("sha256").update(Buffer.from(b64, "base64")).digest("base64").replace(/=+$/, "")}`;
+}
+
+/** The fingerprint ssh says the host presented, from its warning ("... sent by the remote host is\nSHA256:..."). */
+export function presentedFingerprint(sshStderr: string): string | null {
+  return /sent by the remote host is\s+(SHA256:[A-Za-z0-9+/]+)/.exec(sshStderr)?.[1] ?? null;
+}
+
 export class HostKeyError extends Error {
-  constructor(readonly host: string, detail: string) {
-    super(`${host}: the host key does not match the pinned key — refusing to connect (${detail.trim().split("\n").find((l) => /host key|REMOTE HOST|No .* host key/i.test(l)) ?? detail.trim()})`);
+  readonly pinned: string | null;
+  readonly presented: string | null;
+  constructor(readonly host: string, detail: string, pinnedKey?: string) {
+    const pinned = pinnedKey ? sshFingerprint(pinnedKey) : null;
+    const presented = presentedFingerprint(detail);
+    const said = detail.trim().split("\n").find((l) => /host key|REMOTE HOST|No .* host key/i.test(l)) ?? detail.trim();
+    super(presented || pinned
+      ? `${host}: the host presented key ${presented ?? "(fingerprint not shown by ssh)"}, the stack pins ${pinned ?? "(no key: not in known_hosts)"} — refusing to connect (${said})`
+      : `${host}: the host key does not match the pinned key — refusing to connect (${said})`);
     this.name = "HostKeyError";
+    this.pinned = pinned;
+    this.presented = presented;
   }
 }
 

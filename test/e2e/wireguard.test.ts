@@ -220,10 +220,21 @@ describe("a WireGuard mesh of three vm-tier hosts", () => {
     const state = await readFile(join(dir, "terraform.tfstate"), "utf8");
     const argvLog = await readFile(audit, "utf8");
     expect(argvLog.length).toBeGreaterThan(0);
+    // and no shell history on the hosts holds one (backplane's commands run non-interactively)
+    const histories = await Promise.all(["prod", "dr", "h3"].map((h) => sh(h, "cat /root/.bash_history /root/.sh_history /root/.ash_history 2>/dev/null; true")));
     for (const k of keys) {
       expect(state).not.toContain(k);
       expect(argvLog).not.toContain(k);
-      for (const text of artifacts) expect(text).not.toContain(k);
+      for (const text of [...artifacts, ...histories]) expect(text).not.toContain(k);
+    }
+  });
+
+  it("keeps what it writes on the hosts private: /etc/wireguard is root's with mode 700, each file in it 600", async () => {
+    for (const h of ["prod", "dr", "h3"]) {
+      expect(await sh(h, "stat -c '%U %a' /etc/wireguard")).toBe("root 700\n");
+      const files = (await sh(h, "find /etc/wireguard -type f -exec stat -c '%n %U %a' {} +")).trim().split("\n");
+      expect(files).toContainEqual("/etc/wireguard/wg0.conf root 600");
+      for (const f of files) expect(f, h).toMatch(/ root 600$/);
     }
   });
 });

@@ -48,3 +48,7 @@ zfs destroy -r tank/srv/ci-workspace@backplane-pre-$next"
 on dr 'zpool create -O mountpoint=/many many /dev/disk/by-id/virtio-bp-disk1 && for i in $(seq 1 200); do echo "many/ds$i"; done | xargs -n 50 sh -c '"'"'for d; do zfs create "$d"; done'"'"' _'
 capture dr zfs-2.3-200-datasets
 on dr 'zpool destroy many'
+# A pool this stack made whose root holds nothing but a snapshot made by hand (not empty).
+on dr "zpool create -O backplane:managed=$lineage solo /dev/disk/by-id/virtio-bp-disk1 && zfs snapshot solo@handmade"
+capture dr zfs-2.3-dr-root-snapshot
+on dr 'zpool destroy solo'

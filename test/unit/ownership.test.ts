@@ -203,6 +203,13 @@ describe("keep-aside", () => {
     expect(keepAside(deep, l, 3).problems[0]).toMatch(/cannot be kept aside at tank\/backplane-pre-3\/d+: /);
   });
 
+  it("refuses to destroy a pool whose root holds nothing but a snapshot made by hand", () => {
+    const live = new Map([["prod", liveFrom("zfs-2.3-prod-seed", "prod")], ["dr", liveFrom("zfs-2.3-dr-root-snapshot", "dr")]]);
+    const state: State = { ...seedState(), resources: { "backplane_pool.solo": { type: "backplane_pool", host: "dr", id: "solo", attributes: { name: "solo", vdevs: [], adopt: false, properties: {}, filesystem_properties: {} } } } };
+    const p = makePlan({ stack: "seed", graph: graph({}, () => true), state, live, newLineage: "x" });
+    expect(messages(p)).toContainEqual(expect.stringMatching(/^pool solo on dr is not empty \(solo@handmade\)/));
+  });
+
   it("refuses to destroy a pool that is not empty", () => {
     const p = plan({ graph: graph({}, (r) => String(r.config.name).startsWith("tank")), state: { ...seedState(), resources: Object.fromEntries(Object.entries(seedState().resources).filter(([, r]) => r.id === "tank" || r.host === "dr")) } });
     expect(messages(p)).toContainEqual(expect.stringMatching(/^pool tank on prod is not empty \(tank\/srv, /));

@@ -1,0 +1,43 @@
+/**
+ * Trust: a host whose key is not the one the stack pins is refused before any command runs,
+ * and the refusal names both fingerprints (the pinned one and the one the host presented).
+ */
+import { describe, it, expect } from "vitest";
+import { execa } from "execa";
+import { mkdtemp, readFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { labHost } from "../lab/hosts.js";
+import { hostConfig } from "./helpers.js";
+import { SshTransport } from "../../provider/transport/ssh.js";
+import { HostKeyError, sshFingerprint } from "../../provider/transport/transport.js";
+import { argv } from "../../provider/model/argv.js";
+
+describe("host keys", () => {
+  it("refuses a host presenting another key than the pinned one, naming both fingerprints, running nothing", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "bp-trust-"));
+    await execa("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", join(dir, "other"), "-C", ""]);
+    const otherKey = (await readFile(join(dir, "other.pub"), "utf8")).trim();
+    const prod = labHost("prod");
+    const t = new SshTransport({ ...hostConfig(prod), hostKey: otherKey });
+    const err = await t.run(argv("touch", "/root/trust-test-ran")).then(() => null, (e: unknown) => e);
+    await t.close();
+    expect(err).toBeInstanceOf(HostKeyError);
+    const e = err as HostKeyError;
+    expect(e.pinned).toBe(sshFingerprint(otherKey));
+    expect(e.presented).toBe(sshFingerprint(prod.hostKey));
+    expect(e.message).toContain(`the host presented key ${sshFingerprint(prod.hostKey)}, the stack pins ${sshFingerprint(otherKey)}`);
+    // nothing ran: the pinned key opens the door again and finds no trace
+    const ok = new SshTransport(hostConfig(prod));
+    expect((await ok.run(argv("test", "-e", "/root/trust-test-ran"))).exitCode).toBe(1);
+    await ok.close();
+  });
+
+  it("computes fingerprints as OpenSSH does", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "bp-trust-"));
+    await execa("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", join(dir, "k"), "-C", ""]);
+    const pub = (await readFile(join(dir, "k.pub"), "utf8")).trim();
+    const lf = (await execa("ssh-keygen", ["-lf", join(dir, "k.pub")])).stdout.split(" ")[1];
+    expect(sshFingerprint(pub)).toBe(lf);
+  });
+});
