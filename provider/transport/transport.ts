@@ -46,9 +46,12 @@ export class HostKeyError extends Error {
     const pinned = pinnedKey ? sshFingerprint(pinnedKey) : null;
     const presented = presentedFingerprint(detail);
     const said = detail.trim().split("\n").find((l) => /host key|REMOTE HOST|No .* host key/i.test(l)) ?? detail.trim();
-    super(presented || pinned
-      ? `${host}: the host presented key ${presented ?? "(fingerprint not shown by ssh)"}, the stack pins ${pinned ?? "(no key: not in known_hosts)"} — refusing to connect (${said})`
-      : `${host}: the host key does not match the pinned key — refusing to connect (${said})`);
+    const unknown = /No .* host key is known/i.test(detail);
+    super(unknown && !pinned
+      ? `${host}: the host's key is not known (the stack pins no host_key and the known_hosts file has none for it) — refusing to connect; pin the host's key in the stack (${said})`
+      : presented || pinned
+        ? `${host}: the host presented key ${presented ?? "(fingerprint not shown by ssh)"}, the stack pins ${pinned ?? "(no key)"} — refusing to connect (${said})`
+        : `${host}: the host key does not match the pinned key — refusing to connect (${said})`);
     this.name = "HostKeyError";
     this.pinned = pinned;
     this.presented = presented;

@@ -4,7 +4,7 @@
  */
 import { describe, it, expect } from "vitest";
 import { execa } from "execa";
-import { mkdtemp, readFile } from "node:fs/promises";
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { labHost } from "../lab/hosts.js";
@@ -31,6 +31,19 @@ describe("host keys", () => {
     const ok = new SshTransport(hostConfig(prod));
     expect((await ok.run(argv("test", "-e", "/root/trust-test-ran"))).exitCode).toBe(1);
     await ok.close();
+  });
+
+  it("refuses a host whose key is not known at all (no trust on first use), running nothing", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "bp-trust-"));
+    const empty = join(dir, "known_hosts");
+    await writeFile(empty, "");
+    const { hostKey: _pinned, ...unpinned } = hostConfig(labHost("prod"));
+    const t = new SshTransport({ ...unpinned, knownHostsFile: empty });
+    const err = await t.run(argv("true")).then(() => null, (e: unknown) => e);
+    await t.close();
+    expect(err).toBeInstanceOf(HostKeyError);
+    expect((err as Error).message).toContain("prod: the host's key is not known");
+    expect(await readFile(empty, "utf8")).toBe(""); // nothing was learnt on the way
   });
 
   it("computes fingerprints as OpenSSH does", async () => {
