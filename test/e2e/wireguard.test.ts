@@ -213,6 +213,10 @@ describe("a WireGuard mesh of three vm-tier hosts", () => {
 
   it("never lets a private or preshared key reach state, plans, logs or any command's argv", async () => {
     await rememberSecrets();
+    // a saved plan file holds what was read from the hosts (WireGuard included): never a key
+    const planFile = join(dir, "secrets.plan");
+    expect((await backplane(dir, ["plan", `-out=${planFile}`, "--no-synth"], env)).exitCode).toBe(0);
+    artifacts.push(await readFile(planFile, "utf8"));
     const keys = [...secrets];
     // 3 private keys + 3 pairs, each stage adding what it generated (rotation: 1 private, 2 pairs)
     expect(keys.length).toBeGreaterThanOrEqual(3 + 3 + 1 + 2);
