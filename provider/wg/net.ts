@@ -28,17 +28,28 @@ function parseIp(ip: string): Address | string {
   if (ip.includes(":")) {
     if (ip.includes("%")) return `'${echo(ip)}' has a zone index (%…), which WireGuard and ip addr do not take here`;
     if (!/^[0-9A-Fa-f:.]+$/.test(ip) || !ipaddr.IPv6.isValid(ip)) return `'${echo(ip)}' is not an IPv6 address`;
+    // ipaddr.js reads every embedded dotted quad as IPv4-mapped (::1.2.3.4 as ::ffff:1.2.3.4):
+    // take the dotted form only where it means that
+    if (ip.includes(".") && !/^::ffff:\d+\.\d+\.\d+\.\d+$/i.test(ip)) return `'${echo(ip)}' embeds an IPv4 address other than as ::ffff:a.b.c.d: write the IPv6 address in hex`;
     return ipaddr.IPv6.parse(ip);
   }
   if (!ipaddr.IPv4.isValidFourPartDecimal(ip)) return `'${echo(ip)}' is not an IPv4 address (four decimal parts 0-255, no leading zeros)`;
   return ipaddr.IPv4.parse(ip);
 }
 
-/** As `ip` and `wg` print it: dotted quad, RFC 5952 IPv6, IPv4-mapped as ::ffff:a.b.c.d. */
-function show(a: Address): string {
+/**
+ * As `ip` and `wg` print it (glibc's inet_ntop): dotted quad; RFC 5952 IPv6, except that the
+ * IPv4-mapped form is ::ffff:a.b.c.d and an address whose first 96 bits are zero and whose
+ * seventh group is not (the old IPv4-compatible form) is ::a.b.c.d.
+ */
+export function show(a: Address): string {
   if (a.kind() === "ipv6") {
     const v6 = a as ipaddr.IPv6;
-    return v6.isIPv4MappedAddress() ? `::ffff:${v6.toIPv4Address().toString()}` : v6.toRFC5952String();
+    const w = v6.parts;
+    const dotted = () => `${w[6]! >> 8}.${w[6]! & 255}.${w[7]! >> 8}.${w[7]! & 255}`;
+    if (v6.isIPv4MappedAddress()) return `::ffff:${dotted()}`;
+    if (w.slice(0, 6).every((x) => x === 0) && w[6] !== 0) return `::${dotted()}`;
+    return v6.toRFC5952String();
   }
   return a.toString();
 }
