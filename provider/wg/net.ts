@@ -29,8 +29,15 @@ function parseIp(ip: string): Address | string {
     if (ip.includes("%")) return `'${echo(ip)}' has a zone index (%…), which WireGuard and ip addr do not take here`;
     if (!/^[0-9A-Fa-f:.]+$/.test(ip) || !ipaddr.IPv6.isValid(ip)) return `'${echo(ip)}' is not an IPv6 address`;
     // ipaddr.js reads every embedded dotted quad as IPv4-mapped (::1.2.3.4 as ::ffff:1.2.3.4):
-    // take the dotted form only where it means that
-    if (ip.includes(".") && !/^::ffff:\d+\.\d+\.\d+\.\d+$/i.test(ip)) return `'${echo(ip)}' embeds an IPv4 address other than as ::ffff:a.b.c.d: write the IPv6 address in hex`;
+    // the quad becomes its two hex groups first, so the address keeps its own bytes
+    const dot = ip.lastIndexOf(":");
+    if (ip.includes(".")) {
+      const quad = ip.slice(dot + 1);
+      if (!ipaddr.IPv4.isValidFourPartDecimal(quad)) return `'${echo(ip)}' is not an IPv6 address`;
+      const [a, b, c, d] = ipaddr.IPv4.parse(quad).octets as [number, number, number, number];
+      const hex = `${ip.slice(0, dot + 1)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+      return ipaddr.IPv6.isValid(hex) ? ipaddr.IPv6.parse(hex) : `'${echo(ip)}' is not an IPv6 address`;
+    }
     return ipaddr.IPv6.parse(ip);
   }
   if (!ipaddr.IPv4.isValidFourPartDecimal(ip)) return `'${echo(ip)}' is not an IPv4 address (four decimal parts 0-255, no leading zeros)`;
