@@ -9,10 +9,8 @@
 import { argv, type Argv } from "../model/argv.js";
 import type { HostLive } from "../model/live.js";
 import { MANAGED_PROPERTY } from "../zfs/properties.js";
-import { ENGINE_KINDS } from "../resources/index.js";
+import { ENGINE_KINDS, ZFS_KINDS } from "../resources/index.js";
 import { markerOf } from "../resources/zfs-common.js";
-
-const ZFS_KINDS = new Set(["backplane_pool", "backplane_dataset", "backplane_snapshot", "backplane_clone"]);
 
 export class ImportRefusedError extends Error {
   constructor(message: string, readonly owner: string | null = null) {

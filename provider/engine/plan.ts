@@ -11,7 +11,7 @@ import { isUnknown } from "../model/desired.js";
 import type { HostLive } from "../model/live.js";
 import type { ResourceState, State } from "../model/state.js";
 import { KNOWN_AFTER_APPLY, type Change, type Plan, type PlanError, type Drift, type NotManaged } from "../model/plan.js";
-import { ENGINE_KINDS } from "../resources/index.js";
+import { ENGINE_KINDS, ZFS_KINDS } from "../resources/index.js";
 import { removeStrayPeers } from "../resources/wireguard.js";
 import { planPsk, replanPsk } from "../resources/wireguard-psk.js";
 import { hostFacts, hostRequirementProblems } from "../resources/host-facts.js";
@@ -187,8 +187,6 @@ export function makePlan(input: PlanInput): Plan {
     changes: finalChanges, drift, errors, notManaged, refreshOnly: input.refreshOnly === true,
   };
 }
-
-const ZFS_KINDS = new Set(["backplane_pool", "backplane_dataset", "backplane_snapshot", "backplane_clone"]);
 
 /** What the kinds need to know of one host beyond its live facts: what this plan declares and removes there. */
 export function contextFor(graph: DesiredGraph, state: State | null, l: HostLive, lineage: string, nextSerial: number): PlanContext {

@@ -15,3 +15,6 @@ export function userPropertiesOf(configs: Iterable<Record<string, unknown>>): st
   for (const c of configs) for (const k of Object.keys((c.user_properties as Record<string, string> | undefined) ?? {})) names.add(k);
   return [...names].sort();
 }
+
+/** The kinds that are ZFS objects (owned by a backplane:managed marker and a GUID). */
+export const ZFS_KINDS: ReadonlySet<string> = new Set(["backplane_pool", "backplane_dataset", "backplane_snapshot", "backplane_clone"]);

@@ -14,16 +14,11 @@ import { toDisplay } from "../../provider/model/argv.js";
 import type { Change, Plan } from "../../provider/model/plan.js";
 import type { ResourceState, State } from "../../provider/model/state.js";
 import { loadStack, type DesiredGraph } from "../../provider/engine/load.js";
-import { readFileSync, writeFileSync, existsSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ROOT, liveFrom, seedDocs, seedState } from "./helpers/seed.js";
+import { golden } from "./helpers/golden.js";
 
-const golden = (name: string, text: string) => {
-  const file = join(ROOT, "test", "unit", "golden", name);
-  if (process.env.UPDATE_GOLDEN === "1") writeFileSync(file, text);
-  if (!existsSync(file)) throw new Error(`golden file ${name} is missing: run with UPDATE_GOLDEN=1 and review it`);
-  expect(text).toBe(readFileSync(file, "utf8"));
-};
 
 const OTHER = "00000000-0000-4000-8000-0000000000aa";
 const prodLive = () => liveFrom("zfs-2.3-prod-ownership", "prod");

@@ -3,21 +3,14 @@
  * stack: a data table of scenarios, and golden files for the three renderings.
  */
 import { describe, it, expect } from "vitest";
-import { readFileSync, writeFileSync, existsSync } from "node:fs";
-import { join } from "node:path";
 import { makePlan } from "../../provider/engine/plan.js";
 import { renderHuman, renderJson, renderMarkdown } from "../../provider/engine/render.js";
 import { summary, type Plan } from "../../provider/model/plan.js";
 import { toDisplay } from "../../provider/model/argv.js";
 import type { DesiredGraph } from "../../provider/engine/load.js";
-import { ROOT, liveFrom, seedGraph, seedState } from "./helpers/seed.js";
+import { liveFrom, seedGraph, seedState } from "./helpers/seed.js";
+import { golden } from "./helpers/golden.js";
 
-const golden = (name: string, text: string) => {
-  const file = join(ROOT, "test", "unit", "golden", name);
-  if (process.env.UPDATE_GOLDEN === "1") writeFileSync(file, text);
-  if (!existsSync(file)) throw new Error(`golden file ${name} is missing: run with UPDATE_GOLDEN=1 and review it`);
-  expect(text).toBe(readFileSync(file, "utf8"));
-};
 
 const byId = (g: DesiredGraph, id: string) => [...g.resources.values()].find((r) => r.config.name === id)!;
 
