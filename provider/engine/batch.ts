@@ -12,10 +12,11 @@ export interface BatchItem {
   /** stop running later items when this one fails (apply); refresh reads everything */
   stopOnError?: boolean;
   /**
-   * run instead when `command` fails, in the same round trip, as section `<key>.legacy`
-   * (an old host's ZFS lacks flags such as -p: the capability is found without a second trip)
+   * run in turn when `command` (and the fallbacks before) failed, in the same round trip, each
+   * as section `<key>.<name>` (an older ZFS lacks JSON output or flags such as -p: the
+   * capability is found without a second trip)
    */
-  fallback?: Argv;
+  fallbacks?: readonly { name: string; command: Argv }[];
 }
 
 export interface SectionResult {
@@ -39,14 +40,16 @@ export function batchScript(items: readonly BatchItem[], nonce: string): string 
       `printf '\\n%s %s %s\\n' '${m}:end ${item.key}' "$rc" "$(( ($(date +%s%N) - s) / 1000000 ))"`,
       `sed 's/^/${m}:stderr /' "$t/e${i}"`,
     );
-    if (item.fallback) {
+    for (const [j, f] of (item.fallbacks ?? []).entries()) {
+      if (!/^[a-z0-9-]+$/.test(f.name)) throw new Error(`bad fallback name ${f.name}`);
+      const key = `${item.key}.${f.name}`;
       out.push(
         `if [ "$rc" -ne 0 ]; then`,
-        `printf '%s\\n' '${m}:begin ${item.key}.legacy'`,
+        `printf '%s\\n' '${m}:begin ${key}'`,
         `s=$(date +%s%N)`,
-        `${toShell(item.fallback)} 2>"$t/f${i}" </dev/null; rc=$?`,
-        `printf '\\n%s %s %s\\n' '${m}:end ${item.key}.legacy' "$rc" "$(( ($(date +%s%N) - s) / 1000000 ))"`,
-        `sed 's/^/${m}:stderr /' "$t/f${i}"`,
+        `${toShell(f.command)} 2>"$t/f${i}_${j}" </dev/null; rc=$?`,
+        `printf '\\n%s %s %s\\n' '${m}:end ${key}' "$rc" "$(( ($(date +%s%N) - s) / 1000000 ))"`,
+        `sed 's/^/${m}:stderr /' "$t/f${i}_${j}"`,
         `fi`,
       );
     }

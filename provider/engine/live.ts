@@ -8,9 +8,9 @@ import { argv } from "../model/argv.js";
 import type { Transport } from "../transport/transport.js";
 import { wgDump, wgHost, ipAddr, ipLink } from "../wg/facts.js";
 import { batchScript, splitSections, type BatchItem, type SectionResult } from "./batch.js";
-import { zfsVersion, pools, poolProperties, datasetProperties, snapshots, localProperties, localPropertiesTabs } from "../zfs/facts.js";
+import { zfsVersion, pools, poolProperties, datasetProperties, datasetPropertiesTabs, allPropertiesOldZfs, objectNames, snapshots, localProperties, localPropertiesTabs } from "../zfs/facts.js";
 import { MANAGED_PROPERTY } from "../zfs/properties.js";
-import type { HostLive, HostWireGuard, LivePool, PropertyTable, SnapshotRow } from "../model/live.js";
+import type { HostLive, HostWireGuard, LivePool, PropertyTable, PropertyValue, SnapshotRow } from "../model/live.js";
 
 export class RefreshError extends Error {
   constructor(readonly host: string, readonly fact: string, detail: string) {
@@ -23,21 +23,25 @@ export class RefreshError extends Error {
 const LEGACY = {
   pools: argv("zpool", "list", "-H", "-o", "name,health,guid,size,allocated,free"),
   poolProperties: argv("true"),
-  datasets: argv("zfs", "get", "-Hp", "-o", "name,property,value,source", "all"),
+  datasets: allPropertiesOldZfs.command,
   snapshots: argv("true"),
 };
 
 export function refreshItems(userProperties: readonly string[]): BatchItem[] {
+  const legacy = (command: BatchItem["command"]) => [{ name: "legacy", command }];
   return [
     { key: "version", command: zfsVersion.command },
     { key: "kernel", command: argv("uname", "-r") },
-    { key: "pools", command: pools.command, fallback: LEGACY.pools },
-    { key: "pool-properties", command: poolProperties.command, fallback: LEGACY.poolProperties },
-    { key: "datasets", command: datasetProperties(userProperties).command, fallback: LEGACY.datasets },
-    { key: "snapshots", command: snapshots.command, fallback: LEGACY.snapshots },
-    // JSON on OpenZFS 2.3; the tab-separated form before it; an old ZFS (zfs-fuse) answers
-    // neither, and its snapshots and markers come from `zfs get all` instead
-    { key: "local-properties", command: localProperties.command, fallback: localPropertiesTabs.command },
+    { key: "pools", command: pools.command, fallbacks: legacy(LEGACY.pools) },
+    { key: "pool-properties", command: poolProperties.command, fallbacks: legacy(LEGACY.poolProperties) },
+    // names cannot be forged by a value: the tab-separated reads below are checked against them
+    { key: "names", command: objectNames.command, fallbacks: legacy(argv("true")) },
+    // JSON on OpenZFS 2.3 (no value can forge a row); checked tab-separated rows before it;
+    // an old ZFS (zfs-fuse) answers neither, and `zfs get all` is all it has
+    { key: "datasets", command: datasetProperties(userProperties).command, fallbacks: [{ name: "tabs", command: datasetPropertiesTabs(userProperties).command }, ...legacy(LEGACY.datasets)] },
+    { key: "snapshots", command: snapshots.command, fallbacks: legacy(LEGACY.snapshots) },
+    // the same forms for what is set locally; an old ZFS's markers come from `zfs get all`
+    { key: "local-properties", command: localProperties.command, fallbacks: [{ name: "tabs", command: localPropertiesTabs.command }] },
     { key: "wg", command: wgDump.command },
     { key: "wg-host", command: wgHost.command },
     { key: "ip-addr", command: ipAddr.command },
@@ -45,14 +49,19 @@ export function refreshItems(userProperties: readonly string[]): BatchItem[] {
   ];
 }
 
-/** The section's output, or its legacy fallback's when the primary command failed. */
-function section(host: string, sections: Map<string, SectionResult>, key: string): SectionResult & { legacy: boolean } {
+/** The section's output, or that of the first fallback that answered when the primary command failed. */
+function section(host: string, sections: Map<string, SectionResult>, key: string, fallbacks: readonly string[] = []): SectionResult & { via: string } {
   const s = sections.get(key);
   if (!s) throw new RefreshError(host, key, "section missing from the batch output (script interrupted?)");
-  if (s.exitCode === 0) return { ...s, legacy: false };
-  const l = sections.get(`${key}.legacy`);
-  if (l && l.exitCode === 0) return { ...l, legacy: true };
-  throw new RefreshError(host, key, `exit ${s.exitCode}: ${s.stderr}${l ? ` (fallback: exit ${l.exitCode}: ${l.stderr})` : ""}`);
+  if (s.exitCode === 0) return { ...s, via: "primary" };
+  const tried: string[] = [];
+  for (const name of fallbacks) {
+    const f = sections.get(`${key}.${name}`);
+    if (!f) break;
+    if (f.exitCode === 0) return { ...f, via: name };
+    tried.push(`${name}: exit ${f.exitCode}: ${f.stderr.trim()}`);
+  }
+  throw new RefreshError(host, key, `exit ${s.exitCode}: ${s.stderr}${tried.length ? ` (fallbacks: ${tried.join("; ")})` : ""}`);
 }
 
 export function parseRefresh(host: string, sections: Map<string, SectionResult>, userProperties: readonly string[]): HostLive {
@@ -61,8 +70,8 @@ export function parseRefresh(host: string, sections: Map<string, SectionResult>,
   if (!v) throw new RefreshError(host, "version", "section missing from the batch output");
   const version = v.exitCode === 0 ? zfsVersion.parse(v.stdout) : { userland: null, kernel: null, raw: (v.stderr.split("\n")[0] ?? "").trim() };
   const kernel = section(host, sections, "kernel").stdout.trim();
-  const poolRows = pools.parse(section(host, sections, "pools").stdout);
-  const poolProps = poolProperties.parse(section(host, sections, "pool-properties").stdout);
+  const poolRows = pools.parse(section(host, sections, "pools", ["legacy"]).stdout);
+  const poolProps = poolProperties.parse(section(host, sections, "pool-properties", ["legacy"]).stdout);
   const livePools = new Map<string, LivePool>();
   for (const row of poolRows) {
     const properties = poolProps.get(row.name) ?? new Map();
@@ -72,31 +81,42 @@ export function parseRefresh(host: string, sections: Map<string, SectionResult>,
     }
     livePools.set(row.name, { row, properties, features });
   }
-  const ds = section(host, sections, "datasets");
-  const table = datasetProperties(userProperties).parse(ds.stdout);
+  const ds = section(host, sections, "datasets", ["tabs", "legacy"]);
+  const names = () => objectNames.parse(section(host, sections, "names").stdout);
+  const table = ds.via === "primary" ? datasetProperties(userProperties).parse(ds.stdout)
+    : ds.via === "tabs" ? datasetPropertiesTabs(userProperties).parse(ds.stdout, names())
+    : allPropertiesOldZfs.parse(ds.stdout);
   const snaps = new Map<string, SnapshotRow>();
   const datasets: PropertyTable = new Map();
+  const snapshotProps = new Map<string, Map<string, PropertyValue>>();
   for (const [name, props] of table) {
-    const at = name.indexOf("@");
-    if (at < 0) {
-      datasets.set(name, props);
-    } else if (ds.legacy) {
-      // `zfs get all` of an old ZFS lists snapshots too: derive the snapshot fact from it
-      // (creation time orders them where createtxg cannot be read).
-      const m = props.get(MANAGED_PROPERTY);
-      snaps.set(name, { name, dataset: name.slice(0, at), snapshot: name.slice(at + 1), guid: props.get("guid")?.value ?? "", createtxg: BigInt(props.get("creation")?.value ?? "0"), marker: m?.source.kind === "local" ? m.value : null });
+    if (name.includes("@")) snapshotProps.set(name, props);
+    else datasets.set(name, props);
+  }
+  const localMarker = (props: Map<string, PropertyValue> | undefined) => {
+    const m = props?.get(MANAGED_PROPERTY);
+    return m?.source.kind === "local" ? m.value : null;
+  };
+  if (ds.via === "legacy") {
+    // `zfs get all` of an old ZFS lists snapshots too: derive the snapshot fact from it
+    // (creation time orders them where createtxg cannot be read).
+    for (const [name, props] of snapshotProps) {
+      const at = name.indexOf("@");
+      snaps.set(name, { name, dataset: name.slice(0, at), snapshot: name.slice(at + 1), guid: props.get("guid")?.value ?? "", createtxg: BigInt(props.get("creation")?.value ?? "0"), marker: localMarker(props) });
     }
+  } else {
+    // the checked tab grid carries snapshots' markers; on 2.3 they come from the JSON of local properties
+    for (const s of snapshots.parse(section(host, sections, "snapshots", ["legacy"]).stdout)) snaps.set(s.name, { ...s, marker: localMarker(snapshotProps.get(s.name)) });
+    const lp = section(host, sections, "local-properties", ["tabs"]);
+    if (lp.via === "primary") mergeLocalProperties(localProperties.parse(lp.stdout), datasets, snaps, true);
+    else mergeLocalProperties(localPropertiesTabs.parse(lp.stdout, names()), datasets, snaps, false);
   }
-  if (!ds.legacy) for (const s of snapshots.parse(section(host, sections, "snapshots").stdout)) snaps.set(s.name, { ...s, marker: null });
-  if (!ds.legacy) {
-    const lp = section(host, sections, "local-properties");
-    mergeLocalProperties((lp.legacy ? localPropertiesTabs : localProperties).parse(lp.stdout), datasets, snaps);
-  }
-  const legacy = ds.legacy || version.userland === null;
+  const legacy = ds.via === "legacy" || version.userland === null;
   const wgh = wgHost.parse(section(host, sections, "wg-host").stdout);
   const wg: HostWireGuard = {
     implementation: wgh.implementation,
     persisted: wgh.persisted,
+    markers: wgh.markers,
     interfaces: wgDump.parse(section(host, sections, "wg").stdout),
     addresses: ipAddr.parse(section(host, sections, "ip-addr").stdout),
     links: ipLink.parse(section(host, sections, "ip-link").stdout),
@@ -106,14 +126,15 @@ export function parseRefresh(host: string, sections: Map<string, SectionResult>,
 
 /**
  * Locally set properties complete the picture: user properties the configuration no longer
- * names (so their removal can be planned) and snapshots' own ownership markers.
+ * names (so their removal can be planned) and, when read as JSON, snapshots' own ownership
+ * markers (`markers`: never from a read a value could forge).
  */
-function mergeLocalProperties(local: PropertyTable, datasets: PropertyTable, snaps: Map<string, SnapshotRow>): void {
+function mergeLocalProperties(local: PropertyTable, datasets: PropertyTable, snaps: Map<string, SnapshotRow>, markers: boolean): void {
   for (const [name, props] of local) {
     const snap = snaps.get(name);
     if (snap) {
       const m = props.get(MANAGED_PROPERTY);
-      if (m) snap.marker = m.value;
+      if (m && markers) snap.marker = m.value;
       continue;
     }
     const row = datasets.get(name);

@@ -84,6 +84,8 @@ export interface HostWireGuard {
   interfaces: Map<string, WgInterface>;
   /** interfaces with a wg-quick config on disk (they come back after a reboot) */
   persisted: Set<string>;
+  /** interface → the lineage in its ownership marker file (/etc/wireguard/<if>.backplane) */
+  markers: Map<string, string>;
   addresses: Map<string, string[]>;
   links: Map<string, { mtu: number; up: boolean }>;
 }

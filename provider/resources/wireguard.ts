@@ -19,9 +19,12 @@ import { PERSIST_LINES } from "../wg/persist.js";
 
 const CREATE_SCRIPT = [
   "set -e",
-  'name=$1; port=$2; mtu=$3; fwmark=$4; shift 4',
+  'name=$1; lineage=$2; port=$3; mtu=$4; fwmark=$5; shift 5',
   "umask 077",
   "mkdir -p /etc/wireguard",
+  // the ownership marker exists before the interface does: an apply cut off anywhere after
+  // this line leaves an interface the next plan recognises as this stack's and adopts
+  'printf "%s\\n" "$lineage" > "/etc/wireguard/$name.backplane"',
   '[ -s "/etc/wireguard/$name.key" ] || wg genkey > "/etc/wireguard/$name.key"',
   // kernel WireGuard where the host has it, wireguard-go where it does not. The daemon
   // must not inherit the session's stdio: ssh would wait for it to close them, forever.
@@ -43,6 +46,8 @@ const DELETE_SCRIPT = [
   'systemctl disable "wg-quick@$name" >/dev/null 2>&1 || true',
   'ip link del "$name" 2>/dev/null || true',
   'rm -f "/etc/wireguard/$name.conf" "/etc/wireguard/$name.key"',
+  // the marker goes last: an interrupted removal leaves an interface still marked ours
+  'rm -f "/etc/wireguard/$name.backplane"',
 ].join("\n");
 
 const script = (text: string, ...args: string[]): Argv => argv("sh", "-c", text, "backplane-wg", ...args);
@@ -92,15 +97,20 @@ export const wireguardInterfaceKind: ResourceKind = {
             { name: "private key", after: "generated on the host, never read" },
           ],
           steps: [{
-            command: script(CREATE_SCRIPT, want.name, want.listen_port ? String(want.listen_port) : "-", want.mtu ? String(want.mtu) : "-", want.fwmark ? String(want.fwmark) : "-", ...want.addresses),
+            command: script(CREATE_SCRIPT, want.name, ctx.lineage, want.listen_port ? String(want.listen_port) : "-", want.mtu ? String(want.mtu) : "-", want.fwmark ? String(want.fwmark) : "-", ...want.addresses),
             label: "Creating", captures: "public_key",
           }],
           after: { ...want },
         },
       };
     }
-    if (!state) {
-      errors.push(`WireGuard interface ${want.name} already exists on ${ctx.live.host} and is not managed by this stack`);
+    // no record, but the marker says this stack created it (an apply cut off before it could
+    // record it): adopted, planned like a recorded one
+    const marker = wg.markers.get(want.name);
+    if (!state && marker !== ctx.lineage) {
+      errors.push(marker
+        ? `WireGuard interface ${want.name} on ${ctx.live.host} belongs to another stack (its marker /etc/wireguard/${want.name}.backplane says ${marker || "(empty)"})`
+        : `WireGuard interface ${want.name} already exists on ${ctx.live.host} and is not managed by this stack`);
       return { errors, change: noop(base, "not managed") };
     }
     const steps: Step[] = [];
@@ -128,7 +138,7 @@ export const wireguardInterfaceKind: ResourceKind = {
       attrs.push({ name: "mtu", before: String(link.mtu), after: String(want.mtu) });
     }
     let rotated = false;
-    if ((state.attributes.rotate as string | undefined) !== want.rotate || ctx.replaceRequested) {
+    if (((state ? state.attributes.rotate : want.rotate) as string | undefined) !== want.rotate || ctx.replaceRequested) {
       rotated = true;
       steps.push({
         command: script('set -e; umask 077; wg genkey > "/etc/wireguard/$1.key.new"; wg set "$1" private-key "/etc/wireguard/$1.key.new"; mv "/etc/wireguard/$1.key.new" "/etc/wireguard/$1.key"; wg show "$1" public-key', want.name),

@@ -20,10 +20,15 @@ function lines(s: string): string[] {
  * whether both ends of a pair hold the same key without either key leaving its host. The
  * keys pass only through shell variables and builtins (printf) and a pipe into sha256sum —
  * never an argv. The parser refuses a line whose key columns are not in that form.
+ * A `wg` that fails fails the read (its output is taken first: in a pipe its exit status
+ * would be lost and a failing wg would read as "no interfaces"); a host without wg has none.
  */
 const WG_DUMP_SCRIPT = [
   "tab=$(printf '\\t')",
-  'wg show all dump | while IFS="$tab" read -r a b c d e f g h i; do',
+  "command -v wg >/dev/null 2>&1 || exit 0",
+  "dump=$(wg show all dump) || exit $?",
+  '[ -n "$dump" ] || exit 0',
+  'printf "%s\\n" "$dump" | while IFS="$tab" read -r a b c d e f g h i; do',
   '  if [ -z "$f" ]; then printf "%s\\t(hidden)\\t%s\\t%s\\t%s\\n" "$a" "$c" "$d" "$e"',
   '  elif [ "$c" = "(none)" ]; then printf "%s\\t%s\\t(none)\\t%s\\t%s\\t%s\\t%s\\t%s\\t%s\\n" "$a" "$b" "$d" "$e" "$f" "$g" "$h" "$i"',
   '  else printf "%s\\t%s\\tfp:%s\\t%s\\t%s\\t%s\\t%s\\t%s\\t%s\\n" "$a" "$b" "$(printf "backplane-psk:%s" "$c" | sha256sum | cut -c1-16)" "$d" "$e" "$f" "$g" "$h" "$i"; fi',
@@ -101,21 +106,28 @@ export const ipLink: Fact<Map<string, { mtu: number; up: boolean }>> = {
   },
 };
 
-/** Which interfaces have a wg-quick config (persist across reboots), and the implementation. */
-export const wgHost: Fact<{ implementation: "kernel" | "wireguard-go" | "none"; persisted: Set<string> }> = {
+/**
+ * Which interfaces have a wg-quick config (persist across reboots), which carry backplane's
+ * ownership marker (/etc/wireguard/<if>.backplane, written before the interface exists: the
+ * stack's lineage), and the implementation.
+ */
+export const wgHost: Fact<{ implementation: "kernel" | "wireguard-go" | "none"; persisted: Set<string>; markers: Map<string, string> }> = {
   name: "wireguard host",
   command: argv("sh", "-c",
     'if [ -d /sys/module/wireguard ] || modinfo wireguard >/dev/null 2>&1; then echo impl kernel; elif command -v wireguard-go >/dev/null; then echo impl wireguard-go; else echo impl none; fi; ' +
-    'for f in /etc/wireguard/*.conf; do [ -f "$f" ] && echo "conf $(basename "$f" .conf)"; done; true'),
+    'for f in /etc/wireguard/*.conf; do [ -f "$f" ] && echo "conf $(basename "$f" .conf)"; done; ' +
+    'for f in /etc/wireguard/*.backplane; do [ -f "$f" ] && printf "marker %s %s\\n" "$(basename "$f" .backplane)" "$(head -c 64 "$f" | tr -dc "0-9a-zA-Z-")"; done; true'),
   parse(stdout) {
     let implementation: "kernel" | "wireguard-go" | "none" = "none";
     const persisted = new Set<string>();
+    const markers = new Map<string, string>();
     lines(stdout).forEach((line, i) => {
       const [k, v] = [line.slice(0, line.indexOf(" ")), line.slice(line.indexOf(" ") + 1)];
       if (k === "impl" && (v === "kernel" || v === "wireguard-go" || v === "none")) implementation = v;
       else if (k === "conf") persisted.add(v);
+      else if (k === "marker" && /^\S+ [0-9a-zA-Z-]*$/.test(v)) markers.set(v.slice(0, v.indexOf(" ")), v.slice(v.indexOf(" ") + 1));
       else throw new ParseError("wireguard host", i + 1, `unexpected line ${JSON.stringify(line)}`);
     });
-    return { implementation, persisted };
+    return { implementation, persisted, markers };
   },
 };

@@ -3,7 +3,7 @@
  * check exact column counts, refuse duplicates, and keep the `source` column so inherited,
  * default and received values are never mistaken for drift.
  */
-import { argv } from "../model/argv.js";
+import { argv, type Argv } from "../model/argv.js";
 import { ParseError, type Fact } from "../model/fact.js";
 import type { ZfsVersion, PoolRow, Source, PropertyTable, PropertyValue, SnapshotRow } from "../model/live.js";
 import { PROPERTIES, MANAGED_PROPERTY } from "./properties.js";
@@ -81,14 +81,94 @@ function propertyTable(fact: string, stdout: string): PropertyTable {
 /** Native properties read for every dataset, plus identity columns and the ownership marker. */
 export const DATASET_PROPERTIES = ["type", "guid", "origin", ...PROPERTIES.map((p) => p.name), MANAGED_PROPERTY];
 
+const datasetPropertyList = (userProperties: readonly string[]) => [...new Set([...DATASET_PROPERTIES, ...userProperties])];
+
+/**
+ * Every requested property of every filesystem and volume, as JSON (OpenZFS 2.3): a value
+ * holding a tab or a newline stays inside its string, so no value can forge a row. Strict:
+ * every dataset carries exactly the requested properties.
+ */
 export function datasetProperties(userProperties: readonly string[] = []): Fact<PropertyTable> {
-  const props = [...new Set([...DATASET_PROPERTIES, ...userProperties])];
+  const props = datasetPropertyList(userProperties);
   return {
-    name: "zfs get",
-    command: argv("zfs", "get", "-Hp", "-t", "filesystem,volume", "-o", "name,property,value,source", props.join(",")),
-    parse: (stdout) => propertyTable("zfs get", stdout),
+    name: "zfs get -j",
+    command: argv("zfs", "get", "-j", "-p", "-t", "filesystem,volume", "-o", "name,property,value,source", props.join(",")),
+    parse(stdout) {
+      const table = zfsGetJson("zfs get -j", stdout);
+      for (const [name, row] of table) {
+        const missing = props.filter((p) => !row.has(p));
+        if (missing.length > 0 || row.size !== props.length) throw new ParseError("zfs get -j", 1, `${name}: expected exactly the requested properties (missing: ${missing.join(",") || "none"})`);
+      }
+      return table;
+    },
   };
 }
+
+/**
+ * The same before OpenZFS 2.3 (no JSON), tab-separated and — since a value may hold a tab or
+ * a newline — checked as a grid: every object of the unforgeable name list (`objectNames`:
+ * names cannot hold either) has exactly one row per requested property, in the requested
+ * order, in one contiguous block. A value that broke a row breaks the grid, and the read is
+ * refused naming the object where it broke. Snapshots are read too: their ownership marker
+ * with its source comes from here on these hosts (the `-s local` tab read cannot be checked).
+ */
+export function datasetPropertiesTabs(userProperties: readonly string[] = []): { command: Argv; parse(stdout: string, names: ReadonlySet<string>): PropertyTable } {
+  const props = datasetPropertyList(userProperties);
+  const fact = "zfs get -Hp";
+  return {
+    command: argv("zfs", "get", "-Hp", "-t", "filesystem,volume,snapshot", "-o", "name,property,value,source", props.join(",")),
+    parse(stdout, names) {
+      const rows = lines(stdout);
+      const table: PropertyTable = new Map();
+      for (let i = 0; i < rows.length; i++) {
+        const cols = rows[i]!.split("\t");
+        const name = cols[0]!;
+        const expectedName = i % props.length === 0 ? name : rows[i - (i % props.length)]!.split("\t")[0]!;
+        const expectedProp = props[i % props.length]!;
+        const broken = (why: string) =>
+          new ParseError(fact, i + 1, `ambiguous output near ${JSON.stringify(i % props.length === 0 && i > 0 ? rows[i - 1]!.split("\t")[0] : expectedName)}: ${why} — a property value holds a tab or a newline; on OpenZFS before 2.3 (no JSON output) backplane cannot read such a host safely: clear that value (zfs inherit) or upgrade to 2.3`);
+        if (cols.length !== 4) throw broken(`expected 4 tab-separated columns, got ${cols.length}`);
+        if (!names.has(name)) throw broken(`${JSON.stringify(name)} is not an object on the host`);
+        if (name !== expectedName || cols[1] !== expectedProp) throw broken(`expected ${expectedName} ${expectedProp}, got ${name} ${cols[1]}`);
+        if (i % props.length === 0 && table.has(name)) throw broken(`${name} listed twice`);
+        const source = parseSource(cols[3]!);
+        if (!source) throw broken(`unknown source '${cols[3]}'`);
+        if (i % props.length === 0) table.set(name, new Map());
+        table.get(name)!.set(expectedProp, { value: cols[2]!, source });
+      }
+      if (rows.length % props.length !== 0) throw new ParseError(fact, rows.length, `ambiguous output: ${rows.length} rows is not ${props.length} per object`);
+      const unread = [...names].filter((n) => !table.has(n) && !n.includes("#"));
+      if (unread.length > 0) throw new ParseError(fact, rows.length, `objects missing from the output: ${unread.slice(0, 5).join(", ")}`);
+      return table;
+    },
+  };
+}
+
+/**
+ * What an old ZFS (zfs-fuse, pool v23: no -t, no JSON) can answer: every property of every
+ * object, tab-separated. Not checked as a grid (the rows per object vary); such hosts serve
+ * capability checks in the lab, and a value there could forge a row.
+ */
+export const allPropertiesOldZfs: Fact<PropertyTable> = {
+  name: "zfs get all",
+  command: argv("zfs", "get", "-Hp", "-o", "name,property,value,source", "all"),
+  parse: (stdout) => propertyTable("zfs get all", stdout),
+};
+
+/** The names of filesystems, volumes and snapshots: a name can hold neither tab nor newline, so this list cannot be forged. */
+export const objectNames: Fact<Set<string>> = {
+  name: "zfs list -o name",
+  command: argv("zfs", "list", "-H", "-o", "name", "-t", "filesystem,volume,snapshot"),
+  parse(stdout) {
+    const names = new Set<string>();
+    lines(stdout).forEach((n, i) => {
+      if (n === "" || n.includes("\t")) throw new ParseError("zfs list -o name", i + 1, `not a name: ${JSON.stringify(n)}`);
+      if (names.has(n)) throw new ParseError("zfs list -o name", i + 1, `${n} listed twice`);
+      names.add(n);
+    });
+    return names;
+  },
+};
 
 /**
  * Every property set *locally* on a filesystem, volume or snapshot: the user properties the
@@ -103,11 +183,33 @@ export const localProperties: Fact<PropertyTable> = {
   parse: (stdout) => zfsGetJson("zfs get -j -s local", stdout),
 };
 
-/** The same for OpenZFS before 2.3 (no -j): tab-separated, with the ambiguity that brings. */
-export const localPropertiesTabs: Fact<PropertyTable> = {
-  name: "zfs get -s local",
+/**
+ * The same for OpenZFS before 2.3 (no -j): tab-separated, where a value holding a tab and a
+ * newline can forge a row. What can be checked is: every row names an object of the
+ * unforgeable name list, says `local`, and each object's rows form one block. A forged row
+ * for an object without local properties of its own still passes — so on these hosts this
+ * read supplies only datasets' user properties the configuration no longer names (to plan
+ * their removal on objects already owned), never an ownership marker (markers come from the
+ * grid-checked `datasetPropertiesTabs`).
+ */
+export const localPropertiesTabs = {
   command: argv("zfs", "get", "-Hp", "-s", "local", "-t", "filesystem,volume,snapshot", "-o", "name,property,value,source", "all"),
-  parse: (stdout) => propertyTable("zfs get -s local", stdout),
+  parse(stdout: string, names: ReadonlySet<string>): PropertyTable {
+    const fact = "zfs get -s local";
+    const table: PropertyTable = new Map();
+    let previous = "";
+    columns(fact, stdout, 4).forEach(([name, property, value, source], i) => {
+      if (!names.has(name!)) throw new ParseError(fact, i + 1, `ambiguous output near ${JSON.stringify(previous)}: ${JSON.stringify(name)} is not an object on the host (a property value holds a tab or a newline)`);
+      if (source !== "local") throw new ParseError(fact, i + 1, `ambiguous output near ${JSON.stringify(name)}: source '${source}' in a read of local properties`);
+      if (name !== previous && table.has(name!)) throw new ParseError(fact, i + 1, `ambiguous output: the rows of ${name} are not one block (a property value holds a tab or a newline)`);
+      if (!table.has(name!)) table.set(name!, new Map());
+      const row = table.get(name!)!;
+      if (row.has(property!)) throw new ParseError(fact, i + 1, `${name} ${property} listed twice`);
+      row.set(property!, { value: value!, source: { kind: "local" } });
+      previous = name!;
+    });
+    return table;
+  },
 };
 
 const JSON_SOURCES: Record<string, Source["kind"]> = { LOCAL: "local", DEFAULT: "default", INHERITED: "inherited", RECEIVED: "received", TEMPORARY: "temporary", NONE: "none" };

@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 import { labHost, readLab } from "./hosts.js";
 import { SshTransport } from "../../provider/transport/ssh.js";
 import { argv, toDisplay, type Argv } from "../../provider/model/argv.js";
-import { zfsVersion, pools, poolProperties, datasetProperties, snapshots } from "../../provider/zfs/facts.js";
+import { zfsVersion, pools, poolProperties, datasetProperties, datasetPropertiesTabs, localPropertiesTabs, localProperties, objectNames, snapshots } from "../../provider/zfs/facts.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const fixtures = join(here, "..", "fixtures");
@@ -59,8 +59,18 @@ async function main() {
   await must(argv("zfs", "snapshot", "fx/with space@snap with space"));
   await save("zpool-list", "one-pool", pools.command);
   await save("zpool-get", "one-pool", poolProperties.command);
-  await save("zfs-get", "mixed-sources", datasetProperties(userProps).command);
+  await save("zfs-get", "mixed-sources", datasetPropertiesTabs(userProps).command);
+  await save("zfs-get-json", "mixed-sources", datasetProperties(userProps).command);
+  await save("zfs-list-names", "mixed-sources", objectNames.command);
   await save("zfs-list-snapshots", "two", snapshots.command);
+  // A value holding a tab and newlines, crafted to forge rows (a marker on fx/plain and on a
+  // snapshot with no local property of its own) in every tab-separated read.
+  await must(argv("zfs", "set", "com.example:owner=ops\tlocal\nfx/plain\tbackplane:managed\tfixture-lineage\tlocal\nfx/tuned@first\tbackplane:managed\tfixture-lineage", "fx/tuned/child"));
+  await save("zfs-get", "forged-rows", datasetPropertiesTabs(userProps).command);
+  await save("zfs-get-json", "forged-rows", datasetProperties(userProps).command);
+  await save("zfs-get-json", "forged-rows-local", localProperties.command);
+  await save("zfs-get", "forged-rows-local", localPropertiesTabs.command);
+  await save("zfs-list-names", "forged-rows", objectNames.command);
   await must(argv("zpool", "destroy", "fx"));
   await t.close();
 }

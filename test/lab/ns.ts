@@ -12,14 +12,26 @@ import { mkdir, readFile, rm, writeFile, truncate, chmod } from "node:fs/promise
 import { existsSync, openSync } from "node:fs";
 import { spawn } from "node:child_process";
 import { join } from "node:path";
+import { createHash } from "node:crypto";
 import { LAB_DIR, type LabDescription, type LabHost } from "./hosts.js";
-import { hostNames, labDown } from "./vm.js";
+import { hostNames, labDown, recordNamespace } from "./vm.js";
 
-export const HUB = "bpns-hub";
-const SSH_PORT_BASE = 22320;
 const DISK_SIZE = 256 * 1024 * 1024;
+const MAX_HOSTS = 16;
 
-const nsName = (host: string) => `bpns-${host}`;
+/**
+ * Names and ports of one ns lab, derived from its folder: two ns labs in two folders (the
+ * e2e ns tier, the crash suite, a fixture capture) never share a namespace or a port.
+ */
+export function nsLabNames(dir: string) {
+  const h = createHash("sha256").update(dir).digest();
+  const tag = h.toString("hex").slice(0, 4);
+  return {
+    hub: `bpns${tag}-hub`,
+    host: (name: string) => `bpns${tag}-${name}`,
+    port: (n: number) => 23000 + (h.readUInt16BE(2) % 400) * MAX_HOSTS + n,
+  };
+}
 
 async function ip(args: string[], reject = true) {
   return execa("ip", args, { reject });
@@ -72,6 +84,8 @@ export async function nsUp(opts: { hosts: number; log: (l: string) => void; dir?
   const LAB = opts.dir ?? LAB_DIR;
   const HOSTS = join(LAB, "hosts.json");
   const names = hostNames(opts.hosts);
+  if (opts.hosts > MAX_HOSTS) throw new Error(`an ns lab has at most ${MAX_HOSTS} hosts`);
+  const { hub: HUB, host: nsName, port: portOf } = nsLabNames(LAB);
   await mkdir(LAB, { recursive: true });
   if (existsSync(HOSTS)) {
     opts.log("lab: stopping the running lab first");
@@ -83,6 +97,7 @@ export async function nsUp(opts: { hosts: number; log: (l: string) => void; dir?
   const authorized = await readFile(`${operatorKey}.pub`, "utf8");
   const knownHosts = join(LAB, "known_hosts");
   const sshConfigFile = join(LAB, "ssh_config");
+  await recordNamespace(LAB, HUB);
   if (!existsSync(`/run/netns/${HUB}`)) await ip(["netns", "add", HUB]);
   await ip(["-n", HUB, "link", "set", "lo", "up"]);
   await ip(["-n", HUB, "link", "add", "br0", "type", "bridge"], false);
@@ -108,6 +123,7 @@ export async function nsUp(opts: { hosts: number; log: (l: string) => void; dir?
       disks.push(disk);
     }
     const ns = nsName(name);
+    await recordNamespace(LAB, ns);
     if (!existsSync(`/run/netns/${ns}`)) await ip(["netns", "add", ns]);
     await ip(["-n", ns, "link", "set", "lo", "up"]);
     await ip(["-n", HUB, "link", "add", `vh-${name}`.slice(0, 15), "type", "veth", "peer", "name", "eth0", "netns", ns]);
@@ -123,7 +139,7 @@ export async function nsUp(opts: { hosts: number; log: (l: string) => void; dir?
     });
     init.unref();
     await writeFile(join(dir, "sshd.pid"), String(init.pid));
-    const port = SSH_PORT_BASE + n;
+    const port = portOf(n);
     const socat = spawn("socat", [`TCP-LISTEN:${port},bind=127.0.0.1,fork,reuseaddr`, `EXEC:ip netns exec ${ns} socat STDIO TCP\\:127.0.0.1\\:22`], {
       detached: true, stdio: "ignore",
     });

@@ -54,7 +54,21 @@ async function ip(args: string[], opts: { ns?: boolean; reject?: boolean } = {})
   return execa("ip", argv, { reject: opts.reject ?? true });
 }
 
+/**
+ * Each lab folder lists the network namespaces it made (`namespaces`, one per line, written
+ * BEFORE the namespace exists): `labDown` removes those and nothing else, so a vm lab and an
+ * ns lab (or two ns labs in their own folders) can run side by side and a half-started lab
+ * still cleans up after itself.
+ */
+export async function recordNamespace(dir: string, ns: string): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  const file = join(dir, "namespaces");
+  const have = (await readFile(file, "utf8").catch(() => "")).split("\n").filter(Boolean);
+  if (!have.includes(ns)) await writeFile(file, [...have, ns].join("\n") + "\n");
+}
+
 async function setupNetwork(names: string[]) {
+  await recordNamespace(LAB_DIR, NETNS);
   if (!existsSync(`/run/netns/${NETNS}`)) await ip(["netns", "add", NETNS]);
   await ip(["link", "set", "lo", "up"], { ns: true });
   const links = (await ip(["-o", "link", "show"], { ns: true })).stdout;
@@ -228,7 +242,6 @@ async function stopLeftovers(ns: string, log: (l: string) => void): Promise<void
 /** Stops what the lab in `dir` started (by pid files) and removes the namespaces of its tier. */
 export async function labDown(log: (l: string) => void, dir: string = LAB_DIR): Promise<void> {
   const hostsFile = join(dir, "hosts.json");
-  const tier = await readFile(hostsFile, "utf8").then((s) => (JSON.parse(s) as LabDescription).tier).catch(() => null);
   if (existsSync(dir)) {
     // Close the lab's ControlMaster connections first so no ssh process lingers.
     const desc = await readFile(hostsFile, "utf8").then((s) => JSON.parse(s) as LabDescription).catch(() => null);
@@ -261,13 +274,16 @@ export async function labDown(log: (l: string) => void, dir: string = LAB_DIR): 
     }));
     await rm(hostsFile, { force: true });
   }
-  const namespaces = (await ip(["netns", "list"], { reject: false })).stdout.split("\n").map((l) => l.split(" ")[0]!)
-    .filter((n) => (tier !== "ns" && n === NETNS) || (tier !== "vm" && n.startsWith("bpns-")));
-  for (const ns of namespaces) {
+  // only the namespaces this folder's lab made (see recordNamespace), newest first
+  const file = join(dir, "namespaces");
+  const mine = (await readFile(file, "utf8").catch(() => "")).split("\n").filter(Boolean).reverse();
+  const existing = new Set((await ip(["netns", "list"], { reject: false })).stdout.split("\n").map((l) => l.split(" ")[0]!));
+  for (const ns of mine.filter((n) => existing.has(n))) {
     await stopLeftovers(ns, log);
     await ip(["netns", "delete", ns], { reject: false });
     log(`lab: removed network namespace ${ns}`);
   }
+  await rm(file, { force: true });
 }
 
 export async function labStatus(): Promise<string> {

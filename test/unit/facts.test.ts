@@ -3,7 +3,7 @@ import { describe, it, expect } from "vitest";
 import { readFileSync, readdirSync } from "node:fs";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
-import { zfsVersion, pools, poolProperties, datasetProperties, snapshots, parseSource } from "../../provider/zfs/facts.js";
+import { zfsVersion, pools, poolProperties, datasetProperties, datasetPropertiesTabs, objectNames, snapshots, parseSource } from "../../provider/zfs/facts.js";
 import { ParseError } from "../../provider/model/fact.js";
 import { toDisplay } from "../../provider/model/argv.js";
 
@@ -21,7 +21,9 @@ describe("fixtures were captured with the commands the facts run", () => {
   ] as const)("%s", (fact, command) => {
     for (const c of cases(fact)) expect(cmd(fact, c)).toBe(toDisplay(command));
   });
-  it("zfs-get", () => expect(cmd("zfs-get", "zfs-2.3-mixed-sources")).toBe(toDisplay(datasetProperties(["com.example:owner"]).command)));
+  it("zfs-get", () => expect(cmd("zfs-get", "zfs-2.3-mixed-sources")).toBe(toDisplay(datasetPropertiesTabs(["com.example:owner"]).command)));
+  it("zfs-get-json", () => expect(cmd("zfs-get-json", "zfs-2.3-mixed-sources")).toBe(toDisplay(datasetProperties(["com.example:owner"]).command)));
+  it("zfs-list-names", () => expect(cmd("zfs-list-names", "zfs-2.3-mixed-sources")).toBe(toDisplay(objectNames.command)));
 });
 
 describe("zfs version", () => {
@@ -59,8 +61,11 @@ describe("zpool get", () => {
   });
 });
 
-describe("zfs get -Hp with the source column", () => {
-  const t = datasetProperties(["com.example:owner"]).parse(read("zfs-get", "zfs-2.3-mixed-sources"));
+describe.each([
+  ["zfs get -j (OpenZFS 2.3)", () => datasetProperties(["com.example:owner"]).parse(read("zfs-get-json", "zfs-2.3-mixed-sources"))],
+  ["zfs get -Hp, checked as a grid (before 2.3)", () => datasetPropertiesTabs(["com.example:owner"]).parse(read("zfs-get", "zfs-2.3-mixed-sources"), objectNames.parse(read("zfs-list-names", "zfs-2.3-mixed-sources")))],
+] as const)("%s with the source column", (_, parse) => {
+  const t = parse();
   it.each([
     ["fx/tuned", "recordsize", "1048576", { kind: "local" }],
     ["fx/tuned", "compression", "zstd", { kind: "local" }],
@@ -80,14 +85,23 @@ describe("zfs get -Hp with the source column", () => {
     expect(t.get(name)!.get(prop)).toEqual({ value, source });
   });
   it("reads every requested property of every dataset", () => {
-    expect([...t.keys()].sort()).toEqual(["fx", "fx/plain", "fx/tuned", "fx/tuned/child", "fx/vol", "fx/with space"]);
+    expect([...t.keys()].filter((n) => !n.includes("@")).sort()).toEqual(["fx", "fx/plain", "fx/tuned", "fx/tuned/child", "fx/vol", "fx/with space"]);
     const requested = datasetProperties(["com.example:owner"]).command.at(-1)!.text.split(",");
     for (const props of t.values()) expect([...props.keys()].sort()).toEqual([...requested].sort());
   });
-  it("refuses duplicates and unknown sources", () => {
-    const line = "fx\tatime\ton\tdefault\n";
-    expect(() => datasetProperties().parse(line + line)).toThrow(/listed twice/);
-    expect(() => datasetProperties().parse("fx\tatime\ton\tsomewhere\n")).toThrow(/unknown source/);
+});
+
+describe("the checked tab grid refuses what it cannot read unambiguously", () => {
+  const names = new Set(["fx", "fx/a"]);
+  const grid = datasetPropertiesTabs([]);
+  const props = grid.command.at(-1)!.text.split(",");
+  const rowsOf = (name: string) => props.map((p) => `${name}\t${p}\t-\t-`).join("\n") + "\n";
+  it("reads a well-formed grid", () => expect(grid.parse(rowsOf("fx") + rowsOf("fx/a"), names).size).toBe(2));
+  it("refuses duplicates, unknown sources, unknown objects and objects missing from the output", () => {
+    expect(() => grid.parse(rowsOf("fx") + rowsOf("fx"), names)).toThrow(/listed twice/);
+    expect(() => grid.parse(rowsOf("fx").replace("\t-\n", "\tsomewhere\n") + rowsOf("fx/a"), names)).toThrow(/unknown source/);
+    expect(() => grid.parse(rowsOf("fx") + rowsOf("fx/b"), names)).toThrow(/"fx\/b" is not an object on the host/);
+    expect(() => grid.parse(rowsOf("fx"), names)).toThrow(/objects missing from the output: fx\/a/);
     expect(parseSource("inherited from tank/a b")).toEqual({ kind: "inherited", from: "tank/a b" });
   });
 });
