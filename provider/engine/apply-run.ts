@@ -5,9 +5,16 @@
  * a hand-over as one round trip on each of its two hosts — and collects the failures with
  * the command and what the host said. Captured outputs (a generated public key) go into the
  * change's `after`. It records nothing: the caller decides what completed means for state.
+ *
+ * Every change of a batch ends in exactly one of four outcomes, decided from the sections the
+ * host sent back: done (all its steps reported exit 0), failed (a step reported an error, or
+ * the batch ended without a section for it and without a failure before it), not run (a
+ * command before it in the batch failed, or the connection was never made), or unknown (the
+ * connection was lost or timed out before its steps reported: they may have run — the
+ * objects carry their ownership markers from the start, so the next plan adopts them).
  */
 import { randomBytes } from "node:crypto";
-import type { Transport } from "../transport/transport.js";
+import { ConnectError, type RunResult, type Transport } from "../transport/transport.js";
 import { handOver } from "../transport/handover.js";
 import { toDisplay } from "../model/argv.js";
 import type { Change, Step } from "../model/plan.js";
@@ -17,6 +24,8 @@ export interface Failure {
   change: Change;
   command: string;
   stderr: string;
+  /** the outcome is not known (the connection was lost): neither done nor failed */
+  unknown?: boolean;
 }
 
 const PAST: Record<string, string> = { Creating: "Creation", Modifying: "Modifications", Destroying: "Destruction", Cloning: "Clone", "Safety snapshot": "Safety snapshot", Promoting: "Promotion" };
@@ -25,7 +34,12 @@ export class BatchRunner {
   roundTrips = 0;
   readonly failures: Failure[] = [];
 
-  constructor(private readonly transports: ReadonlyMap<string, Transport>, private readonly log: (line: string) => void) {}
+  constructor(
+    private readonly transports: ReadonlyMap<string, Transport>,
+    private readonly log: (line: string) => void,
+    /** test-only fault injection at step boundaries (see ApplyOptions.fault); a no-op in production */
+    private readonly fault: (point: "before-batch" | "after-batch") => void = () => {},
+  ) {}
 
   /**
    * One round trip on `host`: the given steps of each change, in order, stopping at the first
@@ -36,14 +50,35 @@ export class BatchRunner {
     const items: BatchItem[] = [];
     parts.forEach((p, ci) => p.steps.forEach((s, si) => items.push({ key: `c${ci}s${si}`, command: s.command, stopOnError: true })));
     this.roundTrips++;
-    const r = await this.transports.get(host)!.script(batchScript(items, nonce));
+    this.fault("before-batch");
+    let r: RunResult;
+    let cut: ConnectError | null = null;
+    try {
+      r = await this.transports.get(host)!.script(batchScript(items, nonce));
+    } catch (e) {
+      if (!(e instanceof ConnectError)) throw e;
+      cut = e;
+      r = { stdout: e.partialStdout, stderr: e.message, exitCode: 255, durationMs: 0 };
+    }
+    this.fault("after-batch");
     const sections = splitSections(r.stdout, nonce);
     const ok = new Set<Change>();
+    // once a command failed, the batch stopped: what follows did not run
+    let stopped = false;
     for (const [ci, { change: c, steps }] of parts.entries()) {
+      if (stopped) break;
       const failedAt = steps.findIndex((s, si) => {
         const sec = sections.get(`c${ci}s${si}`);
-        if (!sec || sec.exitCode !== 0) {
-          if (sec) this.failures.push({ change: c, command: toDisplay(s.command), stderr: sec.stderr || `exit ${sec.exitCode}` });
+        if (!sec) {
+          if (cut?.phase === "connect") return true; // never reached the host: not run
+          this.failures.push(cut
+            ? { change: c, command: toDisplay(s.command), stderr: cut.message, unknown: true }
+            : { change: c, command: toDisplay(s.command), stderr: `the batch ended without reporting this command (exit ${r.exitCode}${r.stderr.trim() ? `: ${r.stderr.trim()}` : ""})` });
+          return true;
+        }
+        if (sec.exitCode !== 0) {
+          this.failures.push({ change: c, command: toDisplay(s.command), stderr: sec.stderr || `exit ${sec.exitCode}` });
+          stopped = true;
           return true;
         }
         this.log(`${c.id} (${host}): ${PAST[s.label] ?? s.label} complete after ${(sec.elapsedMs / 1000).toFixed(1)}s`);
@@ -52,11 +87,7 @@ export class BatchRunner {
       });
       if (failedAt < 0) ok.add(c);
     }
-    // a batch that failed without a failing section (the connection, the shell) is reported
-    // when nothing else has failed yet in this apply
-    if (r.exitCode !== 0 && this.failures.length === 0) {
-      this.failures.push({ change: parts[0]!.change, command: "(batch)", stderr: r.stderr || `exit ${r.exitCode}` });
-    }
+    if (cut?.phase === "connect") this.failures.push({ change: parts[0]!.change, command: "(connection)", stderr: `${cut.message} — nothing ran` });
     return ok;
   }
 
@@ -95,10 +126,14 @@ export class BatchRunner {
       return false;
     }
     this.roundTrips += 2;
+    this.fault("before-batch");
     const r = await handOver({ transport: this.transports.get(host)!, command: s.command }, { transport: other, command: to.command });
+    this.fault("after-batch");
     if (r.to.exitCode !== 0 || r.from.exitCode !== 0) {
       const why = [r.to.exitCode !== 0 ? `${to.host}: ${r.to.stderr.trim() || `exit ${r.to.exitCode}`}` : "", r.from.exitCode !== 0 ? `${host}: ${r.from.stderr.trim() || `exit ${r.from.exitCode}`}` : ""].filter(Boolean).join("; ");
-      this.failures.push({ change: c, command: `${toDisplay(s.command)} | ${to.host}: ${toDisplay(to.command)}`, stderr: why });
+      // ssh's own exit code (255) on either side: the connection failed, what ran is unknown
+      const unknown = r.to.exitCode === 255 || r.from.exitCode === 255;
+      this.failures.push({ change: c, command: `${toDisplay(s.command)} | ${to.host}: ${toDisplay(to.command)}`, stderr: why, ...(unknown ? { unknown } : {}) });
       return false;
     }
     this.log(`${c.id} (${host} → ${to.host}): ${s.label} complete after ${(r.from.durationMs / 1000).toFixed(1)}s`);

@@ -27,13 +27,39 @@ export class DestroyNotAllowedError extends Error {
   }
 }
 
+/**
+ * What an apply that stopped did and did not do, change by change: completed (recorded in
+ * state), failed (the host said so), unknown (the connection was lost before the host
+ * reported: the object may exist; it carries its marker, so the next plan adopts it), and
+ * not done. `stateError` is set when the state could not be written: the host work it names
+ * is done but not recorded.
+ */
 export class ApplyError extends Error {
-  constructor(readonly failed: Failure[], readonly done: string[], readonly notDone: string[]) {
+  constructor(readonly failed: Failure[], readonly done: string[], readonly notDone: string[], readonly stateError: StateWriteError | null = null) {
+    const line = (f: Failure) => `  - ${f.change.address} (${f.change.id} on ${f.change.host}): \`${f.command}\`: ${f.stderr.trim()}`;
+    const failed_ = failed.filter((f) => !f.unknown);
+    const unknown = failed.filter((f) => f.unknown);
     super(
-      `apply failed:\n${failed.map((f) => `  - ${f.change.address} (${f.change.id} on ${f.change.host}): \`${f.command}\`: ${f.stderr.trim()}`).join("\n")}\n` +
-        `completed: ${done.length ? done.join(", ") : "nothing"}\nnot done: ${notDone.length ? notDone.join(", ") : "nothing"}`,
+      [
+        ...(stateError ? [`apply stopped: ${stateError.message}; done on the hosts but not recorded: ${stateError.unrecorded.map((c) => `${c.address} (${c.id} on ${c.host})`).join(", ")} — the next plan adopts them by their ownership markers`] : []),
+        ...(failed_.length ? [`apply failed:\n${failed_.map(line).join("\n")}`] : []),
+        ...(unknown.length ? [`outcome unknown (the connection was lost; the next plan adopts what was made, by its ownership marker):\n${unknown.map(line).join("\n")}`] : []),
+        `completed: ${done.length ? done.join(", ") : "nothing"}`,
+        `not done: ${notDone.length ? notDone.join(", ") : "nothing"}`,
+      ].join("\n"),
     );
     this.name = "ApplyError";
+  }
+}
+
+/** Writing state failed after changes completed on their hosts: they are done, not recorded. */
+export class StateWriteError extends Error {
+  /** completed on the host, not in state: the first is the change whose write failed */
+  readonly unrecorded: Change[];
+  constructor(change: Change, readonly cause: Error) {
+    super(`writing state failed: ${cause.message}`);
+    this.name = "StateWriteError";
+    this.unrecorded = [change];
   }
 }
 
@@ -48,6 +74,12 @@ export interface ApplyOptions {
   log: (line: string) => void;
   /** makes the steps of a deferred change once the values it waited for are in state */
   replan?: (address: string, state: State) => { change: Change; errors: string[] };
+  /**
+   * Test-only fault injection: called at each step boundary (before a batch is sent, after
+   * the host answered and before state is written). The CLI wires it from
+   * BACKPLANE_FAULT_INJECT for the crash suites; unset, nothing happens.
+   */
+  fault?: (point: "before-batch" | "after-batch" | "before-state-write") => void;
 }
 
 export async function apply(o: ApplyOptions): Promise<{ state: State; roundTrips: number }> {
@@ -56,15 +88,27 @@ export async function apply(o: ApplyOptions): Promise<{ state: State; roundTrips
   const work = o.plan.changes.filter((c) => c.action !== "noop");
   if (writer.recordUpToDate(o.plan.changes) || work.length === 0) await writer.save();
 
-  const runner = new BatchRunner(o.transports, o.log);
+  const runner = new BatchRunner(o.transports, o.log, o.fault);
+  let stateError: StateWriteError | null = null;
   const pending = new Map(work.map((c) => [c.address, c]));
   const done = new Set<string>();
+  // The host work of `c` is done; a failing state write is reported as what it is, and once
+  // one failed nothing more is written (each write compares-and-swaps on the last).
   const complete = async (c: Change) => {
-    // a noop without `after` (a deferred change found already right) leaves its record alone
-    if (c.action === "noop" && !c.after) await writer.save();
-    else await writer.record(c);
     pending.delete(c.address);
-    done.add(c.address);
+    if (stateError) {
+      stateError.unrecorded.push(c);
+      return;
+    }
+    try {
+      o.fault?.("before-state-write");
+      // a noop without `after` (a deferred change found already right) leaves its record alone
+      if (c.action === "noop" && !c.after) await writer.save();
+      else await writer.record(c);
+      done.add(c.address);
+    } catch (e) {
+      stateError = new StateWriteError(c, e as Error);
+    }
   };
 
   const runUnit = async ({ hosts: [host], batch }: Unit) => {
@@ -89,12 +133,12 @@ export async function apply(o: ApplyOptions): Promise<{ state: State; roundTrips
   const busy = new Set<string>();
   const inFlight = new Set<Promise<void>>();
   for (;;) {
-    if (runner.failures.length === 0) {
+    if (runner.failures.length === 0 && !stateError) {
       for (const u of unitsToStart(pending, busy, o.parallelism)) {
         for (const h of u.hosts) busy.add(h);
         const p: Promise<void> = runUnit(u)
           .catch((e: Error) => {
-            runner.failures.push({ change: u.batch[0]!, command: "(connection)", stderr: e.message });
+            runner.failures.push({ change: u.batch[0]!, command: "(internal error)", stderr: e.message });
           })
           .finally(() => {
             for (const h of u.hosts) busy.delete(h);
@@ -107,9 +151,10 @@ export async function apply(o: ApplyOptions): Promise<{ state: State; roundTrips
     await Promise.race(inFlight);
   }
 
-  if (runner.failures.length > 0 || pending.size > 0) {
-    if (runner.failures.length === 0) runner.failures.push({ change: pending.values().next().value!, command: "(scheduling)", stderr: "dependencies could not be satisfied" });
-    throw new ApplyError(runner.failures, [...done], [...pending.keys()]);
+  if (runner.failures.length > 0 || pending.size > 0 || stateError) {
+    if (runner.failures.length === 0 && !stateError) runner.failures.push({ change: pending.values().next().value!, command: "(scheduling)", stderr: "dependencies could not be satisfied" });
+    const unsettled = new Set(runner.failures.map((f) => f.change.address));
+    throw new ApplyError(runner.failures, [...done], [...pending.keys()].filter((a) => !unsettled.has(a)), stateError);
   }
   return { state: writer.state, roundTrips: runner.roundTrips };
 }

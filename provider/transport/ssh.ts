@@ -8,7 +8,7 @@ import { mkdirSync, writeFileSync, mkdtempSync, appendFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { argv, toDisplay, toShell, type Argv } from "../model/argv.js";
-import { ConnectError, HostKeyError, type RunResult, type Transport } from "./transport.js";
+import { ConnectError, HostKeyError, neverConnected, type RunResult, type Transport } from "./transport.js";
 import type { HostConfig } from "../model/desired.js";
 
 const runtimeDir = (() => {
@@ -115,14 +115,17 @@ export class SshTransport implements Transport {
       maxBuffer: 256 * 1024 * 1024,
     });
     const stderr = String(r.stderr ?? "");
+    const stdout = String(r.stdout ?? "");
+    if (r.timedOut) throw new ConnectError(this.host, `command timed out after ${timeoutMs ?? this.opts.commandTimeoutMs} ms`, "lost", stdout);
     if (r.exitCode === 255) {
       if (/host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|No .* host key is known/i.test(stderr)) {
         throw new HostKeyError(this.host, stderr, this.config.hostKey);
       }
-      throw new ConnectError(this.host, stderr || (r.timedOut ? "timed out" : "ssh exited 255"));
+      // 255 is also what a remote command may exit with; with output from it, or without
+      // ssh's own words for an unreachable host, what ran is unknown
+      throw new ConnectError(this.host, stderr || "ssh exited 255", neverConnected(stderr) && stdout === "" ? "connect" : "lost", stdout);
     }
-    if (r.timedOut) throw new ConnectError(this.host, `command timed out after ${timeoutMs ?? this.opts.commandTimeoutMs} ms`);
-    return { stdout: String(r.stdout ?? ""), stderr, exitCode: r.exitCode ?? -1, durationMs: Date.now() - t0 };
+    return { stdout, stderr, exitCode: r.exitCode ?? -1, durationMs: Date.now() - t0 };
   }
 
   run(cmd: Argv, opts: { stdin?: string; timeoutMs?: number } = {}): Promise<RunResult> {

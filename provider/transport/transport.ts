@@ -58,9 +58,20 @@ export class HostKeyError extends Error {
   }
 }
 
+/**
+ * ssh could not reach the host, or lost it while a command ran. `phase` says which: when the
+ * connection was never made nothing ran; when it was lost (or the command timed out) the
+ * command's outcome is unknown and `partialStdout` holds what arrived before the cut, from
+ * which a batch still learns which of its commands finished.
+ */
 export class ConnectError extends Error {
-  constructor(readonly host: string, detail: string) {
-    super(`${host}: cannot connect over ssh: ${detail.trim().split("\n").slice(-2).join(" | ")}`);
+  constructor(readonly host: string, detail: string, readonly phase: "connect" | "lost" = "connect", readonly partialStdout = "") {
+    super(`${host}: ${phase === "connect" ? "cannot connect over ssh" : "the ssh connection was lost (outcome unknown)"}: ${detail.trim().split("\n").slice(-2).join(" | ")}`);
     this.name = "ConnectError";
   }
+}
+
+/** What ssh prints when it never reached the host (nothing ran), as opposed to losing it. */
+export function neverConnected(sshStderr: string): boolean {
+  return /connect to host .*: (Connection refused|Connection timed out|No route to host|Network is unreachable)|Could not resolve hostname|Connection timed out during banner exchange|Permission denied \(|Connection closed by .* port \d+\s*$/m.test(sshStderr);
 }

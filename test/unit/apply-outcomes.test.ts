@@ -1,0 +1,125 @@
+/**
+ * What an apply knows when a batch does not come back whole: every change ends done, failed,
+ * not run or unknown, and state records exactly the done ones. The batches run for real on
+ * this machine (LocalTransport: `sh -s` with the engine's batch script); what a cut link
+ * leaves is modelled the way SshTransport reports it: a ConnectError carrying the output that
+ * arrived before the cut (the e2e network-fault suite cuts a real link).
+ */
+import { describe, it, expect } from "vitest";
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { apply, ApplyError } from "../../provider/engine/apply.js";
+import { LocalTransport } from "../../provider/transport/local.js";
+import { ConnectError, type RunResult } from "../../provider/transport/transport.js";
+import { LocalStateBackend } from "../../state/local.js";
+import { argv, type Argv } from "../../provider/model/argv.js";
+import type { Change, Plan } from "../../provider/model/plan.js";
+import type { State } from "../../provider/model/state.js";
+
+function change(name: string, command: Argv, dependsOn: string[] = []): Change {
+  return {
+    address: `backplane_dataset.${name}`, type: "backplane_dataset", host: "a", id: `tank/${name}`, path: `stack/${name}`,
+    action: "create", reason: "does not exist", attrs: [], destructive: false,
+    steps: [{ command, label: "Creating" }], after: { name: `tank/${name}` }, dependsOn,
+  };
+}
+const plan = (changes: Change[]): Plan => ({ stack: "t", lineage: "l", stateSerial: null, liveFingerprints: {}, changes, drift: [], errors: [], notManaged: [], refreshOnly: false });
+
+/** Runs the batch for real, then loses the link after `keepSections` sections had arrived. */
+class CutAfter extends LocalTransport {
+  constructor(private readonly keepSections: number, private readonly phase: "connect" | "lost" = "lost") {
+    super("a");
+  }
+  override async script(text: string): Promise<RunResult> {
+    if (this.phase === "connect") throw new ConnectError("a", "ssh: connect to host 127.0.0.1 port 22221: Connection refused", "connect");
+    const r = await super.script(text);
+    const lines = r.stdout.split("\n");
+    const ends = lines.flatMap((l, i) => (/^@@bp-\w+:end /.test(l) ? [i] : []));
+    const cutAt = this.keepSections < ends.length ? ends[this.keepSections]! - 1 : lines.length;
+    throw new ConnectError("a", "Connection to 127.0.0.1 closed by remote host.", "lost", lines.slice(0, cutAt).join("\n"));
+  }
+}
+
+async function run(transport: LocalTransport, changes: Change[], backend?: LocalStateBackend) {
+  const dir = await mkdtemp(join(tmpdir(), "bp-outcome-"));
+  const b = backend ?? new LocalStateBackend(join(dir, "terraform.tfstate"));
+  const err = await apply({ plan: plan(changes), state: null, backend: b, transports: new Map([["a", transport]]), allowDestroy: false, preventDestroy: new Set(), parallelism: 1, log: () => {} })
+    .then(() => null, (e: Error) => e);
+  return { err, state: await b.read(), dir };
+}
+
+describe("a batch cut off by a lost connection", () => {
+  it("records the changes the host reported done and reports the rest as unknown, not failed", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "bp-outcome-"));
+    const marks = ["one", "two", "three"].map((n) => join(dir, n));
+    const changes = marks.map((m, i) => change(["one", "two", "three"][i]!, argv("touch", m)));
+    const { err, state } = await run(new CutAfter(1), changes);
+    expect(err).toBeInstanceOf(ApplyError);
+    const e = err as ApplyError;
+    expect(e.done).toEqual(["backplane_dataset.one"]);
+    expect(Object.keys(state!.resources)).toEqual(["backplane_dataset.one"]);
+    expect(e.failed.map((f) => [f.change.address, f.unknown])).toEqual([["backplane_dataset.two", true], ["backplane_dataset.three", true]]);
+    expect(e.message).toMatch(/outcome unknown \(the connection was lost; the next plan adopts what was made/);
+    expect(e.message).not.toMatch(/apply failed/);
+    expect(e.message).not.toContain("(connection)");
+    // the host did run them: unknown was the honest answer
+    for (const m of marks) expect(existsSync(m)).toBe(true);
+  });
+
+  it("a connection never made ran nothing: nothing recorded, nothing unknown", async () => {
+    const { err, state } = await run(new CutAfter(0, "connect"), [change("one", argv("true")), change("two", argv("true"))]);
+    const e = err as ApplyError;
+    expect(e.failed.filter((f) => f.unknown)).toEqual([]);
+    expect(e.message).toMatch(/Connection refused — nothing ran/);
+    expect(e.notDone).toEqual(["backplane_dataset.two"]);
+    expect(state === null || Object.keys(state.resources).length === 0).toBe(true);
+  });
+});
+
+describe("a batch that ends without reporting a command", () => {
+  /** The host's shell stops early (exit 0) with no section for the last command. */
+  class Truncating extends LocalTransport {
+    override async script(text: string): Promise<RunResult> {
+      const r = await super.script(text);
+      const lines = r.stdout.split("\n");
+      const lastBegin = lines.map((l) => /^@@bp-\w+:begin /.test(l)).lastIndexOf(true);
+      return { ...r, stdout: lines.slice(0, lastBegin).join("\n") + "\n" };
+    }
+  }
+  it("counts the unreported change as failed and stops (it does not loop)", async () => {
+    const { err, state } = await run(new Truncating("a"), [change("one", argv("true")), change("two", argv("true"))]);
+    const e = err as ApplyError;
+    expect(e.failed.map((f) => [f.change.address, f.unknown ?? false])).toEqual([["backplane_dataset.two", false]]);
+    expect(e.message).toMatch(/the batch ended without reporting this command/);
+    expect(Object.keys(state!.resources)).toEqual(["backplane_dataset.one"]);
+  });
+});
+
+describe("a state that cannot be written", () => {
+  class FailingWrites extends LocalStateBackend {
+    writes = 0;
+    override async write(state: State, expected: number | null): Promise<void> {
+      if (++this.writes > 1) throw new Error("ENOSPC: no space left on device, write");
+      return super.write(state, expected);
+    }
+  }
+  it("is reported as a state error naming the changes done on the host but not recorded, and nothing more starts", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "bp-outcome-"));
+    const backend = new FailingWrites(join(dir, "terraform.tfstate"));
+    const after = join(dir, "never");
+    const first = change("one", argv("true"));
+    const second = change("two", argv("true"));
+    const third = change("three", argv("touch", after), [first.address, second.address]);
+    const { err, state } = await run(new LocalTransport("a"), [first, second, third], backend);
+    const e = err as ApplyError;
+    expect(e.stateError).not.toBeNull();
+    expect(e.message).toMatch(/apply stopped: writing state failed: ENOSPC.*done on the hosts but not recorded: backplane_dataset\.two/);
+    expect(e.message).not.toContain("(connection)");
+    expect(Object.keys(state!.resources)).toEqual(["backplane_dataset.one"]);
+    expect(e.notDone).toEqual(["backplane_dataset.three"]);
+    expect(existsSync(after)).toBe(false);
+    await writeFile(join(dir, "ok"), "");
+  });
+});
