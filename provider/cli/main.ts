@@ -19,6 +19,7 @@ import type { Transport } from "../transport/transport.js";
 import { newState, type State } from "../model/state.js";
 import { parseSavedPlan, savedPlan, savedPlanProblems, StalePlanError } from "../engine/saved-plan.js";
 import { planImport } from "../engine/import.js";
+import { faultInjection } from "./fault.js";
 
 const color = () => process.stdout.isTTY === true && !process.env.NO_COLOR;
 const out = (s: string) => process.stdout.write(s.endsWith("\n") ? s : `${s}\n`);
@@ -185,7 +186,7 @@ withCommon(program.command("apply").description("apply the changes (or a plan sa
       try {
         const replan = (address: string, st: State) =>
           replanDeferred(p.graph, address, st, live, st.serial + 1);
-        const r = await apply({ plan, state, backend: p.backend, transports, allowDestroy: o.allowDestroy === true, preventDestroy, parallelism: Number(o.parallelism), log: out, replan });
+        const r = await apply({ plan, state, backend: p.backend, transports, allowDestroy: o.allowDestroy === true, preventDestroy, parallelism: Number(o.parallelism), log: out, replan, fault: faultInjection() });
         const s = plan.changes.filter((c) => c.action !== "noop");
         out(`\nApply complete! Resources: ${s.filter((c) => c.action === "create").length} added, ${s.filter((c) => c.action === "update").length} changed, ${s.filter((c) => c.action === "delete").length} destroyed, ${s.filter((c) => c.action === "replace").length} replaced. (${((Date.now() - t0) / 1000).toFixed(1)}s; SSH round trips incl. refresh: ${[...transports].map(([h, t]) => `${h} ${t.roundTrips}`).join(", ")}; ${r.roundTrips} for the changes)`);
       } finally {
