@@ -25,6 +25,8 @@ export interface HostProps {
   sshConfigFile?: string;
   commandPrefix?: string[];
   connectTimeout?: number;
+  /** seconds one round trip may take before its outcome is reported unknown (default 600) */
+  commandTimeout?: number;
   /** the address other hosts reach this one at (WireGuard endpoints); defaults to address */
   peerAddress?: string;
 }
@@ -80,6 +82,7 @@ export class Host extends Construct {
       ssh_config_file: props.sshConfigFile,
       command_prefix: props.commandPrefix,
       connect_timeout: props.connectTimeout,
+      command_timeout: props.commandTimeout,
     });
     validateAtSynth(this, hostKind, () => config);
     this.provider = new BackplaneProvider(this, "provider", {
@@ -93,6 +96,7 @@ export class Host extends Construct {
       sshConfigFile: props.sshConfigFile,
       commandPrefix: props.commandPrefix,
       connectTimeout: props.connectTimeout,
+      commandTimeout: props.commandTimeout,
     });
   }
 

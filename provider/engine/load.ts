@@ -73,6 +73,7 @@ function hostFrom(entry: Json): HostConfig {
     sshConfigFile: entry.ssh_config_file as string | undefined,
     commandPrefix: (entry.command_prefix as string[] | undefined) ?? [],
     connectTimeout: (entry.connect_timeout as number | undefined) ?? 15,
+    commandTimeout: (entry.command_timeout as number | undefined) ?? 600,
   };
 }
 

@@ -11,6 +11,8 @@ export interface HostConfig {
   sshConfigFile?: string;
   commandPrefix: string[];
   connectTimeout: number;
+  /** seconds one round trip may take (default 600) */
+  commandTimeout?: number;
 }
 
 /** A value known only after another resource is applied. */

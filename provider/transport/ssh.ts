@@ -104,19 +104,33 @@ export class SshTransport implements Transport {
     return [...this.base, this.remote(remoteCommand)];
   }
 
+  private timeoutMs(perCall?: number): number {
+    return perCall ?? this.opts.commandTimeoutMs ?? (this.config.commandTimeout ?? 600) * 1000;
+  }
+
   private async exec(remoteCommand: string, display: string, stdin: string | undefined, timeoutMs?: number): Promise<RunResult> {
     const args = this.account(remoteCommand, display, stdin);
     const t0 = Date.now();
-    const r = await execa("ssh", args, {
+    const limit = this.timeoutMs(timeoutMs);
+    const child = execa("ssh", args, {
       input: stdin ?? "",
       reject: false,
-      timeout: timeoutMs ?? this.opts.commandTimeoutMs ?? 600_000,
       stripFinalNewline: false,
       maxBuffer: 256 * 1024 * 1024,
     });
+    // Killing ssh is not enough when the host hangs: a multiplexed session's stdio belongs to
+    // the ControlMaster too, which keeps the pipes open until its keepalives give up (a
+    // minute). Stopping the master closes them, so the caller hears back at the limit.
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill("SIGKILL");
+      void this.close();
+    }, limit);
+    const r = await child.finally(() => clearTimeout(timer));
     const stderr = String(r.stderr ?? "");
     const stdout = String(r.stdout ?? "");
-    if (r.timedOut) throw new ConnectError(this.host, `command timed out after ${timeoutMs ?? this.opts.commandTimeoutMs} ms`, "lost", stdout);
+    if (timedOut) throw new ConnectError(this.host, `no answer within ${limit / 1000} s (the host's command_timeout)`, "lost", stdout);
     if (r.exitCode === 255) {
       if (/host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|No .* host key is known/i.test(stderr)) {
         throw new HostKeyError(this.host, stderr, this.config.hostKey);

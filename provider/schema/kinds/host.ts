@@ -54,6 +54,7 @@ export const host: KindSpec = {
     ssh_config_file: str("An ssh_config file to use (e.g. the lab's, with ControlMaster).", checked(pathProblem("ssh_config_file", { percent: true }))),
     command_prefix: strList("Words put before every command, e.g. [\"sudo\", \"-n\"].", z.string().max(255, { message: "must be a plain word of at most 255 characters" }).regex(/^[A-Za-z0-9_./=-]+$/, { message: "must be a plain word" })),
     connect_timeout: num("Seconds to wait for the SSH connection.", z.number().int().min(1).max(600), { default: 15 }),
+    command_timeout: num("Seconds one round trip to the host (a refresh, a batch of changes) may take before it is abandoned and its outcome reported as unknown: a host that hangs never blocks an apply.", z.number().int().min(1).max(86400), { default: 600 }),
   },
   refine(v, report) {
     if (v.host_key === undefined && v.known_hosts_file === undefined) {
