@@ -21,7 +21,7 @@ import { join } from "node:path";
 import { nsUp } from "../lab/ns.js";
 import { labDown } from "../lab/vm.js";
 import { LAB_DIR, type LabDescription } from "../lab/hosts.js";
-import { backplane, project, ROOT } from "./helpers.js";
+import { backplane, project, resetNsHosts, ROOT } from "./helpers.js";
 
 const dir = `${LAB_DIR}-crash`;
 const HOSTS = ["prod", "dr"] as const;
@@ -56,10 +56,7 @@ const STACK = `
 const STATE = "terraform.tfstate";
 
 async function resetHosts() {
-  // zfs-fuse calls a pool with mounted clones busy: unmount tank's datasets first (never keep's)
-  await Promise.all(HOSTS.map((h) => ssh(h,
-    "zfs list -H -o name -r tank 2>/dev/null | sort -r | while read -r f; do zfs umount \"$f\" 2>/dev/null; done; " +
-    "if zpool list tank >/dev/null 2>&1; then zpool destroy -f tank || exit 1; fi; ip link del wg0 2>/dev/null; rm -f /etc/wireguard/wg0.*; true")));
+  await resetNsHosts(dir, HOSTS);
   for (const f of await readdir(p)) if (f.startsWith(STATE) || f.startsWith(`.${STATE}`)) await rm(join(p, f), { force: true });
 }
 
