@@ -16,7 +16,7 @@ import { hasChanges, PlanRefusedError, type Plan } from "../model/plan.js";
 import { ENGINE_KINDS } from "../resources/index.js";
 import type { HostLive } from "../model/live.js";
 import type { Transport } from "../transport/transport.js";
-import { newState, type State } from "../model/state.js";
+import { newState, UNREADABLE_LOCK_ID, type State } from "../model/state.js";
 import { parseSavedPlan, savedPlan, savedPlanProblems, StalePlanError } from "../engine/saved-plan.js";
 import { planImport } from "../engine/import.js";
 
@@ -297,11 +297,11 @@ withCommon(stateCmd.command("rm")).argument("<address>").action(async (address: 
 });
 
 withCommon(program.command("force-unlock").description("remove a lock left by a process that died"))
-  .argument("<id>", "the lock ID shown in the lock error")
+  .argument("<id>", `the lock ID shown in the lock error; '${UNREADABLE_LOCK_ID}' removes a lock file that cannot be read (empty or garbage)`)
   .action(async (id: string, o: Common) => {
     const p = await project({ ...o, synth: false });
     await p.backend.forceUnlock(id);
-    out(`Lock ${id} removed.`);
+    out(id === UNREADABLE_LOCK_ID ? "The unreadable lock file was removed." : `Lock ${id} removed.`);
   });
 
 // Terraform spells them -out=FILE, -replace=ADDR, -target=ADDR; accept those spellings too.

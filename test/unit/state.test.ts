@@ -71,7 +71,7 @@ conformance("local", () => {
     const dead = spawnSync("sh", ["-c", "echo $$"]).stdout.toString().trim();
     writeFileSync(`${path}.lock.json`, JSON.stringify({ id: "old", operation: "apply", who: "x", pid: Number(dead), hostname: hostname(), created: new Date().toISOString() }));
     const notices: string[] = [];
-    const b = new LocalStateBackend(path, (m) => notices.push(m));
+    const b = new LocalStateBackend(path, { onNotice: (m) => notices.push(m) });
     const l = await b.lock("apply");
     expect(notices[0]).toContain("stale lock old");
     await b.unlock(l.id);
