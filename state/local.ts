@@ -9,11 +9,11 @@ import { readFile } from "node:fs/promises";
 import { hostname, userInfo } from "node:os";
 import type { StateBackend } from "./backend.js";
 import { writeAtomic } from "./atomic-file.js";
-import { LockFile, type LockReading } from "./lock-file.js";
+import { CLAIM_STALE_MS, LockFile, sameReading, type LockReading } from "./lock-file.js";
 import { pidAlive } from "./pid.js";
 import { echo } from "../provider/model/echo.js";
 import {
-  STATE_VERSION, StateConflictError, StateLockedError, UnreadableLockError, UNREADABLE_LOCK_ID, forceUnlockCommand, formatDuration,
+  STATE_VERSION, LockClaimedError, StateConflictError, StateLockedError, UnreadableLockError, UNREADABLE_LOCK_ID, forceUnlockCommand, formatDuration,
   type LockInfo, type State,
 } from "../provider/model/state.js";
 
@@ -24,6 +24,11 @@ import {
  * empty means that writer was killed in between (nothing else empties a lock file).
  */
 export const EMPTY_LOCK_STALE_MS = 10_000;
+
+/** How long lock() waits for another process's takeover of a stale lock (it takes milliseconds). */
+const TAKEOVER_WAIT_MS = 2_000;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export interface LocalStateOptions {
   /** told when a stale lock is taken over (the CLI prints it on stderr) */
@@ -103,20 +108,34 @@ export class LocalStateBackend implements StateBackend {
 
   async lock(operation: string): Promise<LockInfo> {
     const info: LockInfo = { id: randomUUID(), operation, who: this.identity.who, pid: this.identity.pid, hostname: this.identity.hostname, created: new Date().toISOString() };
-    // A few rounds: the lock can be released or replaced between our attempt and our reading.
-    for (let attempt = 0; attempt < 5; attempt++) {
+    const waitUntil = Date.now() + TAKEOVER_WAIT_MS;
+    // The lock can be released or replaced between our attempt and our reading: a few rounds.
+    for (let changes = 0; changes < 5; ) {
       if (await this.lockFile.create(info)) return info;
-      const r = await this.lockFile.read();
-      if (r.kind === "absent") continue;
-      const stale = this.staleness(r);
-      if (!stale) throw r.kind === "held" ? this.locked(r.info) : this.unreadable(r);
-      await this.lockFile.remove();
-      if (await this.lockFile.create(info)) {
+      const seen = await this.lockFile.read();
+      if (seen.kind === "absent") {
+        changes++;
+        continue;
+      }
+      const stale = this.staleness(seen);
+      if (!stale) throw seen.kind === "held" ? this.locked(seen.info) : this.unreadable(seen);
+      // Atomic takeover: replaced only if, under the claim, it still is this stale lock.
+      const outcome = await this.lockFile.underClaim((now) => sameReading(now, seen) && this.staleness(now) !== null, () => this.lockFile.replace(info));
+      if ("done" in outcome) {
         this.onNotice(`taking over a ${stale}`);
         return info;
       }
+      if ("changed" in outcome) {
+        changes++;
+        continue;
+      }
+      // another process is taking it over right now: its result decides (it wins, or is gone)
+      if (Date.now() >= waitUntil) {
+        throw new LockClaimedError(outcome.busy.claimFile, outcome.busy.ageMs, CLAIM_STALE_MS, seen.kind === "held" ? seen.info.id : UNREADABLE_LOCK_ID, this.scope);
+      }
+      await sleep(5 + Math.random() * 15);
     }
-    throw new Error(`could not lock ${this.path}: ${this.lockFile.path} kept changing while we tried`);
+    throw new Error(`could not lock ${this.path}: ${this.lockFile.path} kept changing while we tried; run the command again`);
   }
 
   async unlock(id: string): Promise<void> {
@@ -136,6 +155,10 @@ export class LocalStateBackend implements StateBackend {
     } else if (r.info.id !== id) {
       throw new Error(`lock ID ${echo(id)} does not match the current lock ${echo(r.info.id)} (${this.lockFile.path})`);
     }
-    await this.lockFile.remove();
+    // The operator says no process is using the state: a leftover claim is cleared too. The
+    // removal still happens only if the lock file is the one judged above (no new lock is lost).
+    const outcome = await this.lockFile.underClaim((now) => sameReading(now, r), () => this.lockFile.remove(), { breakClaim: true });
+    if ("changed" in outcome) throw new Error(`${this.lockFile.path} changed while it was being removed (another process took the lock); nothing was removed — look again with the command that reported the lock`);
+    if ("busy" in outcome) throw new Error(`${outcome.busy.claimFile} appeared while the lock was being removed: another backplane process is taking it over; nothing was removed`);
   }
 }

@@ -1,9 +1,10 @@
 /**
  * The lock file of the local backend, `<state>.lock.json`: who holds the state, as JSON.
  * This module reads it (held, absent, or unreadable — never guessed at), creates it so that
- * no reader ever sees it half written, and removes or replaces it.
+ * no reader ever sees it half written, and replaces or removes it only while it still is the
+ * lock the caller judged (a takeover is atomic: see `replaceIf`).
  */
-import { link, open, unlink } from "node:fs/promises";
+import { link, open, rename, stat, unlink } from "node:fs/promises";
 import { dirname } from "node:path";
 import { echo } from "../provider/model/echo.js";
 import type { LockInfo } from "../provider/model/state.js";
@@ -36,6 +37,19 @@ export function parseLock(text: string): LockInfo | string {
   if (typeof o.pid !== "number" || !Number.isSafeInteger(o.pid) || o.pid <= 0) return "not a lock: no pid";
   return { id: o.id as string, operation: o.operation as string, who: o.who as string, pid: o.pid, hostname: o.hostname as string, created: o.created as string };
 }
+
+/**
+ * A takeover holds the claim for the milliseconds it takes to check and replace the lock;
+ * a claim older than this was left by a process killed in between, and is cleared.
+ */
+export const CLAIM_STALE_MS = 30_000;
+
+/** Same file, same content: nothing replaced it since it was read. */
+export function sameReading(a: LockReading, b: LockReading): boolean {
+  return a.kind !== "absent" && b.kind !== "absent" && a.file.dev === b.file.dev && a.file.ino === b.file.ino && a.raw === b.raw;
+}
+
+export type ClaimOutcome<T> = { done: T } | { changed: LockReading } | { busy: { claimFile: string; ageMs: number } };
 
 /** link() is refused by some file systems (FAT, some network mounts): they get open(O_EXCL) instead. */
 const NO_HARD_LINKS = new Set(["EPERM", "ENOTSUP", "EOPNOTSUPP", "ENOSYS", "EXDEV"]);
@@ -104,9 +118,67 @@ export class LockFile {
     return true;
   }
 
-  /** Removes the lock file whatever it holds (the caller has judged the reading). */
+  /** The claim: one takeover (or forced removal) of the lock file at a time. */
+  get claimPath(): string {
+    return `${this.path}.takeover`;
+  }
+
+  /**
+   * Runs `act` while holding the claim, if the lock file then still is what `still` accepts.
+   *
+   * Why a claim: two processes that both read the same stale lock would otherwise both remove
+   * it and the later one could remove the lock the earlier one had just taken. Every process
+   * that replaces or removes a lock it did not take goes through the claim (created with
+   * O_EXCL: one holder), re-reads the lock file under it and acts only if nothing replaced it.
+   * While the claim is held nobody else changes the lock file: a new lock cannot be created
+   * over an existing file, the stale holder is dead, and other takeovers wait for the claim.
+   */
+  async underClaim<T>(still: (r: LockReading) => boolean, act: () => Promise<T>, opts: { breakClaim?: boolean } = {}): Promise<ClaimOutcome<T>> {
+    if (opts.breakClaim) await this.unlinkIfThere(this.claimPath);
+    let claim;
+    try {
+      claim = await open(this.claimPath, "wx", 0o600);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+      return { busy: await this.claimAge() };
+    }
+    try {
+      await claim.close();
+      const now = await this.read();
+      if (!still(now)) return { changed: now };
+      return { done: await act() };
+    } finally {
+      await this.unlinkIfThere(this.claimPath);
+    }
+  }
+
+  /** How old the claim is; one older than CLAIM_STALE_MS is removed (its taker was killed). */
+  private async claimAge(): Promise<{ claimFile: string; ageMs: number }> {
+    const st = await stat(this.claimPath).catch(() => null);
+    const ageMs = st ? Math.max(0, this.now() - st.mtimeMs) : 0;
+    if (st && ageMs >= CLAIM_STALE_MS) await this.unlinkIfThere(this.claimPath);
+    return { claimFile: this.claimPath, ageMs };
+  }
+
+  /** Replaces the lock file by `info` in one rename (call under the claim). */
+  async replace(info: LockInfo): Promise<void> {
+    const tmp = await writeSynced(this.path, JSON.stringify(info, null, 2), info.pid);
+    try {
+      await rename(tmp, this.path);
+    } catch (e) {
+      await this.unlinkIfThere(tmp);
+      throw e;
+    }
+    await syncDir(dirname(this.path));
+  }
+
+  /** Removes the lock file: by its holder, or under the claim. */
   async remove(): Promise<void> {
-    await unlink(this.path).catch((e: NodeJS.ErrnoException) => {
+    await this.unlinkIfThere(this.path);
+  }
+
+  private async unlinkIfThere(path: string): Promise<void> {
+    await unlink(path).catch((e: NodeJS.ErrnoException) => {
       if (e.code !== "ENOENT") throw e;
     });
   }

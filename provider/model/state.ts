@@ -116,6 +116,20 @@ export class UnreadableLockError extends Error {
   }
 }
 
+/**
+ * Another process holds the claim to take a stale lock over (state/lock-file.ts) and has not
+ * finished: it normally takes milliseconds, so the claim is likely left by a killed process.
+ */
+export class LockClaimedError extends Error {
+  constructor(readonly claimFile: string, readonly ageMs: number, readonly staleAfterMs: number, readonly lockId: string, readonly scope: readonly string[] = []) {
+    super(
+      `${claimFile}: another backplane process is taking over the stale lock (its claim is ${formatDuration(ageMs)} old); try again in a moment. ` +
+        `A claim older than ${formatDuration(staleAfterMs)} is cleared; if no backplane process is running on this state, run: ${forceUnlockCommand(lockId, scope)}`,
+    );
+    this.name = "LockClaimedError";
+  }
+}
+
 export class StateConflictError extends Error {
   constructor(readonly expectedSerial: number, readonly foundSerial: number) {
     super(`state changed underneath us: expected serial ${expectedSerial}, found ${foundSerial}`);
