@@ -61,23 +61,38 @@ export class LocalStateBackend implements StateBackend {
     return `local state ${this.path}`;
   }
 
-  async read(): Promise<State | null> {
-    let text: string;
+  /** Terraform's terraform.tfstate.backup: the state as it was before the last write. */
+  get backupPath(): string {
+    return `${this.path}.backup`;
+  }
+
+  private async readText(): Promise<string | null> {
     try {
-      text = await readFile(this.path, "utf8");
+      return await readFile(this.path, "utf8");
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === "ENOENT") return null;
       throw e;
     }
+  }
+
+  private parse(text: string): State {
     const s = JSON.parse(text) as State;
     if (s.version !== STATE_VERSION) throw new Error(`${this.path}: state version ${s.version} is not supported (expected ${STATE_VERSION})`);
     return s;
   }
 
+  async read(): Promise<State | null> {
+    const text = await this.readText();
+    return text === null ? null : this.parse(text);
+  }
+
   async write(state: State, expectedSerial: number | null): Promise<void> {
-    const current = await this.read();
-    const found = current ? current.serial : null;
+    const previous = await this.readText();
+    const found = previous === null ? null : this.parse(previous).serial;
     if (found !== expectedSerial) throw new StateConflictError(expectedSerial ?? -1, found ?? -1);
+    // The previous serial, byte for byte, before the new one replaces it: a crash between the
+    // two leaves the backup equal to the state, never a state without its predecessor.
+    if (previous !== null) await writeAtomic(this.backupPath, previous);
     await writeAtomic(this.path, JSON.stringify(state, null, 2) + "\n");
   }
 

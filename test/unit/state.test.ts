@@ -82,6 +82,6 @@ conformance("local", () => {
     const b = new LocalStateBackend(join(dir, "t.tfstate"));
     await b.write({ ...newState("l"), serial: 1 }, null);
     await b.write({ ...newState("l"), serial: 2 }, 1);
-    expect(readdirSync(dir)).toEqual(["t.tfstate"]);
+    expect(readdirSync(dir).sort()).toEqual(["t.tfstate", "t.tfstate.backup"]);
   });
 });
