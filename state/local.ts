@@ -11,6 +11,7 @@ import type { StateBackend } from "./backend.js";
 import { writeAtomic } from "./atomic-file.js";
 import { CLAIM_STALE_MS, LockFile, sameReading, type LockReading } from "./lock-file.js";
 import { pidAlive } from "./pid.js";
+import { removeLeftoverTemps } from "./leftover-temps.js";
 import { echo } from "../provider/model/echo.js";
 import {
   STATE_VERSION, LockClaimedError, StateConflictError, StateLockedError, UnreadableLockError, UNREADABLE_LOCK_ID, forceUnlockCommand, formatDuration,
@@ -48,6 +49,7 @@ export class LocalStateBackend implements StateBackend {
   private readonly identity: { pid: number; hostname: string; who: string };
   private readonly alive: (pid: number) => boolean;
   private readonly scope: readonly string[];
+  private readonly now: () => number;
 
   constructor(readonly path: string, opts: LocalStateOptions = {}) {
     this.lockFile = new LockFile(`${path}.lock.json`, opts.now);
@@ -55,6 +57,7 @@ export class LocalStateBackend implements StateBackend {
     this.identity = opts.identity ?? { pid: process.pid, hostname: hostname(), who: `${userInfo().username}@${hostname()}` };
     this.alive = opts.pidAlive ?? pidAlive;
     this.scope = opts.scope ?? [];
+    this.now = opts.now ?? Date.now;
   }
 
   describe() {
@@ -90,10 +93,20 @@ export class LocalStateBackend implements StateBackend {
     const previous = await this.readText();
     const found = previous === null ? null : this.parse(previous).serial;
     if (found !== expectedSerial) throw new StateConflictError(expectedSerial ?? -1, found ?? -1);
+    await this.removeLeftovers();
     // The previous serial, byte for byte, before the new one replaces it: a crash between the
     // two leaves the backup equal to the state, never a state without its predecessor.
     if (previous !== null) await writeAtomic(this.backupPath, previous);
     await writeAtomic(this.path, JSON.stringify(state, null, 2) + "\n");
+  }
+
+  /** Temporary files of killed writers (leftover-temps.ts), said in a notice; never fails the lock or the write. */
+  private async removeLeftovers(): Promise<void> {
+    try {
+      for (const r of await removeLeftoverTemps(this.path, { pidAlive: this.alive, now: this.now })) this.onNotice(`removed a temporary file left by a killed writer: ${r}`);
+    } catch (e) {
+      this.onNotice(`could not remove temporary files left beside ${this.path}: ${(e as Error).message}`);
+    }
   }
 
   private unreadable(r: Extract<LockReading, { kind: "unreadable" }>): UnreadableLockError {
@@ -122,6 +135,13 @@ export class LocalStateBackend implements StateBackend {
   }
 
   async lock(operation: string): Promise<LockInfo> {
+    const info = await this.acquire(operation);
+    // under the lock, no other writer of this state is running here
+    await this.removeLeftovers();
+    return info;
+  }
+
+  private async acquire(operation: string): Promise<LockInfo> {
     const info: LockInfo = { id: randomUUID(), operation, who: this.identity.who, pid: this.identity.pid, hostname: this.identity.hostname, created: new Date().toISOString() };
     const waitUntil = Date.now() + TAKEOVER_WAIT_MS;
     // The lock can be released or replaced between our attempt and our reading: a few rounds.
