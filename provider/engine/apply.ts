@@ -54,8 +54,7 @@ export async function apply(o: ApplyOptions): Promise<{ state: State; roundTrips
   refuseDestruction(o);
   const writer = new StateWriter(o.backend, o.state, o.plan.lineage);
   const work = o.plan.changes.filter((c) => c.action !== "noop");
-  // no write when nothing was recorded: a new serial would make every saved plan stale
-  if (writer.recordUpToDate(o.plan.changes)) await writer.save();
+  await writer.beforeFirstCommand(o.plan.changes, work.length > 0);
 
   const runner = new BatchRunner(o.transports, o.log);
   const pending = new Map(work.map((c) => [c.address, c]));

@@ -4,7 +4,7 @@
  * whose lineage is the marker the created objects carry).
  */
 import { describe, it, expect } from "vitest";
-import { existsSync, mkdtempSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { apply } from "../../provider/engine/apply.js";
@@ -61,5 +61,24 @@ describe("an apply with no changes", () => {
     const after = (await backend.read())!;
     expect(after.serial).toBe(4);
     expect(Object.keys(after.resources)).toEqual([found.address]);
+  });
+});
+
+describe("the first change of a new stack", () => {
+  it("finds the state, with the plan's lineage, on disk when its first command runs", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "bp-apply-state-"));
+    const path = join(dir, "t.tfstate");
+    const seen = join(dir, "seen-by-first-command.json");
+    // the command copies the state file as it is when the command reaches the host
+    const first = change("first", { steps: [{ command: argv("cp", path, seen), label: "Creating" }] });
+    await run(plan("lineage-new", [first], null), null, new LocalStateBackend(path));
+    expect(JSON.parse(readFileSync(seen, "utf8"))).toMatchObject({ lineage: "lineage-new", serial: 1, resources: {} });
+    expect(JSON.parse(readFileSync(path, "utf8"))).toMatchObject({ lineage: "lineage-new", serial: 2 });
+  });
+
+  it("an existing stack gets no extra write before its changes (one serial per change)", async () => {
+    const { backend, state } = await storedAt(2, {});
+    await run(plan("L", [change("x")], 2), state, backend);
+    expect((await backend.read())!.serial).toBe(3);
   });
 });
