@@ -16,17 +16,25 @@ export interface Workspace extends Project {
   backend: StateBackend;
 }
 
-export function stateBackendFor(p: Project): StateBackend {
+/** What the backend tells and how messages name this state on a command line. */
+export interface BackendWiring {
+  /** where notices go (a stale lock taken over, leftovers removed): the CLI's stderr */
+  onNotice?: (message: string) => void;
+  /** the words naming this project and stack (`--dir D --stack S`), for the recovery commands in messages */
+  scope?: readonly string[];
+}
+
+export function stateBackendFor(p: Project, wiring: BackendWiring = {}): StateBackend {
   const b = p.graph.backend;
   if (!b || b.type === "local") {
     const path = b?.path ?? `terraform.${p.stack}.tfstate`;
-    return new LocalStateBackend(isAbsolute(path) ? path : resolve(p.dir, path));
+    return new LocalStateBackend(isAbsolute(path) ? path : resolve(p.dir, path), { onNotice: wiring.onNotice, scope: wiring.scope });
   }
   throw new Error("the PostgreSQL state backend arrives with its own issue; use LocalBackend for now");
 }
 
-export function workspaceOf(p: Project): Workspace {
-  return { ...p, backend: stateBackendFor(p) };
+export function workspaceOf(p: Project, wiring: BackendWiring = {}): Workspace {
+  return { ...p, backend: stateBackendFor(p, wiring) };
 }
 
 export function transportsFor(hosts: Iterable<HostConfig>): Map<string, Transport> {

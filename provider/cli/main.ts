@@ -30,10 +30,20 @@ interface Common {
   synth: boolean;
 }
 
+/**
+ * The words that name this project and stack again on a command line, so a message's
+ * recovery command (force-unlock) works as pasted: --dir when it is not the current
+ * directory (absolute: the command may be run from elsewhere), --stack when it was given.
+ */
+function scopeOf(o: Common): string[] {
+  const dir = resolve(o.dir);
+  return [...(dir !== process.cwd() ? ["--dir", dir] : []), ...(o.stack ? ["--stack", o.stack] : [])];
+}
+
 async function project(o: Common): Promise<Workspace> {
   const dir = resolve(o.dir);
   if (o.synth) await synth(dir);
-  return workspaceOf(await openProject(dir, o.stack));
+  return workspaceOf(await openProject(dir, o.stack), { onNotice: err, scope: scopeOf(o) });
 }
 
 async function closeAll(ts: Map<string, Transport>) {
