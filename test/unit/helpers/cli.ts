@@ -1,6 +1,6 @@
 /** The backplane command run for real on a synthesized project in a temporary directory (no hosts reached). */
 import { spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ROOT } from "./seed.js";
@@ -37,4 +37,39 @@ export function backplane(cwd: string, args: string[], env: Record<string, strin
     child.on("error", reject);
     child.on("close", (exitCode, signal) => resolve({ stdout, stderr, exitCode, signal }));
   });
+}
+
+/**
+ * A directory holding a fake `ssh` to put first on PATH: it reaches nothing. A destination
+ * in `serves` answers the refresh script with a captured refresh (test/fixtures/refresh,
+ * its nonce swapped for the script's); any other is refused as an unreachable host is;
+ * `-O exit` (closing a master) succeeds.
+ */
+export function fakeSsh(serves: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), "bp-fake-ssh-"));
+  const fixtures = join(ROOT, "test", "fixtures", "refresh");
+  const cases = Object.entries(serves).map(([address, label]) => {
+    if (!/^[0-9.]+$/.test(address) || !/^[a-z0-9.-]+$/.test(label)) throw new Error("fakeSsh: plain addresses and fixture labels only");
+    const nonce = readFileSync(join(fixtures, `${label}.nonce`), "utf8").trim();
+    return `  ${address}) fixture='${join(fixtures, `${label}.txt`)}'; nonce=${nonce} ;;`;
+  });
+  writeFileSync(join(dir, "ssh"), [
+    "#!/bin/sh",
+    'dest=""; prev=""',
+    'for a in "$@"; do [ "$a" = "-O" ] && exit 0; if [ "$prev" = "--" ] && [ -z "$dest" ]; then dest="$a"; fi; prev="$a"; done',
+    'case "$dest" in',
+    ...cases,
+    '  *) echo "ssh: connect to host $dest port 22: Connection refused" >&2; exit 255 ;;',
+    "esac",
+    "got=$(grep -o '@@bp-[a-z0-9]*' | head -n 1 | sed 's/@@bp-//')",
+    'sed "s/@@bp-$nonce/@@bp-$got/g" "$fixture"',
+    "",
+  ].join("\n"));
+  chmodSync(join(dir, "ssh"), 0o755);
+  return dir;
+}
+
+/** The environment for a CLI run that reaches no host: the fake ssh first on PATH, ssh's runtime files in `runtimeDir`. */
+export function offline(fakeSshDir: string, runtimeDir: string): Record<string, string> {
+  return { PATH: `${fakeSshDir}:${process.env.PATH}`, BACKPLANE_RUNTIME_DIR: runtimeDir };
 }
