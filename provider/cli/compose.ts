@@ -37,6 +37,22 @@ export function workspaceOf(p: Project, wiring: BackendWiring = {}): Workspace {
   return { ...p, backend: stateBackendFor(p, wiring) };
 }
 
+/** Transports made and not closed yet: what a signal handler must close (on-exit.ts). */
+const open = new Set<Transport>();
+
 export function transportsFor(hosts: Iterable<HostConfig>): Map<string, Transport> {
-  return new Map([...hosts].map((h) => [h.alias, new SshTransport(h)]));
+  const made = new Map<string, Transport>([...hosts].map((h) => [h.alias, new SshTransport(h)]));
+  for (const t of made.values()) open.add(t);
+  return made;
+}
+
+/** Closes transports (their ssh masters exit); each is closed once. */
+export async function closeTransports(ts: Iterable<Transport>): Promise<void> {
+  const now = [...ts].filter((t) => open.delete(t));
+  await Promise.all(now.map((t) => t.close()));
+}
+
+/** Closes every transport still open, failures ignored (the process is ending). */
+export async function closeOpenTransports(): Promise<void> {
+  await closeTransports([...open]).catch(() => {});
 }

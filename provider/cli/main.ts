@@ -7,7 +7,9 @@ import { resolve } from "node:path";
 import { randomUUID } from "node:crypto";
 import { createInterface } from "node:readline/promises";
 import { openProject, synth, refreshAll, stacksIn } from "../engine/project.js";
-import { transportsFor, workspaceOf, type Workspace } from "./compose.js";
+import { closeOpenTransports, closeTransports, transportsFor, workspaceOf, type Workspace } from "./compose.js";
+import { installExitCleanup } from "./on-exit.js";
+import { cleanupRuntimeDir } from "../transport/ssh.js";
 import { makePlan, liveSummary, replanDeferred } from "../engine/plan.js";
 import { hostFacts } from "../resources/host-facts.js";
 import { renderHuman, renderJson, renderMarkdown } from "../engine/render.js";
@@ -49,7 +51,7 @@ async function project(o: Common): Promise<Workspace> {
 }
 
 async function closeAll(ts: Map<string, Transport>) {
-  await Promise.all([...ts.values()].map((t) => t.close()));
+  await closeTransports(ts.values());
 }
 
 /** commander: a repeatable option collects its values (Terraform's -replace=A -replace=B). */
@@ -83,11 +85,21 @@ const withLocking = (c: Command) =>
 async function withStateLock<T>(p: Workspace, o: Locking, operation: string, fn: () => Promise<T>): Promise<T> {
   if (!o.lock) return fn();
   const held = await lockWithin(p.backend, operation, o.lockTimeout, { onWait: err });
+  const release = () => p.backend.unlock(held.id);
+  heldLocks.add(release);
   try {
     return await fn();
   } finally {
-    await p.backend.unlock(held.id);
+    heldLocks.delete(release);
+    await release();
   }
+}
+
+/** Locks held right now: a signal releases them (the process writes nothing more) rather than leave them stale. */
+const heldLocks = new Set<() => Promise<void>>();
+
+async function releaseHeldLocks(): Promise<void> {
+  await Promise.all([...heldLocks].map((r) => r().catch(() => {})));
 }
 
 async function planFor(p: Workspace, opts: { refreshOnly?: boolean; targets?: string[]; replace?: string[] }) {
@@ -356,7 +368,11 @@ const args = process.argv.flatMap((a) => {
   return m[2] === undefined ? [`--${m[1]}`] : [`--${m[1]}`, m[2]];
 });
 
-program.parseAsync(args).catch((e: Error) => {
+installExitCleanup({ closeOpen: async () => { await closeOpenTransports(); await releaseHeldLocks(); }, removeRuntime: cleanupRuntimeDir });
+
+program.parseAsync(args).catch(async (e: Error) => {
   err(`Error: ${e.message}`);
+  // the ssh masters of a command that failed half way are closed before the folder goes
+  await closeOpenTransports();
   process.exit(1);
 });

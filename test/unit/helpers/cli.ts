@@ -42,13 +42,17 @@ export function backplane(cwd: string, args: string[], env: Record<string, strin
 /**
  * A directory holding a fake `ssh` to put first on PATH: it reaches nothing. A destination
  * in `serves` answers the refresh script with a captured refresh (test/fixtures/refresh,
- * its nonce swapped for the script's); any other is refused as an unreachable host is;
- * `-O exit` (closing a master) succeeds.
+ * its nonce swapped for the script's), or with HANG never answers (it leaves the file
+ * `hung-<address>` in the directory, then sleeps); any other is refused as an unreachable
+ * host is; `-O exit` (closing a master) succeeds.
  */
+export const HANG = "(hang)";
+
 export function fakeSsh(serves: Record<string, string>): string {
   const dir = mkdtempSync(join(tmpdir(), "bp-fake-ssh-"));
   const fixtures = join(ROOT, "test", "fixtures", "refresh");
   const cases = Object.entries(serves).map(([address, label]) => {
+    if (label === HANG) return `  ${address}) touch '${join(dir, `hung-${address}`)}'; exec sleep 60 ;;`;
     if (!/^[0-9.]+$/.test(address) || !/^[a-z0-9.-]+$/.test(label)) throw new Error("fakeSsh: plain addresses and fixture labels only");
     const nonce = readFileSync(join(fixtures, `${label}.nonce`), "utf8").trim();
     return `  ${address}) fixture='${join(fixtures, `${label}.txt`)}'; nonce=${nonce} ;;`;
