@@ -26,8 +26,11 @@ import {
  */
 export const EMPTY_LOCK_STALE_MS = 10_000;
 
-/** How long lock() waits for another process's takeover of a stale lock (it takes milliseconds). */
-const TAKEOVER_WAIT_MS = 2_000;
+/**
+ * How long lock() waits for another process's takeover of a stale lock: it takes
+ * milliseconds (two small writes and fsyncs), seconds on a disk under load.
+ */
+export const TAKEOVER_WAIT_MS = 10_000;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -41,6 +44,8 @@ export interface LocalStateOptions {
   /** whether a pid is a live process on this machine (tests fake it) */
   pidAlive?: (pid: number) => boolean;
   now?: () => number;
+  /** how long to wait for another process's takeover (TAKEOVER_WAIT_MS) */
+  takeoverWaitMs?: number;
 }
 
 export class LocalStateBackend implements StateBackend {
@@ -50,6 +55,7 @@ export class LocalStateBackend implements StateBackend {
   private readonly alive: (pid: number) => boolean;
   private readonly scope: readonly string[];
   private readonly now: () => number;
+  private readonly takeoverWaitMs: number;
 
   constructor(readonly path: string, opts: LocalStateOptions = {}) {
     this.lockFile = new LockFile(`${path}.lock.json`, opts.now);
@@ -58,6 +64,7 @@ export class LocalStateBackend implements StateBackend {
     this.alive = opts.pidAlive ?? pidAlive;
     this.scope = opts.scope ?? [];
     this.now = opts.now ?? Date.now;
+    this.takeoverWaitMs = opts.takeoverWaitMs ?? TAKEOVER_WAIT_MS;
   }
 
   describe() {
@@ -143,7 +150,7 @@ export class LocalStateBackend implements StateBackend {
 
   private async acquire(operation: string): Promise<LockInfo> {
     const info: LockInfo = { id: randomUUID(), operation, who: this.identity.who, pid: this.identity.pid, hostname: this.identity.hostname, created: new Date().toISOString() };
-    const waitUntil = Date.now() + TAKEOVER_WAIT_MS;
+    const waitUntil = Date.now() + this.takeoverWaitMs;
     // The lock can be released or replaced between our attempt and our reading: a few rounds.
     for (let changes = 0; changes < 5; ) {
       if (await this.lockFile.create(info)) return info;

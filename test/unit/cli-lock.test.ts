@@ -57,11 +57,13 @@ describe("the commands and the lock", () => {
     const dir = projectWith(doc);
     const b = new LocalStateBackend(join(dir, "terraform.test.tfstate"));
     const held = await b.lock("apply");
-    setTimeout(() => void b.unlock(held.id), 800);
-    const r = await backplane(dir, ["plan", "--no-synth", "--lock-timeout", "20s"], env);
+    // released only once the command says it waits (however long it took to start)
+    const r = await backplane(dir, ["plan", "--no-synth", "--lock-timeout", "20s"], env, {
+      onStderr: (text) => { if (text.includes("waiting up to 20s")) void b.unlock(held.id); },
+    });
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stdout).toContain('+ dataset "tank/a"');
-    expect(r.stderr).toContain("waiting up to 20s");
+    expect(r.stderr).toContain(`state is locked by ${held.who} (pid ${process.pid} on ${held.hostname}) for 'apply'; waiting up to 20s (-lock-timeout)`);
   }, 60_000);
 
   for (const spelling of ["-lock=false", "--lock=false"]) {

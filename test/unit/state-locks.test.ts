@@ -136,7 +136,7 @@ describe("taking over a stale lock", () => {
     const path = fresh();
     staleLock(path);
     writeFileSync(`${path}.lock.json.takeover`, "");
-    const b = new LocalStateBackend(path, { pidAlive: (pid) => pid !== DEAD, scope: ["--stack", "seed"] });
+    const b = new LocalStateBackend(path, { pidAlive: (pid) => pid !== DEAD, scope: ["--stack", "seed"], takeoverWaitMs: 300 });
     const e = await failure(b.lock("apply"));
     expect(e.name).toBe("LockClaimedError");
     expect(e.message).toContain(`${path}.lock.json.takeover`);

@@ -26,14 +26,17 @@ export interface CliRun {
   signal: NodeJS.Signals | null;
 }
 
-/** Runs bin/backplane.mjs in `cwd` with `args`; `env` is added to a copy of this process's. */
-export function backplane(cwd: string, args: string[], env: Record<string, string> = {}): Promise<CliRun> {
+/** Runs bin/backplane.mjs in `cwd` with `args`; `env` is added to a copy of this process's; `onStderr` sees stderr as it grows. */
+export function backplane(cwd: string, args: string[], env: Record<string, string> = {}, watch: { onStderr?: (soFar: string) => void } = {}): Promise<CliRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [join(ROOT, "bin", "backplane.mjs"), ...args], { cwd, env: { ...process.env, NO_COLOR: "1", ...env }, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.stderr.on("data", (d: Buffer) => {
+      stderr += d.toString();
+      watch.onStderr?.(stderr);
+    });
     child.on("error", reject);
     child.on("close", (exitCode, signal) => resolve({ stdout, stderr, exitCode, signal }));
   });
