@@ -6,15 +6,15 @@ import { readFile, writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { randomUUID } from "node:crypto";
 import { createInterface } from "node:readline/promises";
-import { openProject, synth, refreshAll, stacksIn } from "../engine/project.js";
+import { openProject, synth, refreshAll, stacksIn, everyHostRead } from "../engine/project.js";
 import { closeOpenTransports, closeTransports, transportsFor, workspaceOf, type Workspace } from "./compose.js";
 import { installExitCleanup } from "./on-exit.js";
 import { cleanupRuntimeDir } from "../transport/ssh.js";
 import { makePlan, liveSummary, replanDeferred } from "../engine/plan.js";
 import { hostFacts } from "../resources/host-facts.js";
-import { renderHuman, renderJson, renderMarkdown } from "../engine/render.js";
+import { renderHuman, renderJson, renderJsonFailure, renderMarkdown } from "../engine/render.js";
 import { apply } from "../engine/apply.js";
-import { hasChanges, PlanRefusedError, type Plan } from "../model/plan.js";
+import { hasChanges, hasProblems, PlanRefusedError, type Plan } from "../model/plan.js";
 import { ENGINE_KINDS } from "../resources/index.js";
 import type { HostLive } from "../model/live.js";
 import type { Transport } from "../transport/transport.js";
@@ -102,12 +102,36 @@ async function releaseHeldLocks(): Promise<void> {
   await Promise.all([...heldLocks].map((r) => r().catch(() => {})));
 }
 
+/** The plan of every host that could be read; those that could not are the plan's hostErrors. */
 async function planFor(p: Workspace, opts: { refreshOnly?: boolean; targets?: string[]; replace?: string[] }) {
   const state = await p.backend.read();
   const transports = transportsFor(p.graph.hosts.values());
-  const live = await refreshAll(p.graph, transports);
-  const plan = makePlan({ stack: p.stack, graph: p.graph, state, live, newLineage: randomUUID(), refreshOnly: opts.refreshOnly, targets: opts.targets, replace: opts.replace });
-  return { plan, state, transports, live };
+  try {
+    const { live, failed } = await refreshAll(p.graph, transports);
+    const plan = makePlan({ stack: p.stack, graph: p.graph, state, live, unread: failed, newLineage: randomUUID(), refreshOnly: opts.refreshOnly, targets: opts.targets, replace: opts.replace });
+    return { plan, state, transports, live };
+  } catch (e) {
+    await closeAll(transports);
+    throw e;
+  }
+}
+
+/**
+ * In a JSON mode stdout carries exactly one JSON document whatever happens: the plan, or,
+ * when the run fails before it has one to print, the error (renderJsonFailure). `print`
+ * is how the body prints its document.
+ */
+async function oneJsonDocument(json: boolean, stack: string | undefined, body: (print: (doc: string) => void) => Promise<void>): Promise<void> {
+  let printed = false;
+  try {
+    await body((doc) => {
+      printed = true;
+      out(doc);
+    });
+  } catch (e) {
+    if (json && !printed) out(renderJsonFailure(stack ?? null, (e as Error).message));
+    throw e;
+  }
 }
 
 /** Compact live facts kept in a saved plan, to say exactly what changed when it is stale. */
@@ -173,19 +197,22 @@ withLocking(withCommon(program.command("plan").description("show what apply woul
   .option("--refresh-only", "only report drift")
   .option("--replace <address>", "replace this resource although nothing changed (a WireGuard interface: a new key); repeat for more", collect, [] as string[])
   .action(async (o: Common & Locking & { out?: string; detailedExitcode?: boolean; json?: boolean; format: string; target?: string[]; refreshOnly?: boolean; replace?: string[] }) => {
-    const p = await project(o);
-    process.exitCode = await withStateLock(p, o, "plan", async () => {
-      const { plan, transports, live } = await planFor(p, { refreshOnly: o.refreshOnly, targets: o.target, replace: o.replace });
-      await closeAll(transports);
-      const format = o.json ? "json" : o.format;
-      out(format === "json" ? renderJson(plan) : format === "markdown" ? renderMarkdown(plan) : renderHuman(plan, { color: color() }));
-      if (plan.errors.length > 0) return 1;
-      if (o.out) {
-        const options = { targets: o.target, replace: o.replace, refreshOnly: o.refreshOnly };
-        await writeFile(o.out, JSON.stringify(savedPlan({ stack: p.stack, configHash: p.configHash, options, plan, live: liveSummaries(live) }), null, 2) + "\n", { mode: 0o600 });
-        out(`Saved the plan to ${o.out}. Apply exactly this plan with: backplane apply ${o.out}`);
-      }
-      return o.detailedExitcode && hasChanges(plan) ? 2 : 0;
+    const format = o.json ? "json" : o.format;
+    await oneJsonDocument(format === "json", o.stack, async (print) => {
+      const p = await project(o);
+      process.exitCode = await withStateLock(p, o, "plan", async () => {
+        const { plan, transports, live } = await planFor(p, { refreshOnly: o.refreshOnly, targets: o.target, replace: o.replace });
+        await closeAll(transports);
+        print(format === "json" ? renderJson(plan) : format === "markdown" ? renderMarkdown(plan) : renderHuman(plan, { color: color() }));
+        if (hasProblems(plan)) return 1;
+        if (o.out) {
+          const options = { targets: o.target, replace: o.replace, refreshOnly: o.refreshOnly };
+          await writeFile(o.out, JSON.stringify(savedPlan({ stack: p.stack, configHash: p.configHash, options, plan, live: liveSummaries(live) }), null, 2) + "\n", { mode: 0o600 });
+          // in JSON mode stdout holds the document only
+          (format === "json" ? err : out)(`Saved the plan to ${o.out}. Apply exactly this plan with: backplane apply ${o.out}`);
+        }
+        return o.detailedExitcode && hasChanges(plan) ? 2 : 0;
+      });
     });
   });
 
@@ -207,7 +234,8 @@ withLocking(withCommon(program.command("apply").description("apply the changes (
         // Re-derive the plan from the same inputs and run that: the file's commands are for review.
         const saved = parseSavedPlan(await readFile(planfile, "utf8"), planfile);
         transports = transportsFor(p.graph.hosts.values());
-        live = await refreshAll(p.graph, transports);
+        // a saved plan is compared with every host as it is now: all must be read
+        live = everyHostRead(await refreshAll(p.graph, transports));
         const { targets, replace, refreshOnly } = saved.options;
         const fresh = makePlan({ targets, replace, refreshOnly, stack: p.stack, graph: p.graph, state, live, newLineage: saved.lineage });
         const problems = savedPlanProblems(saved, { stack: p.stack, state, configHash: p.configHash, fresh, live: liveSummaries(live) });
@@ -225,7 +253,7 @@ withLocking(withCommon(program.command("apply").description("apply the changes (
         live = r.live;
       }
       out(renderHuman(plan, { color: color() }));
-      if (plan.errors.length > 0) throw new PlanRefusedError(plan.errors);
+      if (hasProblems(plan)) throw new PlanRefusedError(plan.errors, plan.hostErrors);
       if (!hasChanges(plan)) {
         await apply({ plan, state, backend: p.backend, transports, allowDestroy: false, preventDestroy: new Set(), parallelism: 1, log: out });
         await closeAll(transports);
@@ -255,13 +283,15 @@ withLocking(withCommon(program.command("apply").description("apply the changes (
 withLocking(withCommon(program.command("drift").description("CI check: exit 0 when hosts match the code, 2 when they drifted or changes are pending, 1 on error")))
   .addOption(new Option("--format <format>", "report format").choices(["text", "json", "markdown"]).default("markdown"))
   .action(async (o: Common & Locking & { format: string }) => {
-    const p = await project(o);
-    process.exitCode = await withStateLock(p, o, "drift", async () => {
-      const { plan, transports } = await planFor(p, {});
-      await closeAll(transports);
-      out(o.format === "json" ? renderJson(plan) : o.format === "markdown" ? renderMarkdown(plan) : renderHuman(plan, { color: color() }));
-      if (plan.errors.length > 0) return 1;
-      return plan.drift.length > 0 || hasChanges(plan) ? 2 : 0;
+    await oneJsonDocument(o.format === "json", o.stack, async (print) => {
+      const p = await project(o);
+      process.exitCode = await withStateLock(p, o, "drift", async () => {
+        const { plan, transports } = await planFor(p, {});
+        await closeAll(transports);
+        print(o.format === "json" ? renderJson(plan) : o.format === "markdown" ? renderMarkdown(plan) : renderHuman(plan, { color: color() }));
+        if (hasProblems(plan)) return 1;
+        return plan.drift.length > 0 || hasChanges(plan) ? 2 : 0;
+      });
     });
   });
 
@@ -282,7 +312,7 @@ withLocking(withCommon(program.command("import").description("adopt an existing 
         const stored = await p.backend.read();
         const state = stored ?? newState();
         if (state.resources[address]) throw new Error(`${address} is already in state (as ${state.resources[address]!.id})`);
-        const live = await refreshAll(p.graph, transports);
+        const live = everyHostRead(await refreshAll(p.graph, transports));
         const recordedAs = Object.entries(state.resources).find(([, x]) => x.host === r.host && x.id === id);
         if (recordedAs) throw new Error(`${id} on ${r.host} is already recorded as ${recordedAs[0]}; to move the record, run: backplane state rm ${recordedAs[0]} first`);
         const decided = planImport({ type: r.type, id, host: r.host, lineage: state.lineage, live: live.get(r.host)!, forceTakeover: o.forceTakeover === true, config: r.config });
@@ -309,7 +339,7 @@ withCommon(program.command("facts").description("what each host is and can do: O
     const p = await project(o);
     const transports = transportsFor(p.graph.hosts.values());
     try {
-      const live = await refreshAll(p.graph, transports);
+      const live = everyHostRead(await refreshAll(p.graph, transports));
       // the backplane_host data source's attributes, plus what only a person needs
       const facts = Object.fromEntries([...live].map(([h, l]) => [h, {
         ...hostFacts(l), zfs_note: l.zfs.userland ? null : l.zfs.raw, legacy: l.legacy,
