@@ -127,10 +127,10 @@ export class LocalStateBackend implements StateBackend {
   /** Why the lock read is stale (its holder cannot finish), or null when it may be in use. */
   private staleness(r: LockReading): string | null {
     if (r.kind === "held") {
-      return r.info.hostname === this.identity.hostname && !this.alive(r.info.pid) ? `stale lock ${r.info.id} (pid ${r.info.pid} is gone)` : null;
+      return r.info.hostname === this.identity.hostname && !this.alive(r.info.pid) ? `a stale lock ${echo(r.info.id)} (pid ${r.info.pid} is gone)` : null;
     }
     if (r.kind === "unreadable" && r.empty && r.ageMs >= EMPTY_LOCK_STALE_MS) {
-      return `empty lock file ${this.lockFile.path} (left ${formatDuration(r.ageMs)} ago by a process killed while taking the lock)`;
+      return `an empty lock file ${this.lockFile.path} (left ${formatDuration(r.ageMs)} ago by a process killed while taking the lock)`;
     }
     return null;
   }
@@ -164,7 +164,7 @@ export class LocalStateBackend implements StateBackend {
       // Atomic takeover: replaced only if, under the claim, it still is this stale lock.
       const outcome = await this.lockFile.underClaim((now) => sameReading(now, seen) && this.staleness(now) !== null, () => this.lockFile.replace(info));
       if ("done" in outcome) {
-        this.onNotice(`taking over a ${stale}`);
+        this.onNotice(`taking over ${stale}`);
         return info;
       }
       if ("changed" in outcome) {
