@@ -12,9 +12,12 @@ export interface StateWriter {
 }
 
 export interface StateLocker {
+  /** takes the lock or throws StateLockedError (held) / UnreadableLockError (a lock nobody can read) */
   lock(operation: string): Promise<LockInfo>;
   unlock(id: string): Promise<void>;
+  /** removes the lock with this ID; UNREADABLE_LOCK_ID removes a lock that cannot be read */
   forceUnlock(id: string): Promise<void>;
+  /** null when unlocked; throws UnreadableLockError for a lock that cannot be read (it is not "unlocked") */
   currentLock(): Promise<LockInfo | null>;
 }
 

@@ -1,119 +1,211 @@
 /**
  * Local JSON state: written atomically (temp file, fsync, rename, fsync of the directory),
- * guarded by a lock file holding who/pid/host/time/operation. A lock whose pid is gone on
- * this machine is stale and is taken over, saying so.
+ * guarded by a lock file holding who/pid/host/time/operation (lock-file.ts). A lock whose
+ * pid is gone on this machine is stale and is taken over, saying so. A lock file that cannot
+ * be read is refused with the command that removes it.
  */
 import { randomUUID } from "node:crypto";
-import { open, readFile, rename, unlink, mkdir } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { hostname, userInfo } from "node:os";
-import { dirname, basename, join } from "node:path";
 import type { StateBackend } from "./backend.js";
-import { STATE_VERSION, StateConflictError, StateLockedError, type LockInfo, type State } from "../provider/model/state.js";
+import { writeAtomic } from "./atomic-file.js";
+import { CLAIM_STALE_MS, LockFile, sameReading, type LockReading } from "./lock-file.js";
+import { pidAlive } from "./pid.js";
+import { removeLeftoverTemps } from "./leftover-temps.js";
+import { echo } from "../provider/model/echo.js";
+import {
+  STATE_VERSION, LockClaimedError, StateConflictError, StateLockedError, UnreadableLockError, UNREADABLE_LOCK_ID, forceUnlockCommand, formatDuration,
+  type LockInfo, type State,
+} from "../provider/model/state.js";
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
+/**
+ * An empty lock file older than this is stale. backplane writes a lock under a temporary
+ * name and links it into place, so it never makes an empty one; an older backplane wrote in
+ * place, and its lock was empty for the microseconds between open and write. Ten seconds
+ * empty means that writer was killed in between (nothing else empties a lock file).
+ */
+export const EMPTY_LOCK_STALE_MS = 10_000;
 
-async function writeAtomic(path: string, text: string): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomUUID().slice(0, 8)}.tmp`);
-  const fh = await open(tmp, "w", 0o600);
-  try {
-    await fh.writeFile(text);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, path);
-  const dir = await open(dirname(path), "r");
-  try {
-    await dir.sync();
-  } finally {
-    await dir.close();
-  }
+/**
+ * How long lock() waits for another process's takeover of a stale lock: it takes
+ * milliseconds (two small writes and fsyncs), seconds on a disk under load.
+ */
+export const TAKEOVER_WAIT_MS = 10_000;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export interface LocalStateOptions {
+  /** told when a stale lock is taken over (the CLI prints it on stderr) */
+  onNotice?: (message: string) => void;
+  /** command-line words naming this state (`--dir D --stack S`), for the recovery commands in messages */
+  scope?: readonly string[];
+  /** who this process is in the lock it takes (tests play several processes in one) */
+  identity?: { pid: number; hostname: string; who: string };
+  /** whether a pid is a live process on this machine (tests fake it) */
+  pidAlive?: (pid: number) => boolean;
+  now?: () => number;
+  /** how long to wait for another process's takeover (TAKEOVER_WAIT_MS) */
+  takeoverWaitMs?: number;
+  /** test-only fault injection (provider/cli/fault.ts): called while a state write is half done */
+  fault?: (point: "state-write") => void;
 }
 
 export class LocalStateBackend implements StateBackend {
-  constructor(readonly path: string, private readonly onNotice: (msg: string) => void = () => {}) {}
+  private readonly lockFile: LockFile;
+  private readonly onNotice: (message: string) => void;
+  private readonly identity: { pid: number; hostname: string; who: string };
+  private readonly alive: (pid: number) => boolean;
+  private readonly scope: readonly string[];
+  private readonly now: () => number;
+  private readonly takeoverWaitMs: number;
 
-  private get lockPath() {
-    return `${this.path}.lock.json`;
+  constructor(readonly path: string, opts: LocalStateOptions = {}) {
+    this.lockFile = new LockFile(`${path}.lock.json`, opts.now);
+    this.onNotice = opts.onNotice ?? (() => {});
+    this.identity = opts.identity ?? { pid: process.pid, hostname: hostname(), who: `${userInfo().username}@${hostname()}` };
+    this.alive = opts.pidAlive ?? pidAlive;
+    this.scope = opts.scope ?? [];
+    this.now = opts.now ?? Date.now;
+    this.takeoverWaitMs = opts.takeoverWaitMs ?? TAKEOVER_WAIT_MS;
+    this.fault = opts.fault;
   }
+
+  private readonly fault?: (point: "state-write") => void;
 
   describe() {
     return `local state ${this.path}`;
   }
 
-  async read(): Promise<State | null> {
-    let text: string;
+  /** Terraform's terraform.tfstate.backup: the state as it was before the last write. */
+  get backupPath(): string {
+    return `${this.path}.backup`;
+  }
+
+  private async readText(): Promise<string | null> {
     try {
-      text = await readFile(this.path, "utf8");
+      return await readFile(this.path, "utf8");
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === "ENOENT") return null;
       throw e;
     }
+  }
+
+  private parse(text: string): State {
     const s = JSON.parse(text) as State;
     if (s.version !== STATE_VERSION) throw new Error(`${this.path}: state version ${s.version} is not supported (expected ${STATE_VERSION})`);
     return s;
   }
 
+  async read(): Promise<State | null> {
+    const text = await this.readText();
+    return text === null ? null : this.parse(text);
+  }
+
   async write(state: State, expectedSerial: number | null): Promise<void> {
-    const current = await this.read();
-    const found = current ? current.serial : null;
+    const previous = await this.readText();
+    const found = previous === null ? null : this.parse(previous).serial;
     if (found !== expectedSerial) throw new StateConflictError(expectedSerial ?? -1, found ?? -1);
-    await writeAtomic(this.path, JSON.stringify(state, null, 2) + "\n");
+    await this.removeLeftovers();
+    // The previous serial, byte for byte, before the new one replaces it: a crash between the
+    // two leaves the backup equal to the state, never a state without its predecessor.
+    if (previous !== null) await writeAtomic(this.backupPath, previous);
+    await writeAtomic(this.path, JSON.stringify(state, null, 2) + "\n", this.fault && (() => this.fault!("state-write")));
+  }
+
+  /** Temporary files of killed writers (leftover-temps.ts), said in a notice; never fails the lock or the write. */
+  private async removeLeftovers(): Promise<void> {
+    try {
+      for (const r of await removeLeftoverTemps(this.path, { pidAlive: this.alive, now: this.now })) this.onNotice(`removed a temporary file left by a killed writer: ${r}`);
+    } catch (e) {
+      this.onNotice(`could not remove temporary files left beside ${this.path}: ${(e as Error).message}`);
+    }
+  }
+
+  private unreadable(r: Extract<LockReading, { kind: "unreadable" }>): UnreadableLockError {
+    return new UnreadableLockError(this.lockFile.path, { empty: r.empty, detail: r.detail, ageMs: r.ageMs, staleAfterMs: EMPTY_LOCK_STALE_MS }, this.scope);
+  }
+
+  private locked(info: LockInfo): StateLockedError {
+    return new StateLockedError(info, { lockFile: this.lockFile.path, scope: this.scope });
+  }
+
+  /** Why the lock read is stale (its holder cannot finish), or null when it may be in use. */
+  private staleness(r: LockReading): string | null {
+    if (r.kind === "held") {
+      return r.info.hostname === this.identity.hostname && !this.alive(r.info.pid) ? `a stale lock ${echo(r.info.id)} (pid ${r.info.pid} is gone)` : null;
+    }
+    if (r.kind === "unreadable" && r.empty && r.ageMs >= EMPTY_LOCK_STALE_MS) {
+      return `an empty lock file ${this.lockFile.path} (left ${formatDuration(r.ageMs)} ago by a process killed while taking the lock)`;
+    }
+    return null;
   }
 
   async currentLock(): Promise<LockInfo | null> {
-    try {
-      return JSON.parse(await readFile(this.lockPath, "utf8")) as LockInfo;
-    } catch {
-      return null;
-    }
+    const r = await this.lockFile.read();
+    if (r.kind === "unreadable") throw this.unreadable(r);
+    return r.kind === "held" ? r.info : null;
   }
 
   async lock(operation: string): Promise<LockInfo> {
-    const info: LockInfo = {
-      id: randomUUID(), operation, who: `${userInfo().username}@${hostname()}`, pid: process.pid, hostname: hostname(), created: new Date().toISOString(),
-    };
-    await mkdir(dirname(this.lockPath), { recursive: true });
-    for (let attempt = 0; attempt < 2; attempt++) {
-      try {
-        // O_EXCL: exactly one process creates the lock file.
-        const fh = await open(this.lockPath, "wx", 0o600);
-        await fh.writeFile(JSON.stringify(info, null, 2));
-        await fh.sync();
-        await fh.close();
-        return info;
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
-        const holder = await this.currentLock();
-        if (holder && holder.hostname === hostname() && !pidAlive(holder.pid)) {
-          this.onNotice(`taking over a stale lock ${holder.id} (pid ${holder.pid} is gone)`);
-          await unlink(this.lockPath).catch(() => {});
-          continue;
-        }
-        if (holder) throw new StateLockedError(holder);
+    const info = await this.acquire(operation);
+    // under the lock, no other writer of this state is running here
+    await this.removeLeftovers();
+    return info;
+  }
+
+  private async acquire(operation: string): Promise<LockInfo> {
+    const info: LockInfo = { id: randomUUID(), operation, who: this.identity.who, pid: this.identity.pid, hostname: this.identity.hostname, created: new Date().toISOString() };
+    const waitUntil = Date.now() + this.takeoverWaitMs;
+    // The lock can be released or replaced between our attempt and our reading: a few rounds.
+    for (let changes = 0; changes < 5; ) {
+      if (await this.lockFile.create(info)) return info;
+      const seen = await this.lockFile.read();
+      if (seen.kind === "absent") {
+        changes++;
+        continue;
       }
+      const stale = this.staleness(seen);
+      if (!stale) throw seen.kind === "held" ? this.locked(seen.info) : this.unreadable(seen);
+      // Atomic takeover: replaced only if, under the claim, it still is this stale lock.
+      const outcome = await this.lockFile.underClaim((now) => sameReading(now, seen) && this.staleness(now) !== null, () => this.lockFile.replace(info));
+      if ("done" in outcome) {
+        this.onNotice(`taking over ${stale}`);
+        return info;
+      }
+      if ("changed" in outcome) {
+        changes++;
+        continue;
+      }
+      // another process is taking it over right now: its result decides (it wins, or is gone)
+      if (Date.now() >= waitUntil) {
+        throw new LockClaimedError(outcome.busy.claimFile, outcome.busy.ageMs, CLAIM_STALE_MS, seen.kind === "held" ? seen.info.id : UNREADABLE_LOCK_ID, this.scope);
+      }
+      await sleep(5 + Math.random() * 15);
     }
-    throw new Error(`could not lock ${this.path}`);
+    throw new Error(`could not lock ${this.path}: ${this.lockFile.path} kept changing while we tried; run the command again`);
   }
 
   async unlock(id: string): Promise<void> {
-    const holder = await this.currentLock();
-    if (holder && holder.id !== id) throw new Error(`lock ${id} is not held (held: ${holder.id})`);
-    await unlink(this.lockPath).catch(() => {});
+    const r = await this.lockFile.read();
+    if (r.kind === "unreadable") throw this.unreadable(r);
+    if (r.kind === "held" && r.info.id !== id) throw new Error(`lock ${id} is not held (held: ${r.info.id})`);
+    await this.lockFile.remove();
   }
 
   async forceUnlock(id: string): Promise<void> {
-    const holder = await this.currentLock();
-    if (!holder) throw new Error("state is not locked");
-    if (holder.id !== id) throw new Error(`lock ID ${id} does not match the current lock ${holder.id}`);
-    await unlink(this.lockPath);
+    const r = await this.lockFile.read();
+    if (r.kind === "absent") throw new Error(`state is not locked (${this.lockFile.path} does not exist)`);
+    if (r.kind === "unreadable") {
+      if (id !== UNREADABLE_LOCK_ID) throw this.unreadable(r);
+    } else if (id === UNREADABLE_LOCK_ID) {
+      throw new Error(`${this.lockFile.path} is a readable lock (ID ${echo(r.info.id)}, held by ${echo(r.info.who)} for '${echo(r.info.operation)}'); if that process is gone, run: ${forceUnlockCommand(r.info.id, this.scope)}`);
+    } else if (r.info.id !== id) {
+      throw new Error(`lock ID ${echo(id)} does not match the current lock ${echo(r.info.id)} (${this.lockFile.path})`);
+    }
+    // The operator says no process is using the state: a leftover claim is cleared too. The
+    // removal still happens only if the lock file is the one judged above (no new lock is lost).
+    const outcome = await this.lockFile.underClaim((now) => sameReading(now, r), () => this.lockFile.remove(), { breakClaim: true });
+    if ("changed" in outcome) throw new Error(`${this.lockFile.path} changed while it was being removed (another process took the lock); nothing was removed — look again with the command that reported the lock`);
+    if ("busy" in outcome) throw new Error(`${outcome.busy.claimFile} appeared while the lock was being removed: another backplane process is taking it over; nothing was removed`);
   }
 }

@@ -16,19 +16,45 @@ export interface Workspace extends Project {
   backend: StateBackend;
 }
 
-export function stateBackendFor(p: Project): StateBackend {
+/** What the backend tells and how messages name this state on a command line. */
+export interface BackendWiring {
+  /** where notices go (a stale lock taken over, leftovers removed): the CLI's stderr */
+  onNotice?: (message: string) => void;
+  /** the words naming this project and stack (`--dir D --stack S`), for the recovery commands in messages */
+  scope?: readonly string[];
+  /** test-only fault injection at the state write (provider/cli/fault.ts) */
+  fault?: (point: "state-write") => void;
+}
+
+export function stateBackendFor(p: Project, wiring: BackendWiring = {}): StateBackend {
   const b = p.graph.backend;
   if (!b || b.type === "local") {
     const path = b?.path ?? `terraform.${p.stack}.tfstate`;
-    return new LocalStateBackend(isAbsolute(path) ? path : resolve(p.dir, path));
+    return new LocalStateBackend(isAbsolute(path) ? path : resolve(p.dir, path), { onNotice: wiring.onNotice, scope: wiring.scope, fault: wiring.fault });
   }
   throw new Error("the PostgreSQL state backend arrives with its own issue; use LocalBackend for now");
 }
 
-export function workspaceOf(p: Project): Workspace {
-  return { ...p, backend: stateBackendFor(p) };
+export function workspaceOf(p: Project, wiring: BackendWiring = {}): Workspace {
+  return { ...p, backend: stateBackendFor(p, wiring) };
 }
 
+/** Transports made and not closed yet: what a signal handler must close (on-exit.ts). */
+const open = new Set<Transport>();
+
 export function transportsFor(hosts: Iterable<HostConfig>): Map<string, Transport> {
-  return new Map([...hosts].map((h) => [h.alias, new SshTransport(h)]));
+  const made = new Map<string, Transport>([...hosts].map((h) => [h.alias, new SshTransport(h)]));
+  for (const t of made.values()) open.add(t);
+  return made;
+}
+
+/** Closes transports (their ssh masters exit); each is closed once. */
+export async function closeTransports(ts: Iterable<Transport>): Promise<void> {
+  const now = [...ts].filter((t) => open.delete(t));
+  await Promise.all(now.map((t) => t.close()));
+}
+
+/** Closes every transport still open, failures ignored (the process is ending). */
+export async function closeOpenTransports(): Promise<void> {
+  await closeTransports([...open]).catch(() => {});
 }

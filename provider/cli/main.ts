@@ -1,25 +1,29 @@
 /**
  * The `backplane` command. Thin: parses flags, calls the engine, prints, sets the exit code.
  */
-import { Command, Option } from "commander";
+import { Command, InvalidArgumentError, Option } from "commander";
 import { readFile, writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { randomUUID } from "node:crypto";
 import { createInterface } from "node:readline/promises";
-import { openProject, synth, refreshAll, stacksIn } from "../engine/project.js";
-import { transportsFor, workspaceOf, type Workspace } from "./compose.js";
+import { openProject, synth, refreshAll, stacksIn, everyHostRead } from "../engine/project.js";
+import { closeOpenTransports, closeTransports, transportsFor, workspaceOf, type Workspace } from "./compose.js";
+import { installExitCleanup } from "./on-exit.js";
+import { cleanupRuntimeDir } from "../transport/ssh.js";
 import { makePlan, liveSummary, replanDeferred } from "../engine/plan.js";
 import { hostFacts } from "../resources/host-facts.js";
-import { renderHuman, renderJson, renderMarkdown } from "../engine/render.js";
+import { renderHuman, renderJson, renderJsonFailure, renderMarkdown } from "../engine/render.js";
 import { apply } from "../engine/apply.js";
-import { hasChanges, PlanRefusedError, type Plan } from "../model/plan.js";
+import { hasChanges, hasProblems, PlanRefusedError, type Plan } from "../model/plan.js";
 import { ENGINE_KINDS } from "../resources/index.js";
 import type { HostLive } from "../model/live.js";
 import type { Transport } from "../transport/transport.js";
-import { newState, type State } from "../model/state.js";
+import { newState, UNREADABLE_LOCK_ID, type State } from "../model/state.js";
 import { parseSavedPlan, savedPlan, savedPlanProblems, StalePlanError } from "../engine/saved-plan.js";
 import { planImport } from "../engine/import.js";
 import { faultInjection } from "./fault.js";
+import { lockWithin } from "../../state/lock-wait.js";
+import { DurationError, parseDuration } from "./duration.js";
 
 const color = () => process.stdout.isTTY === true && !process.env.NO_COLOR;
 const out = (s: string) => process.stdout.write(s.endsWith("\n") ? s : `${s}\n`);
@@ -31,14 +35,24 @@ interface Common {
   synth: boolean;
 }
 
+/**
+ * The words that name this project and stack again on a command line, so a message's
+ * recovery command (force-unlock) works as pasted: --dir when it is not the current
+ * directory (absolute: the command may be run from elsewhere), --stack when it was given.
+ */
+function scopeOf(o: Common): string[] {
+  const dir = resolve(o.dir);
+  return [...(dir !== process.cwd() ? ["--dir", dir] : []), ...(o.stack ? ["--stack", o.stack] : [])];
+}
+
 async function project(o: Common): Promise<Workspace> {
   const dir = resolve(o.dir);
   if (o.synth) await synth(dir);
-  return workspaceOf(await openProject(dir, o.stack));
+  return workspaceOf(await openProject(dir, o.stack), { onNotice: err, scope: scopeOf(o), fault: faultInjection() });
 }
 
 async function closeAll(ts: Map<string, Transport>) {
-  await Promise.all([...ts.values()].map((t) => t.close()));
+  await closeTransports(ts.values());
 }
 
 /** commander: a repeatable option collects its values (Terraform's -replace=A -replace=B). */
@@ -46,12 +60,79 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
+/** -lock and -lock-timeout, as Terraform spells them, on every command that reads or writes state. */
+interface Locking {
+  lock: boolean;
+  lockTimeout: number;
+}
+
+const withLocking = (c: Command) =>
+  c.option("--lock [true|false]", "hold the state lock while the command runs (Terraform's -lock=false skips it)", (v: string) => {
+    if (v !== "true" && v !== "false") throw new InvalidArgumentError("-lock takes true or false, e.g. -lock=false");
+    return v === "true";
+  }, true)
+    .option("--lock-timeout <duration>", "wait this long for a lock another process holds, e.g. -lock-timeout=30s or 5m (default 0: do not wait)", (v: string) => {
+      try {
+        return parseDuration(v);
+      } catch (e) {
+        throw e instanceof DurationError ? new InvalidArgumentError(e.message) : e;
+      }
+    }, 0);
+
+/**
+ * Runs `fn` holding the state lock (unless -lock=false), released however `fn` ends. `fn`
+ * returns the exit code instead of calling process.exit, which would skip the release.
+ */
+async function withStateLock<T>(p: Workspace, o: Locking, operation: string, fn: () => Promise<T>): Promise<T> {
+  if (!o.lock) return fn();
+  const held = await lockWithin(p.backend, operation, o.lockTimeout, { onWait: err });
+  const release = () => p.backend.unlock(held.id);
+  heldLocks.add(release);
+  try {
+    return await fn();
+  } finally {
+    heldLocks.delete(release);
+    await release();
+  }
+}
+
+/** Locks held right now: a signal releases them (the process writes nothing more) rather than leave them stale. */
+const heldLocks = new Set<() => Promise<void>>();
+
+async function releaseHeldLocks(): Promise<void> {
+  await Promise.all([...heldLocks].map((r) => r().catch(() => {})));
+}
+
+/** The plan of every host that could be read; those that could not are the plan's hostErrors. */
 async function planFor(p: Workspace, opts: { refreshOnly?: boolean; targets?: string[]; replace?: string[] }) {
   const state = await p.backend.read();
   const transports = transportsFor(p.graph.hosts.values());
-  const live = await refreshAll(p.graph, transports);
-  const plan = makePlan({ stack: p.stack, graph: p.graph, state, live, newLineage: randomUUID(), refreshOnly: opts.refreshOnly, targets: opts.targets, replace: opts.replace });
-  return { plan, state, transports, live };
+  try {
+    const { live, failed } = await refreshAll(p.graph, transports);
+    const plan = makePlan({ stack: p.stack, graph: p.graph, state, live, unread: failed, newLineage: randomUUID(), refreshOnly: opts.refreshOnly, targets: opts.targets, replace: opts.replace });
+    return { plan, state, transports, live };
+  } catch (e) {
+    await closeAll(transports);
+    throw e;
+  }
+}
+
+/**
+ * In a JSON mode stdout carries exactly one JSON document whatever happens: the plan, or,
+ * when the run fails before it has one to print, the error (renderJsonFailure). `print`
+ * is how the body prints its document.
+ */
+async function oneJsonDocument(json: boolean, stack: string | undefined, body: (print: (doc: string) => void) => Promise<void>): Promise<void> {
+  let printed = false;
+  try {
+    await body((doc) => {
+      printed = true;
+      out(doc);
+    });
+  } catch (e) {
+    if (json && !printed) out(renderJsonFailure(stack ?? null, (e as Error).message));
+    throw e;
+  }
 }
 
 /** Compact live facts kept in a saved plan, to say exactly what changed when it is stale. */
@@ -108,7 +189,7 @@ withCommon(program.command("graph").description("print the dependency graph (ord
     }
   });
 
-withCommon(program.command("plan").description("show what apply would change"))
+withLocking(withCommon(program.command("plan").description("show what apply would change")))
   .option("-o, --out <file>", "save the plan to apply it exactly later (Terraform's -out=FILE works too)")
   .option("--detailed-exitcode", "exit 0 = no changes, 2 = changes, 1 = error")
   .option("--json", "machine-readable output (docs/plan-json.md)")
@@ -116,31 +197,35 @@ withCommon(program.command("plan").description("show what apply would change"))
   .option("--target <address...>", "limit to these resources and their dependencies")
   .option("--refresh-only", "only report drift")
   .option("--replace <address>", "replace this resource although nothing changed (a WireGuard interface: a new key); repeat for more", collect, [] as string[])
-  .action(async (o: Common & { out?: string; detailedExitcode?: boolean; json?: boolean; format: string; target?: string[]; refreshOnly?: boolean; replace?: string[] }) => {
-    const p = await project(o);
-    const { plan, transports, live } = await planFor(p, { refreshOnly: o.refreshOnly, targets: o.target, replace: o.replace });
-    await closeAll(transports);
+  .action(async (o: Common & Locking & { out?: string; detailedExitcode?: boolean; json?: boolean; format: string; target?: string[]; refreshOnly?: boolean; replace?: string[] }) => {
     const format = o.json ? "json" : o.format;
-    out(format === "json" ? renderJson(plan) : format === "markdown" ? renderMarkdown(plan) : renderHuman(plan, { color: color() }));
-    if (plan.errors.length > 0) process.exit(1);
-    if (o.out) {
-      const options = { targets: o.target, replace: o.replace, refreshOnly: o.refreshOnly };
-      await writeFile(o.out, JSON.stringify(savedPlan({ stack: p.stack, configHash: p.configHash, options, plan, live: liveSummaries(live) }), null, 2) + "\n", { mode: 0o600 });
-      out(`Saved the plan to ${o.out}. Apply exactly this plan with: backplane apply ${o.out}`);
-    }
-    if (o.detailedExitcode && hasChanges(plan)) process.exit(2);
+    await oneJsonDocument(format === "json", o.stack, async (print) => {
+      const p = await project(o);
+      process.exitCode = await withStateLock(p, o, "plan", async () => {
+        const { plan, transports, live } = await planFor(p, { refreshOnly: o.refreshOnly, targets: o.target, replace: o.replace });
+        await closeAll(transports);
+        print(format === "json" ? renderJson(plan) : format === "markdown" ? renderMarkdown(plan) : renderHuman(plan, { color: color() }));
+        if (hasProblems(plan)) return 1;
+        if (o.out) {
+          const options = { targets: o.target, replace: o.replace, refreshOnly: o.refreshOnly };
+          await writeFile(o.out, JSON.stringify(savedPlan({ stack: p.stack, configHash: p.configHash, options, plan, live: liveSummaries(live) }), null, 2) + "\n", { mode: 0o600 });
+          // in JSON mode stdout holds the document only
+          (format === "json" ? err : out)(`Saved the plan to ${o.out}. Apply exactly this plan with: backplane apply ${o.out}`);
+        }
+        return o.detailedExitcode && hasChanges(plan) ? 2 : 0;
+      });
+    });
   });
 
-withCommon(program.command("apply").description("apply the changes (or a plan saved with plan -out)"))
+withLocking(withCommon(program.command("apply").description("apply the changes (or a plan saved with plan -out)")))
   .argument("[planfile]", "a plan saved with plan -out")
   .option("--auto-approve", "do not ask for confirmation")
   .option("--allow-destroy", "allow destroying and replacing objects")
   .option("--parallelism <n>", "hosts worked on at once", "8")
   .option("--replace <address>", "replace this resource although nothing changed (a WireGuard interface: a new key); repeat for more", collect, [] as string[])
-  .action(async (planfile: string | undefined, o: Common & { autoApprove?: boolean; allowDestroy?: boolean; parallelism: string; replace?: string[] }) => {
+  .action(async (planfile: string | undefined, o: Common & Locking & { autoApprove?: boolean; allowDestroy?: boolean; parallelism: string; replace?: string[] }) => {
     const p = await project(planfile ? { ...o, synth: false } : o);
-    const lock = await p.backend.lock("apply");
-    try {
+    await withStateLock(p, o, "apply", async () => {
       let plan: Plan;
       let transports: Map<string, Transport>;
       let live: Map<string, HostLive>;
@@ -150,7 +235,8 @@ withCommon(program.command("apply").description("apply the changes (or a plan sa
         // Re-derive the plan from the same inputs and run that: the file's commands are for review.
         const saved = parseSavedPlan(await readFile(planfile, "utf8"), planfile);
         transports = transportsFor(p.graph.hosts.values());
-        live = await refreshAll(p.graph, transports);
+        // a saved plan is compared with every host as it is now: all must be read
+        live = everyHostRead(await refreshAll(p.graph, transports));
         const { targets, replace, refreshOnly } = saved.options;
         const fresh = makePlan({ targets, replace, refreshOnly, stack: p.stack, graph: p.graph, state, live, newLineage: saved.lineage });
         const problems = savedPlanProblems(saved, { stack: p.stack, state, configHash: p.configHash, fresh, live: liveSummaries(live) });
@@ -168,7 +254,7 @@ withCommon(program.command("apply").description("apply the changes (or a plan sa
         live = r.live;
       }
       out(renderHuman(plan, { color: color() }));
-      if (plan.errors.length > 0) throw new PlanRefusedError(plan.errors);
+      if (hasProblems(plan)) throw new PlanRefusedError(plan.errors, plan.hostErrors);
       if (!hasChanges(plan)) {
         await apply({ plan, state, backend: p.backend, transports, allowDestroy: false, preventDestroy: new Set(), parallelism: 1, log: out });
         await closeAll(transports);
@@ -192,58 +278,60 @@ withCommon(program.command("apply").description("apply the changes (or a plan sa
       } finally {
         await closeAll(transports);
       }
-    } finally {
-      await p.backend.unlock(lock.id);
-    }
+    });
   });
 
-withCommon(program.command("drift").description("CI check: exit 0 when hosts match the code, 2 when they drifted or changes are pending, 1 on error"))
+withLocking(withCommon(program.command("drift").description("CI check: exit 0 when hosts match the code, 2 when they drifted or changes are pending, 1 on error")))
   .addOption(new Option("--format <format>", "report format").choices(["text", "json", "markdown"]).default("markdown"))
-  .action(async (o: Common & { format: string }) => {
-    const p = await project(o);
-    const { plan, transports } = await planFor(p, {});
-    await closeAll(transports);
-    out(o.format === "json" ? renderJson(plan) : o.format === "markdown" ? renderMarkdown(plan) : renderHuman(plan, { color: color() }));
-    if (plan.errors.length > 0) process.exit(1);
-    if (plan.drift.length > 0 || hasChanges(plan)) process.exit(2);
+  .action(async (o: Common & Locking & { format: string }) => {
+    await oneJsonDocument(o.format === "json", o.stack, async (print) => {
+      const p = await project(o);
+      process.exitCode = await withStateLock(p, o, "drift", async () => {
+        const { plan, transports } = await planFor(p, {});
+        await closeAll(transports);
+        print(o.format === "json" ? renderJson(plan) : o.format === "markdown" ? renderMarkdown(plan) : renderHuman(plan, { color: color() }));
+        if (hasProblems(plan)) return 1;
+        return plan.drift.length > 0 || hasChanges(plan) ? 2 : 0;
+      });
+    });
   });
 
-withCommon(program.command("import").description("adopt an existing pool, dataset, snapshot or clone into state"))
+withLocking(withCommon(program.command("import").description("adopt an existing pool, dataset, snapshot or clone into state")))
   .argument("<address>", "resource address in the stack, e.g. backplane_dataset.prod_media_resource_1234")
   .argument("<id>", "the object's name on the host, e.g. tank/media")
   .option("--force-takeover", "take the object over from the stack whose marker it carries")
-  .action(async (address: string, id: string, o: Common & { forceTakeover?: boolean }) => {
+  .action(async (address: string, id: string, o: Common & Locking & { forceTakeover?: boolean }) => {
     const p = await project(o);
     const r = p.graph.resources.get(address);
     if (!r) throw new Error(`${address} is not in stack ${p.stack} (see backplane graph)`);
     const kind = ENGINE_KINDS.get(r.type);
     if (!kind) throw new Error(`${r.type} cannot be imported yet`);
     if (kind.id(r.config) !== id) throw new Error(`${address} is configured as ${kind.id(r.config)}, not ${id}`);
-    const lock = await p.backend.lock("import");
-    const transports = transportsFor([p.graph.hosts.get(r.host)!]);
-    try {
-      const stored = await p.backend.read();
-      const state = stored ?? newState();
-      if (state.resources[address]) throw new Error(`${address} is already in state (as ${state.resources[address]!.id})`);
-      const live = await refreshAll(p.graph, transports);
-      const recordedAs = Object.entries(state.resources).find(([, x]) => x.host === r.host && x.id === id);
-      if (recordedAs) throw new Error(`${id} on ${r.host} is already recorded as ${recordedAs[0]}; to move the record, run: backplane state rm ${recordedAs[0]} first`);
-      const decided = planImport({ type: r.type, id, host: r.host, lineage: state.lineage, live: live.get(r.host)!, forceTakeover: o.forceTakeover === true, config: r.config });
-      if (decided.takesOverFrom) out(`Taking ${id} over from the stack with lineage ${decided.takesOverFrom} (--force-takeover): that stack no longer manages it.`);
-      // Mark it ours, so backplane may later change or (with --allow-destroy) remove it.
-      if (decided.marker) {
-        const res = await transports.get(r.host)!.run(decided.marker);
-        if (res.exitCode !== 0) throw new Error(`marking ${id} as managed failed: ${res.stderr}`);
+    await withStateLock(p, o, "import", async () => {
+      const transports = transportsFor([p.graph.hosts.get(r.host)!]);
+      try {
+        const stored = await p.backend.read();
+        const state = stored ?? newState();
+        if (state.resources[address]) throw new Error(`${address} is already in state (as ${state.resources[address]!.id})`);
+        const live = everyHostRead(await refreshAll(p.graph, transports));
+        const recordedAs = Object.entries(state.resources).find(([, x]) => x.host === r.host && x.id === id);
+        if (recordedAs) throw new Error(`${id} on ${r.host} is already recorded as ${recordedAs[0]}; to move the record, run: backplane state rm ${recordedAs[0]} first`);
+        const decided = planImport({ type: r.type, id, host: r.host, lineage: state.lineage, live: live.get(r.host)!, forceTakeover: o.forceTakeover === true, config: r.config });
+        if (decided.takesOverFrom) out(`Taking ${id} over from the stack with lineage ${decided.takesOverFrom} (--force-takeover): that stack no longer manages it.`);
+        // Mark it ours, so backplane may later change or (with --allow-destroy) remove it.
+        if (decided.marker) {
+          const res = await transports.get(r.host)!.run(decided.marker);
+          if (res.exitCode !== 0) throw new Error(`marking ${id} as managed failed: ${res.stderr}`);
+        }
+        const expected = stored?.serial ?? null;
+        state.resources[address] = { type: r.type, host: r.host, id, attributes: decided.attributes, dependencies: [...r.dependsOn].sort() };
+        state.serial = (expected ?? 0) + 1;
+        await p.backend.write(state, expected);
+        out(`Import successful: ${address} is ${id} on ${r.host}.`);
+      } finally {
+        await closeAll(transports);
       }
-      const expected = stored?.serial ?? null;
-      state.resources[address] = { type: r.type, host: r.host, id, attributes: decided.attributes, dependencies: [...r.dependsOn].sort() };
-      state.serial = (expected ?? 0) + 1;
-      await p.backend.write(state, expected);
-      out(`Import successful: ${address} is ${id} on ${r.host}.`);
-    } finally {
-      await closeAll(transports);
-      await p.backend.unlock(lock.id);
-    }
+    });
   });
 
 withCommon(program.command("facts").description("what each host is and can do: OpenZFS version, kernel, WireGuard implementation, pool features"))
@@ -252,7 +340,7 @@ withCommon(program.command("facts").description("what each host is and can do: O
     const p = await project(o);
     const transports = transportsFor(p.graph.hosts.values());
     try {
-      const live = await refreshAll(p.graph, transports);
+      const live = everyHostRead(await refreshAll(p.graph, transports));
       // the backplane_host data source's attributes, plus what only a person needs
       const facts = Object.fromEntries([...live].map(([h, l]) => [h, {
         ...hostFacts(l), zfs_note: l.zfs.userland ? null : l.zfs.raw, legacy: l.legacy,
@@ -281,10 +369,9 @@ withCommon(stateCmd.command("show")).argument("<address>").action(async (address
   if (!r) throw new Error(`${address} is not in state`);
   out(JSON.stringify({ address, ...r }, null, 2));
 });
-withCommon(stateCmd.command("rm")).argument("<address>").action(async (address: string, o: Common) => {
+withLocking(withCommon(stateCmd.command("rm"))).argument("<address>").action(async (address: string, o: Common & Locking) => {
   const p = await project({ ...o, synth: false });
-  const lock = await p.backend.lock("state rm");
-  try {
+  await withStateLock(p, o, "state rm", async () => {
     const s = await p.backend.read();
     if (!s?.resources[address]) throw new Error(`${address} is not in state`);
     const expected = s.serial;
@@ -292,28 +379,31 @@ withCommon(stateCmd.command("rm")).argument("<address>").action(async (address: 
     s.serial = expected + 1;
     await p.backend.write(s, expected);
     out(`Removed ${address} from state (the object on the host is untouched).`);
-  } finally {
-    await p.backend.unlock(lock.id);
-  }
+  });
 });
 
 withCommon(program.command("force-unlock").description("remove a lock left by a process that died"))
-  .argument("<id>", "the lock ID shown in the lock error")
+  .argument("<id>", `the lock ID shown in the lock error; '${UNREADABLE_LOCK_ID}' removes a lock file that cannot be read (empty or garbage)`)
   .action(async (id: string, o: Common) => {
     const p = await project({ ...o, synth: false });
     await p.backend.forceUnlock(id);
-    out(`Lock ${id} removed.`);
+    out(id === UNREADABLE_LOCK_ID ? "The unreadable lock file was removed." : `Lock ${id} removed.`);
   });
 
-// Terraform spells them -out=FILE, -replace=ADDR, -target=ADDR; accept those spellings too.
-const TF_SPELLINGS = ["out", "replace", "target"];
+// Terraform spells them -out=FILE, -replace=ADDR, -target=ADDR, -lock=false,
+// -lock-timeout=30s; accept those spellings too.
+const TF_SPELLINGS = ["out", "replace", "target", "lock", "lock-timeout"];
 const args = process.argv.flatMap((a) => {
-  const m = /^-(\w+)(?:=(.*))?$/s.exec(a);
+  const m = /^-([a-z][a-z-]*)(?:=(.*))?$/s.exec(a);
   if (!m || !TF_SPELLINGS.includes(m[1]!)) return [a];
   return m[2] === undefined ? [`--${m[1]}`] : [`--${m[1]}`, m[2]];
 });
 
-program.parseAsync(args).catch((e: Error) => {
+installExitCleanup({ closeOpen: async () => { await closeOpenTransports(); await releaseHeldLocks(); }, removeRuntime: cleanupRuntimeDir });
+
+program.parseAsync(args).catch(async (e: Error) => {
   err(`Error: ${e.message}`);
+  // the ssh masters of a command that failed half way are closed before the folder goes
+  await closeOpenTransports();
   process.exit(1);
 });

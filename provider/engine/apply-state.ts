@@ -34,6 +34,18 @@ export class StateWriter {
     return p;
   }
 
+  /**
+   * Before any command reaches a host: records what is already right (one write for all of
+   * them), and gives a new stack its first state even when nothing is recorded yet — the
+   * objects about to be created carry the lineage as their ownership marker, so a kill during
+   * the first change must leave a state of that lineage to find them by. Nothing recorded on
+   * an existing stack: no write (a new serial would make every saved plan stale).
+   */
+  async beforeFirstCommand(changes: readonly Change[], commandsFollow: boolean): Promise<void> {
+    const recorded = this.recordUpToDate(changes);
+    if (recorded || (commandsFollow && this.stored === null)) await this.save();
+  }
+
   /** What a completed change leaves: its `after`, or nothing when it removed the object. */
   async record(c: Change): Promise<void> {
     if (c.after) this.state.resources[c.address] = recordOf(c, c.after);

@@ -86,7 +86,7 @@ export async function apply(o: ApplyOptions): Promise<{ state: State; roundTrips
   refuseDestruction(o);
   const writer = new StateWriter(o.backend, o.state, o.plan.lineage);
   const work = o.plan.changes.filter((c) => c.action !== "noop");
-  if (writer.recordUpToDate(o.plan.changes) || work.length === 0) await writer.save();
+  await writer.beforeFirstCommand(o.plan.changes, work.length > 0);
 
   const runner = new BatchRunner(o.transports, o.log, o.fault);
   let stateError: StateWriteError | null = null;

@@ -8,9 +8,9 @@ import { createHash } from "node:crypto";
 import { CycleError, type DesiredGraph } from "./load.js";
 import { deletionOrder, type DeletionOrder } from "./delete-order.js";
 import { isUnknown } from "../model/desired.js";
-import type { HostLive } from "../model/live.js";
+import type { HostLive, UnreadHost } from "../model/live.js";
 import type { ResourceState, State } from "../model/state.js";
-import { KNOWN_AFTER_APPLY, type Change, type Plan, type PlanError, type Drift, type NotManaged } from "../model/plan.js";
+import { KNOWN_AFTER_APPLY, type Change, type HostError, type Plan, type PlanError, type Drift, type NotManaged } from "../model/plan.js";
 import { ENGINE_KINDS, ZFS_KINDS } from "../resources/index.js";
 import { removeStrayPeers } from "../resources/wireguard.js";
 import { planPsk, replanPsk } from "../resources/wireguard-psk.js";
@@ -29,6 +29,27 @@ export interface PlanInput {
   targets?: string[];
   /** addresses to replace even though nothing changed (a WireGuard interface: a new key) */
   replace?: string[];
+  /** hosts whose refresh failed: their resources are not planned, the plan says so per host */
+  unread?: readonly UnreadHost[];
+}
+
+/**
+ * Whether a resource is left out because its host could not be read (noting it, for the
+ * host's error) — rather than an error of its own.
+ */
+type SkipUnread = (host: string, address: string) => boolean;
+
+/** The hosts not read, each with what was left out of the plan because of it. */
+function unreadHosts(unread: readonly UnreadHost[]): { skip: SkipUnread; hostErrors: () => HostError[] } {
+  const notPlanned = new Map(unread.map((u) => [u.host, new Set<string>()]));
+  return {
+    skip: (host, address) => {
+      const left = notPlanned.get(host);
+      left?.add(address);
+      return left !== undefined;
+    },
+    hostErrors: () => [...unread].sort((a, b) => a.host.localeCompare(b.host)).map((u) => ({ host: u.host, message: u.message, notPlanned: [...notPlanned.get(u.host)!].sort() })),
+  };
 }
 
 /** Kinds whose replacement the engine knows how to do, and what it means for them. */
@@ -115,14 +136,14 @@ export function resolveFromState(config: Record<string, unknown>, state: State, 
 export type DataValues = Map<string, Record<string, unknown>>;
 
 /** Data sources are read from the refresh already made: no extra round trip. */
-export function readDataSources(graph: DesiredGraph, live: ReadonlyMap<string, HostLive>): { values: DataValues; errors: PlanError[] } {
+export function readDataSources(graph: DesiredGraph, live: ReadonlyMap<string, HostLive>, skip: SkipUnread = () => false): { values: DataValues; errors: PlanError[] } {
   const values: DataValues = new Map();
   const errors: PlanError[] = [];
   for (const r of graph.resources.values()) {
     if (r.mode !== "data" || r.type !== "backplane_host") continue;
     const l = live.get(r.host);
     if (!l) {
-      errors.push({ address: r.address, host: r.host, message: `host ${r.host} was not refreshed` });
+      if (!skip(r.host, r.address)) errors.push({ address: r.address, host: r.host, message: `host ${r.host} was not refreshed` });
       continue;
     }
     values.set(r.address, { ...hostFacts(l) });
@@ -154,16 +175,17 @@ export function makePlan(input: PlanInput): Plan {
   const ctx = contexts(graph, state, live, lineage, (state?.serial ?? 0) + 1);
   const errors: PlanError[] = [];
   const drift: Drift[] = [];
+  const unread = unreadHosts(input.unread ?? []);
 
-  const data = readDataSources(graph, live);
+  const data = readDataSources(graph, live, unread.skip);
   errors.push(...data.errors);
   const replace = new Set(input.replace ?? []);
   errors.push(...replaceProblems(graph, replace));
-  const changes = proposedChanges(graph, state, data.values, replace, ctx, errors, drift);
+  const changes = proposedChanges(graph, state, data.values, replace, ctx, errors, drift, unread.skip);
   drift.push(...strayPeers(changes, live));
   // Preshared keys: the leader of each pair hands a new key over when the pair needs one.
   for (const pair of graph.pskPairs) drift.push(...planPsk(pair, changes, state, live));
-  changes.push(...deletions(graph, state, ctx, changes, errors, drift));
+  changes.push(...deletions(graph, state, ctx, changes, errors, drift, unread.skip));
   const notManaged = notManagedOn(live, changes);
 
   let finalChanges = changes;
@@ -184,7 +206,7 @@ export function makePlan(input: PlanInput): Plan {
   const liveFingerprints = Object.fromEntries([...live].map(([h, l]) => [h, fingerprint(l)]));
   return {
     stack: input.stack, lineage, stateSerial: state?.serial ?? null, liveFingerprints,
-    changes: finalChanges, drift, errors, notManaged, refreshOnly: input.refreshOnly === true,
+    changes: finalChanges, drift, errors, hostErrors: unread.hostErrors(), notManaged, refreshOnly: input.refreshOnly === true,
   };
 }
 
@@ -226,7 +248,7 @@ function replaceProblems(graph: DesiredGraph, replace: ReadonlySet<string>): Pla
 }
 
 /** Each declared resource's change, in dependency order, and the drift of what state records. */
-function proposedChanges(graph: DesiredGraph, state: State | null, data: DataValues, replace: ReadonlySet<string>, ctx: (host: string) => PlanContext | null, errors: PlanError[], drift: Drift[]): Change[] {
+function proposedChanges(graph: DesiredGraph, state: State | null, data: DataValues, replace: ReadonlySet<string>, ctx: (host: string) => PlanContext | null, errors: PlanError[], drift: Drift[], skip: SkipUnread): Change[] {
   const changes: Change[] = [];
   for (const address of graph.order) {
     const r = graph.resources.get(address)!;
@@ -242,7 +264,7 @@ function proposedChanges(graph: DesiredGraph, state: State | null, data: DataVal
     }
     const c = ctx(r.host);
     if (!c) {
-      errors.push({ address, host: r.host, message: `host ${r.host} was not refreshed` });
+      if (!skip(r.host, address)) errors.push({ address, host: r.host, message: `host ${r.host} was not refreshed` });
       continue;
     }
     const recorded = state?.resources[address];
@@ -269,7 +291,7 @@ function strayPeers(changes: readonly Change[], live: ReadonlyMap<string, HostLi
  * Recorded in state, gone from the configuration: removed after everything that depends on
  * them (delete-order.ts), each change waiting for those removals, across hosts too.
  */
-function deletions(graph: DesiredGraph, state: State | null, ctx: (host: string) => PlanContext | null, proposed: readonly Change[], errors: PlanError[], drift: Drift[]): Change[] {
+function deletions(graph: DesiredGraph, state: State | null, ctx: (host: string) => PlanContext | null, proposed: readonly Change[], errors: PlanError[], drift: Drift[], skip: SkipUnread): Change[] {
   const changes: Change[] = [];
   const gone = Object.entries(state?.resources ?? {}).filter(([a]) => !graph.resources.has(a)).map(([address, s]) => ({ address, state: s }));
   let ordered: DeletionOrder;
@@ -284,6 +306,7 @@ function deletions(graph: DesiredGraph, state: State | null, ctx: (host: string)
     const recorded = state!.resources[address]!;
     const kind = ENGINE_KINDS.get(recorded.type);
     const c = ctx(recorded.host);
+    if (!c && skip(recorded.host, address)) continue;
     if (!kind || !c) {
       errors.push({ address, host: recorded.host, message: `cannot plan the removal of ${recorded.type} ${recorded.id}${c ? "" : ` (host ${recorded.host} is no longer declared; keep its provider until its resources are gone)`}` });
       continue;

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { loadStack, type DesiredGraph } from "./load.js";
 import { configHash } from "./saved-plan.js";
 import { refreshHost } from "./live.js";
-import type { HostLive } from "../model/live.js";
+import type { HostLive, UnreadHost } from "../model/live.js";
 import type { Transport } from "../transport/transport.js";
 import { userPropertiesOf } from "../resources/index.js";
 
@@ -52,18 +52,52 @@ export async function openProject(dir: string, stackName?: string): Promise<Proj
   return { dir, stack, graph: loadStack(JSON.parse(text)), configHash: configHash(text) };
 }
 
-/** Every host in parallel (bounded), one round trip each. */
-export async function refreshAll(graph: DesiredGraph, transports: ReadonlyMap<string, Transport>, parallelism = 8): Promise<Map<string, HostLive>> {
+/** What a refresh gave: the live facts of every host read, and why each other host was not. */
+export interface Refreshed {
+  live: Map<string, HostLive>;
+  /** in host order */
+  failed: UnreadHost[];
+}
+
+/**
+ * Every host in parallel (bounded), one round trip each. A host that cannot be read (not
+ * reachable, host key refused, output not understood) does not stop the others: its error is
+ * kept, so a plan can show what was read and say what was not.
+ */
+export async function refreshAll(graph: DesiredGraph, transports: ReadonlyMap<string, Transport>, parallelism = 8): Promise<Refreshed> {
   const userProps = userPropertiesOf([...graph.resources.values()].map((r) => r.config));
   const hosts = [...transports.keys()];
-  const out = new Map<string, HostLive>();
+  const read = new Map<string, HostLive>();
+  const failed = new Map<string, string>();
   let next = 0;
   const worker = async () => {
     while (next < hosts.length) {
       const h = hosts[next++]!;
-      out.set(h, await refreshHost(transports.get(h)!, userProps));
+      try {
+        read.set(h, await refreshHost(transports.get(h)!, userProps));
+      } catch (e) {
+        failed.set(h, e instanceof Error ? e.message : String(e));
+      }
     }
   };
   await Promise.all(Array.from({ length: Math.min(parallelism, hosts.length) }, worker));
-  return out;
+  // in host order, however they finished
+  return {
+    live: new Map(hosts.filter((h) => read.has(h)).map((h) => [h, read.get(h)!])),
+    failed: hosts.filter((h) => failed.has(h)).map((h) => ({ host: h, message: failed.get(h)! })),
+  };
+}
+
+/** Hosts that could not be read, for a command that needs them all (apply of a saved plan, import, facts). */
+export class UnreadHostsError extends Error {
+  constructor(readonly failed: readonly UnreadHost[]) {
+    super(`could not read ${failed.length === 1 ? `host ${failed[0]!.host}` : `${failed.length} hosts`}; nothing was changed:\n${failed.map((f) => `  - ${f.message}`).join("\n")}\nRun the command again once ${failed.length === 1 ? "it answers" : "they answer"}.`);
+    this.name = "UnreadHostsError";
+  }
+}
+
+/** The live facts of every host, or UnreadHostsError naming those that could not be read. */
+export function everyHostRead(r: Refreshed): Map<string, HostLive> {
+  if (r.failed.length > 0) throw new UnreadHostsError(r.failed);
+  return r.live;
 }

@@ -5,6 +5,16 @@
 import { toDisplay } from "../model/argv.js";
 import { SYMBOL, summary, hasChanges, type Change, type Plan } from "../model/plan.js";
 
+/** The JSON format's version (docs/plan-json.md). */
+export const PLAN_JSON_FORMAT = "1";
+
+/** The line a plan with hosts not read ends with: what it shows is not all there is. */
+function incompleteNote(plan: Plan): string | null {
+  const hosts = (plan.hostErrors ?? []).map((h) => h.host);
+  if (hosts.length === 0) return null;
+  return `This plan is incomplete: ${hosts.join(", ")} could not be read (see above); apply refuses to run until every host is read.`;
+}
+
 const ANSI = { green: "\x1b[32m", yellow: "\x1b[33m", red: "\x1b[31m", bold: "\x1b[1m", dim: "\x1b[2m", reset: "\x1b[0m" };
 type Paint = (color: keyof typeof ANSI, s: string) => string;
 
@@ -32,6 +42,11 @@ function colorOf(c: Change): keyof typeof ANSI {
 export function renderHuman(plan: Plan, opts: { color: boolean }): string {
   const paint: Paint = (c, s) => (opts.color ? `${ANSI[c]}${s}${ANSI.reset}` : s);
   const out: string[] = [];
+  for (const h of plan.hostErrors ?? []) {
+    out.push(paint("red", `Error: host ${h.host} could not be read: ${h.message}`));
+    if (h.notPlanned.length > 0) out.push(`  Not planned on ${h.host}: ${h.notPlanned.join(", ")}`);
+    out.push("");
+  }
   if (plan.drift.length > 0) {
     out.push(paint("bold", "Objects have changed outside of backplane"), "", "backplane detected the following changes made outside of backplane since the last apply:", "");
     for (const d of plan.drift) {
@@ -49,8 +64,10 @@ export function renderHuman(plan: Plan, opts: { color: boolean }): string {
     out.push("");
   }
   const changes = plan.changes.filter((c) => c.action !== "noop");
+  const incomplete = incompleteNote(plan);
   if (changes.length === 0) {
-    out.push(plan.refreshOnly ? "Refresh only: no changes are proposed." : paint("green", "No changes. Your hosts match the configuration."));
+    out.push(plan.refreshOnly ? "Refresh only: no changes are proposed." : incomplete ? "No changes on the hosts that were read." : paint("green", "No changes. Your hosts match the configuration."));
+    if (incomplete) out.push(paint("red", incomplete));
     return out.join("\n") + "\n";
   }
   out.push("backplane will perform the following actions:", "");
@@ -72,6 +89,7 @@ export function renderHuman(plan: Plan, opts: { color: boolean }): string {
   }
   const s = summary(plan);
   out.push(`${paint("bold", "Plan:")} ${s.add} to add, ${s.change} to change, ${s.destroy} to destroy.`);
+  if (incomplete) out.push(paint("red", incomplete));
   return out.join("\n") + "\n";
 }
 
@@ -79,7 +97,7 @@ export function renderHuman(plan: Plan, opts: { color: boolean }): string {
 export function renderJson(plan: Plan): string {
   return JSON.stringify(
     {
-      format_version: "1",
+      format_version: PLAN_JSON_FORMAT,
       stack: plan.stack,
       lineage: plan.lineage,
       state_serial: plan.stateSerial,
@@ -101,15 +119,31 @@ export function renderJson(plan: Plan): string {
       drift: plan.drift,
       not_managed: plan.notManaged,
       errors: plan.errors,
+      host_errors: (plan.hostErrors ?? []).map((h) => ({ host: h.host, message: h.message, not_planned: h.notPlanned })),
     },
     null,
     2,
   ) + "\n";
 }
 
+/**
+ * The one JSON document of a plan or drift run that failed before it had a plan (the
+ * configuration did not load, the state is locked or unreadable, ...): the error, and no
+ * `changes` or `summary`, so that nothing reads "no changes" into a run that did not plan.
+ */
+export function renderJsonFailure(stack: string | null, message: string): string {
+  return JSON.stringify({ format_version: PLAN_JSON_FORMAT, stack, errors: [{ address: null, host: null, message }], host_errors: [] }, null, 2) + "\n";
+}
+
 export function renderMarkdown(plan: Plan): string {
   const s = summary(plan);
   const out: string[] = [`### backplane plan: \`${plan.stack}\``, ""];
+  const unread = plan.hostErrors ?? [];
+  if (unread.length) {
+    out.push("**Hosts not read**", "");
+    for (const h of unread) out.push(`- :x: \`${h.host}\`: ${h.message}${h.notPlanned.length ? ` — not planned: ${h.notPlanned.map((a) => `\`${a}\``).join(", ")}` : ""}`);
+    out.push("");
+  }
   if (plan.errors.length) {
     out.push("**Errors**", "");
     for (const e of plan.errors) out.push(`- :x: \`${e.address}\` on \`${e.host}\`: ${e.message}`);
@@ -121,7 +155,7 @@ export function renderMarkdown(plan: Plan): string {
     out.push("");
   }
   const changes = plan.changes.filter((c) => c.action !== "noop");
-  if (changes.length === 0) out.push("No changes.");
+  if (changes.length === 0) out.push(unread.length ? "No changes on the hosts that were read." : "No changes.");
   else {
     out.push("| | resource | host | object | reason |", "|---|---|---|---|---|");
     for (const c of changes) out.push(`| \`${SYMBOL[c.action]}\` | \`${c.address}\` | ${c.host} | \`${c.id}\` | ${c.reason}${c.keptAside ? `; kept aside at \`${c.keptAside.at}\`` : ""}${c.movedAsideWith ? `; moved aside with \`${c.movedAsideWith}\`` : ""}${c.destructive ? " :warning: destructive" : ""} |`);
@@ -133,5 +167,7 @@ export function renderMarkdown(plan: Plan): string {
     out.push("```", "</details>");
   }
   out.push("", `**Plan:** ${s.add} to add, ${s.change} to change, ${s.destroy} to destroy.`, "");
+  const incomplete = incompleteNote(plan);
+  if (incomplete) out.push(`**${incomplete}**`, "");
   return out.join("\n");
 }

@@ -102,3 +102,9 @@ export interface HostLive {
   wg: HostWireGuard;
 }
 
+/** A host whose live facts could not be read (unreachable, host key refused, output not understood), with why. */
+export interface UnreadHost {
+  host: string;
+  /** the error, naming the host */
+  message: string;
+}

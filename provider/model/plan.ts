@@ -3,6 +3,7 @@
  * from actions. Renderers (human, JSON, Markdown) read only this.
  */
 import type { Argv } from "./argv.js";
+import type { UnreadHost } from "./live.js";
 
 export type Action = "create" | "update" | "replace" | "delete" | "noop";
 
@@ -80,6 +81,12 @@ export interface PlanError {
   message: string;
 }
 
+/** A host that could not be read: nothing of it is planned, and apply refuses the plan. */
+export interface HostError extends UnreadHost {
+  /** the addresses on that host that were not planned because of it */
+  notPlanned: string[];
+}
+
 export interface NotManaged {
   host: string;
   kind: "pool" | "dataset" | "snapshot";
@@ -95,6 +102,11 @@ export interface Plan {
   changes: Change[];
   drift: Drift[];
   errors: PlanError[];
+  /**
+   * hosts that could not be read; the plan holds the changes of the others only (absent, as
+   * in a plan made before this field existed: every host was read)
+   */
+  hostErrors?: HostError[];
   notManaged: NotManaged[];
   refreshOnly: boolean;
 }
@@ -114,9 +126,18 @@ export function hasChanges(plan: Plan): boolean {
   return plan.changes.some((c) => c.action !== "noop");
 }
 
+/** An error in the plan or a host not read: such a plan is shown, never applied. */
+export function hasProblems(plan: Plan): boolean {
+  return plan.errors.length > 0 || (plan.hostErrors ?? []).length > 0;
+}
+
 export class PlanRefusedError extends Error {
-  constructor(readonly errors: PlanError[]) {
-    super(`the plan has ${errors.length} error${errors.length === 1 ? "" : "s"}:\n${errors.map((e) => `  - ${e.address} on ${e.host}: ${e.message}`).join("\n")}`);
+  constructor(readonly errors: PlanError[], readonly hostErrors: HostError[] = []) {
+    const n = errors.length + hostErrors.length;
+    super(
+      `the plan has ${n} error${n === 1 ? "" : "s"}:\n` +
+        [...hostErrors.map((h) => `  - ${h.host}: could not be read: ${h.message}`), ...errors.map((e) => `  - ${e.address} on ${e.host}: ${e.message}`)].join("\n"),
+    );
     this.name = "PlanRefusedError";
   }
 }

@@ -4,23 +4,35 @@
  * under a HostKeyAlias) or the given known_hosts file. Never trust-on-first-use.
  */
 import { execa } from "execa";
-import { mkdirSync, writeFileSync, mkdtempSync, appendFileSync } from "node:fs";
+import { mkdirSync, writeFileSync, mkdtempSync, appendFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { argv, toDisplay, toShell, type Argv } from "../model/argv.js";
 import { ConnectError, HostKeyError, neverConnected, type RunResult, type Transport } from "./transport.js";
 import type { HostConfig } from "../model/desired.js";
 
-const runtimeDir = (() => {
-  let dir: string | undefined;
-  return () => {
-    if (!dir) {
-      dir = mkdtempSync(join(process.env.BACKPLANE_RUNTIME_DIR ?? tmpdir(), "backplane-ssh-"));
-      mkdirSync(dir, { recursive: true, mode: 0o700 });
-    }
-    return dir;
-  };
-})();
+/** This process's folder for ssh's ControlMaster sockets and the pinned known_hosts files. */
+let runtime: string | undefined;
+
+function runtimeDir(): string {
+  if (!runtime) {
+    runtime = mkdtempSync(join(process.env.BACKPLANE_RUNTIME_DIR ?? tmpdir(), "backplane-ssh-"));
+    mkdirSync(runtime, { recursive: true, mode: 0o700 });
+  }
+  return runtime;
+}
+
+/**
+ * Removes this process's runtime folder, if one was made. Synchronous, so it can run in a
+ * process 'exit' handler; close() the transports first where possible (a master whose
+ * socket is gone can no longer be told to exit, and lingers until ControlPersist ends).
+ * A transport made afterwards makes a new folder.
+ */
+export function cleanupRuntimeDir(): void {
+  if (!runtime) return;
+  rmSync(runtime, { recursive: true, force: true });
+  runtime = undefined;
+}
 
 /**
  * A value for `ssh -o Key=value`. ssh splits an option line into words (argv_split: quotes

@@ -101,7 +101,8 @@ describe("a state that cannot be written", () => {
   class FailingWrites extends LocalStateBackend {
     writes = 0;
     override async write(state: State, expected: number | null): Promise<void> {
-      if (++this.writes > 1) throw new Error("ENOSPC: no space left on device, write");
+      // the first write is the new stack's empty state (before any command), the second records "one"
+      if (++this.writes > 2) throw new Error("ENOSPC: no space left on device, write");
       return super.write(state, expected);
     }
   }

@@ -71,7 +71,7 @@ conformance("local", () => {
     const dead = spawnSync("sh", ["-c", "echo $$"]).stdout.toString().trim();
     writeFileSync(`${path}.lock.json`, JSON.stringify({ id: "old", operation: "apply", who: "x", pid: Number(dead), hostname: hostname(), created: new Date().toISOString() }));
     const notices: string[] = [];
-    const b = new LocalStateBackend(path, (m) => notices.push(m));
+    const b = new LocalStateBackend(path, { onNotice: (m) => notices.push(m) });
     const l = await b.lock("apply");
     expect(notices[0]).toContain("stale lock old");
     await b.unlock(l.id);
@@ -82,6 +82,6 @@ conformance("local", () => {
     const b = new LocalStateBackend(join(dir, "t.tfstate"));
     await b.write({ ...newState("l"), serial: 1 }, null);
     await b.write({ ...newState("l"), serial: 2 }, 1);
-    expect(readdirSync(dir)).toEqual(["t.tfstate"]);
+    expect(readdirSync(dir).sort()).toEqual(["t.tfstate", "t.tfstate.backup"]);
   });
 });
