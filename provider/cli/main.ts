@@ -318,12 +318,19 @@ withLocking(withCommon(program.command("import").description("adopt an existing 
         if (recordedAs) throw new Error(`${id} on ${r.host} is already recorded as ${recordedAs[0]}; to move the record, run: backplane state rm ${recordedAs[0]} first`);
         const decided = planImport({ type: r.type, id, host: r.host, lineage: state.lineage, live: live.get(r.host)!, forceTakeover: o.forceTakeover === true, config: r.config });
         if (decided.takesOverFrom) out(`Taking ${id} over from the stack with lineage ${decided.takesOverFrom} (--force-takeover): that stack no longer manages it.`);
+        let expected = stored?.serial ?? null;
+        // A new stack's state (its lineage) is saved before the marker reaches the host: killed
+        // in between, the object carries a lineage that the next run knows as its own.
+        if (expected === null && decided.marker) {
+          state.serial = 1;
+          await p.backend.write(state, null);
+          expected = 1;
+        }
         // Mark it ours, so backplane may later change or (with --allow-destroy) remove it.
         if (decided.marker) {
           const res = await transports.get(r.host)!.run(decided.marker);
           if (res.exitCode !== 0) throw new Error(`marking ${id} as managed failed: ${res.stderr}`);
         }
-        const expected = stored?.serial ?? null;
         state.resources[address] = { type: r.type, host: r.host, id, attributes: decided.attributes, dependencies: [...r.dependsOn].sort() };
         state.serial = (expected ?? 0) + 1;
         await p.backend.write(state, expected);
