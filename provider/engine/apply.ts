@@ -125,7 +125,12 @@ export async function apply(o: ApplyOptions): Promise<{ state: State; roundTrips
     // nothing to run (a dataset moved aside with its ancestor): it completes without a round trip
     for (const c of ready.filter((x) => x.steps.length === 0)) await complete(c);
     const withSteps = ready.filter((x) => x.steps.length > 0);
-    for (const c of withSteps.filter((x) => x.steps.some((st) => st.handOver))) if (await runner.runHandingOver(host!, c)) await complete(c);
+    // once a state write failed nothing more reaches a host (what ran is reported unrecorded)
+    for (const c of withSteps.filter((x) => x.steps.some((st) => st.handOver))) {
+      if (stateError) return;
+      if (await runner.runHandingOver(host!, c)) await complete(c);
+    }
+    if (stateError) return;
     for (const c of await runner.runPlain(host!, withSteps.filter((x) => !x.steps.some((st) => st.handOver)))) await complete(c);
   };
 

@@ -65,8 +65,10 @@ export function splitSections(output: string, nonce: string): Map<string, Sectio
   let last: SectionResult | null = null;
   for (const line of output.split("\n")) {
     if (current) {
+      // an end line counts only whole: "<exit code> <ms>" (a link cut inside it leaves the
+      // section open, its outcome unknown — never exit code 0 read from nothing)
       const end = line.startsWith(`${m}:end ${current.key} `) ? line.slice(`${m}:end ${current.key} `.length) : null;
-      if (end !== null) {
+      if (end !== null && /^\d+ \d+$/.test(end)) {
         // The printf before the end marker added one "\n"; the body's lines were joined with "\n".
         const body = current.body.join("\n");
         const [rc, ms] = end.split(" ");

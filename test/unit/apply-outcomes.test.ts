@@ -124,3 +124,57 @@ describe("a state that cannot be written", () => {
     await writeFile(join(dir, "ok"), "");
   });
 });
+
+describe("review findings (adversarial review of the recovery change)", () => {
+  /** the link drops after the host printed "…:end c0s0 " but before the exit code arrived */
+  class CutInEndLine extends LocalTransport {
+    override async script(text: string): Promise<RunResult> {
+      const r = await super.script(text);
+      const i = r.stdout.indexOf(":end c0s0 ");
+      throw new ConnectError("a", "Timeout, server 10.0.0.2 not responding.", "lost", r.stdout.slice(0, i + ":end c0s0 ".length));
+    }
+  }
+  it("a command whose end line was cut before its exit code is unknown, never done", async () => {
+    const { err, state } = await run(new CutInEndLine("a"), [change("one", argv("false"))]);
+    expect((err as ApplyError).failed.map((f) => f.unknown)).toEqual([true]);
+    expect(Object.keys(state?.resources ?? {})).toEqual([]);
+  });
+
+  class FailingSecondWrite extends LocalStateBackend {
+    writes = 0;
+    override async write(state: State, expected: number | null): Promise<void> {
+      if (++this.writes > 1) throw new Error("ENOSPC: no space left on device, write"); // #1 = the new stack's empty state
+      return super.write(state, expected);
+    }
+  }
+  it("after a failed state write no command starts, not even one ready in the same unit, and nothing more is written", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "bp-outcome-"));
+    const after = join(dir, "ran-after-state-write-failed");
+    // 'moved' completes without a round trip (a dataset moved aside with its ancestor); 'next' is ready in the same unit
+    const moved = { ...change("moved", argv("true")), steps: [] };
+    const next = change("next", argv("touch", after));
+    const backend = new FailingSecondWrite(join(dir, "t.tfstate"));
+    const { err } = await run(new LocalTransport("a"), [moved, next], backend);
+    expect((err as ApplyError).stateError).not.toBeNull();
+    expect(existsSync(after)).toBe(false);
+    expect(backend.writes).toBe(2);
+  });
+});
+
+describe("a state write that failed is not retried for the changes after it", () => {
+  class FailingFromSecond extends LocalStateBackend {
+    writes = 0;
+    override async write(state: State, expected: number | null): Promise<void> {
+      if (++this.writes > 1) throw new Error("EIO: i/o error, write");
+      return super.write(state, expected);
+    }
+  }
+  it("every change done after the failure is listed as done but not recorded, with no further write", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "bp-outcome-"));
+    const backend = new FailingFromSecond(join(dir, "t.tfstate"));
+    const { err } = await run(new LocalTransport("a"), [change("one", argv("true")), change("two", argv("true")), change("three", argv("true"))], backend);
+    const e = err as ApplyError;
+    expect(e.stateError!.unrecorded.map((c) => c.address)).toEqual(["backplane_dataset.one", "backplane_dataset.two", "backplane_dataset.three"]);
+    expect(backend.writes).toBe(2);
+  });
+});
