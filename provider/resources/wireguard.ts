@@ -21,6 +21,10 @@ const CREATE_SCRIPT = [
   "set -e",
   'name=$1; lineage=$2; port=$3; mtu=$4; fwmark=$5; shift 5',
   "umask 077",
+  // Never mark what is not ours: an interface that appeared since the plan, or another
+  // stack's marker, stops the script before anything is written.
+  'if ip link show "$name" >/dev/null 2>&1; then echo "interface $name exists already (made since the plan was read): not creating or marking it" >&2; exit 1; fi',
+  'if [ -e "/etc/wireguard/$name.backplane" ] && [ "$(cat "/etc/wireguard/$name.backplane")" != "$lineage" ]; then echo "/etc/wireguard/$name.backplane names another stack: not creating $name" >&2; exit 1; fi',
   "mkdir -p /etc/wireguard",
   // the ownership marker exists before the interface does: an apply cut off anywhere after
   // this line leaves an interface the next plan recognises as this stack's and adopts
@@ -84,6 +88,10 @@ export const wireguardInterfaceKind: ResourceKind = {
     const wg = ctx.live.wg;
     if (wg.implementation === "none") errors.push(`${ctx.live.host} has neither kernel WireGuard nor wireguard-go`);
     const live = wg.interfaces.get(want.name);
+    const foreignMarker = wg.markers.get(want.name);
+    if (!live && foreignMarker !== undefined && foreignMarker !== ctx.lineage) {
+      errors.push(`/etc/wireguard/${want.name}.backplane on ${ctx.live.host} names another stack (${foreignMarker || "(empty)"}) although ${want.name} does not exist: backplane does not create an interface another stack claims; remove that file if the claim is stale`);
+    }
     if (!live) {
       return {
         errors,

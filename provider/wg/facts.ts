@@ -25,7 +25,8 @@ function lines(s: string): string[] {
  */
 const WG_DUMP_SCRIPT = [
   "tab=$(printf '\\t')",
-  "command -v wg >/dev/null 2>&1 || exit 0",
+  // no wg: no interfaces — unless the kernel shows WireGuard links, which then cannot be read
+  'if ! command -v wg >/dev/null 2>&1; then if [ -n "$(ip -o link show type wireguard 2>/dev/null)" ]; then echo "WireGuard interfaces exist but wg (wireguard-tools) is missing: they cannot be read" >&2; exit 1; fi; exit 0; fi',
   "dump=$(wg show all dump) || exit $?",
   '[ -n "$dump" ] || exit 0',
   'printf "%s\\n" "$dump" | while IFS="$tab" read -r a b c d e f g h i; do',
@@ -115,18 +116,21 @@ export const wgHost: Fact<{ implementation: "kernel" | "wireguard-go" | "none"; 
   name: "wireguard host",
   command: argv("sh", "-c",
     'if [ -d /sys/module/wireguard ] || modinfo wireguard >/dev/null 2>&1; then echo impl kernel; elif command -v wireguard-go >/dev/null; then echo impl wireguard-go; else echo impl none; fi; ' +
-    'for f in /etc/wireguard/*.conf; do [ -f "$f" ] && echo "conf $(basename "$f" .conf)"; done; ' +
-    'for f in /etc/wireguard/*.backplane; do [ -f "$f" ] && printf "marker %s %s\\n" "$(basename "$f" .backplane)" "$(head -c 64 "$f" | tr -dc "0-9a-zA-Z-")"; done; true'),
+    'ifname() { case "$1" in ""|*[!A-Za-z0-9_=+.-]*) return 1;; esac; [ ${#1} -le 15 ]; }; ' +
+    // only files named as an interface can be: a file name holding a newline cannot forge a line
+    'for f in /etc/wireguard/*.conf; do n=$(basename "$f" .conf); [ -f "$f" ] && ifname "$n" && echo "conf $n"; done; ' +
+    'for f in /etc/wireguard/*.backplane; do n=$(basename "$f" .backplane); [ -f "$f" ] && ifname "$n" && printf "marker %s %s\\n" "$n" "$(head -c 64 "$f" | tr -dc "0-9a-zA-Z-")"; done; true'),
   parse(stdout) {
     let implementation: "kernel" | "wireguard-go" | "none" = "none";
     const persisted = new Set<string>();
     const markers = new Map<string, string>();
+    const IFNAME = /^[A-Za-z0-9_=+.-]{1,15}$/;
     lines(stdout).forEach((line, i) => {
       const [k, v] = [line.slice(0, line.indexOf(" ")), line.slice(line.indexOf(" ") + 1)];
       if (k === "impl" && (v === "kernel" || v === "wireguard-go" || v === "none")) implementation = v;
-      else if (k === "conf") persisted.add(v);
-      else if (k === "marker" && /^\S+ [0-9a-zA-Z-]*$/.test(v)) markers.set(v.slice(0, v.indexOf(" ")), v.slice(v.indexOf(" ") + 1));
-      else throw new ParseError("wireguard host", i + 1, `unexpected line ${JSON.stringify(line)}`);
+      else if (k === "conf" && IFNAME.test(v) && !persisted.has(v)) persisted.add(v);
+      else if (k === "marker" && /^[A-Za-z0-9_=+.-]{1,15} [0-9a-zA-Z-]*$/.test(v) && !markers.has(v.slice(0, v.indexOf(" ")))) markers.set(v.slice(0, v.indexOf(" ")), v.slice(v.indexOf(" ") + 1));
+      else throw new ParseError("wireguard host", i + 1, `unexpected or repeated line ${JSON.stringify(line)}`);
     });
     return { implementation, persisted, markers };
   },

@@ -39,3 +39,41 @@ describe("reading WireGuard on a host", () => {
     expect(wgDump.parse(String(r.stdout))).toEqual(new Map());
   });
 });
+
+describe("reading WireGuard on a host without wg", () => {
+  it("fails when the kernel shows WireGuard links that cannot be read (a plan would otherwise create them again)", async () => {
+    const bin = await mkdtemp(join(tmpdir(), "bp-wg-"));
+    for (const tool of ["sh", "sha256sum", "cut"]) await symlink((await execa("sh", ["-c", `command -v ${tool}`])).stdout.trim(), join(bin, tool));
+    // `ip -o link show type wireguard` as a host with a kernel WireGuard interface prints it
+    await writeFile(join(bin, "ip"), "#!/bin/sh\necho '5: wg0: <POINTOPOINT,NOARP,UP,LOWER_UP> mtu 1420 qdisc noqueue state UNKNOWN mode DEFAULT group default qlen 1000\\    link/none '\n");
+    await chmod(join(bin, "ip"), 0o755);
+    const [file, ...args] = wgDump.command.map((w) => w.text);
+    const r = await execa(file!, args, { reject: false, env: { PATH: bin }, extendEnv: false });
+    expect(r.exitCode).not.toBe(0);
+    expect(String(r.stderr)).toContain("wg (wireguard-tools) is missing");
+  });
+});
+
+describe("the wireguard host read", () => {
+  it("refuses repeated or odd marker and conf lines (a file name cannot forge a marker)", async () => {
+    const { wgHost } = await import("../../provider/wg/facts.js");
+    expect(wgHost.parse("impl kernel\nmarker wg0 abc-1\n").markers.get("wg0")).toBe("abc-1");
+    expect(() => wgHost.parse("impl kernel\nmarker wg0 other\nmarker wg0 ours\n")).toThrow(/repeated line/);
+    expect(() => wgHost.parse("impl kernel\nmarker zz x\nmarker\n")).toThrow(/unexpected/);
+    expect(() => wgHost.parse("impl kernel\nconf a b\n")).toThrow(/unexpected/);
+    expect(() => wgHost.parse("impl kernel\nmarker wg0 a b\n")).toThrow(/unexpected/);
+  });
+
+  it("the host script lists only files named as an interface can be", async () => {
+    // run for real over a folder holding a file whose name carries a forged line
+    const { wgHost } = await import("../../provider/wg/facts.js");
+    const script = wgHost.command.map((w) => w.text)[2]!;
+    const etc = await mkdtemp(join(tmpdir(), "bp-etc-wg-"));
+    await writeFile(join(etc, "wg0.backplane"), "OTHER-STACK\n");
+    await writeFile(join(etc, "zz \nmarker wg0 OURS\nconf y.backplane"), "x");
+    const r = await execa("sh", ["-c", script.replaceAll("/etc/wireguard", etc)]);
+    const live = wgHost.parse(String(r.stdout));
+    expect(live.markers.get("wg0")).toBe("OTHER-STACK");
+    expect(live.markers.size).toBe(1);
+  });
+});

@@ -240,3 +240,46 @@ describe("an interface made by an apply that could not record it", () => {
     expect(script!.indexOf('> "/etc/wireguard/$name.backplane"')).toBeLessThan(script!.indexOf("ip link add"));
   });
 });
+
+describe("an interface's ownership marker is never written over what is not ours", () => {
+  const createOf = (lineage: string) => {
+    const p = makePlan({ stack: "mesh", graph: graph(), state: null, live: lives({ prod: "zfs-2.3-prod-empty", dr: "zfs-2.3-prod-empty", h3: "zfs-2.3-prod-empty" }), newLineage: lineage });
+    return p.changes.find((c) => c.type === "backplane_wireguard_interface" && c.host === "prod")!.steps[0]!.command.map((w) => w.text)[2]!;
+  };
+  it("the creating script checks that neither the interface nor another stack's marker exists before it writes its marker", () => {
+    const script = createOf("L");
+    const marker = script.indexOf('> "/etc/wireguard/$name.backplane"');
+    expect(script.indexOf('if ip link show "$name"')).toBeGreaterThan(-1);
+    expect(script.indexOf('if ip link show "$name"')).toBeLessThan(marker);
+    expect(script.indexOf("names another stack: not creating")).toBeLessThan(marker);
+  });
+  it("the creating script stops, writing nothing, when the interface appeared since the plan (run for real)", async () => {
+    const { execa } = await import("execa");
+    const { mkdtemp, writeFile, chmod, symlink } = await import("node:fs/promises");
+    const { tmpdir } = await import("node:os");
+    const bin = await mkdtemp(join(tmpdir(), "bp-wg-create-"));
+    await symlink((await execa("sh", ["-c", "command -v sh"])).stdout.trim(), join(bin, "sh"));
+    await writeFile(join(bin, "ip"), "#!/bin/sh\n[ \"$1 $2\" = \"link show\" ] && exit 0\necho \"ip $*\" >> \"$(dirname \"$0\")/ran\"\n");
+    await chmod(join(bin, "ip"), 0o755);
+    const r = await execa("sh", ["-c", createOf("L"), "backplane-wg", "bptestwg9", "L", "-", "-", "-"], { reject: false, env: { PATH: bin }, extendEnv: false });
+    expect(r.exitCode).toBe(1);
+    expect(String(r.stderr)).toContain("interface bptestwg9 exists already");
+    expect(readFileSync(join(bin, "ip"), "utf8")).toBeTruthy();
+    expect(() => readFileSync(join(bin, "ran"))).toThrow();
+  });
+  it("a plan refuses to create an interface whose name another stack's marker claims", () => {
+    const l = lives({ prod: "zfs-2.3-prod-empty", dr: "zfs-2.3-prod-empty", h3: "zfs-2.3-prod-empty" });
+    const prod = l.get("prod")!;
+    l.set("prod", { ...prod, wg: { ...prod.wg, markers: new Map([["wg0", "00000000-0000-4000-8000-0000000000aa"]]) } });
+    const p = makePlan({ stack: "mesh", graph: graph(), state: null, live: l, newLineage: "x" });
+    expect(p.errors.map((e) => e.message)).toContainEqual(expect.stringContaining("/etc/wireguard/wg0.backplane on prod names another stack (00000000-0000-4000-8000-0000000000aa) although wg0 does not exist"));
+  });
+  it("the removing script deletes the marker last", () => {
+    const s = state();
+    const p = makePlan({ stack: "mesh", graph: loadStack({ ...doc(), resource: {} }), state: s, live: lives(), newLineage: "x" });
+    const del = p.changes.find((c) => c.type === "backplane_wireguard_interface" && c.host === "prod" && c.action === "delete")!;
+    const script = del.steps[0]!.command.map((w) => w.text)[2]!;
+    expect(script.indexOf('rm -f "/etc/wireguard/$name.backplane"')).toBeGreaterThan(script.indexOf('ip link del "$name"'));
+    expect(script.indexOf('rm -f "/etc/wireguard/$name.backplane"')).toBeGreaterThan(script.indexOf('"/etc/wireguard/$name.key"'));
+  });
+});
