@@ -116,6 +116,10 @@ export class SshTransport implements Transport {
     return [...this.base, this.remote(remoteCommand)];
   }
 
+  get commandTimeoutMs(): number {
+    return this.timeoutMs();
+  }
+
   private timeoutMs(perCall?: number): number {
     return perCall ?? this.opts.commandTimeoutMs ?? (this.config.commandTimeout ?? 600) * 1000;
   }

@@ -20,6 +20,8 @@ export interface Transport {
    * run()), for callers that must wire its stdio themselves: see handOver().
    */
   prepare(cmd: Argv): { file: string; args: string[] };
+  /** how long one round trip may take (the host's command_timeout), when the transport has one */
+  readonly commandTimeoutMs?: number;
   /** round trips made so far (refresh must cost one per host) */
   readonly roundTrips: number;
   /** every command shown as toDisplay() renders it, for audit and tests */

@@ -58,3 +58,33 @@ describe("handOver", () => {
     expect(r.to.stderr).toContain("nothing arrived");
   });
 });
+
+describe("a hand-over whose host gives no answer", () => {
+  class Limited extends LocalTransport {
+    readonly commandTimeoutMs = 500;
+  }
+  it("returns at the limit (it never hangs), both sides exit 255 with 'no answer within', and the sender does not commit", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "bp-handover-"));
+    const t0 = Date.now();
+    const r = await handOver(
+      { transport: new Limited("a"), command: argv("sh", "-c", `${SEND}; exec sleep 30`, "send", dir) },
+      { transport: new Limited("b"), command: argv("sh", "-c", "exec sleep 30") },
+    );
+    expect(Date.now() - t0).toBeLessThan(8_000);
+    expect([r.from.exitCode, r.to.exitCode]).toEqual([255, 255]);
+    expect(r.to.stderr).toMatch(/no answer within 0\.5 s/);
+    expect(existsSync(join(dir, "committed"))).toBe(false);
+  }, 20_000);
+
+  it("the apply reports the change's outcome as unknown, not failed", async () => {
+    const { BatchRunner } = await import("../../provider/engine/apply-run.js");
+    const runner = new BatchRunner(new Map([["a", new Limited("a")], ["b", new Limited("b")]]), () => {});
+    const c = {
+      address: "backplane_wireguard_peer.p", type: "backplane_wireguard_peer", host: "a", id: "wg0 peer k", path: "s/p",
+      action: "update" as const, reason: "", attrs: [], destructive: false, dependsOn: [], after: {},
+      steps: [{ command: argv("sh", "-c", "exec sleep 30"), label: "Sharing preshared key", handOver: { host: "b", command: argv("sh", "-c", "exec sleep 30") } }],
+    };
+    expect(await runner.runHandingOver("a", c)).toBe(false);
+    expect(runner.failures.map((f) => f.unknown)).toEqual([true]);
+  }, 20_000);
+});
