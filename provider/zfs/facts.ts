@@ -128,7 +128,7 @@ export function datasetPropertiesTabs(userProperties: readonly string[] = []): {
         const broken = (why: string) =>
           new ParseError(fact, i + 1, `ambiguous output near ${JSON.stringify(i % props.length === 0 && i > 0 ? rows[i - 1]!.split("\t")[0] : expectedName)}: ${why} — a property value holds a tab or a newline; on OpenZFS before 2.3 (no JSON output) backplane cannot read such a host safely: clear that value (zfs inherit) or upgrade to 2.3`);
         if (cols.length !== 4) throw broken(`expected 4 tab-separated columns, got ${cols.length}`);
-        if (!names.has(name)) throw broken(`${JSON.stringify(name)} is not an object on the host`);
+        if (!names.has(name)) throw broken(`${JSON.stringify(name)} is not an object on the host (or it was created between the two reads: run again)`);
         if (name !== expectedName || cols[1] !== expectedProp) throw broken(`expected ${expectedName} ${expectedProp}, got ${name} ${cols[1]}`);
         if (i % props.length === 0 && table.has(name)) throw broken(`${name} listed twice`);
         const source = parseSource(cols[3]!);
@@ -138,7 +138,7 @@ export function datasetPropertiesTabs(userProperties: readonly string[] = []): {
       }
       if (rows.length % props.length !== 0) throw new ParseError(fact, rows.length, `ambiguous output: ${rows.length} rows is not ${props.length} per object`);
       const unread = [...names].filter((n) => !table.has(n) && !n.includes("#"));
-      if (unread.length > 0) throw new ParseError(fact, rows.length, `objects missing from the output: ${unread.slice(0, 5).join(", ")}`);
+      if (unread.length > 0) throw new ParseError(fact, rows.length, `objects missing from the output: ${unread.slice(0, 5).join(", ")} (destroyed between the two reads? run again)`);
       return table;
     },
   };

@@ -65,3 +65,11 @@ describe("refresh of a host without JSON output (before 2.3) takes markers only 
     expect(() => parseRefresh("prod", sections(read("zfs-get", "forged-rows")), ["com.example:owner"])).toThrow(/fx\/tuned\/child/);
   });
 });
+
+describe("the JSON read is strict too", () => {
+  it("refuses a dataset that lacks a requested property (the captured output with one property taken out)", () => {
+    const doc = JSON.parse(read("zfs-get-json", "mixed-sources"));
+    delete doc.datasets["fx/plain"].properties.quota;
+    expect(() => datasetProperties(["com.example:owner"]).parse(JSON.stringify(doc))).toThrow(/fx\/plain: expected exactly the requested properties \(missing: quota\)/);
+  });
+});
