@@ -1,5 +1,6 @@
 /** Helpers for e2e tests: run commands on lab hosts, run the backplane CLI, make stacks. */
 import { execa } from "execa";
+import { expect } from "vitest";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -94,4 +95,20 @@ export async function resetNsHosts(labDir: string, hosts: readonly string[]): Pr
       "if zpool list tank >/dev/null 2>&1; then zpool destroy -f tank || exit 1; fi; ip link del wg0 2>/dev/null; rm -f /etc/wireguard/wg0.*; true"], { reject: false, timeout: 60_000 });
     if (r.exitCode !== 0) throw new Error(`${h}: reset failed: ${r.stderr}`);
   }));
+}
+
+/** What a plan after an interruption must not say: a refusal of what exists, or a replacement of it. */
+export const NOT_ADOPTED = /already exists|not managed|belongs to another stack|forces replacement|must be replaced|-\/\+/;
+
+/**
+ * After an interruption: the next apply's plan (printed before it runs) adopts what exists,
+ * the apply succeeds, and the plan after it says "No changes." `what` names the case in failures.
+ */
+export async function expectConverges(p: string, env: Record<string, string> = {}, what = ""): Promise<void> {
+  const apply = await backplane(p, ["apply", "--auto-approve", "--no-synth"], env);
+  expect(apply.stdout + apply.stderr, `${what}: the plan after the interruption`).not.toMatch(NOT_ADOPTED);
+  expect(apply.exitCode, `${what}: apply after the interruption\n${apply.stdout}${apply.stderr}`).toBe(0);
+  const again = await backplane(p, ["plan", "--detailed-exitcode", "--no-synth"], env);
+  expect(again.stdout, `${what}: plan after converging\n${again.stdout}${again.stderr}`).toContain("No changes.");
+  expect(again.exitCode, what).toBe(0);
 }
