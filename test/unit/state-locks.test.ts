@@ -3,7 +3,7 @@
  * unreadable lock file, a stale lock taken over by many processes at once.
  */
 import { describe, it, expect } from "vitest";
-import { existsSync, mkdtempSync, readdirSync, unlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, unlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { spawn, spawnSync } from "node:child_process";
@@ -109,6 +109,24 @@ describe("taking over a stale lock", () => {
     expect(e).toBeInstanceOf(StateLockedError);
     expect((e as StateLockedError).holder.id).toBe("other-live");
     expect(await b.currentLock()).toEqual(other);
+  });
+
+  it("never judges a lock held on another machine stale by its pid, whatever the pid", async () => {
+    // the pid names a process on the holder's machine: here it may be gone, reused, or never was
+    for (const pid of [DEAD, 1, process.pid, 2_000_123]) {
+      const path = fresh();
+      const theirs = { id: `elsewhere-${pid}`, operation: "apply", who: "ana@ci-7", pid, hostname: `not-${hostname()}`, created: new Date().toISOString() };
+      writeFileSync(`${path}.lock.json`, JSON.stringify(theirs));
+      const notices: string[] = [];
+      // every pid looks gone here: only the hostname can keep the lock from being taken over
+      const b = new LocalStateBackend(path, { pidAlive: () => false, onNotice: (m) => notices.push(m), takeoverWaitMs: 0 });
+      const e = await failure(b.lock("apply"));
+      expect(e, `pid ${pid}`).toBeInstanceOf(StateLockedError);
+      expect((e as StateLockedError).holder).toEqual(theirs);
+      expect(notices, `pid ${pid}`).toEqual([]);
+      expect(JSON.parse(readFileSync(`${path}.lock.json`, "utf8"))).toEqual(theirs);
+      expect(existsSync(`${path}.lock.json.takeover`)).toBe(false);
+    }
   });
 
   it("has exactly one winner among many processes taking it over at once (in-process, fake pids)", async () => {
