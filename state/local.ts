@@ -9,7 +9,7 @@ import { readFile } from "node:fs/promises";
 import { hostname, userInfo } from "node:os";
 import type { StateBackend } from "./backend.js";
 import { writeAtomic } from "./atomic-file.js";
-import { CLAIM_STALE_MS, LockFile, sameReading, type LockReading } from "./lock-file.js";
+import { CLAIM_STALE_MS, LockFile, type LockReading } from "./lock-file.js";
 import { pidAlive } from "./pid.js";
 import { removeLeftoverTemps } from "./leftover-temps.js";
 import { echo } from "../provider/model/echo.js";
@@ -60,9 +60,9 @@ export class LocalStateBackend implements StateBackend {
   private readonly takeoverWaitMs: number;
 
   constructor(readonly path: string, opts: LocalStateOptions = {}) {
-    this.lockFile = new LockFile(`${path}.lock.json`, opts.now);
-    this.onNotice = opts.onNotice ?? (() => {});
     this.identity = opts.identity ?? { pid: process.pid, hostname: hostname(), who: `${userInfo().username}@${hostname()}` };
+    this.lockFile = new LockFile(`${path}.lock.json`, this.identity, opts.now);
+    this.onNotice = opts.onNotice ?? (() => {});
     this.alive = opts.pidAlive ?? pidAlive;
     this.scope = opts.scope ?? [];
     this.now = opts.now ?? Date.now;
@@ -167,12 +167,13 @@ export class LocalStateBackend implements StateBackend {
       const stale = this.staleness(seen);
       if (!stale) throw seen.kind === "held" ? this.locked(seen.info) : this.unreadable(seen);
       // Atomic takeover: replaced only if, under the claim, it still is this stale lock.
-      const outcome = await this.lockFile.underClaim((now) => sameReading(now, seen) && this.staleness(now) !== null, () => this.lockFile.replace(info));
+      const outcome = await this.lockFile.replaceIf(seen, (now) => this.staleness(now) !== null, info);
       if ("done" in outcome) {
         this.onNotice(`taking over ${stale}`);
         return info;
       }
-      if ("changed" in outcome) {
+      // changed, or our claim was cleared while we were stopped: look again
+      if ("changed" in outcome || "claimLost" in outcome) {
         changes++;
         continue;
       }
@@ -204,8 +205,8 @@ export class LocalStateBackend implements StateBackend {
     }
     // The operator says no process is using the state: a leftover claim is cleared too. The
     // removal still happens only if the lock file is the one judged above (no new lock is lost).
-    const outcome = await this.lockFile.underClaim((now) => sameReading(now, r), () => this.lockFile.remove(), { breakClaim: true });
-    if ("changed" in outcome) throw new Error(`${this.lockFile.path} changed while it was being removed (another process took the lock); nothing was removed — look again with the command that reported the lock`);
+    const outcome = await this.lockFile.removeIf(r, { breakClaim: true });
+    if ("changed" in outcome || "claimLost" in outcome) throw new Error(`${this.lockFile.path} changed while it was being removed (another process took the lock); nothing was removed — look again with the command that reported the lock`);
     if ("busy" in outcome) throw new Error(`${outcome.busy.claimFile} appeared while the lock was being removed: another backplane process is taking it over; nothing was removed`);
   }
 }

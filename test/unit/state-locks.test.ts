@@ -174,13 +174,59 @@ describe("taking over a stale lock", () => {
     expect(readdirSync(dirname(path))).toEqual([]);
   });
 
-  it("force-unlock removes the lock and a leftover claim", async () => {
+  it("force-unlock removes the lock and a claim left by a killed taker (older than 30s)", async () => {
     const path = fresh();
     staleLock(path);
     writeFileSync(`${path}.lock.json.takeover`, "");
+    age(`${path}.lock.json.takeover`, 40);
     await new LocalStateBackend(path).forceUnlock("stale");
     expect(readdirSync(dirname(path))).toEqual([]);
   });
+
+  /**
+   * Runs `body` (a module script; `b` is a LocalStateBackend on `path` that believes `DEAD` is
+   * gone and that it is pid 2000777) in another process, to completion, and returns its stdout.
+   * Synchronous, so that a test can run it from inside a pidAlive() of the process under test:
+   * that process is then stopped right after judging the lock under its claim.
+   */
+  const otherProcess = (path: string, body: string): string => {
+    const script = `
+      const { hostname } = await import("node:os");
+      const { LocalStateBackend } = await import(${JSON.stringify(join(ROOT, "state", "local.ts"))});
+      const b = new LocalStateBackend(${JSON.stringify(path)}, { pidAlive: (pid) => pid !== ${DEAD}, identity: { pid: 2000777, hostname: hostname(), who: "other" } });
+      ${body}
+    `;
+    const r = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { cwd: ROOT, encoding: "utf8" });
+    if (r.status !== 0) throw new Error(`the other process failed: ${r.stderr}`);
+    return r.stdout;
+  };
+
+  it("a taker stopped longer than 30s while holding the claim does not overwrite the lock another process took over meanwhile", async () => {
+    const path = fresh();
+    staleLock(path);
+    let deadChecks = 0;
+    let other = "";
+    const b = new LocalStateBackend(path, {
+      identity: { pid: 2_000_001, hostname: hostname(), who: "me" },
+      pidAlive: (pid) => {
+        // the second check is under our claim, just before our rename: we are stopped there
+        // (SIGSTOP, a suspended laptop) for longer than a claim lives, and another process
+        // clears our claim as a killed taker's and takes the stale lock over
+        if (pid === DEAD && ++deadChecks === 2) {
+          age(`${path}.lock.json.takeover`, 40);
+          other = otherProcess(path, `try { console.log("won " + (await b.lock("apply")).id); } catch (e) { console.log("lost " + e.name + " " + e.message); }`);
+        }
+        return pid !== DEAD;
+      },
+    });
+    const e = await failure(b.lock("apply"));
+    const theirs = /^won (\S+)$/m.exec(other)?.[1];
+    expect(theirs, other).toBeDefined();
+    expect(e).toBeInstanceOf(StateLockedError);
+    expect((e as StateLockedError).holder).toMatchObject({ id: theirs, pid: 2_000_777 });
+    expect(await b.currentLock()).toMatchObject({ id: theirs });
+    expect(readdirSync(dirname(path))).toEqual(["s.tfstate.lock.json"]);
+  }, 30_000);
 
   it("has exactly one winner among real processes taking it over at once", async () => {
     const path = fresh();
