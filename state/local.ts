@@ -13,8 +13,9 @@ import { CLAIM_STALE_MS, LockFile, type LockReading } from "./lock-file.js";
 import { pidAlive } from "./pid.js";
 import { removeLeftoverTemps } from "./leftover-temps.js";
 import { echo } from "../provider/model/echo.js";
+import { ClaimLostError, LockDisplacedError, LockMismatchError, TakeoverInProgressError, type LockFound } from "../provider/model/lock-errors.js";
 import {
-  STATE_VERSION, LockClaimedError, StateConflictError, StateLockedError, UnreadableLockError, UNREADABLE_LOCK_ID, forceUnlockCommand, formatDuration,
+  STATE_VERSION, LockClaimedError, StateConflictError, StateLockedError, UnreadableLockError, UNREADABLE_LOCK_ID, formatDuration,
   type LockInfo, type State,
 } from "../provider/model/state.js";
 
@@ -198,15 +199,28 @@ export class LocalStateBackend implements StateBackend {
     if (r.kind === "absent") throw new Error(`state is not locked (${this.lockFile.path} does not exist)`);
     if (r.kind === "unreadable") {
       if (id !== UNREADABLE_LOCK_ID) throw this.unreadable(r);
-    } else if (id === UNREADABLE_LOCK_ID) {
-      throw new Error(`${this.lockFile.path} is a readable lock (ID ${echo(r.info.id)}, held by ${echo(r.info.who)} for '${echo(r.info.operation)}'); if that process is gone, run: ${forceUnlockCommand(r.info.id, this.scope)}`);
     } else if (r.info.id !== id) {
-      throw new Error(`lock ID ${echo(id)} does not match the current lock ${echo(r.info.id)} (${this.lockFile.path})`);
+      throw this.mismatch(id, r, false);
     }
-    // The operator says no process is using the state: a leftover claim is cleared too. The
-    // removal still happens only if the lock file is the one judged above (no new lock is lost).
-    const outcome = await this.lockFile.removeIf(r, { breakClaim: true });
-    if ("changed" in outcome || "claimLost" in outcome) throw new Error(`${this.lockFile.path} changed while it was being removed (another process took the lock); nothing was removed — look again with the command that reported the lock`);
-    if ("busy" in outcome) throw new Error(`${outcome.busy.claimFile} appeared while the lock was being removed: another backplane process is taking it over; nothing was removed`);
+    // Removed only if, under the claim, the lock file still is the one judged here (lock-file.ts
+    // removeIf): never while a takeover is in progress, never a lock that replaced it since.
+    const outcome = await this.lockFile.removeIf(r);
+    if ("done" in outcome) return;
+    if ("busy" in outcome) {
+      const { claimFile, ageMs, holder } = outcome.busy;
+      throw new TakeoverInProgressError(claimFile, { ageMs, staleAfterMs: CLAIM_STALE_MS, ...(holder ? { holder } : {}) }, id, this.scope);
+    }
+    if ("claimLost" in outcome) throw new ClaimLostError(outcome.claimLost, this.lockFile.path, id, this.scope);
+    if ("displaced" in outcome) throw new LockDisplacedError(this.lockFile.path, found(outcome.displaced), found(outcome.now), this.scope);
+    throw this.mismatch(id, outcome.changed, outcome.movedAside ?? false);
   }
+
+  private mismatch(asked: string, r: LockReading, movedAside: boolean): LockMismatchError {
+    return new LockMismatchError(this.lockFile.path, asked, found(r), { movedAside }, this.scope);
+  }
+}
+
+/** A reading as evidence for a message. */
+function found(r: LockReading): LockFound {
+  return r.kind === "held" ? r.info : r.kind;
 }

@@ -10,7 +10,7 @@ import { dirname } from "node:path";
 import { echo } from "../provider/model/echo.js";
 import type { LockInfo } from "../provider/model/state.js";
 import { syncDir, writeSynced } from "./atomic-file.js";
-import { createExclusive, readSeen, type FileIdentity } from "./exclusive-file.js";
+import { createExclusive, readSeen, removeIfSame, type FileIdentity, type FileSeen } from "./exclusive-file.js";
 import { TakeoverClaim, type ClaimFound, type HeldClaim } from "./lock-claim.js";
 
 export { CLAIM_STALE_MS } from "./lock-claim.js";
@@ -45,8 +45,8 @@ export function sameReading(a: LockReading, b: LockReading): boolean {
 
 export type ClaimOutcome<T> =
   | { done: T }
-  /** the lock file is not the one judged (read under the claim) */
-  | { changed: LockReading }
+  /** the lock file is not the one judged; `movedAside`: seen only once moved aside (and put back) */
+  | { changed: LockReading; movedAside?: boolean }
   /** another process holds the claim */
   | { busy: ClaimFound }
   /** our claim was cleared as a killed taker's while we were stopped: nothing was done */
@@ -61,14 +61,17 @@ export interface LockFileOwner {
 export class LockFile {
   private readonly claim: TakeoverClaim;
 
-  constructor(readonly path: string, owner: LockFileOwner, private readonly now: () => number = Date.now) {
+  constructor(readonly path: string, private readonly owner: LockFileOwner, private readonly now: () => number = Date.now) {
     this.claim = new TakeoverClaim(this.claimPath, owner, now);
   }
 
   /** What the lock file holds now; identity and content come from the same open file. */
   async read(): Promise<LockReading> {
     const seen = await readSeen(this.path);
-    if (seen === null) return { kind: "absent" };
+    return seen === null ? { kind: "absent" } : this.readingOf(seen);
+  }
+
+  private readingOf(seen: FileSeen): LockReading {
     const { file, raw } = seen;
     const parsed = raw === "" ? "empty" : parseLock(raw);
     if (typeof parsed !== "string") return { kind: "held", info: parsed, file, raw };
@@ -101,7 +104,7 @@ export class LockFile {
    * holder is dead, and other takeovers wait for the claim — unless this process is stopped
    * past CLAIM_STALE_MS, which `act` checks with `claim.stillOurs()` just before it acts.
    */
-  private async underClaim<T>(judged: LockReading, still: (r: LockReading) => boolean, act: (claim: HeldClaim) => Promise<ClaimOutcome<T>>): Promise<ClaimOutcome<T>> {
+  private async underClaim<R>(judged: LockReading, still: (r: LockReading) => boolean, act: (claim: HeldClaim) => Promise<R>): Promise<R | { changed: LockReading } | { busy: ClaimFound }> {
     const taken = await this.claim.take();
     if ("busy" in taken) return taken;
     try {
@@ -117,8 +120,8 @@ export class LockFile {
    * Takes the lock over: replaces `judged` by `info` in one rename, under the claim, if the
    * lock file still is `judged` and `still` accepts it.
    *
-   * The new lock is written and synced before the claim is checked, so that the check and the
-   * rename are two system calls apart. What is left: a taker stopped for longer than
+   * The new lock is written and synced before the claim is checked, so that between the check
+   * and the rename there is nothing but the read of a small file. What is left: a taker stopped for longer than
    * CLAIM_STALE_MS exactly between them (after reading its claim, before renaming) while
    * another process clears its claim and takes the lock over would then rename its lock over
    * that one.
@@ -139,14 +142,31 @@ export class LockFile {
   }
 
   /**
-   * Removes the lock file under the claim if it still is `judged` (force-unlock). With
-   * `breakClaim`, any claim is cleared first.
+   * Removes the lock file under the claim if it still is `judged`: the same file with the same
+   * content, so the same lock ID (force-unlock).
+   *
+   * A young claim is never cleared: it is a takeover in progress, whose taker has judged the
+   * lock and is about to replace it; removing the lock under it, or clearing its claim, lets
+   * the removal take the new lock with it. And the removal itself is compare-and-remove
+   * (exclusive-file.ts), so a lock that replaced the judged one after its last reading (by a
+   * process that cleared our claim while we were stopped past CLAIM_STALE_MS) is put back, not
+   * lost. What is left: a new lock created in the instant that one was aside (`displaced`).
    */
-  async removeIf(judged: LockReading, opts: { breakClaim?: boolean } = {}): Promise<ClaimOutcome<void>> {
-    if (opts.breakClaim) await this.unlinkIfThere(this.claimPath);
-    return this.underClaim(judged, () => true, async () => {
-      await this.remove();
-      return { done: undefined };
+  async removeIf(judged: LockReading): Promise<ClaimOutcome<void> | { displaced: LockReading; now: LockReading }> {
+    if (judged.kind === "absent") return { changed: judged };
+    return this.underClaim(judged, () => true, async (claim) => {
+      if (!(await claim.stillOurs())) return { claimLost: claim.path };
+      const out = await removeIfSame(this.path, (seen) => seen.file.dev === judged.file.dev && seen.file.ino === judged.file.ino && seen.raw === judged.raw, this.owner.pid);
+      switch (out.kind) {
+        case "removed":
+          return { done: undefined };
+        case "absent":
+          return { changed: { kind: "absent" } };
+        case "kept":
+          return { changed: this.readingOf(out.seen), movedAside: true };
+        case "displaced":
+          return { displaced: this.readingOf(out.seen), now: await this.read() };
+      }
     });
   }
 

@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, unlinkSync, writeFi
 import { hostname, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { LocalStateBackend } from "../../state/local.js";
+import { ClaimLostError, LockDisplacedError, LockMismatchError } from "../../provider/model/lock-errors.js";
 
 /** Called before open/rename/link/unlink of node:fs/promises with the operation, its path and its second argument. */
 const fsHook = vi.hoisted(() => ({ before: null as null | ((op: string, path: string, second: unknown) => void) }));
@@ -52,10 +53,100 @@ describe("force-unlock against a lock that changes under it", () => {
       unlinkSync(lockFile);
       writeFileSync(lockFile, JSON.stringify(newer));
     });
-    const e = await failure(new LocalStateBackend(path).forceUnlock("old"));
+    const e = await failure(new LocalStateBackend(path, { scope: ["--stack", "seed"] }).forceUnlock("old"));
+    expect(e).toBeInstanceOf(LockMismatchError);
+    expect((e as LockMismatchError).found).toEqual(newer);
+    // seen under the claim, before anything is done: the new lock is not even moved aside
+    expect((e as LockMismatchError).evidence.movedAside).toBe(false);
     expect(e.message).toContain(lockFile);
+    expect(e.message).toContain("backplane force-unlock newer --stack seed");
     expect(readLock(path)).toEqual(newer);
     expect(existsSync(`${lockFile}.takeover`)).toBe(false);
+    expect(readdirSync(dirname(path))).toEqual(["s.tfstate.lock.json"]);
+  });
+
+  it("does not remove a lock taken over while force-unlock was stopped past its claim, just before the removal", async () => {
+    const path = fresh();
+    const lockFile = `${path}.lock.json`;
+    writeFileSync(lockFile, JSON.stringify(lockOf("old", DEAD)));
+    const theirs = lockOf("theirs", 2_000_500);
+    // force-unlock has judged the lock and checked it still holds its claim; it is stopped for
+    // longer than a claim lives, and another process clears its claim as a killed taker's and
+    // takes the stale lock over (a new lock file) before force-unlock goes on
+    let acted = false;
+    fsHook.before = (op, file) => {
+      if (acted || !((op === "unlink" || op === "rename") && file === lockFile)) return;
+      acted = true;
+      unlinkSync(`${lockFile}.takeover`);
+      unlinkSync(lockFile);
+      writeFileSync(lockFile, JSON.stringify(theirs));
+    };
+    const e = await failure(new LocalStateBackend(path).forceUnlock("old"));
+    expect(acted).toBe(true);
+    expect(e).toBeInstanceOf(LockMismatchError);
+    expect((e as LockMismatchError).found).toEqual(theirs);
+    expect((e as LockMismatchError).evidence.movedAside).toBe(true);
+    expect(e.message).toContain(lockFile);
+    expect(e.message).toContain("backplane force-unlock theirs");
+    expect(readLock(path)).toEqual(theirs);
+    expect(readdirSync(dirname(path))).toEqual(["s.tfstate.lock.json"]);
+  });
+
+  it("removes nothing, and does not even move the lock, when its claim was cleared while it was stopped after judging the lock", async () => {
+    const path = fresh();
+    const lockFile = `${path}.lock.json`;
+    writeFileSync(lockFile, JSON.stringify(lockOf("old", DEAD)));
+    const theirs = lockOf("theirs", 2_000_500);
+    // stopped after reading the lock under its claim, before checking its claim: the claim is
+    // cleared as a killed process's and the stale lock taken over
+    beforeNthRead(`${lockFile}.takeover`, 1, () => {
+      unlinkSync(`${lockFile}.takeover`);
+      unlinkSync(lockFile);
+      writeFileSync(lockFile, JSON.stringify(theirs));
+    });
+    let moved = false;
+    const check = fsHook.before!;
+    fsHook.before = (op, file, second) => {
+      if (op === "rename" && file === lockFile) moved = true;
+      check(op, file, second);
+    };
+    const e = await failure(new LocalStateBackend(path, { scope: ["--stack", "seed"] }).forceUnlock("old"));
+    expect(e).toBeInstanceOf(ClaimLostError);
+    expect(e.message).toContain(`${lockFile}.takeover`);
+    expect(e.message).toContain("backplane force-unlock old --stack seed");
+    expect(moved).toBe(false);
+    expect(readLock(path)).toEqual(theirs);
+    expect(readdirSync(dirname(path))).toEqual(["s.tfstate.lock.json"]);
+  });
+
+  it("says so, naming both holders, when a third process takes the lock in the instant the one it moved aside was out (the window left)", async () => {
+    const path = fresh();
+    const lockFile = `${path}.lock.json`;
+    writeFileSync(lockFile, JSON.stringify(lockOf("old", DEAD)));
+    const theirs = lockOf("theirs", 2_000_500);
+    const third = lockOf("third", 2_000_600);
+    // as above, and then, while the lock it moved is aside, a third process creates a lock
+    let step = 0;
+    fsHook.before = (op, file, second) => {
+      if (step === 0 && op === "rename" && file === lockFile) {
+        step = 1;
+        unlinkSync(`${lockFile}.takeover`);
+        unlinkSync(lockFile);
+        writeFileSync(lockFile, JSON.stringify(theirs));
+      } else if (step === 1 && op === "link" && second === lockFile) {
+        step = 2;
+        writeFileSync(lockFile, JSON.stringify(third), { flag: "wx" });
+      }
+    };
+    const e = await failure(new LocalStateBackend(path, { scope: ["--stack", "seed"] }).forceUnlock("old"));
+    expect(step).toBe(2);
+    expect(e).toBeInstanceOf(LockDisplacedError);
+    expect((e as LockDisplacedError).displaced).toEqual(theirs);
+    expect((e as LockDisplacedError).current).toEqual(third);
+    expect(e.message).toContain(lockFile);
+    expect(e.message).toContain("lock theirs");
+    expect(e.message).toContain("backplane force-unlock third --stack seed");
+    expect(readLock(path)).toEqual(third);
     expect(readdirSync(dirname(path))).toEqual(["s.tfstate.lock.json"]);
   });
 });

@@ -183,6 +183,18 @@ describe("taking over a stale lock", () => {
     expect(readdirSync(dirname(path))).toEqual([]);
   });
 
+  it("force-unlock refuses while a takeover claim is young (a takeover is in progress), leaving lock and claim", async () => {
+    const path = fresh();
+    staleLock(path);
+    writeFileSync(`${path}.lock.json.takeover`, "");
+    const e = await failure(new LocalStateBackend(path, { scope: ["--stack", "seed"] }).forceUnlock("stale"));
+    expect(e.name).toBe("TakeoverInProgressError");
+    expect(e.message).toContain(`${path}.lock.json.takeover`);
+    expect(e.message).toContain("backplane force-unlock stale --stack seed");
+    expect(existsSync(`${path}.lock.json.takeover`)).toBe(true);
+    expect(JSON.parse(readFileSync(`${path}.lock.json`, "utf8"))).toMatchObject({ id: "stale" });
+  });
+
   /**
    * Runs `body` (a module script; `b` is a LocalStateBackend on `path` that believes `DEAD` is
    * gone and that it is pid 2000777) in another process, to completion, and returns its stdout.
@@ -226,6 +238,29 @@ describe("taking over a stale lock", () => {
     expect((e as StateLockedError).holder).toMatchObject({ id: theirs, pid: 2_000_777 });
     expect(await b.currentLock()).toMatchObject({ id: theirs });
     expect(readdirSync(dirname(path))).toEqual(["s.tfstate.lock.json"]);
+  }, 30_000);
+
+  it("force-unlock run while another process is taking the stale lock over refuses, and that takeover completes", async () => {
+    const path = fresh();
+    staleLock(path);
+    let deadChecks = 0;
+    let other = "";
+    const b = new LocalStateBackend(path, {
+      identity: { pid: 2_000_001, hostname: hostname(), who: "me" },
+      pidAlive: (pid) => {
+        // under our claim, just before our rename, an operator runs force-unlock on the stale lock
+        if (pid === DEAD && ++deadChecks === 2) {
+          other = otherProcess(path, `try { await b.forceUnlock("stale"); console.log("removed"); } catch (e) { console.log("refused " + e.name + " " + e.message); }`);
+        }
+        return pid !== DEAD;
+      },
+    });
+    const mine = await b.lock("apply");
+    expect(other).toContain("refused TakeoverInProgressError");
+    expect(other).toContain(`${path}.lock.json.takeover`);
+    expect(await b.currentLock()).toEqual(mine);
+    await b.unlock(mine.id);
+    expect(readdirSync(dirname(path))).toEqual([]);
   }, 30_000);
 
   it("has exactly one winner among real processes taking it over at once", async () => {
