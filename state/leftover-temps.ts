@@ -21,7 +21,7 @@ const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 export async function removeLeftoverTemps(statePath: string, o: { pidAlive: (pid: number) => boolean; now?: () => number }): Promise<string[]> {
   const dir = dirname(statePath);
   // only the names backplane gives this state's files: never another state's, never a stranger's
-  const ours = new RegExp(`^\\.${escape(basename(statePath))}(?:\\.backup|\\.lock\\.json)?\\.(\\d+)\\.[0-9a-f]{8}\\.tmp$`);
+  const ours = new RegExp(`^\\.${escape(basename(statePath))}(?:\\.backup|\\.lock\\.json(?:\\.takeover)?)?\\.(\\d+)\\.[0-9a-f]{8}\\.tmp$`);
   let names: string[];
   try {
     names = await readdir(dir);

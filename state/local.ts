@@ -9,12 +9,13 @@ import { readFile } from "node:fs/promises";
 import { hostname, userInfo } from "node:os";
 import type { StateBackend } from "./backend.js";
 import { writeAtomic } from "./atomic-file.js";
-import { CLAIM_STALE_MS, LockFile, sameReading, type LockReading } from "./lock-file.js";
+import { CLAIM_STALE_MS, LockFile, type LockReading } from "./lock-file.js";
 import { pidAlive } from "./pid.js";
 import { removeLeftoverTemps } from "./leftover-temps.js";
 import { echo } from "../provider/model/echo.js";
+import { ClaimLostError, LockDisplacedError, LockMismatchError, TakeoverInProgressError, type LockFound } from "../provider/model/lock-errors.js";
 import {
-  STATE_VERSION, LockClaimedError, StateConflictError, StateLockedError, UnreadableLockError, UNREADABLE_LOCK_ID, forceUnlockCommand, formatDuration,
+  STATE_VERSION, LockClaimedError, StateConflictError, StateLockedError, UnreadableLockError, UNREADABLE_LOCK_ID, formatDuration,
   type LockInfo, type State,
 } from "../provider/model/state.js";
 
@@ -60,9 +61,9 @@ export class LocalStateBackend implements StateBackend {
   private readonly takeoverWaitMs: number;
 
   constructor(readonly path: string, opts: LocalStateOptions = {}) {
-    this.lockFile = new LockFile(`${path}.lock.json`, opts.now);
-    this.onNotice = opts.onNotice ?? (() => {});
     this.identity = opts.identity ?? { pid: process.pid, hostname: hostname(), who: `${userInfo().username}@${hostname()}` };
+    this.lockFile = new LockFile(`${path}.lock.json`, this.identity, opts.now);
+    this.onNotice = opts.onNotice ?? (() => {});
     this.alive = opts.pidAlive ?? pidAlive;
     this.scope = opts.scope ?? [];
     this.now = opts.now ?? Date.now;
@@ -167,12 +168,13 @@ export class LocalStateBackend implements StateBackend {
       const stale = this.staleness(seen);
       if (!stale) throw seen.kind === "held" ? this.locked(seen.info) : this.unreadable(seen);
       // Atomic takeover: replaced only if, under the claim, it still is this stale lock.
-      const outcome = await this.lockFile.underClaim((now) => sameReading(now, seen) && this.staleness(now) !== null, () => this.lockFile.replace(info));
+      const outcome = await this.lockFile.replaceIf(seen, (now) => this.staleness(now) !== null, info);
       if ("done" in outcome) {
         this.onNotice(`taking over ${stale}`);
         return info;
       }
-      if ("changed" in outcome) {
+      // changed, or our claim was cleared while we were stopped: look again
+      if ("changed" in outcome || "claimLost" in outcome) {
         changes++;
         continue;
       }
@@ -197,15 +199,28 @@ export class LocalStateBackend implements StateBackend {
     if (r.kind === "absent") throw new Error(`state is not locked (${this.lockFile.path} does not exist)`);
     if (r.kind === "unreadable") {
       if (id !== UNREADABLE_LOCK_ID) throw this.unreadable(r);
-    } else if (id === UNREADABLE_LOCK_ID) {
-      throw new Error(`${this.lockFile.path} is a readable lock (ID ${echo(r.info.id)}, held by ${echo(r.info.who)} for '${echo(r.info.operation)}'); if that process is gone, run: ${forceUnlockCommand(r.info.id, this.scope)}`);
     } else if (r.info.id !== id) {
-      throw new Error(`lock ID ${echo(id)} does not match the current lock ${echo(r.info.id)} (${this.lockFile.path})`);
+      throw this.mismatch(id, r, false);
     }
-    // The operator says no process is using the state: a leftover claim is cleared too. The
-    // removal still happens only if the lock file is the one judged above (no new lock is lost).
-    const outcome = await this.lockFile.underClaim((now) => sameReading(now, r), () => this.lockFile.remove(), { breakClaim: true });
-    if ("changed" in outcome) throw new Error(`${this.lockFile.path} changed while it was being removed (another process took the lock); nothing was removed — look again with the command that reported the lock`);
-    if ("busy" in outcome) throw new Error(`${outcome.busy.claimFile} appeared while the lock was being removed: another backplane process is taking it over; nothing was removed`);
+    // Removed only if, under the claim, the lock file still is the one judged here (lock-file.ts
+    // removeIf): never while a takeover is in progress, never a lock that replaced it since.
+    const outcome = await this.lockFile.removeIf(r);
+    if ("done" in outcome) return;
+    if ("busy" in outcome) {
+      const { claimFile, ageMs, holder } = outcome.busy;
+      throw new TakeoverInProgressError(claimFile, { ageMs, staleAfterMs: CLAIM_STALE_MS, ...(holder ? { holder } : {}) }, id, this.scope);
+    }
+    if ("claimLost" in outcome) throw new ClaimLostError(outcome.claimLost, this.lockFile.path, id, this.scope);
+    if ("displaced" in outcome) throw new LockDisplacedError(this.lockFile.path, found(outcome.displaced), found(outcome.now), this.scope);
+    throw this.mismatch(id, outcome.changed, outcome.movedAside ?? false);
   }
+
+  private mismatch(asked: string, r: LockReading, movedAside: boolean): LockMismatchError {
+    return new LockMismatchError(this.lockFile.path, asked, found(r), { movedAside }, this.scope);
+  }
+}
+
+/** A reading as evidence for a message. */
+function found(r: LockReading): LockFound {
+  return r.kind === "held" ? r.info : r.kind;
 }

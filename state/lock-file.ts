@@ -1,20 +1,20 @@
 /**
  * The lock file of the local backend, `<state>.lock.json`: who holds the state, as JSON.
  * This module reads it (held, absent, or unreadable — never guessed at), creates it so that
- * no reader ever sees it half written, and replaces or removes it only while it still is the
- * lock the caller judged (a takeover is atomic: see `replaceIf`).
+ * no reader ever sees it half written, and replaces or removes a lock it did not take only
+ * under the takeover claim (lock-claim.ts) and only while it still is the lock the caller
+ * judged (`replaceIf`, `removeIf`).
  */
-import { link, open, rename, stat, unlink } from "node:fs/promises";
+import { rename, unlink } from "node:fs/promises";
 import { dirname } from "node:path";
 import { echo } from "../provider/model/echo.js";
 import type { LockInfo } from "../provider/model/state.js";
 import { syncDir, writeSynced } from "./atomic-file.js";
+import { createExclusive, readSeen, removeIfSame, type FileIdentity, type FileSeen } from "./exclusive-file.js";
+import { TakeoverClaim, type ClaimFound, type HeldClaim } from "./lock-claim.js";
 
-/** Which file a reading was of: a lock file replaced since has another inode. */
-export interface FileIdentity {
-  dev: number;
-  ino: number;
-}
+export { CLAIM_STALE_MS } from "./lock-claim.js";
+export type { FileIdentity } from "./exclusive-file.js";
 
 export type LockReading =
   | { kind: "absent" }
@@ -38,84 +38,53 @@ export function parseLock(text: string): LockInfo | string {
   return { id: o.id as string, operation: o.operation as string, who: o.who as string, pid: o.pid, hostname: o.hostname as string, created: o.created as string };
 }
 
-/**
- * A takeover holds the claim for the milliseconds it takes to check and replace the lock;
- * a claim older than this was left by a process killed in between, and is cleared.
- */
-export const CLAIM_STALE_MS = 30_000;
-
 /** Same file, same content: nothing replaced it since it was read. */
 export function sameReading(a: LockReading, b: LockReading): boolean {
   return a.kind !== "absent" && b.kind !== "absent" && a.file.dev === b.file.dev && a.file.ino === b.file.ino && a.raw === b.raw;
 }
 
-export type ClaimOutcome<T> = { done: T } | { changed: LockReading } | { busy: { claimFile: string; ageMs: number } };
+export type ClaimOutcome<T> =
+  | { done: T }
+  /** the lock file is not the one judged; `movedAside`: seen only once moved aside (and put back) */
+  | { changed: LockReading; movedAside?: boolean }
+  /** another process holds the claim */
+  | { busy: ClaimFound }
+  /** our claim was cleared as a killed taker's while we were stopped: nothing was done */
+  | { claimLost: string };
 
-/** link() is refused by some file systems (FAT, some network mounts): they get open(O_EXCL) instead. */
-const NO_HARD_LINKS = new Set(["EPERM", "ENOTSUP", "EOPNOTSUPP", "ENOSYS", "EXDEV"]);
+/** This process in the files it writes: temporary names carry its pid, a claim says who holds it. */
+export interface LockFileOwner {
+  pid: number;
+  hostname: string;
+}
 
 export class LockFile {
-  constructor(readonly path: string, private readonly now: () => number = Date.now) {}
+  private readonly claim: TakeoverClaim;
+
+  constructor(readonly path: string, private readonly owner: LockFileOwner, private readonly now: () => number = Date.now) {
+    this.claim = new TakeoverClaim(this.claimPath, owner, now);
+  }
 
   /** What the lock file holds now; identity and content come from the same open file. */
   async read(): Promise<LockReading> {
-    let fh;
-    try {
-      fh = await open(this.path, "r");
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "ENOENT") return { kind: "absent" };
-      throw e;
-    }
-    try {
-      const st = await fh.stat();
-      const raw = await fh.readFile("utf8");
-      const file = { dev: st.dev, ino: st.ino };
-      const parsed = raw === "" ? "empty" : parseLock(raw);
-      if (typeof parsed !== "string") return { kind: "held", info: parsed, file, raw };
-      return { kind: "unreadable", empty: raw === "", detail: parsed, ageMs: Math.max(0, this.now() - st.mtimeMs), file, raw };
-    } finally {
-      await fh.close();
-    }
+    const seen = await readSeen(this.path);
+    return seen === null ? { kind: "absent" } : this.readingOf(seen);
+  }
+
+  private readingOf(seen: FileSeen): LockReading {
+    const { file, raw } = seen;
+    const parsed = raw === "" ? "empty" : parseLock(raw);
+    if (typeof parsed !== "string") return { kind: "held", info: parsed, file, raw };
+    return { kind: "unreadable", empty: raw === "", detail: parsed, ageMs: Math.max(0, this.now() - seen.mtimeMs), file, raw };
   }
 
   /**
-   * Creates the lock file holding `info`, or returns false when one exists. The content is
-   * written and synced under a temporary name first and then linked into place (link fails
-   * if the name exists), so the lock file never exists empty or half written: an empty one
-   * was left by an older backplane that wrote in place.
+   * Creates the lock file holding `info`, or returns false when one exists. It never exists
+   * empty or half written (exclusive-file.ts): an empty one was left by an older backplane
+   * that wrote in place.
    */
   async create(info: LockInfo): Promise<boolean> {
-    const text = JSON.stringify(info, null, 2);
-    const tmp = await writeSynced(this.path, text, info.pid);
-    try {
-      await link(tmp, this.path);
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code ?? "";
-      if (code === "EEXIST") return false;
-      if (!NO_HARD_LINKS.has(code)) throw e;
-      return this.createInPlace(text);
-    } finally {
-      await unlink(tmp).catch(() => {});
-    }
-    await syncDir(dirname(this.path));
-    return true;
-  }
-
-  private async createInPlace(text: string): Promise<boolean> {
-    let fh;
-    try {
-      fh = await open(this.path, "wx", 0o600);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "EEXIST") return false;
-      throw e;
-    }
-    try {
-      await fh.writeFile(text);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    return true;
+    return createExclusive(this.path, JSON.stringify(info, null, 2), info.pid);
   }
 
   /** The claim: one takeover (or forced removal) of the lock file at a time. */
@@ -124,55 +93,84 @@ export class LockFile {
   }
 
   /**
-   * Runs `act` while holding the claim, if the lock file then still is what `still` accepts.
+   * Runs `act` while holding the claim, if the lock file then still is `judged` and `still`
+   * accepts it.
    *
    * Why a claim: two processes that both read the same stale lock would otherwise both remove
    * it and the later one could remove the lock the earlier one had just taken. Every process
-   * that replaces or removes a lock it did not take goes through the claim (created with
-   * O_EXCL: one holder), re-reads the lock file under it and acts only if nothing replaced it.
-   * While the claim is held nobody else changes the lock file: a new lock cannot be created
-   * over an existing file, the stale holder is dead, and other takeovers wait for the claim.
+   * that replaces or removes a lock it did not take goes through the claim, re-reads the lock
+   * file under it and acts only if nothing replaced it. While the claim is held nobody else
+   * changes the lock file: a new lock cannot be created over an existing file, the stale
+   * holder is dead, and other takeovers wait for the claim — unless this process is stopped
+   * past CLAIM_STALE_MS, which `act` checks with `claim.stillOurs()` just before it acts.
    */
-  async underClaim<T>(still: (r: LockReading) => boolean, act: () => Promise<T>, opts: { breakClaim?: boolean } = {}): Promise<ClaimOutcome<T>> {
-    if (opts.breakClaim) await this.unlinkIfThere(this.claimPath);
-    let claim;
+  private async underClaim<R>(judged: LockReading, still: (r: LockReading) => boolean, act: (claim: HeldClaim) => Promise<R>): Promise<R | { changed: LockReading } | { busy: ClaimFound }> {
+    const taken = await this.claim.take();
+    if ("busy" in taken) return taken;
     try {
-      claim = await open(this.claimPath, "wx", 0o600);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
-      return { busy: await this.claimAge() };
-    }
-    try {
-      await claim.close();
       const now = await this.read();
-      if (!still(now)) return { changed: now };
-      return { done: await act() };
+      if (!(sameReading(now, judged) && still(now))) return { changed: now };
+      return await act(taken.held);
     } finally {
-      await this.unlinkIfThere(this.claimPath);
+      await taken.held.release();
     }
   }
 
-  /** How old the claim is; one older than CLAIM_STALE_MS is removed (its taker was killed). */
-  private async claimAge(): Promise<{ claimFile: string; ageMs: number }> {
-    const st = await stat(this.claimPath).catch(() => null);
-    const ageMs = st ? Math.max(0, this.now() - st.mtimeMs) : 0;
-    if (st && ageMs >= CLAIM_STALE_MS) await this.unlinkIfThere(this.claimPath);
-    return { claimFile: this.claimPath, ageMs };
+  /**
+   * Takes the lock over: replaces `judged` by `info` in one rename, under the claim, if the
+   * lock file still is `judged` and `still` accepts it.
+   *
+   * The new lock is written and synced before the claim is checked, so that between the check
+   * and the rename there is nothing but the read of a small file. What is left: a taker stopped for longer than
+   * CLAIM_STALE_MS exactly between them (after reading its claim, before renaming) while
+   * another process clears its claim and takes the lock over would then rename its lock over
+   * that one.
+   */
+  async replaceIf(judged: LockReading, still: (r: LockReading) => boolean, info: LockInfo): Promise<ClaimOutcome<void>> {
+    return this.underClaim(judged, still, async (claim) => {
+      const tmp = await writeSynced(this.path, JSON.stringify(info, null, 2), info.pid);
+      try {
+        if (!(await claim.stillOurs())) return { claimLost: claim.path };
+        await rename(tmp, this.path);
+      } finally {
+        // gone once renamed; still there when nothing was replaced
+        await this.unlinkIfThere(tmp);
+      }
+      await syncDir(dirname(this.path));
+      return { done: undefined };
+    });
   }
 
-  /** Replaces the lock file by `info` in one rename (call under the claim). */
-  async replace(info: LockInfo): Promise<void> {
-    const tmp = await writeSynced(this.path, JSON.stringify(info, null, 2), info.pid);
-    try {
-      await rename(tmp, this.path);
-    } catch (e) {
-      await this.unlinkIfThere(tmp);
-      throw e;
-    }
-    await syncDir(dirname(this.path));
+  /**
+   * Removes the lock file under the claim if it still is `judged`: the same file with the same
+   * content, so the same lock ID (force-unlock).
+   *
+   * A young claim is never cleared: it is a takeover in progress, whose taker has judged the
+   * lock and is about to replace it; removing the lock under it, or clearing its claim, lets
+   * the removal take the new lock with it. And the removal itself is compare-and-remove
+   * (exclusive-file.ts), so a lock that replaced the judged one after its last reading (by a
+   * process that cleared our claim while we were stopped past CLAIM_STALE_MS) is put back, not
+   * lost. What is left: a new lock created in the instant that one was aside (`displaced`).
+   */
+  async removeIf(judged: LockReading): Promise<ClaimOutcome<void> | { displaced: LockReading; now: LockReading }> {
+    if (judged.kind === "absent") return { changed: judged };
+    return this.underClaim(judged, () => true, async (claim) => {
+      if (!(await claim.stillOurs())) return { claimLost: claim.path };
+      const out = await removeIfSame(this.path, (seen) => seen.file.dev === judged.file.dev && seen.file.ino === judged.file.ino && seen.raw === judged.raw, this.owner.pid);
+      switch (out.kind) {
+        case "removed":
+          return { done: undefined };
+        case "absent":
+          return { changed: { kind: "absent" } };
+        case "kept":
+          return { changed: this.readingOf(out.seen), movedAside: true };
+        case "displaced":
+          return { displaced: this.readingOf(out.seen), now: await this.read() };
+      }
+    });
   }
 
-  /** Removes the lock file: by its holder, or under the claim. */
+  /** Removes the lock file: by its holder. */
   async remove(): Promise<void> {
     await this.unlinkIfThere(this.path);
   }

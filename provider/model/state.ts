@@ -124,7 +124,7 @@ export class LockClaimedError extends Error {
   constructor(readonly claimFile: string, readonly ageMs: number, readonly staleAfterMs: number, readonly lockId: string, readonly scope: readonly string[] = []) {
     super(
       `${claimFile}: another backplane process is taking over the stale lock (its claim is ${formatDuration(ageMs)} old); try again in a moment. ` +
-        `A claim older than ${formatDuration(staleAfterMs)} is cleared; if no backplane process is running on this state, run: ${forceUnlockCommand(lockId, scope)}`,
+        `A claim older than ${formatDuration(staleAfterMs)} was left by a killed process and is cleared by the next command; once it is that old, if no backplane process is running on this state, you can also run: ${forceUnlockCommand(lockId, scope)}`,
     );
     this.name = "LockClaimedError";
   }

@@ -59,12 +59,14 @@ describe("temporary files left by a killed writer", () => {
     const state = leftover(dir, `.t.tfstate.${dead}.0a1b2c3d.tmp`, 120);
     const backup = leftover(dir, `.t.tfstate.backup.${dead}.0a1b2c3e.tmp`, 120);
     const lock = leftover(dir, `.t.tfstate.lock.json.${dead}.0a1b2c3f.tmp`, 120);
+    const claim = leftover(dir, `.t.tfstate.lock.json.takeover.${dead}.0a1b2c40.tmp`, 120);
     const notices: string[] = [];
     await new LocalStateBackend(join(dir, "t.tfstate"), { onNotice: (m) => notices.push(m) }).write({ ...newState("l"), serial: 1 }, null);
     expect(readdirSync(dir)).toEqual(["t.tfstate"]);
     expect(notices.join("\n")).toContain(state);
     expect(notices.join("\n")).toContain(backup);
     expect(notices.join("\n")).toContain(lock);
+    expect(notices.join("\n")).toContain(claim);
   });
 
   it("are removed when the lock is taken", async () => {

@@ -3,7 +3,7 @@
  * unreadable lock file, a stale lock taken over by many processes at once.
  */
 import { describe, it, expect } from "vitest";
-import { existsSync, mkdtempSync, readdirSync, unlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, unlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { spawn, spawnSync } from "node:child_process";
@@ -111,6 +111,24 @@ describe("taking over a stale lock", () => {
     expect(await b.currentLock()).toEqual(other);
   });
 
+  it("never judges a lock held on another machine stale by its pid, whatever the pid", async () => {
+    // the pid names a process on the holder's machine: here it may be gone, reused, or never was
+    for (const pid of [DEAD, 1, process.pid, 2_000_123]) {
+      const path = fresh();
+      const theirs = { id: `elsewhere-${pid}`, operation: "apply", who: "ana@ci-7", pid, hostname: `not-${hostname()}`, created: new Date().toISOString() };
+      writeFileSync(`${path}.lock.json`, JSON.stringify(theirs));
+      const notices: string[] = [];
+      // every pid looks gone here: only the hostname can keep the lock from being taken over
+      const b = new LocalStateBackend(path, { pidAlive: () => false, onNotice: (m) => notices.push(m), takeoverWaitMs: 0 });
+      const e = await failure(b.lock("apply"));
+      expect(e, `pid ${pid}`).toBeInstanceOf(StateLockedError);
+      expect((e as StateLockedError).holder).toEqual(theirs);
+      expect(notices, `pid ${pid}`).toEqual([]);
+      expect(JSON.parse(readFileSync(`${path}.lock.json`, "utf8"))).toEqual(theirs);
+      expect(existsSync(`${path}.lock.json.takeover`)).toBe(false);
+    }
+  });
+
   it("has exactly one winner among many processes taking it over at once (in-process, fake pids)", async () => {
     for (let round = 0; round < 20; round++) {
       const path = fresh();
@@ -156,13 +174,94 @@ describe("taking over a stale lock", () => {
     expect(readdirSync(dirname(path))).toEqual([]);
   });
 
-  it("force-unlock removes the lock and a leftover claim", async () => {
+  it("force-unlock removes the lock and a claim left by a killed taker (older than 30s)", async () => {
     const path = fresh();
     staleLock(path);
     writeFileSync(`${path}.lock.json.takeover`, "");
+    age(`${path}.lock.json.takeover`, 40);
     await new LocalStateBackend(path).forceUnlock("stale");
     expect(readdirSync(dirname(path))).toEqual([]);
   });
+
+  it("force-unlock refuses while a takeover claim is young (a takeover is in progress), leaving lock and claim", async () => {
+    const path = fresh();
+    staleLock(path);
+    writeFileSync(`${path}.lock.json.takeover`, "");
+    const e = await failure(new LocalStateBackend(path, { scope: ["--stack", "seed"] }).forceUnlock("stale"));
+    expect(e.name).toBe("TakeoverInProgressError");
+    expect(e.message).toContain(`${path}.lock.json.takeover`);
+    expect(e.message).toContain("backplane force-unlock stale --stack seed");
+    expect(existsSync(`${path}.lock.json.takeover`)).toBe(true);
+    expect(JSON.parse(readFileSync(`${path}.lock.json`, "utf8"))).toMatchObject({ id: "stale" });
+  });
+
+  /**
+   * Runs `body` (a module script; `b` is a LocalStateBackend on `path` that believes `DEAD` is
+   * gone and that it is pid 2000777) in another process, to completion, and returns its stdout.
+   * Synchronous, so that a test can run it from inside a pidAlive() of the process under test:
+   * that process is then stopped right after judging the lock under its claim.
+   */
+  const otherProcess = (path: string, body: string): string => {
+    const script = `
+      const { hostname } = await import("node:os");
+      const { LocalStateBackend } = await import(${JSON.stringify(join(ROOT, "state", "local.ts"))});
+      const b = new LocalStateBackend(${JSON.stringify(path)}, { pidAlive: (pid) => pid !== ${DEAD}, identity: { pid: 2000777, hostname: hostname(), who: "other" } });
+      ${body}
+    `;
+    const r = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { cwd: ROOT, encoding: "utf8" });
+    if (r.status !== 0) throw new Error(`the other process failed: ${r.stderr}`);
+    return r.stdout;
+  };
+
+  it("a taker stopped longer than 30s while holding the claim does not overwrite the lock another process took over meanwhile", async () => {
+    const path = fresh();
+    staleLock(path);
+    let deadChecks = 0;
+    let other = "";
+    const b = new LocalStateBackend(path, {
+      identity: { pid: 2_000_001, hostname: hostname(), who: "me" },
+      pidAlive: (pid) => {
+        // the second check is under our claim, just before our rename: we are stopped there
+        // (SIGSTOP, a suspended laptop) for longer than a claim lives, and another process
+        // clears our claim as a killed taker's and takes the stale lock over
+        if (pid === DEAD && ++deadChecks === 2) {
+          age(`${path}.lock.json.takeover`, 40);
+          other = otherProcess(path, `try { console.log("won " + (await b.lock("apply")).id); } catch (e) { console.log("lost " + e.name + " " + e.message); }`);
+        }
+        return pid !== DEAD;
+      },
+    });
+    const e = await failure(b.lock("apply"));
+    const theirs = /^won (\S+)$/m.exec(other)?.[1];
+    expect(theirs, other).toBeDefined();
+    expect(e).toBeInstanceOf(StateLockedError);
+    expect((e as StateLockedError).holder).toMatchObject({ id: theirs, pid: 2_000_777 });
+    expect(await b.currentLock()).toMatchObject({ id: theirs });
+    expect(readdirSync(dirname(path))).toEqual(["s.tfstate.lock.json"]);
+  }, 30_000);
+
+  it("force-unlock run while another process is taking the stale lock over refuses, and that takeover completes", async () => {
+    const path = fresh();
+    staleLock(path);
+    let deadChecks = 0;
+    let other = "";
+    const b = new LocalStateBackend(path, {
+      identity: { pid: 2_000_001, hostname: hostname(), who: "me" },
+      pidAlive: (pid) => {
+        // under our claim, just before our rename, an operator runs force-unlock on the stale lock
+        if (pid === DEAD && ++deadChecks === 2) {
+          other = otherProcess(path, `try { await b.forceUnlock("stale"); console.log("removed"); } catch (e) { console.log("refused " + e.name + " " + e.message); }`);
+        }
+        return pid !== DEAD;
+      },
+    });
+    const mine = await b.lock("apply");
+    expect(other).toContain("refused TakeoverInProgressError");
+    expect(other).toContain(`${path}.lock.json.takeover`);
+    expect(await b.currentLock()).toEqual(mine);
+    await b.unlock(mine.id);
+    expect(readdirSync(dirname(path))).toEqual([]);
+  }, 30_000);
 
   it("has exactly one winner among real processes taking it over at once", async () => {
     const path = fresh();
