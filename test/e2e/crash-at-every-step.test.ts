@@ -40,15 +40,17 @@ const STACK = `
   for (const [name, i] of [["prod", prodInv], ["dr", drInv]] as const) {
     const h = new Host(stack, name, hostProps(i));
     hosts.push(h);
-    const pool = h.pool("tank", { name: "tank", vdevs: [i.disks[0]] });
-    const app = h.dataset("app", { name: "tank/app", properties: { compression: "gzip" }, dependsOn: [pool] });
-    const logs = h.dataset("logs", { name: "tank/logs", properties: { atime: "off" }, dependsOn: [pool] });
-    const a = h.dataset("a", { name: "tank/app/a", dependsOn: [app] });
-    const b = h.dataset("b", { name: "tank/app/b", properties: { quota: "64M" }, dependsOn: [app] });
-    h.dataset("ax", { name: "tank/app/a/x", dependsOn: [a] });
-    h.dataset("by", { name: "tank/app/b/y", dependsOn: [b] });
+    // one pool name per host: ns hosts share the root file system (see resetNsHosts)
+    const t = name + "tank";
+    const pool = h.pool("tank", { name: t, vdevs: [i.disks[0]] });
+    const app = h.dataset("app", { name: t + "/app", properties: { compression: "gzip" }, dependsOn: [pool] });
+    h.dataset("logs", { name: t + "/logs", properties: { atime: "off" }, dependsOn: [pool] });
+    const a = h.dataset("a", { name: t + "/app/a", dependsOn: [app] });
+    const b = h.dataset("b", { name: t + "/app/b", properties: { quota: "64M" }, dependsOn: [app] });
+    h.dataset("ax", { name: t + "/app/a/x", dependsOn: [a] });
+    h.dataset("by", { name: t + "/app/b/y", dependsOn: [b] });
     const snap = h.snapshot("s1", { dataset: a, name: "s1" });
-    h.clone("staging", { name: "tank/staging", origin: snap });
+    h.clone("staging", { name: t + "/staging", origin: snap });
   }
   new bp.WireGuardMesh(stack, "mesh", { hosts, cidr: "10.203.0.0/24", listenPort: 51820 });
 `;

@@ -84,15 +84,17 @@ export function labDisks(name: string): string[] {
 }
 
 /**
- * Clears an ns-tier lab's hosts for the next case: pool `tank` destroyed (zfs-fuse calls a pool
- * with mounted clones busy: its datasets are unmounted first; other pools are left alone) and
- * wg0 with its files removed.
+ * Clears an ns-tier lab's hosts for the next case: every pool but `keep` destroyed (zfs-fuse
+ * calls a pool with mounted clones busy: its datasets are unmounted first) and wg0 with its
+ * files removed. ns hosts share the machine's root file system, so two hosts' pools need
+ * different names (their mountpoint directories would race: "failed to create mountpoint").
  */
 export async function resetNsHosts(labDir: string, hosts: readonly string[]): Promise<void> {
   await Promise.all(hosts.map(async (h) => {
     const r = await execa("ssh", ["-F", join(labDir, "ssh_config"), h,
-      "zfs list -H -o name -r tank 2>/dev/null | sort -r | while read -r f; do zfs umount \"$f\" 2>/dev/null; done; " +
-      "if zpool list tank >/dev/null 2>&1; then zpool destroy -f tank || exit 1; fi; ip link del wg0 2>/dev/null; rm -f /etc/wireguard/wg0.*; true"], { reject: false, timeout: 60_000 });
+      "for p in $(zpool list -H -o name); do [ \"$p\" = keep ] && continue; " +
+      "zfs list -H -o name -r \"$p\" | sort -r | while read -r f; do zfs umount \"$f\" 2>/dev/null; done; zpool destroy -f \"$p\" || exit 1; done; " +
+      "ip link del wg0 2>/dev/null; rm -f /etc/wireguard/wg0.*; true"], { reject: false, timeout: 60_000 });
     if (r.exitCode !== 0) throw new Error(`${h}: reset failed: ${r.stderr}`);
   }));
 }

@@ -18,8 +18,10 @@ const bodyWith = (datasets: string[]) => `
   const prod = new Host(stack, "prod", hostProps(prodInv));
   const dr = new Host(stack, "dr", hostProps(drInv));
   for (const [h, i] of [[prod, prodInv], [dr, drInv]] as const) {
-    const pool = h.pool("tank", { name: "tank", vdevs: [i.disks[0]] });
-    for (const d of ${JSON.stringify(datasets)}) h.dataset(d, { name: "tank/" + d, dependsOn: [pool] });
+    // one pool name per host: ns hosts share the root file system (see resetNsHosts)
+    const t = (h === prod ? "prod" : "dr") + "tank";
+    const pool = h.pool("tank", { name: t, vdevs: [i.disks[0]] });
+    for (const d of ${JSON.stringify(datasets)}) h.dataset(d, { name: t + "/" + d, dependsOn: [pool] });
   }
 `;
 
