@@ -3,7 +3,7 @@ import { argv } from "../model/argv.js";
 import { MANAGED_PROPERTY } from "../zfs/properties.js";
 import type { Drift } from "../model/plan.js";
 import { baseChange, noop, alreadyGone, deleteBase, type Planned, type ResourceKind, type PlanContext } from "./kind.js";
-import { normalizeProperties, show, ownedBy, guidMismatch, captureGuid } from "./zfs-common.js";
+import { normalizeProperties, show, ownedBy, markerOf, guidMismatch, captureGuid } from "./zfs-common.js";
 import type { HostLive } from "../model/live.js";
 
 
@@ -107,7 +107,13 @@ export const cloneKind: ResourceKind = {
     const live = ctx.live.datasets.get(name);
     if (live) {
       if (!state && !ownedBy(live, ctx.lineage)) {
-        return { errors: [`${name} already exists on ${ctx.live.host} and is not managed by backplane`], change: noop(base, "not managed", null) };
+        const owner = markerOf(live);
+        return {
+          errors: [owner
+            ? `${name} on ${ctx.live.host} belongs to another stack (backplane:managed=${owner}); backplane never takes over what it does not own`
+            : `${name} already exists on ${ctx.live.host} and is not managed by backplane; adopt it with: backplane import ${r.address} ${name}`],
+          change: noop(base, "not managed", null),
+        };
       }
       const mismatch = guidMismatch(state, live.get("guid")?.value);
       if (mismatch) return { errors: [mismatch], change: noop(base, "not the recorded object") };

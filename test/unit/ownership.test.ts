@@ -156,6 +156,11 @@ describe("clones and removal order", () => {
     });
     expect(p.notManaged).toContainEqual({ host: "prod", kind: "dataset", id: "tank/srv/staging/handmade" });
   });
+
+  it("a clone another stack marked is refused as that stack's, naming its lineage (as datasets are)", () => {
+    const p = plan({ graph: graph({ backplane_clone: { staging: { name: "tank/srv/staging", origin: "tank/srv/uploads@ours" } } }, (r) => r.type === "backplane_pool"), state: null, newLineage: "00000000-0000-4000-8000-0000000000bb" });
+    expect(messages(p)).toContainEqual(`tank/srv/staging on prod belongs to another stack (backplane:managed=${lineage()}); backplane never takes over what it does not own`);
+  });
 });
 
 describe("keep-aside", () => {
