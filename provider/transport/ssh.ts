@@ -57,6 +57,7 @@ export function knownHostsLine(hostAlias: string, hostKey: string): string {
 }
 
 let knownHostsFiles = 0;
+let controlPaths = 0;
 
 export class SshTransport implements Transport {
   readonly host: string;
@@ -72,11 +73,16 @@ export class SshTransport implements Transport {
       StrictHostKeyChecking: "yes",
       UpdateHostKeys: "no",
       GlobalKnownHostsFile: "/dev/null",
+      // an ssh_config_file may name a KnownHostsCommand, which would add keys beside the pinned one
+      KnownHostsCommand: "none",
       ConnectTimeout: String(config.connectTimeout),
       ServerAliveInterval: "15",
       ServerAliveCountMax: "4",
       ControlMaster: "auto",
-      ControlPath: sshOptionValue(join(dir, "cm-"), { percentTokens: true, tokens: "%C" }),
+      // one master per transport (a counter, never the alias, names it): %C alone is shared by
+      // two aliases with the same address, port and user, and stopping one host's master at
+      // its timeout would cut the other's session
+      ControlPath: sshOptionValue(join(dir, `cm-${++controlPaths}-`), { percentTokens: true, tokens: "%C" }),
       ControlPersist: "120",
       LogLevel: "ERROR",
     };

@@ -101,3 +101,27 @@ describe("pinned host keys are parsed, not pattern-matched", () => {
     expect(hostKeyProblem("ssh-dss AAAAB3NzaC1kc3M=")).toContain("not one of");
   });
 });
+
+describe("each host has its own ssh master and its pinning cannot be widened", () => {
+  const option = (args: string[], key: string) => args.find((a) => a.startsWith(`${key}=`));
+  it("two aliases with the same address, port and user get different ControlPaths (a timeout on one cannot cut the other)", async () => {
+    const { SshTransport } = await import("../../provider/transport/ssh.js");
+    const { argv } = await import("../../provider/model/argv.js");
+    const cfg = { address: "10.0.0.2", port: 22, user: "root", knownHostsFile: "/dev/null", commandPrefix: [], connectTimeout: 5 };
+    const a = new SshTransport({ ...cfg, alias: "a" }).prepare(argv("true")).args;
+    const b = new SshTransport({ ...cfg, alias: "b" }).prepare(argv("true")).args;
+    expect(option(a, "ControlPath")).toMatch(/%C"$/);
+    expect(option(a, "ControlPath")).not.toBe(option(b, "ControlPath"));
+  });
+  it.skipIf(!hasSsh)("a KnownHostsCommand from an ssh_config_file is overridden (ssh -G reads the resulting configuration)", async () => {
+    const { SshTransport } = await import("../../provider/transport/ssh.js");
+    const { argv } = await import("../../provider/model/argv.js");
+    const dir = mkdtempSync(join(tmpdir(), "bp-sshcfg-"));
+    const { writeFileSync } = await import("node:fs");
+    writeFileSync(join(dir, "config"), "Host *\n  KnownHostsCommand /bin/echo 10.0.0.2 ssh-ed25519 AAAA\n");
+    const args = new SshTransport({ alias: "a", address: "10.0.0.2", port: 22, user: "root", knownHostsFile: "/dev/null", sshConfigFile: join(dir, "config"), commandPrefix: [], connectTimeout: 5 }).prepare(argv("true")).args;
+    const out = execFileSync("ssh", ["-G", ...args.slice(0, args.indexOf("--")), "10.0.0.2"], { encoding: "utf8" });
+    expect(out).not.toMatch(/^knownhostscommand /m);
+    rmSync(dir, { recursive: true, force: true });
+  });
+});
