@@ -213,23 +213,30 @@ describe("taking over a stale lock", () => {
     return r.stdout;
   };
 
-  it("a taker stopped longer than 30s while holding the claim does not overwrite the lock another process took over meanwhile", async () => {
-    const path = fresh();
+  /**
+   * A backend taking over the stale lock at `path` that runs `meanwhile` at its second
+   * liveness check of the stale holder: under its claim, just before its rename.
+   */
+  const takerInterruptedBeforeRename = (path: string, meanwhile: () => void): LocalStateBackend => {
     staleLock(path);
     let deadChecks = 0;
-    let other = "";
-    const b = new LocalStateBackend(path, {
+    return new LocalStateBackend(path, {
       identity: { pid: 2_000_001, hostname: hostname(), who: "me" },
       pidAlive: (pid) => {
-        // the second check is under our claim, just before our rename: we are stopped there
-        // (SIGSTOP, a suspended laptop) for longer than a claim lives, and another process
-        // clears our claim as a killed taker's and takes the stale lock over
-        if (pid === DEAD && ++deadChecks === 2) {
-          age(`${path}.lock.json.takeover`, 40);
-          other = otherProcess(path, `try { console.log("won " + (await b.lock("apply")).id); } catch (e) { console.log("lost " + e.name + " " + e.message); }`);
-        }
+        if (pid === DEAD && ++deadChecks === 2) meanwhile();
         return pid !== DEAD;
       },
+    });
+  };
+
+  it("a taker stopped longer than 30s while holding the claim does not overwrite the lock another process took over meanwhile", async () => {
+    const path = fresh();
+    // we are stopped under our claim (SIGSTOP, a suspended laptop) for longer than a claim
+    // lives, and another process clears our claim as a killed taker's and takes the lock over
+    let other = "";
+    const b = takerInterruptedBeforeRename(path, () => {
+      age(`${path}.lock.json.takeover`, 40);
+      other = otherProcess(path, `try { console.log("won " + (await b.lock("apply")).id); } catch (e) { console.log("lost " + e.name + " " + e.message); }`);
     });
     const e = await failure(b.lock("apply"));
     const theirs = /^won (\S+)$/m.exec(other)?.[1];
@@ -242,18 +249,10 @@ describe("taking over a stale lock", () => {
 
   it("force-unlock run while another process is taking the stale lock over refuses, and that takeover completes", async () => {
     const path = fresh();
-    staleLock(path);
-    let deadChecks = 0;
+    // under our claim, just before our rename, an operator runs force-unlock on the stale lock
     let other = "";
-    const b = new LocalStateBackend(path, {
-      identity: { pid: 2_000_001, hostname: hostname(), who: "me" },
-      pidAlive: (pid) => {
-        // under our claim, just before our rename, an operator runs force-unlock on the stale lock
-        if (pid === DEAD && ++deadChecks === 2) {
-          other = otherProcess(path, `try { await b.forceUnlock("stale"); console.log("removed"); } catch (e) { console.log("refused " + e.name + " " + e.message); }`);
-        }
-        return pid !== DEAD;
-      },
+    const b = takerInterruptedBeforeRename(path, () => {
+      other = otherProcess(path, `try { await b.forceUnlock("stale"); console.log("removed"); } catch (e) { console.log("refused " + e.name + " " + e.message); }`);
     });
     const mine = await b.lock("apply");
     expect(other).toContain("refused TakeoverInProgressError");
