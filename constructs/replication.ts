@@ -19,6 +19,11 @@ export interface ReplicationProps {
    *  without it the stream goes to the target's peerAddress (same host: a local send) */
   via?: WireGuardMesh;
   snapshotPrefix?: string;
+  /** SSH port of the target at its tunnel address (default 22) */
+  targetPort?: number;
+  /** replication snapshots kept on the source (default 3) and on the target (default 10) */
+  retainSource?: number;
+  retainTarget?: number;
   raw?: boolean;
   allowRollbackTarget?: boolean;
   receiveProperties?: Record<string, string>;
@@ -34,6 +39,9 @@ export class Replication extends Construct {
       target_address: props.via ? props.via.addressOf(props.target) : props.target.peerAddress,
       target_dataset: props.targetDataset,
       snapshot_prefix: props.snapshotPrefix,
+      target_port: props.targetPort,
+      retain_source: props.retainSource,
+      retain_target: props.retainTarget,
       raw: props.raw,
       allow_rollback_target: props.allowRollbackTarget,
       receive_properties: props.receiveProperties,
@@ -48,6 +56,9 @@ export class Replication extends Construct {
       targetAddress: config.target_address,
       targetDataset: config.target_dataset,
       snapshotPrefix: props.snapshotPrefix,
+      targetPort: props.targetPort,
+      retainSource: props.retainSource,
+      retainTarget: props.retainTarget,
       raw: props.raw,
       allowRollbackTarget: props.allowRollbackTarget,
       receiveProperties: props.receiveProperties,

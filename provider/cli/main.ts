@@ -222,8 +222,9 @@ withLocking(withCommon(program.command("apply").description("apply the changes (
   .option("--auto-approve", "do not ask for confirmation")
   .option("--allow-destroy", "allow destroying and replacing objects")
   .option("--parallelism <n>", "hosts worked on at once", "8")
+  .option("--replication-parallelism <n>", "replication transfers at once per source host", "2")
   .option("--replace <address>", "replace this resource although nothing changed (a WireGuard interface: a new key); repeat for more", collect, [] as string[])
-  .action(async (planfile: string | undefined, o: Common & Locking & { autoApprove?: boolean; allowDestroy?: boolean; parallelism: string; replace?: string[] }) => {
+  .action(async (planfile: string | undefined, o: Common & Locking & { autoApprove?: boolean; allowDestroy?: boolean; parallelism: string; replicationParallelism: string; replace?: string[] }) => {
     const p = await project(planfile ? { ...o, synth: false } : o);
     await withStateLock(p, o, "apply", async () => {
       let plan: Plan;
@@ -272,9 +273,38 @@ withLocking(withCommon(program.command("apply").description("apply the changes (
       try {
         const replan = (address: string, st: State) =>
           replanDeferred(p.graph, address, st, live, st.serial + 1);
-        const r = await apply({ plan, state, backend: p.backend, transports, allowDestroy: o.allowDestroy === true, preventDestroy, parallelism: Number(o.parallelism), log: out, replan, fault: faultInjection() });
+        const r = await apply({ plan, state, backend: p.backend, transports, allowDestroy: o.allowDestroy === true, preventDestroy, parallelism: Number(o.parallelism), replicationParallelism: Number(o.replicationParallelism), log: out, replan, fault: faultInjection() });
         const s = plan.changes.filter((c) => c.action !== "noop");
-        out(`\nApply complete! Resources: ${s.filter((c) => c.action === "create").length} added, ${s.filter((c) => c.action === "update").length} changed, ${s.filter((c) => c.action === "delete").length} destroyed, ${s.filter((c) => c.action === "replace").length} replaced. (${((Date.now() - t0) / 1000).toFixed(1)}s; SSH round trips incl. refresh: ${[...transports].map(([h, t]) => `${h} ${t.roundTrips}`).join(", ")}; ${r.roundTrips} for the changes)`);
+        out(`\nApply complete! Resources: ${s.filter((c) => c.action === "create").length} added, ${s.filter((c) => c.action === "update").length} changed, ${s.filter((c) => c.action === "delete").length} destroyed, ${s.filter((c) => c.action === "replace").length} replaced${r.replicated.length ? `; ${r.replicated.length} replicated` : ""}. (${((Date.now() - t0) / 1000).toFixed(1)}s; SSH round trips incl. refresh: ${[...transports].map(([h, t]) => `${h} ${t.roundTrips}`).join(", ")}; ${r.roundTrips} for the changes)`);
+      } finally {
+        await closeAll(transports);
+      }
+    });
+  });
+
+withLocking(withCommon(program.command("replicate").description("run only the replication transfers (what a timer or a CI schedule calls), with apply's safety rules")))
+  .argument("[address...]", "replications to run (default: every replication of the stack)")
+  .option("--replication-parallelism <n>", "replication transfers at once per source host", "2")
+  .action(async (addresses: string[], o: Common & Locking & { replicationParallelism: string }) => {
+    const p = await project(o);
+    await withStateLock(p, o, "replicate", async () => {
+      const all = [...p.graph.resources.values()].filter((r) => r.type === "backplane_replication").map((r) => r.address);
+      const unknown = addresses.filter((a) => !all.includes(a));
+      if (unknown.length) throw new Error(`not a replication of this stack: ${unknown.join(", ")} (replications: ${all.join(", ") || "none"})`);
+      const wanted = new Set(addresses.length ? addresses : all);
+      const { plan, state, transports } = await planFor(p, {});
+      try {
+        const notSetUp = plan.changes.filter((c) => wanted.has(c.address) && c.action !== "noop");
+        const errors = plan.errors.filter((e) => wanted.has(e.address));
+        const unread = (plan.hostErrors ?? []).filter((h) => h.notPlanned.some((a) => wanted.has(a)));
+        if (errors.length || unread.length) throw new PlanRefusedError(errors, unread);
+        if (notSetUp.length) throw new Error(`not set up yet: ${notSetUp.map((c) => `${c.address} (${c.reason})`).join(", ")}; run backplane apply first`);
+        const syncs = (plan.syncs ?? []).filter((x) => wanted.has(x.address));
+        const only: Plan = { ...plan, changes: plan.changes.filter((c) => c.action === "noop"), syncs };
+        out(renderHuman({ ...only, drift: [], notManaged: [] }, { color: color() }));
+        const t0 = Date.now();
+        const r = await apply({ plan: only, state, backend: p.backend, transports, allowDestroy: false, preventDestroy: new Set(), parallelism: 1, replicationParallelism: Number(o.replicationParallelism), log: out });
+        out(`\nReplication complete: ${r.replicated.length} replicated, ${syncs.length - r.replicated.length} already in sync (${((Date.now() - t0) / 1000).toFixed(1)}s).`);
       } finally {
         await closeAll(transports);
       }

@@ -109,12 +109,14 @@ export class BatchRunner {
     const plain: Step[] = [];
     const flush = async () => plain.length === 0 || (await this.runSteps(host, [{ change: c, steps: plain.splice(0) }])).has(c);
     for (const s of c.steps) {
-      if (!s.handOver) {
+      if (!s.handOver && !s.on) {
         plain.push(s);
         continue;
       }
       if (!(await flush())) return false;
-      if (!(await this.handOverStep(host, c, s, s.handOver))) return false;
+      // a step of this change that runs on the other host it reserved: a round trip there
+      if (s.on && !(await this.runSteps(s.on, [{ change: c, steps: [s] }])).has(c)) return false;
+      if (s.handOver && !(await this.handOverStep(host, c, s, s.handOver))) return false;
     }
     return flush();
   }

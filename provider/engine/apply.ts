@@ -15,6 +15,7 @@ import type { Change, Plan } from "../model/plan.js";
 import { StateWriter } from "./apply-state.js";
 import { unitsToStart, type Unit } from "./apply-schedule.js";
 import { BatchRunner, type Failure } from "./apply-run.js";
+import { ReplicationError, runSyncs, type SyncOutcome } from "./replicate.js";
 
 export class DestroyNotAllowedError extends Error {
   constructor(readonly changes: Change[], readonly prevented: Change[]) {
@@ -80,9 +81,11 @@ export interface ApplyOptions {
    * BACKPLANE_FAULT_INJECT for the crash suites; unset, nothing happens.
    */
   fault?: (point: "before-batch" | "after-batch" | "before-state-write") => void;
+  /** replication transfers at once per source host (default 2) */
+  replicationParallelism?: number;
 }
 
-export async function apply(o: ApplyOptions): Promise<{ state: State; roundTrips: number }> {
+export async function apply(o: ApplyOptions): Promise<{ state: State; roundTrips: number; replicated: SyncOutcome[] }> {
   refuseDestruction(o);
   const writer = new StateWriter(o.backend, o.state, o.plan.lineage);
   const work = o.plan.changes.filter((c) => c.action !== "noop");
@@ -126,12 +129,12 @@ export async function apply(o: ApplyOptions): Promise<{ state: State; roundTrips
     for (const c of ready.filter((x) => x.steps.length === 0)) await complete(c);
     const withSteps = ready.filter((x) => x.steps.length > 0);
     // once a state write failed nothing more reaches a host (what ran is reported unrecorded)
-    for (const c of withSteps.filter((x) => x.steps.some((st) => st.handOver))) {
+    for (const c of withSteps.filter((x) => x.steps.some((st) => st.handOver || st.on))) {
       if (stateError) return;
       if (await runner.runHandingOver(host!, c)) await complete(c);
     }
     if (stateError) return;
-    for (const c of await runner.runPlain(host!, withSteps.filter((x) => !x.steps.some((st) => st.handOver)))) await complete(c);
+    for (const c of await runner.runPlain(host!, withSteps.filter((x) => !x.steps.some((st) => st.handOver || st.on)))) await complete(c);
   };
 
   // Start what is ready, wait for one unit to finish, repeat; after a failure only wait.
@@ -161,7 +164,25 @@ export async function apply(o: ApplyOptions): Promise<{ state: State; roundTrips
     const unsettled = new Set(runner.failures.map((f) => f.change.address));
     throw new ApplyError(runner.failures, [...done], [...pending.keys()].filter((a) => !unsettled.has(a)), stateError);
   }
-  return { state: writer.state, roundTrips: runner.roundTrips };
+  const replicated = await replicate(o, writer);
+  return { state: writer.state, roundTrips: runner.roundTrips, replicated };
+}
+
+/** The plan's replication transfers, once every change is done; each success recorded as it completes. */
+async function replicate(o: ApplyOptions, writer: StateWriter): Promise<SyncOutcome[]> {
+  const syncs = (o.plan.syncs ?? []).filter((s) => s.run);
+  if (syncs.length === 0) return [];
+  const outcomes = await runSyncs({
+    syncs, transports: o.transports, parallelism: o.replicationParallelism ?? 2, log: o.log,
+    record: async (s, r) => {
+      const rec = writer.state.resources[s.address];
+      if (!rec) return;
+      rec.attributes = { ...rec.attributes, last_snapshot: r.snapshot, last_guid: r.guid };
+      await writer.save();
+    },
+  });
+  if (outcomes.some((x) => x.error)) throw new ReplicationError(outcomes);
+  return outcomes;
 }
 
 /** Destroy and replace need --allow-destroy; preventDestroy refuses them whatever the flags. */

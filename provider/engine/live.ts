@@ -10,6 +10,7 @@ import { wgDump, wgHost, ipAddr, ipLink } from "../wg/facts.js";
 import { batchScript, splitSections, type BatchItem, type SectionResult } from "./batch.js";
 import { zfsVersion, pools, poolProperties, datasetProperties, datasetPropertiesTabs, allPropertiesOldZfs, objectNames, snapshots, localProperties, localPropertiesTabs } from "../zfs/facts.js";
 import { MANAGED_PROPERTY } from "../zfs/properties.js";
+import { replicationDatasets, replicationKeys, replicationSnapshots } from "../zfs/replication-facts.js";
 import type { HostLive, HostWireGuard, LivePool, PropertyTable, PropertyValue, SnapshotRow } from "../model/live.js";
 
 export class RefreshError extends Error {
@@ -27,7 +28,23 @@ const LEGACY = {
   snapshots: argv("true"),
 };
 
-export function refreshItems(userProperties: readonly string[]): BatchItem[] {
+/** What a refresh reads beyond the usual facts. */
+export interface RefreshOptions {
+  /** the stack declares a replication: snapshot times and holds, `written`, resume tokens, replication keys */
+  replication?: boolean;
+}
+
+const REPLICATION_ITEMS: BatchItem[] = [
+  { key: "repl-snapshots", command: replicationSnapshots.command },
+  { key: "repl-datasets", command: replicationDatasets.command },
+  { key: "repl-keys", command: replicationKeys.command },
+];
+
+export function refreshItems(userProperties: readonly string[], options: RefreshOptions = {}): BatchItem[] {
+  return [...baseItems(userProperties), ...(options.replication ? REPLICATION_ITEMS : [])];
+}
+
+function baseItems(userProperties: readonly string[]): BatchItem[] {
   const legacy = (command: BatchItem["command"]) => [{ name: "legacy", command }];
   return [
     { key: "version", command: zfsVersion.command },
@@ -64,7 +81,7 @@ function section(host: string, sections: Map<string, SectionResult>, key: string
   throw new RefreshError(host, key, `exit ${s.exitCode}: ${s.stderr}${tried.length ? ` (fallbacks: ${tried.join("; ")})` : ""}`);
 }
 
-export function parseRefresh(host: string, sections: Map<string, SectionResult>, userProperties: readonly string[]): HostLive {
+export function parseRefresh(host: string, sections: Map<string, SectionResult>, userProperties: readonly string[], options: RefreshOptions = {}): HostLive {
   // An old ZFS has no `zfs version`: that failure is itself the fact (not OpenZFS).
   const v = sections.get("version");
   if (!v) throw new RefreshError(host, "version", "section missing from the batch output");
@@ -121,7 +138,14 @@ export function parseRefresh(host: string, sections: Map<string, SectionResult>,
     addresses: ipAddr.parse(section(host, sections, "ip-addr").stdout),
     links: ipLink.parse(section(host, sections, "ip-link").stdout),
   };
-  return { host, legacy, zfs: version, kernel, pools: livePools, datasets, snapshots: snaps, wg };
+  const replication = options.replication
+    ? {
+        snapshots: replicationSnapshots.parse(section(host, sections, "repl-snapshots").stdout),
+        datasets: replicationDatasets.parse(section(host, sections, "repl-datasets").stdout),
+        keys: replicationKeys.parse(section(host, sections, "repl-keys").stdout),
+      }
+    : undefined;
+  return { host, legacy, zfs: version, kernel, pools: livePools, datasets, snapshots: snaps, wg, ...(replication ? { replication } : {}) };
 }
 
 /**
@@ -144,9 +168,9 @@ function mergeLocalProperties(local: PropertyTable, datasets: PropertyTable, sna
 }
 
 /** One SSH round trip per host, whatever the number of datasets. */
-export async function refreshHost(t: Transport, userProperties: readonly string[]): Promise<HostLive> {
+export async function refreshHost(t: Transport, userProperties: readonly string[], options: RefreshOptions = {}): Promise<HostLive> {
   const nonce = randomBytes(8).toString("hex");
-  const r = await t.script(batchScript(refreshItems(userProperties), nonce));
+  const r = await t.script(batchScript(refreshItems(userProperties, options), nonce));
   if (r.exitCode !== 0) throw new RefreshError(t.host, "batch", `exit ${r.exitCode}: ${r.stderr}`);
-  return parseRefresh(t.host, splitSections(r.stdout, nonce), userProperties);
+  return parseRefresh(t.host, splitSections(r.stdout, nonce), userProperties, options);
 }

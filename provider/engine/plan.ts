@@ -10,13 +10,14 @@ import { deletionOrder, type DeletionOrder } from "./delete-order.js";
 import { isUnknown } from "../model/desired.js";
 import type { HostLive, UnreadHost } from "../model/live.js";
 import type { ResourceState, State } from "../model/state.js";
-import { KNOWN_AFTER_APPLY, type Change, type HostError, type Plan, type PlanError, type Drift, type NotManaged } from "../model/plan.js";
+import { KNOWN_AFTER_APPLY, type Change, type HostError, type Plan, type PlanError, type Drift, type NotManaged, type Sync } from "../model/plan.js";
 import { ENGINE_KINDS, ZFS_KINDS } from "../resources/index.js";
 import { removeStrayPeers } from "../resources/wireguard.js";
 import { planPsk, replanPsk } from "../resources/wireguard-psk.js";
 import { hostFacts, hostRequirementProblems } from "../resources/host-facts.js";
 import type { PlanContext } from "../resources/kind.js";
 import { resourceKind } from "../schema/index.js";
+import { planSync, REPLICATION } from "../resources/replication.js";
 
 export interface PlanInput {
   stack: string;
@@ -31,6 +32,8 @@ export interface PlanInput {
   replace?: string[];
   /** hosts whose refresh failed: their resources are not planned, the plan says so per host */
   unread?: readonly UnreadHost[];
+  /** epoch seconds the plan is made at (replication lag); default: now */
+  now?: number;
 }
 
 /**
@@ -156,7 +159,7 @@ export function readDataSources(graph: DesiredGraph, live: ReadonlyMap<string, H
 export function replanDeferred(graph: DesiredGraph, address: string, state: State, lives: ReadonlyMap<string, HostLive>, nextSerial: number): { change: Change; errors: string[] } {
   const r = graph.resources.get(address)!;
   const kind = ENGINE_KINDS.get(r.type)!;
-  const ctx = contextFor(graph, state, lives.get(r.host)!, state.lineage, nextSerial);
+  const ctx = contextFor(graph, state, lives.get(r.host)!, state.lineage, nextSerial, lives);
   const planned = kind.plan({ ...r, config: resolveFromState(r.config, state, readDataSources(graph, lives).values) }, state.resources[address], ctx);
   if (planned.change.deferred) {
     planned.errors.push(`${address}: a value it needs is still unknown after its dependencies were applied`);
@@ -174,6 +177,7 @@ export function makePlan(input: PlanInput): Plan {
   const lineage = state?.lineage ?? input.newLineage;
   const ctx = contexts(graph, state, live, lineage, (state?.serial ?? 0) + 1);
   const errors: PlanError[] = [];
+  const now = input.now ?? Math.floor(Date.now() / 1000);
   const drift: Drift[] = [];
   const unread = unreadHosts(input.unread ?? []);
 
@@ -186,7 +190,8 @@ export function makePlan(input: PlanInput): Plan {
   // Preshared keys: the leader of each pair hands a new key over when the pair needs one.
   for (const pair of graph.pskPairs) drift.push(...planPsk(pair, changes, state, live));
   changes.push(...deletions(graph, state, ctx, changes, errors, drift, unread.skip));
-  const notManaged = notManagedOn(live, changes);
+  const syncs = replicationSyncs(graph, changes, live, lineage, now, errors, unread.skip);
+  const notManaged = notManagedOn(live, changes, replicationTargets(graph));
 
   let finalChanges = changes;
   if (input.targets && input.targets.length > 0) {
@@ -201,17 +206,45 @@ export function makePlan(input: PlanInput): Plan {
     for (const t of input.targets) if (!graph.resources.has(t) && !state?.resources[t]) errors.push({ address: t, host: "-", message: "--target names no resource" });
     finalChanges = changes.filter((ch) => keep.has(ch.address));
   }
-  if (input.refreshOnly) finalChanges = [];
+  let finalSyncs = input.targets && input.targets.length > 0 ? syncs.filter((s) => finalChanges.some((c) => c.address === s.address)) : syncs;
+  if (input.refreshOnly) {
+    finalChanges = [];
+    finalSyncs = finalSyncs.map((s) => ({ ...s, run: null, pruneTarget: null }));
+  }
 
   const liveFingerprints = Object.fromEntries([...live].map(([h, l]) => [h, fingerprint(l)]));
   return {
     stack: input.stack, lineage, stateSerial: state?.serial ?? null, liveFingerprints,
     changes: finalChanges, drift, errors, hostErrors: unread.hostErrors(), notManaged, refreshOnly: input.refreshOnly === true,
+    ...(finalSyncs.length > 0 ? { syncs: finalSyncs } : {}),
   };
 }
 
+/**
+ * Each replication's transfer, from both hosts' snapshots. Not planned when either host was
+ * not read or the replication's own change was refused; a conflict (a diverged target) is an
+ * error of the plan, with its evidence.
+ */
+function replicationSyncs(graph: DesiredGraph, changes: readonly Change[], live: ReadonlyMap<string, HostLive>, lineage: string, now: number, errors: PlanError[], skip: SkipUnread): Sync[] {
+  const syncs: Sync[] = [];
+  for (const r of graph.resources.values()) {
+    if (r.type !== REPLICATION || r.mode !== "resource") continue;
+    const targetHost = r.config.target_host as string;
+    const [source, target] = [live.get(r.host), live.get(targetHost)];
+    if (!source || !target) {
+      if (!target && source) skip(targetHost, r.address);
+      continue;
+    }
+    if (errors.some((e) => e.address === r.address) || !changes.some((c) => c.address === r.address)) continue;
+    const planned = planSync({ address: r.address, path: r.path, config: r.config, lineage, source, target, targetConfig: graph.hosts.get(targetHost)!, now });
+    if (planned.error) errors.push({ address: r.address, host: r.host, message: planned.error });
+    else syncs.push(planned.sync);
+  }
+  return syncs;
+}
+
 /** What the kinds need to know of one host beyond its live facts: what this plan declares and removes there. */
-export function contextFor(graph: DesiredGraph, state: State | null, l: HostLive, lineage: string, nextSerial: number): PlanContext {
+export function contextFor(graph: DesiredGraph, state: State | null, l: HostLive, lineage: string, nextSerial: number, lives?: ReadonlyMap<string, HostLive>): PlanContext {
   const host = l.host;
   const plannedSnapshots = new Set<string>();
   const plannedPools = new Set<string>();
@@ -223,7 +256,7 @@ export function contextFor(graph: DesiredGraph, state: State | null, l: HostLive
     if (ZFS_KINDS.has(r.type)) declaredIds.add(ENGINE_KINDS.get(r.type)!.id(r.config));
   }
   const removedIds = new Set(Object.entries(state?.resources ?? {}).filter(([a, s]) => s.host === host && ZFS_KINDS.has(s.type) && !graph.resources.has(a)).map(([, s]) => s.id));
-  return { lineage, nextSerial, live: l, plannedSnapshots, plannedPools, declaredIds, removedIds };
+  return { lineage, nextSerial, live: l, plannedSnapshots, plannedPools, declaredIds, removedIds, otherHost: (h) => ({ live: lives?.get(h), config: graph.hosts.get(h) }) };
 }
 
 /** The planning context of each refreshed host (null: the host was not refreshed). */
@@ -232,7 +265,7 @@ function contexts(graph: DesiredGraph, state: State | null, live: ReadonlyMap<st
   return (host) => {
     const l = live.get(host);
     if (!l) return null;
-    if (!made.has(host)) made.set(host, contextFor(graph, state, l, lineage, nextSerial));
+    if (!made.has(host)) made.set(host, contextFor(graph, state, l, lineage, nextSerial, live));
     return made.get(host)!;
   };
 }
@@ -342,20 +375,33 @@ function removalRefusal(address: string, recorded: ResourceState, graph: Desired
   return null;
 }
 
+/** Each host's replication targets (host → datasets), from the configuration. */
+function replicationTargets(graph: DesiredGraph): Map<string, string[]> {
+  const m = new Map<string, string[]>();
+  for (const r of graph.resources.values()) {
+    if (r.type !== REPLICATION) continue;
+    const h = r.config.target_host as string;
+    m.set(h, [...(m.get(h) ?? []), r.config.target_dataset as string]);
+  }
+  return m;
+}
+
 /** What lives under anything the stack manages (pool, dataset, clone) that nothing manages: reported, never touched. */
-function notManagedOn(live: ReadonlyMap<string, HostLive>, changes: readonly Change[]): NotManaged[] {
+function notManagedOn(live: ReadonlyMap<string, HostLive>, changes: readonly Change[], received: ReadonlyMap<string, readonly string[]>): NotManaged[] {
   const notManaged: NotManaged[] = [];
   const managedIds = new Set(changes.map((ch) => `${ch.host}\u0000${ch.id}`));
   for (const [host, l] of live) {
+    // a replication target and its snapshots are the replication's: what it received is not left alone, it is kept in step
+    const isReceived = (name: string) => (received.get(host) ?? []).some((t) => name === t || name.startsWith(`${t}@`) || name.startsWith(`${t}/`));
     const roots = changes.filter((ch) => ch.host === host && ["backplane_pool", "backplane_dataset", "backplane_clone"].includes(ch.type)).map((ch) => ch.id);
     for (const name of l.datasets.keys()) {
-      if (managedIds.has(`${host}\u0000${name}`)) continue;
+      if (managedIds.has(`${host}\u0000${name}`) || isReceived(name)) continue;
       // Reported whoever made it, including what an earlier apply moved aside (backplane-pre-*).
       if (roots.some((p) => name.startsWith(`${p}/`))) notManaged.push({ host, kind: "dataset", id: name });
     }
     // snapshots of managed datasets that nothing manages (safety snapshots included: they are the operator's to remove)
     for (const name of l.snapshots.keys()) {
-      if (managedIds.has(`${host}\u0000${name}`)) continue;
+      if (managedIds.has(`${host}\u0000${name}`) || isReceived(name)) continue;
       if (roots.some((p) => name.startsWith(`${p}@`) || name.startsWith(`${p}/`))) notManaged.push({ host, kind: "snapshot", id: name });
     }
   }

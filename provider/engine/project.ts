@@ -66,6 +66,7 @@ export interface Refreshed {
  */
 export async function refreshAll(graph: DesiredGraph, transports: ReadonlyMap<string, Transport>, parallelism = 8): Promise<Refreshed> {
   const userProps = userPropertiesOf([...graph.resources.values()].map((r) => r.config));
+  const options = { replication: [...graph.resources.values()].some((r) => r.type === "backplane_replication") };
   const hosts = [...transports.keys()];
   const read = new Map<string, HostLive>();
   const failed = new Map<string, string>();
@@ -74,7 +75,7 @@ export async function refreshAll(graph: DesiredGraph, transports: ReadonlyMap<st
     while (next < hosts.length) {
       const h = hosts[next++]!;
       try {
-        read.set(h, await refreshHost(transports.get(h)!, userProps));
+        read.set(h, await refreshHost(transports.get(h)!, userProps, options));
       } catch (e) {
         failed.set(h, e instanceof Error ? e.message : String(e));
       }

@@ -3,7 +3,14 @@
  * decides from TTY and NO_COLOR), JSON for machines, Markdown for a pull-request comment.
  */
 import { toDisplay } from "../model/argv.js";
-import { SYMBOL, summary, hasChanges, type Change, type Plan } from "../model/plan.js";
+import { SYMBOL, summary, hasChanges, pendingSyncs, type Change, type Plan } from "../model/plan.js";
+import { describeSync } from "../resources/replication.js";
+
+/** The summary line's tail: the replications apply transfers data for. */
+function replicateCount(plan: Plan): string {
+  const n = pendingSyncs(plan).length;
+  return n > 0 ? `, ${n} to replicate` : "";
+}
 
 /** The JSON format's version (docs/plan-json.md). */
 export const PLAN_JSON_FORMAT = "1";
@@ -63,8 +70,18 @@ export function renderHuman(plan: Plan, opts: { color: boolean }): string {
     for (const e of plan.errors) out.push(paint("red", `Error: ${e.address} on ${e.host}: ${e.message}`));
     out.push("");
   }
+  if ((plan.syncs ?? []).length > 0) {
+    out.push(paint("bold", "Replication:"));
+    for (const s of plan.syncs!) out.push(`  ${paint(s.run ? (s.rollsBack ? "red" : "yellow") : "dim", s.run ? ">" : "=")} ${s.address}: ${describeSync(s)}`);
+    out.push("");
+  }
   const changes = plan.changes.filter((c) => c.action !== "noop");
   const incomplete = incompleteNote(plan);
+  if (changes.length === 0 && pendingSyncs(plan).length > 0) {
+    out.push(`${paint("bold", "Plan:")} 0 to add, 0 to change, 0 to destroy${replicateCount(plan)}.`);
+    if (incomplete) out.push(paint("red", incomplete));
+    return out.join("\n") + "\n";
+  }
   if (changes.length === 0) {
     out.push(plan.refreshOnly ? "Refresh only: no changes are proposed." : incomplete ? "No changes on the hosts that were read." : paint("green", "No changes. Your hosts match the configuration."));
     if (incomplete) out.push(paint("red", incomplete));
@@ -88,7 +105,7 @@ export function renderHuman(plan: Plan, opts: { color: boolean }): string {
     out.push("");
   }
   const s = summary(plan);
-  out.push(`${paint("bold", "Plan:")} ${s.add} to add, ${s.change} to change, ${s.destroy} to destroy.`);
+  out.push(`${paint("bold", "Plan:")} ${s.add} to add, ${s.change} to change, ${s.destroy} to destroy${replicateCount(plan)}.`);
   if (incomplete) out.push(paint("red", incomplete));
   return out.join("\n") + "\n";
 }
@@ -118,6 +135,11 @@ export function renderJson(plan: Plan): string {
       })),
       drift: plan.drift,
       not_managed: plan.notManaged,
+      replications: (plan.syncs ?? []).map((x) => ({
+        address: x.address, source_host: x.sourceHost, source: x.source, target_host: x.targetHost, target: x.target, status: x.status,
+        behind: x.behind, lag_seconds: x.lagSeconds, send: x.send, from: x.from, rolls_back: x.rollsBack,
+        commands: [...(x.run ? [{ host: x.sourceHost, command: toDisplay(x.run.command) }] : []), ...(x.pruneTarget ? [{ host: x.targetHost, command: toDisplay(x.pruneTarget.command) }] : [])],
+      })),
       errors: plan.errors,
       host_errors: (plan.hostErrors ?? []).map((h) => ({ host: h.host, message: h.message, not_planned: h.notPlanned })),
     },
@@ -154,6 +176,11 @@ export function renderMarkdown(plan: Plan): string {
     for (const d of plan.drift) out.push(`| \`${d.address}\` | ${d.host} | \`${d.id}\` | ${d.property} | \`${d.recorded}\` | \`${d.live}\` |`);
     out.push("");
   }
+  if ((plan.syncs ?? []).length) {
+    out.push("**Replication**", "");
+    for (const x of plan.syncs!) out.push(`- ${x.run ? (x.rollsBack ? ":warning:" : ":arrow_right:") : ":white_check_mark:"} \`${x.address}\`: ${describeSync(x)}`);
+    out.push("");
+  }
   const changes = plan.changes.filter((c) => c.action !== "noop");
   if (changes.length === 0) out.push(unread.length ? "No changes on the hosts that were read." : "No changes.");
   else {
@@ -166,7 +193,7 @@ export function renderMarkdown(plan: Plan): string {
     }
     out.push("```", "</details>");
   }
-  out.push("", `**Plan:** ${s.add} to add, ${s.change} to change, ${s.destroy} to destroy.`, "");
+  out.push("", `**Plan:** ${s.add} to add, ${s.change} to change, ${s.destroy} to destroy${replicateCount(plan)}.`, "");
   const incomplete = incompleteNote(plan);
   if (incomplete) out.push(`**${incomplete}**`, "");
   return out.join("\n");

@@ -100,6 +100,8 @@ export interface HostLive {
   datasets: PropertyTable;
   snapshots: Map<string, SnapshotRow>;
   wg: HostWireGuard;
+  /** replication facts: read only when the stack declares a replication */
+  replication?: HostReplication;
 }
 
 /** A host whose live facts could not be read (unreachable, host key refused, output not understood), with why. */
@@ -107,4 +109,36 @@ export interface UnreadHost {
   host: string;
   /** the error, naming the host */
   message: string;
+}
+
+// ---- replication (read only when the stack declares one) -----------------------------
+
+export interface ReplicationSnapshotRow {
+  /** epoch seconds */
+  creation: number;
+  /** holds on the snapshot (anyone's) */
+  userrefs: number;
+}
+
+export interface ReplicationDatasetRow {
+  /** bytes written since the newest snapshot */
+  written: number;
+  /** set while a `zfs recv -s` was interrupted: `zfs send -t` resumes from it */
+  resumeToken: string | null;
+  keystatus: "available" | "unavailable" | null;
+}
+
+export interface ReplicationKeys {
+  /** replication id → public key line (ssh-ed25519 AAAA… comment) */
+  publicKeys: Map<string, string>;
+  /** replication id → the known_hosts line its ssh uses for the target */
+  knownHosts: Map<string, string>;
+  /** replication id → the authorized_keys line that lets that replication's key receive here */
+  authorized: Map<string, string>;
+}
+
+export interface HostReplication {
+  snapshots: Map<string, ReplicationSnapshotRow>;
+  datasets: Map<string, ReplicationDatasetRow>;
+  keys: ReplicationKeys;
 }

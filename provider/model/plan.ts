@@ -32,6 +32,8 @@ export interface Step {
    * prints "ok" once it holds the secret, and only then does this step's command use it.
    */
   handOver?: { host: string; command: Argv };
+  /** runs on this other host (one of the change's `alsoUses`), in its own round trip */
+  on?: string;
 }
 
 export interface Change {
@@ -93,6 +95,37 @@ export interface NotManaged {
   id: string;
 }
 
+/**
+ * A replication's data transfer, planned from both hosts' snapshots (matched by GUID): what
+ * the target lacks and what apply sends. Runs after the changes, each replication on its
+ * own, so one that fails does not stop the others.
+ */
+export interface Sync {
+  address: string;
+  path: string;
+  sourceHost: string;
+  targetHost: string;
+  source: string;
+  target: string;
+  status: "in sync" | "behind" | "never replicated" | "interrupted";
+  /** source snapshots newer than the newest common one */
+  behind: number;
+  /** seconds from the newest common snapshot's creation to the plan (null: none in common) */
+  lagSeconds: number | null;
+  /** bytes written to the source since its newest snapshot (null: not known, e.g. not created yet) */
+  written: number | null;
+  /** what apply sends (null: nothing, in sync) */
+  send: "full" | "incremental" | "resume" | null;
+  /** the snapshot an incremental starts from */
+  from: string | null;
+  /** `zfs recv -F`: the target diverged and the stack allows rolling it back; lists what it loses */
+  rollsBack: string[] | null;
+  /** on the source host: snapshot, send | ssh target zfs recv, hold, bookmark, prune */
+  run: Step | null;
+  /** on the target host once the run succeeded: the replication snapshots past retention */
+  pruneTarget: Step | null;
+}
+
 export interface Plan {
   stack: string;
   lineage: string;
@@ -109,6 +142,8 @@ export interface Plan {
   hostErrors?: HostError[];
   notManaged: NotManaged[];
   refreshOnly: boolean;
+  /** replications and what apply transfers (absent: the stack has none) */
+  syncs?: Sync[];
 }
 
 export function summary(plan: Plan): { add: number; change: number; destroy: number } {
@@ -123,7 +158,12 @@ export function summary(plan: Plan): { add: number; change: number; destroy: num
 }
 
 export function hasChanges(plan: Plan): boolean {
-  return plan.changes.some((c) => c.action !== "noop");
+  return plan.changes.some((c) => c.action !== "noop") || pendingSyncs(plan).length > 0;
+}
+
+/** The replications apply transfers data for. */
+export function pendingSyncs(plan: Plan): Sync[] {
+  return (plan.syncs ?? []).filter((s) => s.run !== null);
 }
 
 /** An error in the plan or a host not read: such a plan is shown, never applied. */

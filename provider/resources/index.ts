@@ -4,9 +4,10 @@ import { datasetKind } from "./dataset.js";
 import { poolKind } from "./pool.js";
 import { snapshotKind, cloneKind } from "./snapshot.js";
 import { wireguardInterfaceKind, wireguardPeerKind } from "./wireguard.js";
+import { replicationKind } from "./replication.js";
 
 export const ENGINE_KINDS: ReadonlyMap<string, ResourceKind> = new Map(
-  [poolKind, datasetKind, snapshotKind, cloneKind, wireguardInterfaceKind, wireguardPeerKind].map((k) => [k.type, k]),
+  [poolKind, datasetKind, snapshotKind, cloneKind, wireguardInterfaceKind, wireguardPeerKind, replicationKind].map((k) => [k.type, k]),
 );
 
 /** user properties the refresh must read: those any desired dataset mentions */

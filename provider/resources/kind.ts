@@ -1,5 +1,5 @@
 /** What every resource kind provides to the planner: pure functions of desired × state × live. */
-import type { DesiredResource } from "../model/desired.js";
+import type { DesiredResource, HostConfig } from "../model/desired.js";
 import type { HostLive } from "../model/live.js";
 import type { Change, Drift } from "../model/plan.js";
 import type { ResourceState } from "../model/state.js";
@@ -21,6 +21,8 @@ export interface PlanContext {
   removedIds: ReadonlySet<string>;
   /** for a removal: the ancestor whose keep-aside moves this dataset along */
   keptAsideWith?: { address: string; id: string };
+  /** another host of the stack: its live facts (undefined: not read) and its configuration */
+  otherHost?: (host: string) => { live: HostLive | undefined; config: HostConfig | undefined };
 }
 
 export interface Planned {

@@ -1,0 +1,91 @@
+/**
+ * The replications' transfers, after the plan's changes: each one is a round trip on its
+ * source host (the data goes from there to the target over the tunnel, never through this
+ * machine), then, once it succeeded, its target pruning on the target host. Up to
+ * `parallelism` transfers per source host run at once; one that fails does not stop the
+ * others. Each success is recorded in state (the newest replicated snapshot and its GUID)
+ * as it completes.
+ */
+import { ConnectError, type Transport } from "../transport/transport.js";
+import type { Sync } from "../model/plan.js";
+import { parseSyncOutput, type SyncResult } from "../resources/replication.js";
+
+export interface SyncOutcome {
+  sync: Sync;
+  /** completed: the target holds the new snapshot */
+  result: SyncResult | null;
+  /** what went wrong (a failed prune after a completed transfer too) */
+  error: string | null;
+  /** the connection was lost: the transfer may have completed; the next plan finds out by GUID */
+  unknown: boolean;
+  seconds: number;
+}
+
+/** Some replications failed; the others completed. */
+export class ReplicationError extends Error {
+  constructor(readonly outcomes: readonly SyncOutcome[]) {
+    const failed = outcomes.filter((o) => o.error);
+    const done = outcomes.filter((o) => o.result && !o.error);
+    super([
+      `replication failed for ${failed.length} of ${outcomes.length}:`,
+      ...failed.map((o) => `  - ${o.sync.address} (${o.sync.sourceHost}:${o.sync.source} → ${o.sync.targetHost}:${o.sync.target})${o.unknown ? " [outcome unknown]" : ""}: ${o.error}`),
+      `replicated: ${done.length ? done.map((o) => o.sync.address).join(", ") : "nothing"}`,
+    ].join("\n"));
+    this.name = "ReplicationError";
+  }
+}
+
+const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
+
+export function describeOutcome(o: SyncOutcome): string {
+  const where = `${o.sync.source} → ${o.sync.targetHost}:${o.sync.target}`;
+  if (!o.result) return `${where}: FAILED after ${o.seconds.toFixed(1)}s: ${o.error}`;
+  const r = o.result;
+  const rate = r.bytes !== null && o.seconds > 0 ? `, ${mb(r.bytes)} (estimated stream size) at ${(r.bytes / 1e6 / o.seconds).toFixed(1)} MB/s` : "";
+  const kind = o.sync.send === "incremental" ? `incremental from @${o.sync.from!.slice(o.sync.from!.indexOf("@") + 1)}` : o.sync.send;
+  return `${where}: ${kind}${r.resumed ? ` (resumed ${r.resumed} from the target's token)` : ""} → @${r.snapshot.slice(r.snapshot.indexOf("@") + 1)} in ${o.seconds.toFixed(1)}s${rate}${r.warnings.map((w) => `; warning: ${w}`).join("")}${o.error ? `; ${o.error}` : ""}`;
+}
+
+export async function runSyncs(o: {
+  syncs: readonly Sync[];
+  transports: ReadonlyMap<string, Transport>;
+  parallelism: number;
+  log: (line: string) => void;
+  /** records a completed transfer in state */
+  record: (s: Sync, r: SyncResult) => Promise<void>;
+}): Promise<SyncOutcome[]> {
+  const outcomes: SyncOutcome[] = [];
+  const one = async (s: Sync) => {
+    const t0 = Date.now();
+    o.log(`${s.source} → ${s.targetHost}:${s.target}: ${s.send === "resume" ? "resuming" : `sending ${s.send}`}...`);
+    const outcome: SyncOutcome = { sync: s, result: null, error: null, unknown: false, seconds: 0 };
+    try {
+      const r = await o.transports.get(s.sourceHost)!.run(s.run!.command);
+      outcome.seconds = (Date.now() - t0) / 1000;
+      if (r.exitCode !== 0) outcome.error = r.stderr.trim() || `exit ${r.exitCode}`;
+      else {
+        outcome.result = parseSyncOutput(r.stdout);
+        await o.record(s, outcome.result);
+        if (s.pruneTarget) {
+          const p = await o.transports.get(s.targetHost)!.run(s.pruneTarget.command);
+          if (p.exitCode !== 0) outcome.error = `replicated, but pruning on ${s.targetHost} failed: ${p.stderr.trim() || `exit ${p.exitCode}`}`;
+        }
+      }
+    } catch (e) {
+      outcome.seconds = (Date.now() - t0) / 1000;
+      outcome.unknown = e instanceof ConnectError && e.phase === "lost";
+      outcome.error = (e as Error).message;
+    }
+    outcomes.push(outcome);
+    o.log(describeOutcome(outcome));
+  };
+  const bySource = new Map<string, Sync[]>();
+  for (const s of o.syncs) if (s.run) bySource.set(s.sourceHost, [...(bySource.get(s.sourceHost) ?? []), s]);
+  await Promise.all([...bySource.values()].map(async (queue) => {
+    const worker = async () => {
+      for (let s = queue.shift(); s; s = queue.shift()) await one(s);
+    };
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(o.parallelism, queue.length)) }, worker));
+  }));
+  return outcomes;
+}

@@ -1,0 +1,409 @@
+/**
+ * backplane_replication. Pure. Two parts:
+ *
+ *  - the resource (a Change like any other): a dedicated SSH key generated on the source host
+ *    (the private key never leaves it), and its public half authorised on the target host with
+ *    a forced command that runs only `zfs recv` into the target dataset. The public key travels
+ *    from the source to the target through the pipe between the two SSH sessions (the
+ *    hand-over, transport/handover.ts), as WireGuard preshared keys do.
+ *  - the transfer (a Sync): planned from both hosts' snapshots, matched by GUID
+ *    (zfs/replication-path.ts). The source host takes `@<prefix><UTC time>`, sends it to the
+ *    target over the target's tunnel address with that key (`zfs send | ssh <addr> zfs recv`,
+ *    never through the operator's machine), holds it so retention cannot break the chain,
+ *    bookmarks it where the pool can, releases the previous hold and prunes past retention.
+ *
+ * Owned names (docs/replication.md): the snapshot prefix (default `backplane-repl-`), the
+ * hold tag `backplane-repl-<id>`, the key files /etc/backplane/replication/<id>{,.pub,
+ * .known_hosts}, and authorized_keys lines ending in `backplane-replication=<id>`, where
+ * <id> is derived from the stack's lineage and the resource address.
+ */
+import { createHash } from "node:crypto";
+import { argv, toShell, type Argv } from "../model/argv.js";
+import type { HostConfig } from "../model/desired.js";
+import type { HostLive } from "../model/live.js";
+import type { Drift, Step, Sync } from "../model/plan.js";
+import { MANAGED_PROPERTY } from "../zfs/properties.js";
+import { REPLICATION_KEY_DIR, REPLICATION_KEY_TAG } from "../zfs/replication-facts.js";
+import { describeConflict, incrementalPath, type ChainSnapshot } from "../zfs/replication-path.js";
+import { baseChange, deleteBase, noop, type Planned, type PlanContext, type ResourceKind } from "./kind.js";
+
+export const REPLICATION = "backplane_replication";
+
+/** A replication's own id: names its key files, hold tag and authorized_keys line. */
+export function replicationId(lineage: string, address: string): string {
+  return createHash("sha256").update(`${lineage}\0${address}`).digest("hex").slice(0, 16);
+}
+
+export const holdTag = (id: string) => `backplane-repl-${id}`;
+
+interface Config {
+  source: string;
+  targetHost: string;
+  address: string;
+  target: string;
+  port: number;
+  prefix: string;
+  raw: boolean;
+  force: boolean;
+  receive: Record<string, string>;
+  retainSource: number;
+  retainTarget: number;
+}
+
+function configOf(c: Record<string, unknown>): Config {
+  return {
+    source: c.source_dataset as string,
+    targetHost: c.target_host as string,
+    address: c.target_address as string,
+    target: c.target_dataset as string,
+    port: (c.target_port as number | undefined) ?? 22,
+    prefix: (c.snapshot_prefix as string | undefined) ?? "backplane-repl-",
+    raw: c.raw === true,
+    force: c.allow_rollback_target === true,
+    receive: (c.receive_properties as Record<string, string> | undefined) ?? {},
+    retainSource: (c.retain_source as number | undefined) ?? 3,
+    retainTarget: (c.retain_target as number | undefined) ?? 10,
+  };
+}
+
+const sh = (script: string, ...args: string[]): Argv => argv("sh", "-c", script, "sh", ...args);
+
+/** The target's known_hosts line for the tunnel address (ssh's `[addr]:port` form off port 22). */
+export function knownHostsLine(address: string, port: number, hostKey: string): string {
+  const [type, blob] = hostKey.trim().split(/\s+/);
+  return `${port === 22 ? address : `[${address}]:${port}`} ${type} ${blob}`;
+}
+
+/**
+ * What the target runs whatever the key's user asks for: `zfs recv` into the target dataset,
+ * resumable (-s), unmounted (-u), read-only and not mounted at boot so a mere read cannot
+ * make it diverge; -F only when the stack allows rolling the target back.
+ */
+export function forcedCommand(cfg: Pick<Config, "target" | "force" | "receive">, volume: boolean): Argv {
+  return argv("zfs", "recv", "-s", "-u", ...(cfg.force ? ["-F"] : []), "-o", "readonly=on", ...(volume ? [] : ["-o", "canmount=noauto"]),
+    ...Object.entries(cfg.receive).sort(([a], [b]) => a.localeCompare(b)).flatMap(([k, v]) => ["-o", `${k}=${v}`]), cfg.target);
+}
+
+/** The authorized_keys options before the key: the forced command, and nothing else allowed (no pty, no forwarding). */
+export function authorizedOptions(cmd: Argv): string {
+  // inside command="…" a double quote or backslash must be escaped; the schema refuses both in user values anyway
+  return `restrict,command="${toShell(cmd).replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+}
+
+/** The whole authorized_keys line for a public key line ("ssh-ed25519 AAAA… comment"). */
+export function authorizedLine(options: string, publicKey: string, id: string): string | null {
+  const [type, blob] = publicKey.trim().split(/\s+/);
+  if (type !== "ssh-ed25519" || !blob || !/^[A-Za-z0-9+/]+={0,2}$/.test(blob)) return null;
+  return `${options} ${type} ${blob} ${REPLICATION_KEY_TAG}=${id}`;
+}
+
+/**
+ * On the source host (the hand-over's sending side): makes the key once, writes the target's
+ * known_hosts line, prints the public key (nothing secret) and waits for the target's "ok".
+ */
+const KEY_SCRIPT = [
+  "set -e",
+  `d=${REPLICATION_KEY_DIR}; id=$1; known=$2`,
+  "umask 077",
+  'mkdir -p "$d"',
+  // a half-made pair (a kill between the two files) is made again
+  'if [ ! -f "$d/$id" ] || [ ! -f "$d/$id.pub" ]; then rm -f "$d/$id" "$d/$id.pub"; ssh-keygen -q -t ed25519 -N "" -C "' + REPLICATION_KEY_TAG + '=$id" -f "$d/$id" >/dev/null; fi',
+  `printf '%s\\n' "$known" > "$d/$id.known_hosts.tmp"`,
+  'mv "$d/$id.known_hosts.tmp" "$d/$id.known_hosts"',
+  'cat "$d/$id.pub"',
+  'IFS= read -r ack || ack=""',
+  '[ "$ack" = ok ] || { echo "the target host did not authorise the replication key" >&2; exit 1; }',
+].join("\n");
+
+/**
+ * On the target host: reads the public key line, checks it is an ed25519 key, and replaces
+ * this replication's authorized_keys line (matched by its tag, the last field) atomically,
+ * leaving every other line as it was.
+ */
+const AUTHORIZE_SCRIPT = [
+  "set -e",
+  "id=$1; options=$2",
+  'IFS= read -r key || key=""',
+  'set -- $key',
+  '[ "${1:-}" = ssh-ed25519 ] || { echo "not an ed25519 public key" >&2; exit 1; }',
+  'case "${2:-}" in ""|*[!A-Za-z0-9+/=]*) echo "not a public key" >&2; exit 1;; esac',
+  "umask 077",
+  'a="$HOME/.ssh/authorized_keys"',
+  'mkdir -p "$HOME/.ssh"',
+  '[ -f "$a" ] || : > "$a"',
+  't=$(mktemp "$a.bp.XXXXXX")',
+  "trap 'rm -f \"$t\"' EXIT",
+  `awk -v tag="${REPLICATION_KEY_TAG}=$id" '$NF != tag' "$a" > "$t"`,
+  `printf '%s %s %s %s\\n' "$options" "$1" "$2" "${REPLICATION_KEY_TAG}=$id" >> "$t"`,
+  'mv "$t" "$a"',
+  "echo ok",
+].join("\n");
+
+/** On the target host: removes this replication's authorized_keys line, leaving every other. */
+const DEAUTHORIZE_SCRIPT = [
+  "set -e",
+  "id=$1",
+  'a="$HOME/.ssh/authorized_keys"',
+  '[ -f "$a" ] || exit 0',
+  "umask 077",
+  't=$(mktemp "$a.bp.XXXXXX")',
+  "trap 'rm -f \"$t\"' EXIT",
+  `awk -v tag="${REPLICATION_KEY_TAG}=$id" '$NF != tag' "$a" > "$t"`,
+  'mv "$t" "$a"',
+].join("\n");
+
+/** On the source host: removes the key files and this replication's holds (the snapshots stay). */
+const REMOVE_KEY_SCRIPT = [
+  "set -e",
+  `d=${REPLICATION_KEY_DIR}; id=$1; tag=$2; shift 2`,
+  'for s in "$@"; do zfs release "$tag" "$s" 2>/dev/null || true; done',
+  'rm -f "$d/$id" "$d/$id.pub" "$d/$id.known_hosts"',
+].join("\n");
+
+/**
+ * On the source host: the transfer. POSIX sh has no pipefail, so the sender's exit code
+ * comes back through a file. Prints tab-separated lines: `bytes <estimate>`, `resumed
+ * <snapshot>`, `snapshot <name> <guid>`, `warning <text>`.
+ */
+const SYNC_SCRIPT = [
+  "set -u",
+  `d=${REPLICATION_KEY_DIR}`,
+  "src=$1 prefix=$2 lineage=$3 mode=$4 from=$5 token=$6 raw=$7 id=$8 port=$9",
+  "shift 9",
+  "user=$1 addr=$2 tag=$3 bookmark=$4 release=$5 prune=$6",
+  "fail() { printf '%s\\n' \"$*\" >&2; exit 1; }",
+  "warn() { printf 'warning\\t%s\\n' \"$*\"; }",
+  'st=$(mktemp) || exit 1',
+  "trap 'rm -f \"$st\"' EXIT",
+  "estimate() { zfs send -nP \"$@\" 2>/dev/null | awk -F'\\t' '$1 == \"size\" { print $2 }'; }",
+  "pipe() {",
+  '  { zfs send "$@"; echo $? > "$st"; } | ssh -F /dev/null -i "$d/$id" -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile="$d/$id.known_hosts" -o GlobalKnownHostsFile=/dev/null -o ConnectTimeout=20 -o ServerAliveInterval=15 -o ServerAliveCountMax=4 -p "$port" -l "$user" -- "$addr" recv',
+  '  r=$?; s=$(cat "$st")',
+  '  [ "$s" = 0 ] || fail "zfs send failed (exit ${s:-killed})"',
+  '  [ "$r" = 0 ] || fail "zfs recv on $addr failed (exit $r)"',
+  "}",
+  'if [ "$mode" = resume ]; then',
+  "  from=$(zfs send -nPt \"$token\" 2>/dev/null | awk -F'\\t' '$1 == \"full\" { print $2 } $1 == \"incremental\" { print $3 }')",
+  '  [ -n "$from" ] || fail "the target\'s resume token names no snapshot this host has (abort the partial receive on the target with: zfs recv -A)"',
+  "  printf 'bytes\\t%s\\n' \"$(estimate -t \"$token\")\"",
+  '  pipe -t "$token"',
+  "  printf 'resumed\\t%s\\n' \"$from\"",
+  "  mode=incremental",
+  "fi",
+  'new="$src@$prefix$(date -u +%Y%m%dT%H%M%SZ)"',
+  `zfs snapshot -o "${MANAGED_PROPERTY}=$lineage" "$new" || fail "cannot take $new"`,
+  'if [ "$mode" = full ]; then set -- "$new"; else set -- -I "$from" "$new"; fi',
+  // a raw stream keeps an encrypted dataset encrypted (and compressed, large blocks) on the wire and on the target
+  'if [ "$raw" = 1 ]; then set -- -w "$@"; else set -- -L -c "$@"; fi',
+  "printf 'bytes\\t%s\\n' \"$(estimate \"$@\")\"",
+  'pipe "$@"',
+  'zfs hold "$tag" "$new" || warn "cannot hold $new"',
+  'if [ "$bookmark" = 1 ]; then zfs bookmark "$new" "${new%%@*}#${new#*@}" || warn "cannot bookmark $new"; fi',
+  "printf 'snapshot\\t%s\\t%s\\n' \"$new\" \"$(zfs get -Hp -o value guid \"$new\")\"",
+  // names hold no newline: one per line
+  'printf \'%s\\n\' "$release" | while IFS= read -r s; do [ -z "$s" ] || zfs release "$tag" "$s" >/dev/null 2>&1 || warn "cannot release the hold on $s"; done',
+  'printf \'%s\\n\' "$prune" | while IFS= read -r s; do [ -z "$s" ] || zfs destroy "$s" 2>/dev/null || warn "kept $s (held or cloned)"; done',
+  "exit 0",
+].join("\n");
+
+export interface SyncResult {
+  snapshot: string;
+  guid: string;
+  bytes: number | null;
+  resumed: string | null;
+  warnings: string[];
+}
+
+/** The sync script's report, strictly: every line one of its tags. */
+export function parseSyncOutput(stdout: string): SyncResult {
+  const r: SyncResult = { snapshot: "", guid: "", bytes: null, resumed: null, warnings: [] };
+  for (const line of stdout.split("\n").filter((l) => l !== "")) {
+    const [tag, ...rest] = line.split("\t");
+    if (tag === "bytes" && rest.length === 1) r.bytes = /^\d+$/.test(rest[0]!) ? (r.bytes ?? 0) + Number(rest[0]) : r.bytes;
+    else if (tag === "resumed" && rest.length === 1) r.resumed = rest[0]!;
+    else if (tag === "snapshot" && rest.length === 2 && /^\d+$/.test(rest[1]!)) [r.snapshot, r.guid] = [rest[0]!, rest[1]!];
+    else if (tag === "warning") r.warnings.push(rest.join("\t"));
+    else throw new Error(`unexpected line from the replication script: ${JSON.stringify(line)}`);
+  }
+  if (!r.snapshot) throw new Error("the replication script reported no snapshot");
+  return r;
+}
+
+/** The snapshots of one dataset as the replication planner sees them. */
+function chainOf(live: HostLive, dataset: string): (ChainSnapshot & { full: string; marker: string | null; userrefs: number })[] {
+  return [...live.snapshots.values()].filter((s) => s.dataset === dataset).map((s) => {
+    const extra = live.replication?.snapshots.get(s.name);
+    return { name: s.snapshot, full: s.name, guid: s.guid, createtxg: s.createtxg, creation: extra?.creation ?? 0, marker: s.marker ?? null, userrefs: extra?.userrefs ?? 0 };
+  }).sort((a, b) => (a.createtxg < b.createtxg ? -1 : 1));
+}
+
+function idOf(c: Record<string, unknown>): string {
+  return `${c.source_dataset as string} → ${c.target_host as string}:${c.target_dataset as string}`;
+}
+
+/** What the setup needs from the other host, or why it cannot be planned. */
+function targetOf(cfg: Config, ctx: PlanContext): { live: HostLive; config: HostConfig; hostKey: string } | string {
+  const other = ctx.otherHost?.(cfg.targetHost);
+  if (!other?.config) return `target_host ${cfg.targetHost} is not a host of this stack`;
+  if (!other.live) return `target host ${cfg.targetHost} could not be read`;
+  if (!other.live.replication) return `target host ${cfg.targetHost} was read without its replication facts`;
+  if (!other.config.hostKey) return `the target host ${cfg.targetHost} has no pinned host_key: the source host checks the target's key on the tunnel with it (strict, no trust on first use)`;
+  if (cfg.targetHost === ctx.live.host) return "the target host is the source host: replicate to another host";
+  return { live: other.live, config: other.config, hostKey: other.config.hostKey };
+}
+
+export const replicationKind: ResourceKind = {
+  type: REPLICATION,
+  id: idOf,
+  plan(r, state, ctx): Planned {
+    const cfg = configOf(r.config);
+    const base = { ...baseChange(r, idOf(r.config)), alsoUses: [cfg.targetHost] };
+    const target = targetOf(cfg, ctx);
+    if (typeof target === "string") return { errors: [target], change: noop(base, "cannot be planned") };
+    const id = replicationId(ctx.lineage, r.address);
+    const known = knownHostsLine(cfg.address, cfg.port, target.hostKey);
+    const volume = ctx.live.datasets.get(cfg.source)?.get("type")?.value === "volume";
+    const options = authorizedOptions(forcedCommand(cfg, volume));
+    const keys = ctx.live.replication?.keys;
+    const publicKey = keys?.publicKeys.get(id) ?? null;
+    const expectedLine = publicKey ? authorizedLine(options, publicKey, id) : null;
+    const missing = [
+      ...(publicKey ? [] : [`key missing on ${ctx.live.host}`]),
+      ...(keys?.knownHosts.get(id) === known ? [] : [`known_hosts for ${cfg.address} ${keys?.knownHosts.has(id) ? "differs" : "missing"} on ${ctx.live.host}`]),
+      ...(expectedLine && target.live.replication!.keys.authorized.get(id) === expectedLine ? [] : [`authorisation ${target.live.replication!.keys.authorized.has(id) ? "differs" : "missing"} on ${cfg.targetHost}`]),
+    ];
+    const after = { ...r.config, public_key: publicKey, last_snapshot: state?.attributes.last_snapshot ?? null, last_guid: state?.attributes.last_guid ?? null };
+    if (missing.length === 0) return { errors: [], change: noop(base, "up to date", after) };
+    const steps: Step[] = [
+      { command: sh(KEY_SCRIPT, id, known), label: "Authorizing the replication key", handOver: { host: cfg.targetHost, command: sh(AUTHORIZE_SCRIPT, id, options) } },
+      { command: argv("cat", `${REPLICATION_KEY_DIR}/${id}.pub`), label: "Reading the replication key", captures: "public_key" },
+    ];
+    return {
+      errors: [],
+      change: {
+        ...base, action: state ? "update" : "create", reason: state ? missing.join("; ") : "does not exist", destructive: false, steps, after,
+        attrs: [
+          { name: "key", after: `${REPLICATION_KEY_DIR}/${id} on ${ctx.live.host} (ed25519, made there)` },
+          { name: "authorized on", after: `${cfg.targetHost}: ${toShell(forcedCommand(cfg, volume))}` },
+        ],
+      },
+    };
+  },
+  planDelete(address, state, ctx): Planned {
+    const cfg = configOf(state.attributes);
+    const id = replicationId(ctx.lineage, address);
+    const held = [...ctx.live.snapshots.values()].filter((s) => s.dataset === cfg.source && (ctx.live.replication?.snapshots.get(s.name)?.userrefs ?? 0) > 0).map((s) => s.name);
+    return {
+      errors: [],
+      change: {
+        ...deleteBase(address, state), alsoUses: [cfg.targetHost], action: "delete", destructive: false, after: null, attrs: [],
+        reason: `no longer in the configuration: its key and authorisation are removed; ${cfg.target} on ${cfg.targetHost} and the snapshots stay`,
+        steps: [
+          { command: sh(DEAUTHORIZE_SCRIPT, id), label: "Removing the replication key's authorisation", on: cfg.targetHost },
+          { command: sh(REMOVE_KEY_SCRIPT, id, holdTag(id), ...held), label: "Removing the replication key" },
+        ],
+      },
+    };
+  },
+  drift(address, state, live): Drift[] {
+    const recorded = state.attributes.public_key;
+    if (typeof recorded !== "string" || !live.replication) return [];
+    const present = [...live.replication.keys.publicKeys.values()].includes(recorded);
+    return present ? [] : [{ address, host: state.host, id: state.id, property: "replication key", recorded: "present", live: "missing" }];
+  },
+  importAttributes: () => null,
+};
+
+/** 41.9 MB, 512 B: a size for people (SI units, as rates are given). */
+export function bytes(n: number): string {
+  return n >= 1e9 ? `${(n / 1e9).toFixed(1)} GB` : n >= 1e6 ? `${(n / 1e6).toFixed(1)} MB` : n >= 1e3 ? `${(n / 1e3).toFixed(1)} kB` : `${n} B`;
+}
+
+/** "2h 10m", "3d 4h", "45s": how long ago, for people. */
+export function ago(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60), h = Math.floor(m / 60), d = Math.floor(h / 24);
+  if (d > 0) return `${d}d ${h % 24}h`;
+  if (h > 0) return `${h}h ${m % 60}m`;
+  return `${m}m`;
+}
+
+export interface SyncInput {
+  address: string;
+  path: string;
+  config: Record<string, unknown>;
+  lineage: string;
+  source: HostLive;
+  target: HostLive;
+  targetConfig: HostConfig;
+  /** epoch seconds the plan is made at */
+  now: number;
+}
+
+/**
+ * What the target lacks and the commands that bring it over, or the conflict (with its
+ * evidence) that stops it. In sync = the source's newest snapshot is on the target and
+ * nothing was written to the source since.
+ */
+export function planSync(i: SyncInput): { sync: Sync; error: string | null } {
+  const cfg = configOf(i.config);
+  const id = replicationId(i.lineage, i.address);
+  const source = chainOf(i.source, cfg.source);
+  const targetExists = i.target.datasets.has(cfg.target) || i.target.replication?.datasets.has(cfg.target) === true;
+  const targetRow = i.target.replication?.datasets.get(cfg.target);
+  const target = chainOf(i.target, cfg.target);
+  const path = incrementalPath(source, { exists: targetExists, snapshots: target, resumeToken: targetRow?.resumeToken ?? null, written: targetRow?.written ?? 0 });
+  const base: Sync = {
+    address: i.address, path: i.path, sourceHost: i.source.host, targetHost: i.target.host, source: cfg.source, target: cfg.target,
+    status: "never replicated", behind: source.length, lagSeconds: null, written: null, send: null, from: null, rollsBack: null, run: null, pruneTarget: null,
+  };
+  let from: ChainSnapshot | null = null;
+  let rollsBack: string[] | null = null;
+  if (path.kind === "conflict") {
+    const c = path.conflict;
+    if (c.type === "no-common" || !cfg.force) return { sync: base, error: describeConflict(c, `${cfg.target} on ${i.target.host}`, `${cfg.source} on ${i.source.host}`) };
+    from = c.common;
+    rollsBack = c.type === "diverged" ? c.targetOnly.map((s) => `${cfg.target}@${s}`) : [`${c.written} bytes written to ${cfg.target}`];
+  } else if (path.kind === "incremental") from = path.from;
+  const common = from;
+  const behind = common ? source.filter((s) => s.createtxg > common.createtxg).length : source.length;
+  const lag = common ? i.now - common.creation : null;
+  const sourceWritten = i.source.replication?.datasets.get(cfg.source)?.written ?? 1;
+  const status: Sync["status"] = path.kind === "resume" ? "interrupted" : !common ? "never replicated" : behind === 0 && sourceWritten === 0 && !rollsBack ? "in sync" : "behind";
+  const sync: Sync = { ...base, status, behind, lagSeconds: lag, rollsBack, written: i.source.replication?.datasets.get(cfg.source)?.written ?? null };
+  if (status === "in sync") return { sync, error: null };
+  const send = path.kind === "resume" ? "resume" : common ? "incremental" : "full";
+  // source retention: our own snapshots of this prefix (marked by this stack), newest kept; the new one counts
+  const ours = source.filter((s) => s.name.startsWith(cfg.prefix) && s.marker === i.lineage);
+  const pruneSource = ours.slice(0, Math.max(0, ours.length - (cfg.retainSource - 1))).map((s) => s.full);
+  const release = ours.filter((s) => s.userrefs > 0).map((s) => s.full);
+  // a pool this apply creates is not read yet: an OpenZFS pool has bookmarks unless they were disabled
+  const pool = i.source.pools.get(cfg.source.split("/")[0]!);
+  const bookmark = !i.source.legacy && (!pool || pool.features.has("bookmarks"));
+  const run: Step = {
+    label: `Replicating to ${i.target.host}`,
+    command: sh(SYNC_SCRIPT, cfg.source, cfg.prefix, i.lineage, send, common ? `${cfg.source}@${common.name}` : "", path.kind === "resume" ? path.token : "",
+      cfg.raw ? "1" : "0", id, String(cfg.port), i.targetConfig.user, cfg.address, holdTag(id), bookmark ? "1" : "0", release.join("\n"), pruneSource.join("\n")),
+  };
+  // target retention after the run: the new snapshot counts as one of those kept
+  const targetOurs = target.filter((s) => s.name.startsWith(cfg.prefix));
+  const pruneTarget = targetOurs.slice(0, Math.max(0, targetOurs.length - (cfg.retainTarget - 1))).map((s) => s.full);
+  return {
+    sync: { ...sync, send, from: common ? `${cfg.source}@${common.name}` : null, run, pruneTarget: pruneTarget.length ? { label: `Pruning replication snapshots on ${i.target.host}`, command: argv("sh", "-c", 'for s in "$@"; do zfs destroy "$s" || exit 1; done', "sh", ...pruneTarget) } : null },
+    error: null,
+  };
+}
+
+/** One line for the plan: where it stands and what apply does. */
+export function describeSync(s: Sync): string {
+  const where = `${s.sourceHost}:${s.source} → ${s.targetHost}:${s.target}`;
+  const state = s.status === "in sync" ? "in sync"
+    : s.status === "interrupted" ? "an interrupted transfer"
+    : s.status === "never replicated" ? "never replicated"
+    : `${[...(s.behind > 0 ? [`${s.behind} snapshot${s.behind === 1 ? "" : "s"} behind`] : []), ...(s.written ? [`${bytes(s.written)} written since`] : [])].join(", ")}${s.lagSeconds !== null ? `${s.behind > 0 || s.written ? ", " : ""}lag ${ago(s.lagSeconds)}` : ""}`;
+  const action = s.send === "resume" ? "apply resumes it from the target's resume token, then sends the rest"
+    : s.send === "incremental" ? `apply sends an incremental from @${s.from!.slice(s.from!.indexOf("@") + 1)}`
+    : s.send === "full" ? "apply sends a full stream" : "";
+  return `${where}: ${state}${action ? ` — ${action}` : ""}${s.rollsBack ? `; ROLLS BACK the target (allow_rollback_target), losing ${s.rollsBack.join(", ")}` : ""}`;
+}

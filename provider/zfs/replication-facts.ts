@@ -1,0 +1,112 @@
+/**
+ * What replication needs to know of a host beyond the refresh's usual facts, read in the
+ * same round trip (only when the stack declares a replication): snapshot creation times and
+ * hold counts, each dataset's `written` (modified since its newest snapshot) and resume
+ * token, and the replication keys and authorisations backplane installed. Commands plus
+ * strict pure parsers: exact columns, numbers checked, duplicates refused.
+ */
+import { argv } from "../model/argv.js";
+import { ParseError, type Fact } from "../model/fact.js";
+import type { ReplicationDatasetRow, ReplicationKeys, ReplicationSnapshotRow } from "../model/live.js";
+
+function rows(fact: string, stdout: string, count: number): string[][] {
+  const all = stdout.split("\n");
+  if (all[all.length - 1] === "") all.pop();
+  return all.map((l, i) => {
+    const cols = l.split("\t");
+    if (cols.length !== count) throw new ParseError(fact, i + 1, `expected ${count} tab-separated columns, got ${cols.length}: ${JSON.stringify(l)}`);
+    return cols;
+  });
+}
+
+const number = (fact: string, line: number, what: string, v: string): number => {
+  if (!/^\d+$/.test(v)) throw new ParseError(fact, line, `${what} '${v}' is not a number`);
+  return Number(v);
+};
+
+/** creation (epoch seconds) and userrefs (holds) of every snapshot; names hold no tab. */
+const SNAPS = "zfs list -t snapshot creation,userrefs";
+export const replicationSnapshots: Fact<Map<string, ReplicationSnapshotRow>> = {
+  name: SNAPS,
+  command: argv("zfs", "list", "-Hp", "-t", "snapshot", "-o", "name,creation,userrefs"),
+  parse(stdout) {
+    const out = new Map<string, ReplicationSnapshotRow>();
+    rows(SNAPS, stdout, 3).forEach(([name, creation, userrefs], i) => {
+      if (!name!.includes("@")) throw new ParseError(SNAPS, i + 1, `'${name}' is not a snapshot name`);
+      if (out.has(name!)) throw new ParseError(SNAPS, i + 1, `${name} listed twice`);
+      out.set(name!, { creation: number(SNAPS, i + 1, "creation", creation!), userrefs: number(SNAPS, i + 1, "userrefs", userrefs!) });
+    });
+    return out;
+  },
+};
+
+/**
+ * written (bytes changed since the newest snapshot: a replication target must show 0),
+ * receive_resume_token ('-' when none) and keystatus ('-' when not encrypted) of every
+ * filesystem and volume — a partly received dataset included.
+ */
+const DATASETS = "zfs list written,receive_resume_token,keystatus";
+export const replicationDatasets: Fact<Map<string, ReplicationDatasetRow>> = {
+  name: DATASETS,
+  command: argv("zfs", "list", "-Hp", "-t", "filesystem,volume", "-o", "name,written,receive_resume_token,keystatus"),
+  parse(stdout) {
+    const out = new Map<string, ReplicationDatasetRow>();
+    rows(DATASETS, stdout, 4).forEach(([name, written, token, keystatus], i) => {
+      if (out.has(name!)) throw new ParseError(DATASETS, i + 1, `${name} listed twice`);
+      // a resume token is printed as ZFS encodes it: version, checksum, length, hex payload
+      if (token !== "-" && !/^\d+-[0-9a-f]+-[0-9a-f]+-[0-9a-f]+$/.test(token!)) throw new ParseError(DATASETS, i + 1, `${name}: receive_resume_token '${token}' is not a resume token`);
+      if (!["-", "available", "unavailable"].includes(keystatus!)) throw new ParseError(DATASETS, i + 1, `${name}: keystatus '${keystatus}' is not known`);
+      out.set(name!, { written: number(DATASETS, i + 1, "written", written!), resumeToken: token === "-" ? null : token!, keystatus: keystatus === "-" ? null : (keystatus as "available" | "unavailable") });
+    });
+    return out;
+  },
+};
+
+/** Where a source host keeps replication keys (one private key per replication, never leaving the host). */
+export const REPLICATION_KEY_DIR = "/etc/backplane/replication";
+/** The comment that marks an authorized_keys line (and a key) as a replication's: `<tag>=<id>`. */
+export const REPLICATION_KEY_TAG = "backplane-replication";
+
+/**
+ * The replication keys (public halves), their known_hosts files and the authorized_keys
+ * lines backplane installed, one tagged line each. Ids are backplane's own (hex), so a file
+ * name cannot hold a tab; a line that does not fit the tags fails the read.
+ */
+const KEYS = "replication keys";
+export const replicationKeys: Fact<ReplicationKeys> = {
+  name: KEYS,
+  command: argv("sh", "-c", [
+    `d=${REPLICATION_KEY_DIR}`,
+    'if [ -d "$d" ]; then',
+    '  for f in "$d"/*.pub; do [ -f "$f" ] || continue; id=${f##*/}; id=${id%.pub}; sed "s/^/key\t$id\t/" "$f"; done',
+    '  for f in "$d"/*.known_hosts; do [ -f "$f" ] || continue; id=${f##*/}; id=${id%.known_hosts}; sed "s/^/known\t$id\t/" "$f"; done',
+    "fi",
+    'a="$HOME/.ssh/authorized_keys"',
+    `if [ -f "$a" ]; then grep -e ' ${REPLICATION_KEY_TAG}=' "$a" | sed "s/^/auth\t/"; fi`,
+    "exit 0",
+  ].join("\n")),
+  parse(stdout) {
+    const keys: ReplicationKeys = { publicKeys: new Map(), knownHosts: new Map(), authorized: new Map() };
+    const all = stdout.split("\n");
+    if (all[all.length - 1] === "") all.pop();
+    all.forEach((l, i) => {
+      const tab = l.indexOf("\t");
+      const tag = l.slice(0, tab);
+      const rest = l.slice(tab + 1);
+      if (tag === "auth") {
+        const m = new RegExp(` ${REPLICATION_KEY_TAG}=([0-9a-f]{16})$`).exec(rest);
+        // a hand-written line that merely mentions the tag is not ours: left alone
+        if (!m) return;
+        if (keys.authorized.has(m[1]!)) throw new ParseError(KEYS, i + 1, `two authorized_keys lines for replication ${m[1]}`);
+        keys.authorized.set(m[1]!, rest);
+        return;
+      }
+      const [id, value] = [rest.slice(0, rest.indexOf("\t")), rest.slice(rest.indexOf("\t") + 1)];
+      if ((tag !== "key" && tag !== "known") || !/^[0-9a-f]{16}$/.test(id) || rest.indexOf("\t") < 0) throw new ParseError(KEYS, i + 1, `not a key line: ${JSON.stringify(l)}`);
+      const into = tag === "key" ? keys.publicKeys : keys.knownHosts;
+      if (into.has(id)) throw new ParseError(KEYS, i + 1, `${tag} ${id} has more than one line`);
+      into.set(id, value);
+    });
+    return keys;
+  },
+};
