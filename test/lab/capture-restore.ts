@@ -2,7 +2,9 @@
  * Captures the restore facts (provider/zfs/restore-facts.ts) from a running lab host into
  * test/fixtures/zfs-get-snapshots/ and test/fixtures/zfs-get-dataset/, every form the host
  * answers (json = OpenZFS 2.3, tabs = before it, legacy = zfs-fuse), as <label>-<case>.<form>.{cmd,txt}.
- * Builds a throw-away pool `fxr` on the host's second disk and destroys it afterwards.
+ * Also the host's whole refresh then (test/fixtures/refresh/<label>-restore.{txt,nonce}).
+ * Builds a throw-away pool `fxr` on the host's second disk and destroys it afterwards; the
+ * host should have no other pools (the refresh fixture would carry them).
  *
  *   npx tsx test/lab/capture-restore.ts prod zfs-2.3                         (vm lab)
  *   BACKPLANE_LAB_DIR=… BACKPLANE_LAB_HOSTS=…/hosts.json npx tsx test/lab/capture-restore.ts prod zfs-fuse-0.7   (own ns lab)
@@ -14,6 +16,9 @@ import { labHost } from "./hosts.js";
 import { SshTransport } from "../../provider/transport/ssh.js";
 import { argv, toDisplay, type Argv } from "../../provider/model/argv.js";
 import { propertiesOf, snapshotsOf } from "../../provider/zfs/restore-facts.js";
+import { randomBytes } from "node:crypto";
+import { batchScript } from "../../provider/engine/batch.js";
+import { refreshItems } from "../../provider/engine/live.js";
 
 const fixtures = join(dirname(fileURLToPath(import.meta.url)), "..", "fixtures");
 const [hostName = "prod", label = "zfs-2.3"] = process.argv.slice(2);
@@ -55,12 +60,12 @@ try {
   await must(argv("sh", "-c", "zpool destroy -f fxr 2>/dev/null; true"));
   await must(argv("zpool", "create", "-f", "-O", "mountpoint=/fxr", "fxr", h.disks[1]!));
   // a managed dataset: a snapshot carrying its own marker, one inheriting it (not ownership),
-  // one of another stack, a held one, data written between them, and a child with a snapshot
-  // of its own (not listed: -d 1)
+  // one of another stack, a held one, data written between them; a managed dataset with a
+  // child that has a snapshot of its own (not listed: -d 1; restore refuses the parent); one
+  // whose newer snapshot has a clone (restore to the older one refuses)
   await must(argv("sh", "-c", [
     "set -e",
     "zfs create -o compression=gzip -o 'com.example:team=media team' -o backplane:managed=fixture-lineage fxr/app",
-    "zfs create fxr/app/child",
     "dd if=/dev/urandom of=/fxr/app/a bs=64k count=4 2>/dev/null",
     "zfs snapshot -o backplane:managed=fixture-lineage fxr/app@s1",
     "dd if=/dev/urandom of=/fxr/app/b bs=64k count=8 2>/dev/null",
@@ -69,7 +74,14 @@ try {
     "zfs snapshot -o backplane:managed=other-lineage fxr/app@foreign",
     "zfs snapshot fxr/app@held",
     "zfs hold keep fxr/app@held",
-    "zfs snapshot fxr/app/child@c1",
+    "zfs create -o backplane:managed=fixture-lineage fxr/parent",
+    "zfs snapshot fxr/parent@p1",
+    "zfs create fxr/parent/child",
+    "zfs snapshot fxr/parent/child@c1",
+    "zfs create -o backplane:managed=fixture-lineage fxr/cloned",
+    "zfs snapshot fxr/cloned@a",
+    "zfs snapshot fxr/cloned@b",
+    "zfs clone fxr/cloned@b fxr/cloned-b",
     "rm /fxr/app/b",
     // a dataset whose name and snapshot name hold spaces
     "zfs create 'fxr/with space'",
@@ -78,8 +90,18 @@ try {
   ].join("\n")));
   await saveForms("zfs-get-snapshots", "app", snapshotForms("fxr/app"));
   await saveForms("zfs-get-snapshots", "with-space", snapshotForms("fxr/with space"));
+  await saveForms("zfs-get-snapshots", "parent", snapshotForms("fxr/parent"));
+  await saveForms("zfs-get-snapshots", "cloned", snapshotForms("fxr/cloned"));
   await saveForms("zfs-get-snapshots", "none", snapshotForms("fxr/empty"));
   await saveForms("zfs-get-dataset", "app", propertyForms("fxr/app"));
+  await saveForms("zfs-get-dataset", "cloned", propertyForms("fxr/cloned"));
+  // the host's refresh at the same moment: the restore planner's tests read names, origins and markers from it
+  const nonce = randomBytes(6).toString("hex");
+  const r = await t.script(batchScript(refreshItems([]), nonce));
+  if (r.exitCode !== 0) throw new Error(r.stderr);
+  await writeFile(join(fixtures, "refresh", `${label}-restore.nonce`), `${nonce}\n`);
+  await writeFile(join(fixtures, "refresh", `${label}-restore.txt`), r.stdout);
+  console.log(`captured refresh/${label}-restore (${r.stdout.length} bytes)`);
   await must(argv("sh", "-c", "zfs release keep fxr/app@held; zfs list -H -o name -r fxr | sort -r | while read -r f; do zfs umount \"$f\" 2>/dev/null; done; zpool destroy -f fxr"));
 } finally {
   await t.close();
