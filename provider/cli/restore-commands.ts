@@ -96,7 +96,10 @@ export function registerRestoreCommands(program: Command, kit: CliKit): void {
           const guid = await runSteps(t!, plan);
           await recordNewGuid(p, state, host.alias, dataset, guid);
           out(`\nRestore complete: ${dataset} on ${host.alias} is at ${plan.target.name}.`);
-          if (!plan.discard) out(`The data it replaced is at ${plan.aside}. To undo:\n${plan.undo.map((c) => `  ${toDisplay(c)}`).join("\n")}`);
+          if (!plan.discard) {
+            out(`The data it replaced is at ${plan.aside}. To undo:\n${plan.undo.map((c) => `  ${toDisplay(c)}`).join("\n")}`);
+            out("and then re-record the original object in state: backplane state rm ADDRESS; backplane import ADDRESS " + dataset + " (docs/restore.md)");
+          }
         } finally {
           await closeTransports([t!]);
         }
