@@ -54,7 +54,7 @@ export interface CloneProps {
   origin: string | SnapshotL1;
   properties?: Record<string, string>;
   promote?: boolean;
-  /** throw-away data (a CI or staging clone): allows sync=disabled */
+  /** throw-away data (a CI or staging clone): allows sync=disabled; removing it needs no --allow-destroy */
   ephemeral?: boolean;
 }
 

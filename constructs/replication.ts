@@ -68,10 +68,12 @@ export class Replication extends Construct {
 }
 
 export interface StagingProps {
-  /** the production dataset; its newest snapshot is cloned at apply time */
+  /** the production dataset; its newest snapshot, resolved at plan time, is cloned and pinned in state */
   from: Dataset;
   name: string;
   properties?: Record<string, string>;
+  /** throw-away data: removing the staging clone needs no --allow-destroy (and sync=disabled is allowed) */
+  ephemeral?: boolean;
 }
 
 /** The seed's "staging = clone of prod@latest". */
@@ -80,9 +82,9 @@ export class Staging extends Construct {
   constructor(scope: Construct, id: string, props: StagingProps) {
     super(scope, id);
     const origin = props.from.at("latest");
-    validateAtSynth(this, cloneKind, () => ({ name: props.name, origin, properties: props.properties }));
+    validateAtSynth(this, cloneKind, () => ({ name: props.name, origin, properties: props.properties, ephemeral: props.ephemeral }));
     this.resource = new CloneL1(this, "resource", {
-      provider: props.from.host.provider, name: props.name, origin, properties: props.properties, dependsOn: [props.from.resource],
+      provider: props.from.host.provider, name: props.name, origin, properties: props.properties, ephemeral: props.ephemeral, dependsOn: [props.from.resource],
     });
   }
 }

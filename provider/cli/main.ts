@@ -24,6 +24,7 @@ import { planImport } from "../engine/import.js";
 import { faultInjection } from "./fault.js";
 import { lockWithin } from "../../state/lock-wait.js";
 import { DurationError, parseDuration } from "./duration.js";
+import { registerRestoreCommands } from "./restore-commands.js";
 
 const color = () => process.stdout.isTTY === true && !process.env.NO_COLOR;
 const out = (s: string) => process.stdout.write(s.endsWith("\n") ? s : `${s}\n`);
@@ -393,6 +394,8 @@ withCommon(program.command("facts").description("what each host is and can do: O
       await closeAll(transports);
     }
   });
+
+registerRestoreCommands(program, { withCommon, withLocking, project, withStateLock });
 
 const stateCmd = program.command("state").description("inspect and edit state");
 withCommon(stateCmd.command("list")).action(async (o: Common) => {

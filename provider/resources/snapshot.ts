@@ -119,7 +119,8 @@ export const cloneKind: ResourceKind = {
       if (mismatch) return { errors: [mismatch], change: noop(base, "not the recorded object") };
       const sets = Object.entries(props).filter(([k, v]) => live.get(k)?.value !== v || live.get(k)?.source.kind !== "local");
       const origin = live.get("origin")?.value;
-      const after = { name, origin: r.config.origin, properties: props, promote: r.config.promote === true, origin_snapshot: state?.attributes.origin_snapshot ?? origin, guid: live.get("guid")?.value };
+      // origin_snapshot stays what was cloned (pinned): a newer snapshot never re-clones a clone that exists
+      const after = { name, origin: r.config.origin, properties: props, promote: r.config.promote === true, ephemeral: r.config.ephemeral === true, origin_snapshot: state?.attributes.origin_snapshot ?? origin, guid: live.get("guid")?.value };
       if (sets.length === 0) return { errors: [], change: noop(base, "up to date", after) };
       return {
         errors: [],
@@ -143,9 +144,10 @@ export const cloneKind: ResourceKind = {
       errors: [],
       change: {
         ...base, action: "create", reason: "does not exist", destructive: false,
-        attrs: [{ name: "origin", after: snapshot }, ...Object.entries(props).map(([k, v]) => ({ name: k, after: show(k, v) }))],
+        // the plan names the snapshot @latest resolved to; state pins it as origin_snapshot
+        attrs: [{ name: "origin", after: snapshot }, ...(r.config.ephemeral === true ? [{ name: "ephemeral", after: "true" }] : []), ...Object.entries(props).map(([k, v]) => ({ name: k, after: show(k, v) }))],
         steps,
-        after: { name, origin: r.config.origin, properties: props, promote: r.config.promote === true, origin_snapshot: snapshot },
+        after: { name, origin: r.config.origin, properties: props, promote: r.config.promote === true, ephemeral: r.config.ephemeral === true, origin_snapshot: snapshot },
       },
     };
   },
@@ -161,7 +163,11 @@ export const cloneKind: ResourceKind = {
     const under = (id: string) => id.startsWith(`${state.id}/`) || id.startsWith(`${state.id}@`);
     const blocking = [...ctx.live.datasets.keys(), ...ctx.live.snapshots.keys()].filter((id) => under(id) && !ctx.removedIds.has(id)).sort();
     if (blocking.length > 0) return { errors: [`${state.id} on ${state.host} cannot be destroyed: ${blocking.join(", ")} ${blocking.length === 1 ? "lives" : "live"} under it and ${blocking.length === 1 ? "is" : "are"} not removed by this plan; backplane destroys only what it owns`], change: noop(base, "not empty") };
-    return { errors: [], change: { ...base, action: "delete", reason: "no longer in the configuration", attrs: [], destructive: true, steps: [{ command: argv("zfs", "destroy", state.id), label: "Destroying" }], after: null } };
+    // An ephemeral clone holds throw-away data (staging, CI): removing it loses nothing anyone
+    // declared worth keeping, so it needs no --allow-destroy. The flag recorded at the last
+    // apply decides (the configuration that declared it may be gone).
+    const ephemeral = state.attributes.ephemeral === true;
+    return { errors: [], change: { ...base, action: "delete", reason: ephemeral ? "no longer in the configuration (ephemeral: destroyed without --allow-destroy)" : "no longer in the configuration", attrs: [], destructive: !ephemeral, steps: [{ command: argv("zfs", "destroy", state.id), label: "Destroying" }], after: null } };
   },
   drift(address, state, live): Drift[] {
     return live.datasets.has(state.id) ? [] : [{ address, host: state.host, id: state.id, property: "(existence)", recorded: "exists", live: "missing" }];
