@@ -401,7 +401,7 @@ export function describeSync(s: Sync): string {
   const state = s.status === "in sync" ? "in sync"
     : s.status === "interrupted" ? "an interrupted transfer"
     : s.status === "never replicated" ? "never replicated"
-    : `${[...(s.behind > 0 ? [`${s.behind} snapshot${s.behind === 1 ? "" : "s"} behind`] : []), ...(s.written ? [`${bytes(s.written)} written since`] : [])].join(", ")}${s.lagSeconds !== null ? `${s.behind > 0 || s.written ? ", " : ""}lag ${ago(s.lagSeconds)}` : ""}`;
+    : `${[...(s.behind > 0 ? [`${s.behind} snapshot${s.behind === 1 ? "" : "s"} behind`] : []), ...(s.written ? [`${bytes(s.written)} written since the last replicated snapshot`] : [])].join(", ")}${s.lagSeconds !== null ? `${s.behind > 0 || s.written ? ", " : ""}lag ${ago(s.lagSeconds)}` : ""}`;
   const action = s.send === "resume" ? "apply resumes it from the target's resume token, then sends the rest"
     : s.send === "incremental" ? `apply sends an incremental from @${s.from!.slice(s.from!.indexOf("@") + 1)}`
     : s.send === "full" ? "apply sends a full stream" : "";
