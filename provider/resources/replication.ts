@@ -92,9 +92,12 @@ export function authorizedOptions(cmd: Argv): string {
 
 /** The whole authorized_keys line for a public key line ("ssh-ed25519 AAAA… comment"). */
 export function authorizedLine(options: string, publicKey: string, id: string): string | null {
-  const [type, blob] = publicKey.trim().split(/\s+/);
-  if (type !== "ssh-ed25519" || !blob || !/^[A-Za-z0-9+/]+={0,2}$/.test(blob)) return null;
-  return `${options} ${type} ${blob} ${REPLICATION_KEY_TAG}=${id}`;
+  // one line, an ed25519 key whose blob names its own type and holds 32 key bytes (51 bytes in all)
+  const m = /^ssh-ed25519 ([A-Za-z0-9+/]+={0,2})(?: [^\s]+)?$/.exec(publicKey.trim());
+  if (!m) return null;
+  const blob = Buffer.from(m[1]!, "base64");
+  if (blob.length !== 51 || blob.readUInt32BE(0) !== 11 || blob.subarray(4, 15).toString("latin1") !== "ssh-ed25519") return null;
+  return `${options} ssh-ed25519 ${m[1]} ${REPLICATION_KEY_TAG}=${id}`;
 }
 
 /**

@@ -9,26 +9,12 @@ import { describe, it, expect, beforeAll } from "vitest";
 import { execa } from "execa";
 import { join } from "node:path";
 import { backplane, project, resetHosts, sh, ROOT } from "./helpers.js";
+import { PREPARE, REPLICATION_STACK } from "./replication-stack.js";
 
 const KEY_DIR = "/etc/backplane/replication";
 let dir: string;
 let drWg: string;
 
-const STACK = `
-const prod = new Host(stack, "prod", hostProps(prodInv));
-const dr = new Host(stack, "dr", hostProps(drInv));
-const tank = prod.pool("tank", { name: "tank", vdevs: [prodInv.disks[0]!], filesystemProperties: { mountpoint: "/tank" } });
-const srv = prod.dataset("srv", { name: "tank/srv", dependsOn: [tank] });
-const uploads = prod.dataset("uploads", { name: "tank/srv/uploads", profile: "uploads", dependsOn: [srv] });
-const postgres = prod.dataset("postgres", { name: "tank/srv/postgres", profile: "postgres", dependsOn: [srv] });
-const secret = prod.dataset("secret", { name: "tank/srv/secret", properties: { encryption: "aes-256-gcm", keyformat: "raw", keylocation: "file:///root/bp-secret.key" }, dependsOn: [srv] });
-const backup = dr.pool("backup", { name: "backup", vdevs: [drInv.disks[0]!], filesystemProperties: { mountpoint: "/backup" } });
-const backupProd = dr.dataset("backup-prod", { name: "backup/prod", properties: { readonly: "on" }, dependsOn: [backup] });
-const mesh = new bp.WireGuardMesh(stack, "mesh", { hosts: [prod, dr], cidr: "10.201.0.0/24", listenPort: 51820 });
-new bp.Replication(stack, "uploads-dr", { source: uploads, target: dr, targetDataset: "backup/prod/uploads", via: mesh });
-new bp.Replication(stack, "postgres-dr", { source: postgres, target: dr, targetDataset: "backup/prod/postgres", via: mesh, retainSource: 2, retainTarget: 3 });
-new bp.Replication(stack, "secret-dr", { source: secret, target: dr, targetDataset: "backup/prod/secret", via: mesh, raw: true });
-`;
 
 /** The snapshots of a dataset, name → guid. */
 async function guids(host: string, dataset: string): Promise<Map<string, string>> {
@@ -49,9 +35,9 @@ const newest = (m: Map<string, string>) => [...m.keys()].filter((n) => n.startsW
 describe("replication over WireGuard (vm tier)", () => {
   beforeAll(async () => {
     await resetHosts();
-    for (const h of ["prod", "dr"]) await sh(h, "ip link del wg0 2>/dev/null; rm -f /etc/wireguard/wg0.*; systemctl disable wg-quick@wg0 2>/dev/null; true");
-    await sh("prod", "head -c 32 /dev/urandom > /root/bp-secret.key && chmod 600 /root/bp-secret.key");
-    dir = await project("replication", STACK);
+    for (const h of ["prod", "dr"]) await sh(h, PREPARE.both);
+    await sh("prod", PREPARE.prod);
+    dir = await project("replication", REPLICATION_STACK);
   }, 300_000);
 
   it("the first apply sends full streams from prod to dr over the tunnel; the targets are read-only and not mounted", async () => {
@@ -113,11 +99,11 @@ describe("replication over WireGuard (vm tier)", () => {
     let receiving = false;
     for (let i = 0; i < 120 && !receiving; i++) {
       await new Promise((r) => setTimeout(r, 500));
-      receiving = (await sh("prod", `pgrep -f 'ssh -F /dev/null -i ${KEY_DIR}/' || true`)).trim() !== "";
+      receiving = (await sh("prod", `pgrep -f '[s]sh -F /dev/null -i ${KEY_DIR}/' || true`)).trim() !== "";
     }
     expect(receiving, "dr started receiving").toBe(true);
     await new Promise((r) => setTimeout(r, 6000));
-    await sh("prod", `pkill -f 'ssh -F /dev/null -i ${KEY_DIR}/' || true`);
+    await sh("prod", `pkill -f '[s]sh -F /dev/null -i ${KEY_DIR}/' || true`);
     const cut = await running;
     expect(cut.exitCode, cut.stdout + cut.stderr).toBe(1);
     expect(cut.stdout + cut.stderr).toContain("replication failed for 1 of");

@@ -2,7 +2,10 @@
  * Captures one refresh round trip (the whole batched output) from a lab host as a fixture
  * for the planner's unit tests: test/fixtures/refresh/<label>.{txt,nonce}.
  *
- *   npx tsx test/lab/capture-refresh.ts <host> <label>
+ *   npx tsx test/lab/capture-refresh.ts <host> <label> [--replication]
+ *
+ * --replication adds the sections a stack with a replication reads (snapshot times and
+ * holds, written, resume tokens, replication keys).
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
@@ -12,11 +15,13 @@ import { transportFor } from "./capture-fixtures.js";
 import { batchScript } from "../../provider/engine/batch.js";
 import { refreshItems } from "../../provider/engine/live.js";
 
-const [host = "prod", label = "zfs-2.3-capture"] = process.argv.slice(2);
+const args = process.argv.slice(2);
+const replication = args.includes("--replication");
+const [host = "prod", label = "zfs-2.3-capture"] = args.filter((a) => !a.startsWith("--"));
 const dir = join(dirname(fileURLToPath(import.meta.url)), "..", "fixtures", "refresh");
 const t = transportFor(host);
 const nonce = randomBytes(6).toString("hex");
-const r = await t.script(batchScript(refreshItems([]), nonce));
+const r = await t.script(batchScript(refreshItems([], { replication }), nonce));
 if (r.exitCode !== 0) throw new Error(r.stderr);
 await mkdir(dir, { recursive: true });
 await writeFile(join(dir, `${label}.nonce`), nonce + "\n");
