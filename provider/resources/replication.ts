@@ -195,12 +195,13 @@ const SYNC_SCRIPT = [
   "fi",
   'new="$src@$prefix$(date -u +%Y%m%dT%H%M%SZ)"',
   `zfs snapshot -o "${MANAGED_PROPERTY}=$lineage" "$new" || fail "cannot take $new"`,
+  // held before it is sent (zrepl's step hold): a cut transfer's snapshot cannot be pruned away before it resumes
+  'zfs hold "$tag" "$new" || fail "cannot hold $new"',
   'if [ "$mode" = full ]; then set -- "$new"; else set -- -I "$from" "$new"; fi',
   // a raw stream keeps an encrypted dataset encrypted (and compressed, large blocks) on the wire and on the target
   'if [ "$raw" = 1 ]; then set -- -w "$@"; else set -- -L -c "$@"; fi',
   "printf 'bytes\\t%s\\n' \"$(estimate \"$@\")\"",
   'pipe "$@"',
-  'zfs hold "$tag" "$new" || warn "cannot hold $new"',
   'if [ "$bookmark" = 1 ]; then zfs bookmark "$new" "${new%%@*}#${new#*@}" || warn "cannot bookmark $new"; fi',
   "printf 'snapshot\\t%s\\t%s\\n' \"$new\" \"$(zfs get -Hp -o value guid \"$new\")\"",
   // names hold no newline: one per line

@@ -15,7 +15,7 @@ for h in prod dr; do
   on "$h" 'for p in $(zpool list -H -o name); do zpool destroy -f "$p"; done; for d in /dev/vdb /dev/vdc; do zpool labelclear -f "$d" 2>/dev/null; wipefs -qa "$d"; done; ip link del wg0 2>/dev/null; rm -f /etc/wireguard/wg0.*; systemctl disable wg-quick@wg0 2>/dev/null; true'
 done
 on prod 'head -c 32 /dev/urandom > /root/bp-secret.key && chmod 600 /root/bp-secret.key'
-dir=$(npx tsx -e 'import { project } from "./test/e2e/helpers.ts"; import { REPLICATION_STACK } from "./test/e2e/replication-stack.ts"; project("replication-capture", REPLICATION_STACK).then((d) => console.log(d));')
+dir=$(npx tsx test/lab/replication-project.mts replication-capture)
 bp() { (cd "$dir" && "$OLDPWD/bin/backplane.mjs" "$@"); }
 # never applied: no keys anywhere, no targets
 capture prod zfs-2.3-prod-repl-none

@@ -87,12 +87,12 @@ describe("planning the seed stack", () => {
     }
   });
 
-  it("refuses kinds the engine cannot apply yet, naming them", () => {
+  it("a replication is not planned from hosts read without the replication facts, and says so", () => {
     const live = new Map([["prod", liveFrom("zfs-2.3-prod-empty", "prod")], ["dr", liveFrom("zfs-2.3-prod-empty", "dr")]]);
     const p = makePlan({ stack: "seed-dr", graph: seedGraph("seed-dr"), state: null, live, newLineage: "x" });
     const refused = new Set(p.errors.map((e) => e.address.split(".")[0]));
     expect(refused).toEqual(new Set(["backplane_replication"]));
-    expect(p.errors[0]!.message).toContain("cannot be planned yet");
+    expect(p.errors[0]!.message).toBe("target host dr was read without its replication facts");
   });
 
   it("plans a WireGuard mesh with keys known after apply: peers wait for the interfaces they name", () => {

@@ -1,0 +1,197 @@
+/**
+ * Replication planned on real captured host states (test/lab/capture-replication.sh): the
+ * stack prod → dr over WireGuard, in sync, behind, diverged, interrupted, never applied;
+ * the incremental path on the snapshot chains those hosts held.
+ */
+import { describe, it, expect } from "vitest";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { makePlan } from "../../provider/engine/plan.js";
+import { loadStack, type DesiredGraph } from "../../provider/engine/load.js";
+import { renderHuman, renderJson } from "../../provider/engine/render.js";
+import { hasChanges, pendingSyncs, type Plan, type Sync } from "../../provider/model/plan.js";
+import { toDisplay, toShell } from "../../provider/model/argv.js";
+import type { HostLive } from "../../provider/model/live.js";
+import type { State } from "../../provider/model/state.js";
+import { incrementalPath, newestCommon, type ChainSnapshot } from "../../provider/zfs/replication-path.js";
+import { replicationKeys } from "../../provider/zfs/replication-facts.js";
+import { replicationId } from "../../provider/resources/replication.js";
+import { liveFrom, ROOT } from "./helpers/seed.js";
+
+const fx = (f: string) => join(ROOT, "test", "fixtures", "refresh", f);
+const graph = (): DesiredGraph => loadStack(JSON.parse(readFileSync(fx("zfs-2.3-repl.cdk.tf.json"), "utf8")));
+const recorded = (): State => JSON.parse(readFileSync(fx("zfs-2.3-repl.state.json"), "utf8")) as State;
+const host = (label: string, name: string) => liveFrom(label, name, { replication: true });
+/** a plan made 10 minutes after the capture's newest snapshot */
+const NOW = Date.UTC(2026, 10, 26, 8, 44, 4) / 1000;
+
+function plan(prod: HostLive, dr: HostLive, opts: { state?: State | null; graph?: DesiredGraph } = {}): Plan {
+  return makePlan({ stack: "replication-capture", graph: opts.graph ?? graph(), state: opts.state === undefined ? recorded() : opts.state, live: new Map([["prod", prod], ["dr", dr]]), newLineage: "00000000-0000-4000-8000-000000000000", now: NOW });
+}
+const sync = (p: Plan, dataset: string): Sync => p.syncs!.find((s) => s.source === dataset)!;
+const replications = (p: Plan) => p.changes.filter((c) => c.type === "backplane_replication");
+
+describe("replication on captured hosts", () => {
+  it("in sync: keys and authorisations match, nothing to send, no changes, no drift", () => {
+    const p = plan(host("zfs-2.3-prod-repl-synced", "prod"), host("zfs-2.3-dr-repl-synced", "dr"));
+    expect(p.errors).toEqual([]);
+    expect(p.drift).toEqual([]);
+    expect(replications(p).map((c) => c.action)).toEqual(["noop", "noop", "noop"]);
+    expect(p.syncs!.map((s) => s.status)).toEqual(["in sync", "in sync", "in sync"]);
+    expect(hasChanges(p)).toBe(false);
+    // what dr received belongs to the replications: not reported as left alone
+    expect(p.notManaged.filter((n) => n.host === "dr")).toEqual([]);
+    expect(renderHuman(p, { color: false })).toContain("No changes.");
+  });
+
+  it("behind: new writes and a snapshot made by hand go as one -I incremental from the newest common snapshot (by GUID)", () => {
+    const p = plan(host("zfs-2.3-prod-repl-behind", "prod"), host("zfs-2.3-dr-repl-synced", "dr"));
+    expect(p.errors).toEqual([]);
+    const s = sync(p, "tank/srv/uploads");
+    expect(s).toMatchObject({ status: "behind", behind: 1, send: "incremental", from: "tank/srv/uploads@backplane-repl-20261126T083404Z", lagSeconds: 600, rollsBack: null });
+    // the writes were snapshotted by hand: nothing written since that snapshot
+    expect(s.written).toBe(0);
+    const args = s.run!.command.slice(4).map((w) => w.text);
+    expect(args.slice(0, 5)).toEqual(["tank/srv/uploads", "backplane-repl-", recorded().lineage, "incremental", "tank/srv/uploads@backplane-repl-20261126T083404Z"]);
+    expect(sync(p, "tank/srv/postgres").status).toBe("in sync");
+    expect(pendingSyncs(p).map((x) => x.source)).toEqual(["tank/srv/uploads"]);
+    const text = renderHuman(p, { color: false });
+    expect(text).toMatch(/prod:tank\/srv\/uploads → dr:backup\/prod\/uploads: 1 snapshot behind, lag 10m — apply sends an incremental from @backplane-repl-20261126T083404Z/);
+    expect(text).toContain("Plan: 0 to add, 0 to change, 0 to destroy, 1 to replicate.");
+    expect(JSON.parse(renderJson(p)).replications.find((r: { source: string }) => r.source === "tank/srv/uploads")).toMatchObject({ status: "behind", send: "incremental", behind: 1 });
+  });
+
+  it("retention: the source keeps retain_source replication snapshots (the new one counts), the target retain_target; holds are released after the transfer", () => {
+    const p = plan(host("zfs-2.3-prod-repl-behind", "prod"), host("zfs-2.3-dr-repl-synced", "dr"));
+    const s = sync(p, "tank/srv/uploads");
+    const [release, prune] = s.run!.command.slice(-2).map((w) => w.text.split("\n").filter(Boolean));
+    // two replication snapshots on prod, retain_source 3: none pruned; the held one is released once the new one is held
+    expect(prune).toEqual([]);
+    expect(release).toEqual(["tank/srv/uploads@backplane-repl-20261126T083404Z"]);
+    expect(s.pruneTarget).toBeNull();
+    // a retention of one: everything older than the new snapshot goes (never a snapshot made by hand)
+    const g = graph();
+    for (const r of g.resources.values()) if (r.type === "backplane_replication") Object.assign(r.config, { retain_source: 1, retain_target: 1 });
+    const one = sync(plan(host("zfs-2.3-prod-repl-behind", "prod"), host("zfs-2.3-dr-repl-synced", "dr"), { graph: g }), "tank/srv/uploads");
+    expect(one.run!.command.at(-1)!.text.split("\n")).toEqual(["tank/srv/uploads@backplane-repl-20261126T083354Z", "tank/srv/uploads@backplane-repl-20261126T083404Z"]);
+    expect(toShell(one.pruneTarget!.command)).toContain("backup/prod/uploads@backplane-repl-20261126T083354Z backup/prod/uploads@backplane-repl-20261126T083404Z");
+    expect(toShell(one.pruneTarget!.command)).not.toContain("handmade");
+  });
+
+  it("diverged: a snapshot only the target has refuses the plan with the common snapshot and the target-only ones", () => {
+    const p = plan(host("zfs-2.3-prod-repl-synced", "prod"), host("zfs-2.3-dr-repl-diverged", "dr"));
+    expect(p.errors.map((e) => e.message)).toEqual([
+      "backup/prod/postgres on dr diverged from tank/srv/postgres on prod: the newest common snapshot is @backplane-repl-20261126T083349Z, and only the target has @handmade; backplane does not overwrite a diverged target unless the replication sets allow_rollback_target (zfs recv -F destroys them)",
+    ]);
+    expect(p.syncs!.some((s) => s.source === "tank/srv/postgres")).toBe(false);
+  });
+
+  it("diverged with allow_rollback_target: receives with -F from the common snapshot, and says what it loses", () => {
+    const g = graph();
+    for (const r of g.resources.values()) if (r.type === "backplane_replication" && r.config.source_dataset === "tank/srv/postgres") r.config.allow_rollback_target = true;
+    const p = plan(host("zfs-2.3-prod-repl-synced", "prod"), host("zfs-2.3-dr-repl-diverged", "dr"), { graph: g });
+    expect(p.errors).toEqual([]);
+    const s = sync(p, "tank/srv/postgres");
+    expect(s).toMatchObject({ status: "behind", send: "incremental", from: "tank/srv/postgres@backplane-repl-20261126T083349Z", rollsBack: ["backup/prod/postgres@handmade"] });
+    expect(renderHuman(p, { color: false })).toContain("ROLLS BACK the target (allow_rollback_target), losing backup/prod/postgres@handmade");
+    // the target's forced command changes to one with -F: the authorisation is rewritten
+    const c = replications(p).find((x) => x.id.startsWith("tank/srv/postgres"))!;
+    expect(c.action).toBe("update");
+    expect(c.reason).toBe("authorisation differs on dr");
+    expect(toDisplay(c.steps[0]!.handOver!.command)).toContain("zfs recv -s -u -F -o readonly=on");
+  });
+
+  it("never applied: the key is made on prod and authorised on dr through the hand-over; no private key in any command", () => {
+    const p = plan(host("zfs-2.3-prod-repl-none", "prod"), host("zfs-2.3-dr-repl-synced", "dr"), { state: null });
+    const c = replications(p).find((x) => x.id.startsWith("tank/srv/uploads"))!;
+    expect(c).toMatchObject({ action: "create", alsoUses: ["dr"] });
+    expect(c.steps.map((s) => s.label)).toEqual(["Authorizing the replication key", "Reading the replication key"]);
+    expect(c.steps[0]!.handOver!.host).toBe("dr");
+    expect(c.steps[1]!.captures).toBe("public_key");
+    const shown = JSON.stringify(c.steps.map((s) => [toDisplay(s.command), s.handOver ? toDisplay(s.handOver.command) : ""]));
+    expect(shown).not.toMatch(/PRIVATE KEY|BEGIN OPENSSH/);
+    // dr's host key, pinned in the stack, is what prod's ssh will accept on the tunnel address
+    expect(toDisplay(c.steps[0]!.command)).toMatch(/'10\.201\.0\.\d+ ssh-ed25519 AAAA[A-Za-z0-9+/]+'/);
+  });
+
+  it("an authorisation removed from dr by hand is drift that apply puts back", () => {
+    const dr = host("zfs-2.3-dr-repl-synced", "dr");
+    const uploads = [...graph().resources.values()].find((r) => r.config.source_dataset === "tank/srv/uploads")!;
+    expect(dr.replication!.keys.authorized.delete(replicationId(recorded().lineage, uploads.address))).toBe(true);
+    const p = plan(host("zfs-2.3-prod-repl-synced", "prod"), dr);
+    const changed = replications(p).filter((c) => c.action !== "noop");
+    expect(changed).toHaveLength(1);
+    expect(changed[0]!.reason).toBe("authorisation missing on dr");
+  });
+
+  it("interrupted: the target's resume token is sent first (send -t), then the rest", () => {
+    const p = plan(host("zfs-2.3-prod-repl-synced", "prod"), host("zfs-2.3-dr-repl-interrupted", "dr"));
+    expect(p.errors).toEqual([]);
+    const s = sync(p, "tank/srv/uploads");
+    expect(s).toMatchObject({ status: "interrupted", send: "resume" });
+    const token = host("zfs-2.3-dr-repl-interrupted", "dr").replication!.datasets.get("backup/prod/uploads")!.resumeToken!;
+    expect(token).toMatch(/^1-[0-9a-f]+-[0-9a-f]+-[0-9a-f]+$/);
+    expect(s.run!.command.map((w) => w.text)).toContain(token);
+    expect(renderHuman(p, { color: false })).toContain("an interrupted transfer — apply resumes it from the target's resume token, then sends the rest");
+  });
+
+  it("a target host without a pinned host key is refused: the source could not check whom it sends to", () => {
+    const g = graph();
+    delete g.hosts.get("dr")!.hostKey;
+    const p = plan(host("zfs-2.3-prod-repl-synced", "prod"), host("zfs-2.3-dr-repl-synced", "dr"), { graph: g });
+    expect(p.errors.filter((e) => e.message.includes("has no pinned host_key"))).toHaveLength(3);
+  });
+});
+
+describe("the incremental path on captured snapshot chains", () => {
+  const chain = (l: HostLive, dataset: string): ChainSnapshot[] =>
+    [...l.snapshots.values()].filter((s) => s.dataset === dataset).map((s) => ({ name: s.snapshot, guid: s.guid, createtxg: s.createtxg, creation: l.replication!.snapshots.get(s.name)!.creation }));
+  const prodBehind = host("zfs-2.3-prod-repl-behind", "prod");
+  const prodSynced = host("zfs-2.3-prod-repl-synced", "prod");
+  const drSynced = host("zfs-2.3-dr-repl-synced", "dr");
+  const drDiverged = host("zfs-2.3-dr-repl-diverged", "dr");
+  const target = (l: HostLive, d: string) => ({ exists: true, snapshots: chain(l, d), resumeToken: l.replication!.datasets.get(d)!.resumeToken, written: l.replication!.datasets.get(d)!.written });
+
+  it.each([
+    ["a target that does not exist: full", chain(prodSynced, "tank/srv/uploads"), { exists: false, snapshots: [], resumeToken: null, written: 0 }, { kind: "full" }],
+    ["a resume token comes before anything else", chain(prodSynced, "tank/srv/uploads"), { ...target(drSynced, "backup/prod/uploads"), resumeToken: "1-abc-10-789c" }, { kind: "resume", token: "1-abc-10-789c" }],
+    ["no snapshot in common (another dataset's chain)", chain(prodSynced, "tank/srv/uploads"), target(drSynced, "backup/prod/postgres"), { kind: "conflict", conflict: { type: "no-common", targetSnapshots: ["backplane-repl-20261126T083349Z"] } }],
+  ])("%s", (_, source, tgt, expected) => {
+    expect(incrementalPath(source, tgt)).toEqual(expected);
+  });
+
+  it("behind: from the newest common snapshot, with what the target lacks", () => {
+    const path = incrementalPath(chain(prodBehind, "tank/srv/uploads"), target(drSynced, "backup/prod/uploads"));
+    expect(path.kind).toBe("incremental");
+    if (path.kind !== "incremental") return;
+    expect(path.from.name).toBe("backplane-repl-20261126T083404Z");
+    expect(path.behind.map((s) => s.name)).toEqual(["handmade"]);
+  });
+
+  it("diverged: the target-only snapshot is the evidence", () => {
+    const path = incrementalPath(chain(prodSynced, "tank/srv/postgres"), target(drDiverged, "backup/prod/postgres"));
+    expect(path).toMatchObject({ kind: "conflict", conflict: { type: "diverged", common: { name: "backplane-repl-20261126T083349Z" }, targetOnly: ["handmade"] } });
+  });
+
+  it("modified: bytes written on the target after the common snapshot", () => {
+    const path = incrementalPath(chain(prodSynced, "tank/srv/uploads"), { ...target(drSynced, "backup/prod/uploads"), written: 4096 });
+    expect(path).toMatchObject({ kind: "conflict", conflict: { type: "modified", written: 4096 } });
+  });
+
+  it("common means the same GUID: a snapshot re-made under the same name is not common", () => {
+    const src = chain(prodSynced, "tank/srv/uploads");
+    const dst = chain(drSynced, "backup/prod/uploads").map((s) => ({ ...s, guid: `${s.guid}0` }));
+    expect(newestCommon(src, dst)).toBeNull();
+  });
+});
+
+describe("the replication keys read", () => {
+  it("a hand-written authorized_keys line that only mentions the tag is not taken for backplane's", () => {
+    const k = replicationKeys.parse("auth\tssh-ed25519 AAAA my own key, not backplane-replication=0123456789abcdef really\nauth\tcommand=\"x\" ssh-ed25519 AAAA backplane-replication=0123456789abcdef\n");
+    expect([...k.authorized.keys()]).toEqual(["0123456789abcdef"]);
+  });
+  it("refuses a line that is not one of its tags, and two lines for one replication", () => {
+    expect(() => replicationKeys.parse("key\tnot-an-id\tssh-ed25519 AAAA\n")).toThrow();
+    expect(() => replicationKeys.parse("auth\ta backplane-replication=0123456789abcdef\nauth\tb backplane-replication=0123456789abcdef\n")).toThrow(/two authorized_keys lines/);
+  });
+});
