@@ -9,11 +9,12 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { propertiesOf, snapshotsOf } from "../../provider/zfs/restore-facts.js";
 import { parseRestoreRequest, planRestore, RestoreRefused, utcStamp, type RestoreInput } from "../../provider/resources/restore.js";
-import { toDisplay } from "../../provider/model/argv.js";
+import { toDisplay, type Argv } from "../../provider/model/argv.js";
 import { ParseError } from "../../provider/model/fact.js";
 import { ROOT, liveFrom } from "./helpers/seed.js";
 
-const fixture = (fact: string, name: string) => readFileSync(join(ROOT, "test", "fixtures", fact, `zfs-fuse-0.7-${name}`), "utf8");
+const captured = (label: string, fact: string, name: string) => readFileSync(join(ROOT, "test", "fixtures", fact, `${label}-${name}`), "utf8");
+const fixture = (fact: string, name: string) => captured("zfs-fuse-0.7", fact, name);
 const snaps = (ds: string, name: string) => snapshotsOf(ds).parse(fixture("zfs-get-snapshots", `${name}.legacy.txt`), "legacy");
 const props = (ds: string, name: string) => propertiesOf(ds).parse(fixture("zfs-get-dataset", `${name}.tabs.txt`), "tabs");
 const live = () => liveFrom("zfs-fuse-0.7-restore", "prod");
@@ -166,5 +167,225 @@ describe("restore: the plan", () => {
     expect(refusal(() => parseRestoreRequest("tank/x", "2026-11-26T08:00:00")).message).toMatch(/with a zone/);
     expect(parseRestoreRequest("tank/x", "2026-11-26T08:00:00+01:00")).toEqual({ time: new Date("2026-11-26T07:00:00Z"), text: "2026-11-26T08:00:00+01:00" });
     expect(parseRestoreRequest("tank/x", "tank/x@s1")).toEqual({ snapshot: "s1" });
+  });
+});
+
+// ---- OpenZFS 2.3 ---------------------------------------------------------------------------
+// The same lab state captured on the vm tier (zfs-2.3.2): every form the host answers. JSON is
+// what backplane reads there; the tab-separated and legacy forms are the fallbacks, captured
+// on the same host so each can be checked against the JSON.
+
+const fixture23 = (fact: string, name: string) => captured("zfs-2.3", fact, name);
+const live23 = () => liveFrom("zfs-2.3-restore", "prod");
+type Form = "json" | "tabs" | "legacy";
+/** the command a fact runs for one form: the JSON one first, then the fallbacks by name */
+const commandFor = (f: { command: Argv; fallbacks: { name: string; command: Argv }[] }, form: Form): Argv =>
+  form === "json" ? f.command : f.fallbacks.find((x) => x.name === form)!.command;
+const snaps23 = (ds: string, name: string, form: Form = "json") => snapshotsOf(ds).parse(fixture23("zfs-get-snapshots", `${name}.${form}.txt`), form);
+const props23 = (ds: string, name: string, form: "json" | "tabs" = "json") => propertiesOf(ds).parse(fixture23("zfs-get-dataset", `${name}.${form}.txt`), form);
+/** snapshots compared as plain values (bigint as text: toEqual would pass 0n for 0 anyway, be exact) */
+const plain = (v: unknown) => JSON.parse(JSON.stringify(v, (_k, x) => (typeof x === "bigint" ? `${x}n` : x)));
+
+const SNAPSHOT_CASES = [
+  ["fxr/app", "app"],
+  ["fxr/cloned", "cloned"],
+  ["fxr/parent", "parent"],
+  ["fxr/with space", "with-space"],
+  ["fxr/empty", "none"],
+] as const;
+const DATASET_CASES = [
+  ["fxr/app", "app"],
+  ["fxr/cloned", "cloned"],
+] as const;
+
+describe("OpenZFS 2.3: the snapshots of one dataset, in every form the host answers", () => {
+  it.each(SNAPSHOT_CASES)("%s: the JSON and the tab-separated fallback give the same snapshots; legacy the same without createtxg and written", (ds, name) => {
+    const json = snaps23(ds, name, "json");
+    expect(plain(snaps23(ds, name, "tabs"))).toEqual(plain(json));
+    expect(plain(snaps23(ds, name, "legacy"))).toEqual(plain(json.map((s) => ({ ...s, createtxg: null, written: null }))));
+  });
+
+  it.each(SNAPSHOT_CASES.flatMap(([ds, name]) => (["json", "tabs", "legacy"] as const).map((form) => [ds, name, form] as const)))(
+    "%s (%s, %s): the captured command is the one the fact runs",
+    (ds, name, form) => {
+      expect(fixture23("zfs-get-snapshots", `${name}.${form}.cmd`).trim()).toBe(toDisplay(commandFor(snapshotsOf(ds), form)));
+    },
+  );
+
+  it("lists fxr/app oldest first with createtxg, creation, used, written and holds as numbers, a marker only where set on the snapshot itself", () => {
+    expect(snaps23("fxr/app", "app").map((s) => [s.snapshot, s.createtxg, s.creation, s.used, s.written, s.userrefs, s.marker])).toEqual([
+      ["s1", 11n, 1795682280, 14336n, 288768n, 0, "fixture-lineage"],
+      ["inherits-marker", 12n, 1795682280, 14336n, 540672n, 0, null],
+      ["foreign", 13n, 1795682281, 0n, 146432n, 0, "other-lineage"],
+      ["held", 14n, 1795682281, 0n, 0n, 1, null],
+    ]);
+    // markers inherited from the dataset are no ownership of the snapshot
+    expect(snaps23("fxr/cloned", "cloned").map((s) => [s.snapshot, s.marker])).toEqual([["a", null], ["b", null]]);
+  });
+
+  it("keeps a guid above 2^63 exact (never through a float)", () => {
+    expect(snaps23("fxr/app", "app").find((s) => s.snapshot === "held")!.guid).toBe("16611754418669503256");
+  });
+
+  it("orders by createtxg, not by the order listed: two snapshots of the same second keep their order when the JSON lists them reversed", () => {
+    const doc = JSON.parse(fixture23("zfs-get-snapshots", "app.json.txt"));
+    doc.datasets = Object.fromEntries(Object.entries(doc.datasets).reverse());
+    expect(snapshotsOf("fxr/app").parse(JSON.stringify(doc), "json").map((s) => s.snapshot)).toEqual(["s1", "inherits-marker", "foreign", "held"]);
+  });
+
+  it("in JSON a marker value holding a tab and newlines stays one value: it cannot forge a row", () => {
+    const doc = JSON.parse(fixture23("zfs-get-snapshots", "app.json.txt"));
+    const forged = "x\t-\nfxr/app@fake\tguid\t1\t-";
+    doc.datasets["fxr/app@foreign"].properties["backplane:managed"].value = forged;
+    const rows = snapshotsOf("fxr/app").parse(JSON.stringify(doc), "json");
+    expect(rows.map((s) => s.snapshot)).toEqual(["s1", "inherits-marker", "foreign", "held"]);
+    expect(rows[2]!.marker).toBe(forged);
+  });
+
+  const json = () => fixture23("zfs-get-snapshots", "app.json.txt");
+  const tabs = () => fixture23("zfs-get-snapshots", "app.tabs.txt");
+  const legacy = () => fixture23("zfs-get-snapshots", "app.legacy.txt");
+  const dropLastLine = (text: string) => text.split("\n").slice(0, -2).join("\n") + "\n";
+  it.each([
+    ["JSON cut short", "json", () => json().slice(0, json().length / 2), /not JSON/],
+    ["JSON holding a snapshot of another dataset", "json", () => json().replace('"fxr/app@held":{"name":"fxr/app@held"', '"fxr/other@held":{"name":"fxr/other@held"'), /"fxr\/other@held" is not a snapshot of fxr\/app/],
+    ["JSON whose entry is not named as its key", "json", () => json().replace('{"name":"fxr/app@held"', '{"name":"fxr/app@forged"'), /not a dataset entry named as its key/],
+    ["JSON with a property missing", "json", () => json().replace('"written":{"value":"288768","source":{"type":"NONE","data":"-"}},', ""), /fxr\/app@s1: expected exactly .*missing: written/],
+    ["JSON with a property added", "json", () => json().replace('"userrefs":{"value":"0","source":{"type":"NONE","data":"-"}},', '"userrefs":{"value":"0","source":{"type":"NONE","data":"-"}},"mountpoint":{"value":"/","source":{"type":"LOCAL","data":"-"}},'), /expected exactly/],
+    ["JSON with a source type it does not know", "json", () => json().replace('"backplane:managed":{"value":"fixture-lineage","source":{"type":"INHERITED"', '"backplane:managed":{"value":"fixture-lineage","source":{"type":"FORGED"'), /unknown source type "FORGED"/],
+    ["JSON with a size not in bytes (read without -p)", "json", () => json().replace('"used":{"value":"14336"', '"used":{"value":"14K"'), /used: '14K' is not a number/],
+    ["tabs cut inside a row", "tabs", () => tabs().slice(0, tabs().lastIndexOf("\t")), /expected 4 tab-separated columns, got 3/],
+    ["tabs missing the last row", "tabs", () => dropLastLine(tabs()), /27 rows is not 7 per object/],
+    ["tabs with a row forged by a marker value holding a tab and a newline", "tabs",
+      () => tabs().replace("fxr/app@foreign\tbackplane:managed\tother-lineage\tlocal\n", "fxr/app@foreign\tbackplane:managed\tx\t-\nfxr/app@foreign\tbackplane:managed\tfixture-lineage\tlocal\n"),
+      /expected property guid, got "backplane:managed"/],
+    ["legacy missing the last row", "legacy", () => dropLastLine(legacy()), /24 rows is not 5 per object/],
+  ] as const)("refuses %s", (_what, form, make, message) => {
+    expect(() => snapshotsOf("fxr/app").parse(make(), form)).toThrow(ParseError);
+    expect(() => snapshotsOf("fxr/app").parse(make(), form)).toThrow(message);
+  });
+});
+
+describe("OpenZFS 2.3: every property of the dataset", () => {
+  it.each(DATASET_CASES)("%s: the JSON and the tab-separated fallback give the same properties with the same sources", (ds, name) => {
+    const json = props23(ds, name, "json");
+    expect(json.size).toBeGreaterThan(70);
+    expect([...props23(ds, name, "tabs")]).toEqual([...json]);
+  });
+
+  it.each(DATASET_CASES.flatMap(([ds, name]) => (["json", "tabs"] as const).map((form) => [ds, name, form] as const)))(
+    "%s (%s, %s): the captured command is the one the fact runs",
+    (ds, name, form) => {
+      expect(fixture23("zfs-get-dataset", `${name}.${form}.cmd`).trim()).toBe(toDisplay(commandFor(propertiesOf(ds), form)));
+    },
+  );
+
+  it.each(["json", "tabs"] as const)("keeps sources (%s): what is set locally, inherited, default, and the read-only state", (form) => {
+    const p = props23("fxr/app", "app", form);
+    expect([...p].filter(([, v]) => v.source.kind === "local").map(([k, v]) => [k, v.value])).toEqual([
+      ["compression", "gzip"], ["com.example:team", "media team"], ["backplane:managed", "fixture-lineage"],
+    ]);
+    expect(p.get("mountpoint")).toEqual({ value: "/fxr/app", source: { kind: "inherited", from: "fxr" } });
+    expect(p.get("encryption")).toEqual({ value: "off", source: { kind: "default" } });
+    expect(p.get("type")).toEqual({ value: "filesystem", source: { kind: "none" } });
+    expect(p.get("mounted")?.value).toBe("yes");
+    expect(p.get("written")?.value).toBe("14336");
+    expect([...props23("fxr/cloned", "cloned", form)].filter(([, v]) => v.source.kind === "local").map(([k]) => k)).toEqual(["backplane:managed"]);
+  });
+
+  const json = () => fixture23("zfs-get-dataset", "app.json.txt");
+  const tabs = () => fixture23("zfs-get-dataset", "app.tabs.txt");
+  it.each([
+    ["JSON cut short", "json", () => json().slice(0, json().length - 10), /not JSON/],
+    ["JSON holding a second dataset", "json", () => json().replace('"datasets":{"fxr/app":', '"datasets":{"fxr/other":{"name":"fxr/other","properties":{}},"fxr/app":'), /expected exactly fxr\/app, got fxr\/other, fxr\/app/],
+    ["JSON of another dataset", "json", () => json().replace('"datasets":{"fxr/app":{"name":"fxr/app"', '"datasets":{"fxr/other":{"name":"fxr/other"'), /expected exactly fxr\/app, got fxr\/other/],
+    ["tabs cut inside a row", "tabs", () => tabs().slice(0, tabs().lastIndexOf("\t")), /expected 4 tab-separated columns, got 3/],
+    ["tabs with a row of another dataset", "tabs", () => `${tabs()}fxr/other\tcompression\toff\tlocal\n`, /not fxr\/app/],
+    ["tabs with a native property forged by a value holding a newline", "tabs",
+      () => tabs().replace("fxr/app\tcom.example:team\tmedia team\tlocal\n", "fxr/app\tcom.example:team\tx\t-\nfxr/app\tmountpoint\t/etc\tlocal\n"), /mountpoint listed twice/],
+  ] as const)("refuses %s", (_what, form, make, message) => {
+    expect(() => propertiesOf("fxr/app").parse(make(), form)).toThrow(ParseError);
+    expect(() => propertiesOf("fxr/app").parse(make(), form)).toThrow(message);
+  });
+});
+
+describe("OpenZFS 2.3: restore, planned from what the host printed", () => {
+  function input23(o: Partial<RestoreInput> & { dataset?: string; to?: string; form?: "json" | "tabs" } = {}): RestoreInput {
+    const { form = "json", to = "s1", ...rest } = o;
+    const dataset = rest.dataset ?? "fxr/app";
+    const name = dataset === "fxr/cloned" ? "cloned" : "app";
+    return {
+      host: "prod", dataset, target: parseRestoreRequest(dataset, to), lineage: "fixture-lineage", live: live23(),
+      snapshots: snaps23(dataset, name, form), properties: props23(dataset, name, form), now: NOW, discard: false, allowDestroy: false, ...rest,
+    };
+  }
+  const stamp = utcStamp(NOW);
+  const tmp = `fxr/app-backplane-restore-${stamp}`;
+
+  it("keeps the current data and the newer snapshots aside, copies every local property onto the clone, and says how much was written since the target", () => {
+    const p = planRestore(input23());
+    expect(p.newer.map((s) => s.snapshot)).toEqual(["inherits-marker", "foreign", "held"]);
+    expect(p.steps.map((s) => toDisplay(s.command))).toEqual([
+      "zfs unmount fxr/app",
+      `zfs clone -o mountpoint=none -o backplane:managed=fixture-lineage -o 'com.example:team=media team' -o compression=gzip fxr/app@s1 ${tmp}`,
+      `zfs promote ${tmp}`,
+      `zfs rename -p fxr/app fxr/backplane-pre-restore-${stamp}/app`,
+      `zfs rename ${tmp} fxr/app`,
+      "zfs inherit mountpoint fxr/app",
+      "zfs get -Hp -o value guid fxr/app",
+    ]);
+    // 2.3 has `written`: the dataset's since its newest snapshot plus each newer snapshot's
+    expect(p.headWritten).toBe(14336n);
+    expect(p.writtenSinceTarget).toBe(14336n + 540672n + 146432n + 0n);
+  });
+
+  it("plans the same from the tab-separated fallback as from the JSON", () => {
+    const fromJson = planRestore(input23());
+    const fromTabs = planRestore(input23({ form: "tabs" }));
+    expect(plain(fromTabs)).toEqual(plain(fromJson));
+  });
+
+  it("--to TIME picks, among snapshots of the same second, the newest by createtxg", () => {
+    // s1 and inherits-marker were both taken in the second 1795682280
+    expect(planRestore(input23({ to: new Date(1795682280 * 1000).toISOString() })).target.name).toBe("fxr/app@inherits-marker");
+    expect(planRestore(input23({ to: new Date(1795682281 * 1000).toISOString() })).target.name).toBe("fxr/app@held");
+  });
+
+  it("restoring to the newest snapshot keeps nothing newer aside and counts only what was written since it", () => {
+    const p = planRestore(input23({ dataset: "fxr/cloned", to: "b" }));
+    expect(p.newer).toEqual([]);
+    expect(p.writtenSinceTarget).toBe(0n);
+  });
+
+  it("a snapshot forged into the tab-separated listing by a marker value is no restore target: the refresh's name list decides", () => {
+    const forged = fixture23("zfs-get-snapshots", "app.tabs.txt").replace(
+      "fxr/app@foreign\tbackplane:managed\tother-lineage\tlocal\n",
+      "fxr/app@foreign\tbackplane:managed\tx\t-\n" + [
+        "fxr/app@fake\tguid\t1\t-", "fxr/app@fake\tcreatetxg\t99\t-", "fxr/app@fake\tcreation\t1795682282\t-", "fxr/app@fake\tused\t0\t-",
+        "fxr/app@fake\twritten\t0\t-", "fxr/app@fake\tuserrefs\t0\t-", "fxr/app@fake\tbackplane:managed\tfixture-lineage\tlocal\n",
+      ].join("\n"),
+    );
+    // the grid holds (a whole forged block: docs/restore.md, Limits), so the listing shows it …
+    const snapshots = snapshotsOf("fxr/app").parse(forged, "tabs");
+    expect(snapshots.map((s) => s.snapshot)).toContain("fake");
+    // … but restore checks the target against the refresh, which no value can forge
+    const r = refusal(() => planRestore({ ...input23({ form: "tabs" }), target: { snapshot: "fake" }, snapshots }));
+    expect(r.rule).toBe("snapshot exists");
+  });
+
+  it.each([
+    ["clones of newer snapshots", () => input23({ dataset: "fxr/cloned", to: "a" }), "no clones of newer snapshots", /fxr\/cloned-b \(clone of fxr\/cloned@b\)/],
+    ["a dataset another stack manages", () => input23({ lineage: "another" }), "ownership", /belongs to another stack \(backplane:managed=fixture-lineage\)/],
+    ["a dataset with child datasets", () => ({ ...input23(), dataset: "fxr/parent", target: { snapshot: "p1" }, snapshots: snaps23("fxr/parent", "parent") }), "no child datasets", /fxr\/parent\/child/],
+    ["a dataset nobody manages", () => ({ ...input23(), dataset: "fxr/with space", target: { snapshot: "snap with space" }, snapshots: snaps23("fxr/with space", "with-space") }), "ownership", /not managed by this stack/],
+    ["--discard of a held newer snapshot", () => input23({ discard: true, allowDestroy: true }), "no held snapshots discarded", /fxr\/app@held is held/],
+    ["a properties read cut before the marker (tabs, at a row's end)", () => ({
+      ...input23({ form: "tabs" }),
+      properties: propertiesOf("fxr/app").parse(fixture23("zfs-get-dataset", "app.tabs.txt").replace("fxr/app\tbackplane:managed\tfixture-lineage\tlocal\n", ""), "tabs"),
+    }), "consistent read", /marker differs between the two reads/],
+  ] as const)("refuses %s, naming the rule", (_what, make, rule, message) => {
+    const r = refusal(() => planRestore(make()));
+    expect(r.rule).toBe(rule);
+    expect(r.message).toMatch(message);
   });
 });
