@@ -4,9 +4,10 @@
  *  - stack `seed`: host `prod` with the five service datasets under tank/srv, tuned
  *    exactly as the seed gives them, and host `dr` with its backup pool.
  *  - stack `seed-dr`: the same plus a WireGuard mesh between prod and dr and replication
- *    of uploads and postgres to dr over it ("zfs send | ssh wg-peer zfs recv").
- *    The engine applies it once the WireGuard and replication issues land; until then it
- *    refuses those kinds at plan with a clear error.
+ *    of uploads and postgres to dr over it ("zfs send | ssh wg-peer zfs recv"): prod sends,
+ *    over the tunnel, with a key dr lets run only `zfs recv` into backup/prod/<name>
+ *    (docs/replication.md). `backplane apply --stack seed-dr` sets it up and replicates;
+ *    `backplane replicate --stack seed-dr` replicates again.
  */
 import { App, LocalBackend, TerraformStack } from "cdktf";
 import type { Construct } from "constructs";

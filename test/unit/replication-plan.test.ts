@@ -76,6 +76,11 @@ describe("replication on captured hosts", () => {
     expect(one.run!.command.at(-1)!.text.split("\n")).toEqual(["tank/srv/uploads@backplane-repl-20261126T083354Z", "tank/srv/uploads@backplane-repl-20261126T083404Z"]);
     expect(toShell(one.pruneTarget!.command)).toContain("backup/prod/uploads@backplane-repl-20261126T083354Z backup/prod/uploads@backplane-repl-20261126T083404Z");
     expect(toShell(one.pruneTarget!.command)).not.toContain("handmade");
+    // a snapshot with the prefix that this stack did not mark (another stack, or by hand) is never pruned on the source
+    const prod = host("zfs-2.3-prod-repl-behind", "prod");
+    prod.snapshots.get("tank/srv/uploads@backplane-repl-20261126T083354Z")!.marker = "another-stack";
+    const foreign = sync(plan(prod, host("zfs-2.3-dr-repl-synced", "dr"), { graph: g }), "tank/srv/uploads");
+    expect(foreign.run!.command.at(-1)!.text.split("\n")).toEqual(["tank/srv/uploads@backplane-repl-20261126T083404Z"]);
   });
 
   it("diverged: a snapshot only the target has refuses the plan with the common snapshot and the target-only ones", () => {
