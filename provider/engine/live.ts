@@ -35,6 +35,9 @@ export interface RefreshOptions {
 }
 
 const REPLICATION_ITEMS: BatchItem[] = [
+  // `written` counts what reached a committed transaction group: flush the open one first, or a
+  // write of the last seconds reads as "in sync" (its result is not read; an old ZFS lacks it)
+  { key: "repl-flush", command: argv("zpool", "sync") },
   { key: "repl-snapshots", command: replicationSnapshots.command },
   { key: "repl-datasets", command: replicationDatasets.command },
   { key: "repl-keys", command: replicationKeys.command },

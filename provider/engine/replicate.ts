@@ -8,7 +8,7 @@
  */
 import { ConnectError, type Transport } from "../transport/transport.js";
 import type { Sync } from "../model/plan.js";
-import { parseSyncOutput, type SyncResult } from "../resources/replication.js";
+import { bytes, isSendChatter, parseSyncOutput, sendProgress, type SyncResult } from "../resources/replication.js";
 
 export interface SyncOutcome {
   sync: Sync;
@@ -46,6 +46,27 @@ export function describeOutcome(o: SyncOutcome): string {
   return `${where}: ${kind}${r.resumed ? ` (resumed ${r.resumed} from the target's token)` : ""} → @${r.snapshot.slice(r.snapshot.indexOf("@") + 1)} in ${o.seconds.toFixed(1)}s${rate}${r.warnings.map((w) => `; warning: ${w}`).join("")}${o.error ? `; ${o.error}` : ""}`;
 }
 
+/** Logs a running transfer's progress (bytes, share, rate) at most every `everyMs`, from `zfs send -v -P`'s stderr. */
+export function progress(s: Sync, t0: number, log: (line: string) => void, everyMs = 5000): (chunk: string) => void {
+  let total: number | null = null;
+  let last = t0;
+  let partial = "";
+  return (chunk) => {
+    const lines = (partial + chunk).split("\n");
+    partial = lines.pop()!;
+    for (const line of lines) {
+      const p = sendProgress(line);
+      if (!p) continue;
+      if ("total" in p) total = (total ?? 0) + p.total;
+      else if (Date.now() - last >= everyMs) {
+        last = Date.now();
+        const secs = (last - t0) / 1000;
+        log(`${s.source} → ${s.targetHost}:${s.target}: ${bytes(p.sent)}${total ? ` of ${bytes(total)} (${Math.min(100, Math.round((p.sent / total) * 100))}%)` : ""} sent, ${(p.sent / 1e6 / secs).toFixed(1)} MB/s`);
+      }
+    }
+  };
+}
+
 export async function runSyncs(o: {
   syncs: readonly Sync[];
   transports: ReadonlyMap<string, Transport>;
@@ -60,9 +81,9 @@ export async function runSyncs(o: {
     o.log(`${s.source} → ${s.targetHost}:${s.target}: ${s.send === "resume" ? "resuming" : `sending ${s.send}`}...`);
     const outcome: SyncOutcome = { sync: s, result: null, error: null, unknown: false, seconds: 0 };
     try {
-      const r = await o.transports.get(s.sourceHost)!.run(s.run!.command);
+      const r = await o.transports.get(s.sourceHost)!.run(s.run!.command, { onStderr: progress(s, t0, o.log) });
       outcome.seconds = (Date.now() - t0) / 1000;
-      if (r.exitCode !== 0) outcome.error = r.stderr.trim() || `exit ${r.exitCode}`;
+      if (r.exitCode !== 0) outcome.error = r.stderr.split("\n").filter((l) => l.trim() && !isSendChatter(l)).join("\n").trim() || `exit ${r.exitCode}`;
       else {
         outcome.result = parseSyncOutput(r.stdout);
         await o.record(s, outcome.result);

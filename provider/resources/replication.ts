@@ -180,7 +180,8 @@ const SYNC_SCRIPT = [
   "trap 'rm -f \"$st\"' EXIT",
   "estimate() { zfs send -nP \"$@\" 2>/dev/null | awk -F'\\t' '$1 == \"size\" { print $2 }'; }",
   "pipe() {",
-  '  { zfs send "$@"; echo $? > "$st"; } | ssh -F /dev/null -i "$d/$id" -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile="$d/$id.known_hosts" -o GlobalKnownHostsFile=/dev/null -o ConnectTimeout=20 -o ServerAliveInterval=15 -o ServerAliveCountMax=4 -p "$port" -l "$user" -- "$addr" recv',
+  // -v -P: parsable progress on stderr each second (time, bytes sent, snapshot), read while it runs
+  '  { zfs send -v -P "$@"; echo $? > "$st"; } | ssh -F /dev/null -i "$d/$id" -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile="$d/$id.known_hosts" -o GlobalKnownHostsFile=/dev/null -o ConnectTimeout=20 -o ServerAliveInterval=15 -o ServerAliveCountMax=4 -p "$port" -l "$user" -- "$addr" recv',
   '  r=$?; s=$(cat "$st")',
   '  [ "$s" = 0 ] || fail "zfs send failed (exit ${s:-killed})"',
   '  [ "$r" = 0 ] || fail "zfs recv on $addr failed (exit $r)"',
@@ -216,6 +217,22 @@ export interface SyncResult {
   bytes: number | null;
   resumed: string | null;
   warnings: string[];
+}
+
+/**
+ * What `zfs send -v -P` says on stderr while it runs: `size <total>` before the stream and
+ * `<hh:mm:ss> <bytes sent> <snapshot>` each second. Other lines are the command's errors.
+ */
+export function sendProgress(line: string): { total: number } | { sent: number } | null {
+  const size = /^size\t(\d+)$/.exec(line);
+  if (size) return { total: Number(size[1]) };
+  const tick = /^\d\d:\d\d:\d\d\t(\d+)\t[^\t]+$/.exec(line);
+  return tick ? { sent: Number(tick[1]) } : null;
+}
+
+/** The lines `zfs send -v -P` prints about the stream it makes (not errors): left out of a failure's message. */
+export function isSendChatter(line: string): boolean {
+  return sendProgress(line) !== null || /^(full|incremental)\t/.test(line) || /^resume token contents:|^nvlist version|^\t[a-z_]+ = /.test(line);
 }
 
 /** The sync script's report, strictly: every line one of its tags. */

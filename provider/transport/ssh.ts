@@ -8,7 +8,7 @@ import { mkdirSync, writeFileSync, mkdtempSync, appendFileSync, rmSync } from "n
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { argv, toDisplay, toShell, type Argv } from "../model/argv.js";
-import { ConnectError, HostKeyError, neverConnected, type RunResult, type Transport } from "./transport.js";
+import { ConnectError, HostKeyError, neverConnected, type RunOptions, type RunResult, type Transport } from "./transport.js";
 import type { HostConfig } from "../model/desired.js";
 
 /** This process's folder for ssh's ControlMaster sockets and the pinned known_hosts files. */
@@ -130,7 +130,7 @@ export class SshTransport implements Transport {
     return perCall ?? this.opts.commandTimeoutMs ?? (this.config.commandTimeout ?? 600) * 1000;
   }
 
-  private async exec(remoteCommand: string, display: string, stdin: string | undefined, timeoutMs?: number): Promise<RunResult> {
+  private async exec(remoteCommand: string, display: string, stdin: string | undefined, timeoutMs?: number, onStderr?: (chunk: string) => void): Promise<RunResult> {
     const args = this.account(remoteCommand, display, stdin);
     const t0 = Date.now();
     const limit = this.timeoutMs(timeoutMs);
@@ -140,6 +140,7 @@ export class SshTransport implements Transport {
       stripFinalNewline: false,
       maxBuffer: 256 * 1024 * 1024,
     });
+    if (onStderr) child.stderr?.on("data", (c: Buffer) => onStderr(c.toString("utf8")));
     // Killing ssh is not enough when the host hangs: a multiplexed session's stdio belongs to
     // the ControlMaster too, which keeps the pipes open until its keepalives give up (a
     // minute). Stopping the master closes them, so the caller hears back at the limit.
@@ -164,8 +165,8 @@ export class SshTransport implements Transport {
     return { stdout, stderr, exitCode: r.exitCode ?? -1, durationMs: Date.now() - t0 };
   }
 
-  run(cmd: Argv, opts: { stdin?: string; timeoutMs?: number } = {}): Promise<RunResult> {
-    return this.exec(toShell(cmd), toDisplay(cmd), opts.stdin, opts.timeoutMs);
+  run(cmd: Argv, opts: RunOptions = {}): Promise<RunResult> {
+    return this.exec(toShell(cmd), toDisplay(cmd), opts.stdin, opts.timeoutMs, opts.onStderr);
   }
 
   prepare(cmd: Argv): { file: string; args: string[] } {

@@ -9,10 +9,17 @@ export interface RunResult {
   durationMs: number;
 }
 
+export interface RunOptions {
+  stdin?: string;
+  timeoutMs?: number;
+  /** sees the command's stderr as it arrives (progress of a long transfer); the result still holds all of it */
+  onStderr?: (chunk: string) => void;
+}
+
 export interface Transport {
   readonly host: string;
   /** one round trip: a command */
-  run(cmd: Argv, opts?: { stdin?: string; timeoutMs?: number }): Promise<RunResult>;
+  run(cmd: Argv, opts?: RunOptions): Promise<RunResult>;
   /** one round trip: a POSIX sh script fed on stdin (used to batch many commands) */
   script(text: string, opts?: { timeoutMs?: number }): Promise<RunResult>;
   /**

@@ -88,3 +88,15 @@ describe("validation of a replication at load", () => {
     expect(withReplication(extra)).toThrow(message);
   });
 });
+
+describe("progress of a running transfer", () => {
+  it("reads zfs send -v -P's size and per-second lines; everything else on stderr is the command's own", async () => {
+    const { sendProgress, isSendChatter } = await import("../../provider/resources/replication.js");
+    expect(sendProgress("size\t181177160")).toEqual({ total: 181177160 });
+    expect(sendProgress("08:20:33\t2228224\ttank/srv/uploads@backplane-repl-20261126T081851Z")).toEqual({ sent: 2228224 });
+    expect(sendProgress("incremental\ttank/srv/uploads@a\ttank/srv/uploads@b\t181177160")).toBeNull();
+    expect(isSendChatter("incremental\ttank/srv/uploads@a\ttank/srv/uploads@b\t181177160")).toBe(true);
+    expect(isSendChatter("zfs recv on 10.201.0.2 failed (exit 1)")).toBe(false);
+    expect(isSendChatter("cannot receive incremental stream: destination backup/prod/uploads has been modified")).toBe(false);
+  });
+});

@@ -64,7 +64,7 @@ class ScriptedTransport implements Transport {
 
 const ok = (dataset: string): RunResult => ({ stdout: `bytes\t1048576\nsnapshot\t${dataset}@backplane-repl-20261126T090000Z\t${dataset.length}123\n`, stderr: "", exitCode: 0, durationMs: 5 });
 
-class MemoryBackend implements StateBackend {
+class MemoryBackend implements Pick<StateBackend, "read" | "write"> {
   writes: State[] = [];
   constructor(private state: State | null) {}
   async read() {
