@@ -18,11 +18,13 @@ import { BatchRunner, type Failure } from "./apply-run.js";
 import { ReplicationError, runSyncs, type SyncOutcome } from "./replicate.js";
 
 export class DestroyNotAllowedError extends Error {
-  constructor(readonly changes: Change[], readonly prevented: Change[]) {
+  constructor(readonly changes: Change[], readonly prevented: Change[], readonly rollbacks: string[] = []) {
     super(
       prevented.length > 0
         ? `these changes would destroy resources marked preventDestroy: ${prevented.map((c) => `${c.address} (${c.id})`).join(", ")}`
-        : `the plan destroys or replaces ${changes.map((c) => `${c.address} (${c.id} on ${c.host})`).join(", ")}: run again with --allow-destroy to proceed`,
+        : rollbacks.length > 0
+          ? `the plan rolls replication targets back: ${rollbacks.join("; ")}: run again with --allow-destroy to proceed (a replication marked preventDestroy never does)`
+          : `the plan destroys or replaces ${changes.map((c) => `${c.address} (${c.id} on ${c.host})`).join(", ")}: run again with --allow-destroy to proceed`,
     );
     this.name = "DestroyNotAllowedError";
   }
@@ -190,6 +192,12 @@ function refuseDestruction(o: ApplyOptions): void {
   const destructive = o.plan.changes.filter((c) => c.action !== "noop" && c.destructive);
   const prevented = destructive.filter((c) => o.preventDestroy.has(c.address));
   if (prevented.length > 0 || (destructive.length > 0 && !o.allowDestroy)) throw new DestroyNotAllowedError(destructive, prevented);
+  // a transfer that rolls its target back (zfs recv -F) loses what only the target holds: the stack's
+  // allow_rollback_target says it may, the operator's --allow-destroy says now
+  const rollbacks = (o.plan.syncs ?? []).filter((s) => s.run && s.rollsBack);
+  if (rollbacks.length > 0 && (!o.allowDestroy || rollbacks.some((s) => o.preventDestroy.has(s.address)))) {
+    throw new DestroyNotAllowedError([], [], rollbacks.map((s) => `${s.address} rolls ${s.target} on ${s.targetHost} back, losing ${s.rollsBack!.join(", ")}`));
+  }
 }
 
 /** A deferred change's steps, made now that the values it waited for are in state. */

@@ -17,7 +17,7 @@ import { planPsk, replanPsk } from "../resources/wireguard-psk.js";
 import { hostFacts, hostRequirementProblems } from "../resources/host-facts.js";
 import type { PlanContext } from "../resources/kind.js";
 import { resourceKind } from "../schema/index.js";
-import { planSync, REPLICATION } from "../resources/replication.js";
+import { planSync, replicationTopologyProblems, REPLICATION } from "../resources/replication.js";
 
 export interface PlanInput {
   stack: string;
@@ -227,6 +227,7 @@ export function makePlan(input: PlanInput): Plan {
  */
 function replicationSyncs(graph: DesiredGraph, changes: readonly Change[], live: ReadonlyMap<string, HostLive>, lineage: string, now: number, errors: PlanError[], skip: SkipUnread): Sync[] {
   const syncs: Sync[] = [];
+  errors.push(...replicationTopologyProblems(graph));
   for (const r of graph.resources.values()) {
     if (r.type !== REPLICATION || r.mode !== "resource") continue;
     const targetHost = r.config.target_host as string;
@@ -236,7 +237,8 @@ function replicationSyncs(graph: DesiredGraph, changes: readonly Change[], live:
       continue;
     }
     if (errors.some((e) => e.address === r.address) || !changes.some((c) => c.address === r.address)) continue;
-    const planned = planSync({ address: r.address, path: r.path, config: r.config, lineage, source, target, targetConfig: graph.hosts.get(targetHost)!, now });
+    const declaredSnapshots = new Set([...graph.resources.values()].filter((x) => x.host === r.host && x.type === "backplane_snapshot").map((x) => `${x.config.dataset as string}@${x.config.name as string}`));
+    const planned = planSync({ address: r.address, path: r.path, config: r.config, lineage, source, target, targetConfig: graph.hosts.get(targetHost)!, now, declaredSnapshots });
     if (planned.error) errors.push({ address: r.address, host: r.host, message: planned.error });
     else syncs.push(planned.sync);
   }

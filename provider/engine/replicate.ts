@@ -35,6 +35,9 @@ export class ReplicationError extends Error {
   }
 }
 
+/** How long one transfer may run (see runSyncs). */
+export const TRANSFER_TIMEOUT_MS = 24 * 3600 * 1000;
+
 const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
 
 export function describeOutcome(o: SyncOutcome): string {
@@ -81,7 +84,10 @@ export async function runSyncs(o: {
     o.log(`${s.source} → ${s.targetHost}:${s.target}: ${s.send === "resume" ? "resuming" : `sending ${s.send}`}...`);
     const outcome: SyncOutcome = { sync: s, result: null, error: null, unknown: false, seconds: 0 };
     try {
-      const r = await o.transports.get(s.sourceHost)!.run(s.run!.command, { onStderr: progress(s, t0, o.log) });
+      // a transfer may outlast the host's command_timeout (made for quick commands): ssh's keepalives
+      // on both hops notice a dead link, and the source host runs one transfer per replication at a time
+      const source = o.transports.get(s.sourceHost)!;
+      const r = await source.run(s.run!.command, { onStderr: progress(s, t0, o.log), timeoutMs: Math.max(source.commandTimeoutMs ?? 0, TRANSFER_TIMEOUT_MS) });
       outcome.seconds = (Date.now() - t0) / 1000;
       if (r.exitCode !== 0) outcome.error = r.stderr.split("\n").filter((l) => l.trim() && !isSendChatter(l)).join("\n").trim() || `exit ${r.exitCode}`;
       else {
@@ -90,6 +96,8 @@ export async function runSyncs(o: {
         if (s.pruneTarget) {
           const p = await o.transports.get(s.targetHost)!.run(s.pruneTarget.command);
           if (p.exitCode !== 0) outcome.error = `replicated, but pruning on ${s.targetHost} failed: ${p.stderr.trim() || `exit ${p.exitCode}`}`;
+          // a snapshot held or cloned on the target is kept: said, not a failure (the next run tries again)
+          for (const line of p.stdout.split("\n").filter((l) => l.startsWith("kept\t"))) outcome.result.warnings.push(`kept ${line.slice(5)} on ${s.targetHost} (held or cloned)`);
         }
       }
     } catch (e) {

@@ -19,7 +19,7 @@
  */
 import { createHash } from "node:crypto";
 import { argv, toShell, type Argv } from "../model/argv.js";
-import type { HostConfig } from "../model/desired.js";
+import type { DesiredResource, HostConfig } from "../model/desired.js";
 import type { HostLive } from "../model/live.js";
 import type { Drift, Step, Sync } from "../model/plan.js";
 import { MANAGED_PROPERTY } from "../zfs/properties.js";
@@ -80,14 +80,19 @@ export function knownHostsLine(address: string, port: number, hostKey: string): 
  * make it diverge; -F only when the stack allows rolling the target back.
  */
 export function forcedCommand(cfg: Pick<Config, "target" | "force" | "receive">, volume: boolean): Argv {
-  return argv("zfs", "recv", "-s", "-u", ...(cfg.force ? ["-F"] : []), "-o", "readonly=on", ...(volume ? [] : ["-o", "canmount=noauto"]),
+  // whatever the stream carries (a source host is not trusted with the target's mounts): no
+  // mountpoint or shares of its own, nothing executable, no devices, no setuid
+  return argv("zfs", "recv", "-s", "-u", ...(cfg.force ? ["-F"] : []), "-o", "readonly=on", ...(volume ? [] : ["-o", "canmount=noauto", "-o", "exec=off", "-o", "setuid=off", "-o", "devices=off", "-x", "mountpoint", "-x", "sharenfs", "-x", "sharesmb"]),
     ...Object.entries(cfg.receive).sort(([a], [b]) => a.localeCompare(b)).flatMap(([k, v]) => ["-o", `${k}=${v}`]), cfg.target);
 }
 
 /** The authorized_keys options before the key: the forced command, and nothing else allowed (no pty, no forwarding). */
 export function authorizedOptions(cmd: Argv): string {
-  // inside command="…" a double quote or backslash must be escaped; the schema refuses both in user values anyway
-  return `restrict,command="${toShell(cmd).replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+  // inside command="…" sshd turns \" into " and keeps every other byte as it is (a backslash too, as
+  // in the shell's '\'' quoting); a text ending in a backslash would escape the closing quote
+  const text = toShell(cmd);
+  if (text.endsWith("\\")) throw new Error("a forced command cannot end in a backslash");
+  return `restrict,command="${text.replace(/"/g, '\\"')}"`;
 }
 
 /** The whole authorized_keys line for a public key line ("ssh-ed25519 AAAA… comment"). */
@@ -127,12 +132,14 @@ const AUTHORIZE_SCRIPT = [
   "set -e",
   "id=$1; options=$2",
   'IFS= read -r key || key=""',
+  "set -f",
   'set -- $key',
   '[ "${1:-}" = ssh-ed25519 ] || { echo "not an ed25519 public key" >&2; exit 1; }',
   'case "${2:-}" in ""|*[!A-Za-z0-9+/=]*) echo "not a public key" >&2; exit 1;; esac',
   "umask 077",
   'a="$HOME/.ssh/authorized_keys"',
   'mkdir -p "$HOME/.ssh"',
+  '[ -L "$a" ] && { echo "$a is a symbolic link: backplane rewrites authorized_keys by rename and will not replace a link" >&2; exit 1; }',
   '[ -f "$a" ] || : > "$a"',
   't=$(mktemp "$a.bp.XXXXXX")',
   "trap 'rm -f \"$t\"' EXIT",
@@ -158,8 +165,12 @@ const DEAUTHORIZE_SCRIPT = [
 /** On the source host: removes the key files and this replication's holds (the snapshots stay). */
 const REMOVE_KEY_SCRIPT = [
   "set -e",
-  `d=${REPLICATION_KEY_DIR}; id=$1; tag=$2; shift 2`,
-  'for s in "$@"; do zfs release "$tag" "$s" 2>/dev/null || true; done',
+  `d=${REPLICATION_KEY_DIR}; id=$1; tag=$2; src=$3`,
+  // this replication's holds, by tag (a source already gone has none left)
+  "if zfs list -H -o name \"$src\" >/dev/null 2>&1; then",
+  "  zfs list -H -o name -t snapshot -d 1 \"$src\" | tr '\\n' '\\0' | xargs -0 -r zfs holds -H | awk -F'\\t' -v t=\"$tag\" '$2 == t { print $1 }' |",
+  '    while IFS= read -r s; do zfs release "$tag" "$s"; done',
+  "fi",
   'rm -f "$d/$id" "$d/$id.pub" "$d/$id.known_hosts"',
 ].join("\n");
 
@@ -173,22 +184,27 @@ const SYNC_SCRIPT = [
   `d=${REPLICATION_KEY_DIR}`,
   "src=$1 prefix=$2 lineage=$3 mode=$4 from=$5 token=$6 raw=$7 id=$8 port=$9",
   "shift 9",
-  "user=$1 addr=$2 tag=$3 bookmark=$4 release=$5 prune=$6",
+  "user=$1 addr=$2 tag=$3 bookmark=$4 prune=$5",
   "fail() { printf '%s\\n' \"$*\" >&2; exit 1; }",
   "warn() { printf 'warning\\t%s\\n' \"$*\"; }",
+  // one transfer of a replication at a time on this host (a timed-out one may still be running here)
+  'if command -v flock >/dev/null; then exec 9>"/run/backplane-repl-$id.lock" && flock -n 9 || fail "another transfer of this replication is still running on this host"; fi',
   'st=$(mktemp) || exit 1',
   "trap 'rm -f \"$st\"' EXIT",
   "estimate() { zfs send -nP \"$@\" 2>/dev/null | awk -F'\\t' '$1 == \"size\" { print $2 }'; }",
   "pipe() {",
-  // -v -P: parsable progress on stderr each second (time, bytes sent, snapshot), read while it runs
-  '  { zfs send -v -P "$@"; echo $? > "$st"; } | ssh -F /dev/null -i "$d/$id" -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile="$d/$id.known_hosts" -o GlobalKnownHostsFile=/dev/null -o ConnectTimeout=20 -o ServerAliveInterval=15 -o ServerAliveCountMax=4 -p "$port" -l "$user" -- "$addr" recv',
+  // -v -P: parsable progress on stderr each second; the target's output is not ours to report
+  '  { zfs send -v -P "$@"; echo $? > "$st"; } | ssh -F /dev/null -i "$d/$id" -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile="$d/$id.known_hosts" -o GlobalKnownHostsFile=/dev/null -o ConnectTimeout=20 -o ServerAliveInterval=15 -o ServerAliveCountMax=4 -p "$port" -l "$user" -- "$addr" recv >/dev/null',
   '  r=$?; s=$(cat "$st")',
   '  [ "$s" = 0 ] || fail "zfs send failed (exit ${s:-killed})"',
   '  [ "$r" = 0 ] || fail "zfs recv on $addr failed (exit $r)"',
   "}",
   'if [ "$mode" = resume ]; then',
-  "  from=$(zfs send -nPt \"$token\" 2>/dev/null | awk -F'\\t' '$1 == \"full\" { print $2 } $1 == \"incremental\" { print $3 }')",
-  '  [ -n "$from" ] || fail "the target\'s resume token names no snapshot this host has (abort the partial receive on the target with: zfs recv -A)"',
+  // the token comes from the target: it may only finish a stream of this dataset, raw when the replication is raw
+  '  info=$(zfs send -nvPt "$token" 2>&1) || fail "cannot read the target\'s resume token: $info"',
+  "  from=$(printf '%s\\n' \"$info\" | sed -n 's/^[[:space:]]*toname = //p')",
+  '  case "$from" in "$src@"?*) ;; *) fail "the target\'s resume token is for \'$from\', not a snapshot of $src: refused (abort the partial receive on the target with: zfs recv -A)";; esac',
+  '  if [ "$raw" = 1 ] && ! printf \'%s\\n\' "$info" | grep -q "^[[:space:]]*rawok = "; then fail "the target\'s resume token asks for a stream that is not raw: refused for an encrypted replication (abort the partial receive on the target with: zfs recv -A)"; fi',
   "  printf 'bytes\\t%s\\n' \"$(estimate -t \"$token\")\"",
   '  pipe -t "$token"',
   "  printf 'resumed\\t%s\\n' \"$from\"",
@@ -198,6 +214,7 @@ const SYNC_SCRIPT = [
   `zfs snapshot -o "${MANAGED_PROPERTY}=$lineage" "$new" || fail "cannot take $new"`,
   // held before it is sent (zrepl's step hold): a cut transfer's snapshot cannot be pruned away before it resumes
   'zfs hold "$tag" "$new" || fail "cannot hold $new"',
+  // -I: snapshots taken by hand in between travel too
   'if [ "$mode" = full ]; then set -- "$new"; else set -- -I "$from" "$new"; fi',
   // a raw stream keeps an encrypted dataset encrypted (and compressed, large blocks) on the wire and on the target
   'if [ "$raw" = 1 ]; then set -- -w "$@"; else set -- -L -c "$@"; fi',
@@ -205,11 +222,19 @@ const SYNC_SCRIPT = [
   'pipe "$@"',
   'if [ "$bookmark" = 1 ]; then zfs bookmark "$new" "${new%%@*}#${new#*@}" || warn "cannot bookmark $new"; fi',
   "printf 'snapshot\\t%s\\t%s\\n' \"$new\" \"$(zfs get -Hp -o value guid \"$new\")\"",
-  // names hold no newline: one per line
-  'printf \'%s\\n\' "$release" | while IFS= read -r s; do [ -z "$s" ] || zfs release "$tag" "$s" >/dev/null 2>&1 || warn "cannot release the hold on $s"; done',
-  'printf \'%s\\n\' "$prune" | while IFS= read -r s; do [ -z "$s" ] || zfs destroy "$s" 2>/dev/null || warn "kept $s (held or cloned)"; done',
+  // this replication's hold moves to the new snapshot: released wherever else it is (by tag, whatever the names)
+  "zfs list -H -o name -t snapshot -d 1 \"$src\" | tr '\\n' '\\0' | xargs -0 -r zfs holds -H | awk -F'\\t' -v t=\"$tag\" -v n=\"$new\" '$2 == t && $1 != n { print $1 }' |",
+  '  while IFS= read -r s; do zfs release "$tag" "$s" >/dev/null 2>&1 || warn "cannot release the hold on $s"; done',
+  // names hold no newline: one per line; a pruned snapshot's bookmark goes with it
+  'printf \'%s\\n\' "$prune" | while IFS= read -r s; do [ -z "$s" ] && continue; if zfs destroy "$s" 2>/dev/null; then zfs destroy "${s%%@*}#${s#*@}" 2>/dev/null; else warn "kept $s (held or cloned)"; fi; done',
   "exit 0",
 ].join("\n");
+
+/** On the target host: prunes replication snapshots; one that is held or cloned there is kept and said. */
+const PRUNE_TARGET_SCRIPT = 'for s in "$@"; do zfs destroy "$s" 2>/dev/null || printf \'kept\\t%s\\n\' "$s"; done';
+
+/** The scripts as run, for tests that run them under sh with stand-ins for zfs and ssh. */
+export const SCRIPTS = { sync: () => SYNC_SCRIPT, key: () => KEY_SCRIPT, authorize: () => AUTHORIZE_SCRIPT, deauthorize: () => DEAUTHORIZE_SCRIPT, pruneTarget: () => PRUNE_TARGET_SCRIPT };
 
 export interface SyncResult {
   snapshot: string;
@@ -279,6 +304,9 @@ export const replicationKind: ResourceKind = {
   plan(r, state, ctx): Planned {
     const cfg = configOf(r.config);
     const base = { ...baseChange(r, idOf(r.config)), alsoUses: [cfg.targetHost] };
+    // the chain, the holds, the key and its authorisation belong to what was set up: not moved in place
+    const moved = state ? (["source_dataset", "target_host", "target_dataset"] as const).filter((k) => state.attributes[k] !== r.config[k]) : [];
+    if (moved.length > 0) return { errors: [`${moved.join(", ")} cannot change on an existing replication (was ${moved.map((k) => String(state!.attributes[k])).join(", ")}): its snapshots, holds, key and authorisation belong to the old one; remove this replication (apply), then add the new one under another name`], change: noop(base, "cannot change in place") };
     const target = targetOf(cfg, ctx);
     if (typeof target === "string") return { errors: [target], change: noop(base, "cannot be planned") };
     const id = replicationId(ctx.lineage, r.address);
@@ -313,7 +341,6 @@ export const replicationKind: ResourceKind = {
   planDelete(address, state, ctx): Planned {
     const cfg = configOf(state.attributes);
     const id = replicationId(ctx.lineage, address);
-    const held = [...ctx.live.snapshots.values()].filter((s) => s.dataset === cfg.source && (ctx.live.replication?.snapshots.get(s.name)?.userrefs ?? 0) > 0).map((s) => s.name);
     return {
       errors: [],
       change: {
@@ -321,7 +348,7 @@ export const replicationKind: ResourceKind = {
         reason: `no longer in the configuration: its key and authorisation are removed; ${cfg.target} on ${cfg.targetHost} and the snapshots stay`,
         steps: [
           { command: sh(DEAUTHORIZE_SCRIPT, id), label: "Removing the replication key's authorisation", on: cfg.targetHost },
-          { command: sh(REMOVE_KEY_SCRIPT, id, holdTag(id), ...held), label: "Removing the replication key" },
+          { command: sh(REMOVE_KEY_SCRIPT, id, holdTag(id), cfg.source), label: "Removing the replication key" },
         ],
       },
     };
@@ -338,6 +365,42 @@ export const replicationKind: ResourceKind = {
 /** 41.9 MB, 512 B: a size for people (SI units, as rates are given). */
 export function bytes(n: number): string {
   return n >= 1e9 ? `${(n / 1e9).toFixed(1)} GB` : n >= 1e6 ? `${(n / 1e6).toFixed(1)} MB` : n >= 1e3 ? `${(n / 1e3).toFixed(1)} kB` : `${n} B`;
+}
+
+/**
+ * Replication layouts backplane does not run (yet), refused before anything reaches a host:
+ * two replications of one source dataset (both would snapshot, hold and prune one chain),
+ * two into one target, a target the stack also declares as a dataset or clone (the first
+ * receive creates it), and a source that is itself a replication's target (the target's own
+ * snapshots would make it diverge from its source).
+ */
+export function replicationTopologyProblems(graph: { resources: ReadonlyMap<string, DesiredResource> }): { address: string; host: string; message: string }[] {
+  const problems: { address: string; host: string; message: string }[] = [];
+  const reps = [...graph.resources.values()].filter((r) => r.type === REPLICATION && r.mode === "resource");
+  const key = (host: string, dataset: unknown) => `${host}\u0000${String(dataset)}`;
+  const firstBy = (f: (r: DesiredResource) => string) => {
+    const seen = new Map<string, string>();
+    return (r: DesiredResource) => {
+      const k = f(r);
+      const other = seen.get(k);
+      if (!other) seen.set(k, r.address);
+      return other;
+    };
+  };
+  const sameSource = firstBy((r) => key(r.host, r.config.source_dataset));
+  const sameTarget = firstBy((r) => key(r.config.target_host as string, r.config.target_dataset));
+  const targets = new Set(reps.map((r) => key(r.config.target_host as string, r.config.target_dataset)));
+  for (const r of reps) {
+    const fail = (message: string) => problems.push({ address: r.address, host: r.host, message });
+    const s = sameSource(r);
+    if (s) fail(`${String(r.config.source_dataset)} on ${r.host} is replicated by ${s} already: one replication per source dataset (two would snapshot, hold and prune the same chain)`);
+    const t = sameTarget(r);
+    if (t) fail(`${String(r.config.target_dataset)} on ${String(r.config.target_host)} is the target of ${t} already: one replication per target dataset`);
+    if (targets.has(key(r.host, r.config.source_dataset))) fail(`${String(r.config.source_dataset)} on ${r.host} is itself a replication target: replicating it onwards is not supported yet (its own snapshots would make it diverge from its source)`);
+    const declared = [...graph.resources.values()].find((x) => x.host === r.config.target_host && ["backplane_dataset", "backplane_clone"].includes(x.type) && x.config.name === r.config.target_dataset);
+    if (declared) fail(`${String(r.config.target_dataset)} on ${String(r.config.target_host)} is also declared as ${declared.address}: a replication target is created by its first receive and owned by the replication; declare only its parent`);
+  }
+  return problems;
 }
 
 /** "2h 10m", "3d 4h", "45s": how long ago, for people. */
@@ -360,6 +423,8 @@ export interface SyncInput {
   targetConfig: HostConfig;
   /** epoch seconds the plan is made at */
   now: number;
+  /** snapshots the stack declares on the source host (backplane_snapshot): never pruned by a replication */
+  declaredSnapshots: ReadonlySet<string>;
 }
 
 /**
@@ -395,23 +460,26 @@ export function planSync(i: SyncInput): { sync: Sync; error: string | null } {
   const sync: Sync = { ...base, status, behind, lagSeconds: lag, rollsBack, written: i.source.replication?.datasets.get(cfg.source)?.written ?? null };
   if (status === "in sync") return { sync, error: null };
   const send = path.kind === "resume" ? "resume" : common ? "incremental" : "full";
-  // source retention: our own snapshots of this prefix (marked by this stack), newest kept; the new one counts
-  const ours = source.filter((s) => s.name.startsWith(cfg.prefix) && s.marker === i.lineage);
+  // source retention: our own snapshots (the prefix and a time, marked by this stack, not declared as
+  // snapshots of the stack), newest kept; the new one counts
+  const owned = (name: string) => name.startsWith(cfg.prefix) && /^\d{8}T\d{6}Z$/.test(name.slice(cfg.prefix.length));
+  const ours = source.filter((s) => owned(s.name) && s.marker === i.lineage && !i.declaredSnapshots.has(s.full));
   const pruneSource = ours.slice(0, Math.max(0, ours.length - (cfg.retainSource - 1))).map((s) => s.full);
-  const release = ours.filter((s) => s.userrefs > 0).map((s) => s.full);
   // a pool this apply creates is not read yet: an OpenZFS pool has bookmarks unless they were disabled
   const pool = i.source.pools.get(cfg.source.split("/")[0]!);
   const bookmark = !i.source.legacy && (!pool || pool.features.has("bookmarks"));
   const run: Step = {
     label: `Replicating to ${i.target.host}`,
     command: sh(SYNC_SCRIPT, cfg.source, cfg.prefix, i.lineage, send, common ? `${cfg.source}@${common.name}` : "", path.kind === "resume" ? path.token : "",
-      cfg.raw ? "1" : "0", id, String(cfg.port), i.targetConfig.user, cfg.address, holdTag(id), bookmark ? "1" : "0", release.join("\n"), pruneSource.join("\n")),
+      cfg.raw ? "1" : "0", id, String(cfg.port), i.targetConfig.user, cfg.address, holdTag(id), bookmark ? "1" : "0", pruneSource.join("\n")),
   };
-  // target retention after the run: the new snapshot counts as one of those kept
-  const targetOurs = target.filter((s) => s.name.startsWith(cfg.prefix));
+  // target retention after the run: the new snapshot counts as one of those kept; never a copy of a
+  // source snapshot this stack did not make (another stack's, or one made by hand with the prefix)
+  const notOurs = new Set(source.filter((s) => s.marker !== i.lineage).map((s) => s.guid));
+  const targetOurs = target.filter((s) => owned(s.name) && !notOurs.has(s.guid));
   const pruneTarget = targetOurs.slice(0, Math.max(0, targetOurs.length - (cfg.retainTarget - 1))).map((s) => s.full);
   return {
-    sync: { ...sync, send, from: common ? `${cfg.source}@${common.name}` : null, run, pruneTarget: pruneTarget.length ? { label: `Pruning replication snapshots on ${i.target.host}`, command: argv("sh", "-c", 'for s in "$@"; do zfs destroy "$s" || exit 1; done', "sh", ...pruneTarget) } : null },
+    sync: { ...sync, send, from: common ? `${cfg.source}@${common.name}` : null, run, pruneTarget: pruneTarget.length ? { label: `Pruning replication snapshots on ${i.target.host}`, command: sh(PRUNE_TARGET_SCRIPT, ...pruneTarget) } : null },
     error: null,
   };
 }

@@ -62,6 +62,9 @@ export const replicationDatasets: Fact<Map<string, ReplicationDatasetRow>> = {
   },
 };
 
+/** What a replication's authorisation reads as when its tag is on several lines. */
+export const SEVERAL_LINES = "(several lines)";
+
 /** Where a source host keeps replication keys (one private key per replication, never leaving the host). */
 export const REPLICATION_KEY_DIR = "/etc/backplane/replication";
 /** The comment that marks an authorized_keys line (and a key) as a replication's: `<tag>=<id>`. */
@@ -97,12 +100,14 @@ export const replicationKeys: Fact<ReplicationKeys> = {
         const m = new RegExp(` ${REPLICATION_KEY_TAG}=([0-9a-f]{16})$`).exec(rest);
         // a hand-written line that merely mentions the tag is not ours: left alone
         if (!m) return;
-        if (keys.authorized.has(m[1]!)) throw new ParseError(KEYS, i + 1, `two authorized_keys lines for replication ${m[1]}`);
-        keys.authorized.set(m[1]!, rest);
+        // two lines for one replication (a hand edit): read as differing, so the next apply rewrites them as one
+        keys.authorized.set(m[1]!, keys.authorized.has(m[1]!) ? SEVERAL_LINES : rest);
         return;
       }
       const [id, value] = [rest.slice(0, rest.indexOf("\t")), rest.slice(rest.indexOf("\t") + 1)];
-      if ((tag !== "key" && tag !== "known") || !/^[0-9a-f]{16}$/.test(id) || rest.indexOf("\t") < 0) throw new ParseError(KEYS, i + 1, `not a key line: ${JSON.stringify(l)}`);
+      if ((tag !== "key" && tag !== "known") || rest.indexOf("\t") < 0) throw new ParseError(KEYS, i + 1, `not a key line: ${JSON.stringify(l)}`);
+      // a file backplane did not name (its ids are 16 hex digits) is not a replication key: left alone
+      if (!/^[0-9a-f]{16}$/.test(id)) return;
       const into = tag === "key" ? keys.publicKeys : keys.knownHosts;
       if (into.has(id)) throw new ParseError(KEYS, i + 1, `${tag} ${id} has more than one line`);
       into.set(id, value);

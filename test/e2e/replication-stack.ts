@@ -17,6 +17,7 @@ new bp.Replication(stack, "secret-dr", { source: secret, target: dr, targetDatas
 
 /** Lab hosts ready for the stack: no pools, no wg0, the encryption key on prod. */
 export const PREPARE = {
-  both: "ip link del wg0 2>/dev/null; rm -f /etc/wireguard/wg0.*; systemctl disable wg-quick@wg0 2>/dev/null; true",
+  // and no replication keys or authorisations of earlier stacks (tests pick the key they find)
+  both: "ip link del wg0 2>/dev/null; rm -f /etc/wireguard/wg0.*; systemctl disable wg-quick@wg0 2>/dev/null; rm -rf /etc/backplane/replication; sed -i '/ backplane-replication=/d' /root/.ssh/authorized_keys; true",
   prod: "head -c 32 /dev/urandom > /root/bp-secret.key && chmod 600 /root/bp-secret.key",
 };

@@ -9,19 +9,24 @@ const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMXCr92uAqTwYIq/Ot4D3vMavtRZwXu
 
 describe("the forced command on the target", () => {
   it.each([
-    ["a plain target", { target: "backup/prod/uploads", force: false, receive: {} }, false, "zfs recv -s -u -o readonly=on -o canmount=noauto backup/prod/uploads"],
+    ["a plain target", { target: "backup/prod/uploads", force: false, receive: {} }, false, "zfs recv -s -u -o readonly=on -o canmount=noauto -o exec=off -o setuid=off -o devices=off -x mountpoint -x sharenfs -x sharesmb backup/prod/uploads"],
     ["a volume takes no canmount", { target: "backup/vol", force: false, receive: {} }, true, "zfs recv -s -u -o readonly=on backup/vol"],
-    ["-F only when the stack allows rolling back", { target: "backup/x", force: true, receive: {} }, false, "zfs recv -s -u -F -o readonly=on -o canmount=noauto backup/x"],
-    ["receive properties, sorted", { target: "backup/x", force: false, receive: { "org:b": "2", compression: "zstd" } }, false, "zfs recv -s -u -o readonly=on -o canmount=noauto -o compression=zstd -o org:b=2 backup/x"],
-    ["a name with a space and a quote-like value are quoted", { target: "backup/my data", force: false, receive: { "org:note": "it's; reboot" } }, false, "zfs recv -s -u -o readonly=on -o canmount=noauto -o 'org:note=it'\\''s; reboot' 'backup/my data'"],
+    ["-F only when the stack allows rolling back", { target: "backup/x", force: true, receive: {} }, false, "zfs recv -s -u -F -o readonly=on -o canmount=noauto -o exec=off -o setuid=off -o devices=off -x mountpoint -x sharenfs -x sharesmb backup/x"],
+    ["receive properties, sorted", { target: "backup/x", force: false, receive: { "org:b": "2", compression: "zstd" } }, false, "zfs recv -s -u -o readonly=on -o canmount=noauto -o exec=off -o setuid=off -o devices=off -x mountpoint -x sharenfs -x sharesmb -o compression=zstd -o org:b=2 backup/x"],
+    ["a name with a space and a quote-like value are quoted", { target: "backup/my data", force: false, receive: { "org:note": "it's; reboot" } }, false, "zfs recv -s -u -o readonly=on -o canmount=noauto -o exec=off -o setuid=off -o devices=off -x mountpoint -x sharenfs -x sharesmb -o 'org:note=it'\\''s; reboot' 'backup/my data'"],
   ])("%s", (_, cfg, volume, expected) => {
     expect(toShell(forcedCommand(cfg, volume))).toBe(expected);
   });
 
   it("the authorized_keys line restricts the key to that command and ends in the replication's tag", () => {
     const options = authorizedOptions(forcedCommand({ target: "backup/my data", force: false, receive: {} }, false));
-    expect(options).toBe(`restrict,command="zfs recv -s -u -o readonly=on -o canmount=noauto 'backup/my data'"`);
+    expect(options).toBe(`restrict,command="zfs recv -s -u -o readonly=on -o canmount=noauto -o exec=off -o setuid=off -o devices=off -x mountpoint -x sharenfs -x sharesmb 'backup/my data'"`);
     expect(authorizedLine(options, KEY, "7b61774126228809")).toBe(`${options} ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMXCr92uAqTwYIq/Ot4D3vMavtRZwXuG4yZD9xbq1+9r backplane-replication=7b61774126228809`);
+  });
+
+  it("a shell-quoted single quote (a backslash inside) survives sshd's unescaping; a double quote is escaped", () => {
+    const options = authorizedOptions(forcedCommand({ target: "backup/x", force: false, receive: { "org:a": "it's" } }, true));
+    expect(options).toBe(`restrict,command="zfs recv -s -u -o readonly=on -o 'org:a=it'\\''s' backup/x"`);
   });
 
   it("double quotes and backslashes cannot close the command=\"…\" option", () => {
@@ -80,6 +85,8 @@ describe("validation of a replication at load", () => {
   it.each([
     ["readonly is backplane's on a target", { receive_properties: { readonly: "off" } }, /receive_properties.*readonly.*set by backplane/],
     ["canmount is backplane's on a target", { receive_properties: { canmount: "on" } }, /canmount.*set by backplane/],
+    ["a stream cannot be given a mountpoint", { receive_properties: { mountpoint: "/root/.ssh" } }, /mountpoint.*set by backplane/],
+    ["nor exec", { receive_properties: { exec: "on" } }, /exec.*set by backplane/],
     ["a quote cannot reach the forced command", { receive_properties: { "org:x": 'a"b' } }, /double quotes or backslashes/],
     ["a port out of range", { target_port: 70000 }, /target_port/],
     ["a retention of zero", { retain_source: 0 }, /retain_source/],

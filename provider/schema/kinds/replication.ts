@@ -31,7 +31,7 @@ export const replication: KindSpec = {
     const received = stringMap(v.receive_properties);
     reportEach(report, "receive_properties", propertyProblems(received, { kind: "either", target: "receive", ephemeral: false, userProperties: "inline" }));
     // the target's guard against drift is backplane's: it receives with readonly=on, canmount=noauto
-    for (const k of ["readonly", "rdonly", "canmount"]) if (k in received) report(["receive_properties", k], "is set by backplane on every replication target (readonly=on, canmount=noauto) so the target cannot drift");
+    for (const k of ["readonly", "rdonly", "canmount", "exec", "setuid", "devices", "dev", "mountpoint", "sharenfs", "sharesmb"]) if (k in received) report(["receive_properties", k], "is set by backplane on every replication target (readonly=on, canmount=noauto, exec/setuid/devices off, mountpoint and shares inherited) so the target cannot drift and a stream cannot place anything on the target's host");
     for (const [k, val] of Object.entries(received)) if (/[\x00-\x1f\x7f"\\]/.test(k + val)) report(["receive_properties", k], "must not contain control characters, double quotes or backslashes (it is written into the target's authorized_keys forced command)");
   },
   canonical: (v) => withMap(v, "receive_properties", canonicalPropertyNames),
