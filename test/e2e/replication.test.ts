@@ -51,8 +51,8 @@ describe("replication over WireGuard (vm tier)", () => {
     const prodWg = (await sh("prod", "ip -o -4 addr show dev wg0 | awk '{print $4}' | cut -d/ -f1")).trim();
     expect(await sh("dr", "journalctl -u ssh --no-pager | grep 'Accepted publickey' || true")).toContain(`from ${prodWg}`);
     for (const t of ["uploads", "postgres", "secret"]) {
-      const props = await sh("dr", `zfs get -H -o value readonly,canmount,mounted backup/prod/${t}`);
-      expect(props.trim().split("\n"), t).toEqual(["on", "noauto", "no"]);
+      const props = await sh("dr", `zfs get -H -o value readonly,canmount,mounted,exec,setuid,devices backup/prod/${t}`);
+      expect(props.trim().split("\n"), t).toEqual(["on", "noauto", "no", "off", "off", "off"]);
     }
     const again = await backplane(dir, ["plan", "--detailed-exitcode", "--no-synth"]);
     expect(again.stdout, again.stdout + again.stderr).toContain("No changes.");
@@ -115,6 +115,8 @@ describe("replication over WireGuard (vm tier)", () => {
     const r = await backplane(dir, ["apply", "--auto-approve", "--no-synth"]);
     expect(r.exitCode, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).toMatch(/resumed tank\/srv\/uploads@backplane-repl-\S+ from the target's token/);
+    // progress while it ran, from zfs send -v -P
+    expect(r.stdout).toMatch(/tank\/srv\/uploads → dr:backup\/prod\/uploads: [\d.]+ [kMG]?B of [\d.]+ [kMG]?B \(\d+%\) sent, [\d.]+ MB\/s/);
     expect((await sh("dr", "zfs get -H -o value receive_resume_token backup/prod/uploads")).trim()).toBe("-");
     const [src, dst] = [await guids("prod", "tank/srv/uploads"), await guids("dr", "backup/prod/uploads")];
     const snap = newest(src);

@@ -22,8 +22,12 @@ const fx = (f: string) => join(ROOT, "test", "fixtures", "refresh", f);
 const graph = (): DesiredGraph => loadStack(JSON.parse(readFileSync(fx("zfs-2.3-repl.cdk.tf.json"), "utf8")));
 const recorded = (): State => JSON.parse(readFileSync(fx("zfs-2.3-repl.state.json"), "utf8")) as State;
 const host = (label: string, name: string) => liveFrom(label, name, { replication: true });
-/** a plan made 10 minutes after the capture's newest snapshot */
-const NOW = Date.UTC(2026, 10, 26, 8, 44, 4) / 1000;
+/** the replication snapshots a captured host holds of a dataset, oldest first (names change with every capture) */
+const repl = (label: string, name: string, dataset: string) => [...host(label, name).snapshots.values()].filter((x) => x.dataset === dataset && x.snapshot.startsWith("backplane-repl-")).sort((a, b) => (a.createtxg < b.createtxg ? -1 : 1));
+const [U1, U2] = repl("zfs-2.3-prod-repl-synced", "prod", "tank/srv/uploads").map((x) => x.snapshot) as [string, string];
+const [P1] = repl("zfs-2.3-prod-repl-synced", "prod", "tank/srv/postgres").map((x) => x.snapshot) as [string];
+/** a plan made 10 minutes after the newest snapshot of uploads */
+const NOW = host("zfs-2.3-prod-repl-synced", "prod").replication!.snapshots.get(`tank/srv/uploads@${U2}`)!.creation + 600;
 
 function plan(prod: HostLive, dr: HostLive, opts: { state?: State | null; graph?: DesiredGraph } = {}): Plan {
   return makePlan({ stack: "replication-capture", graph: opts.graph ?? graph(), state: opts.state === undefined ? recorded() : opts.state, live: new Map([["prod", prod], ["dr", dr]]), newLineage: "00000000-0000-4000-8000-000000000000", now: NOW });
@@ -48,45 +52,46 @@ describe("replication on captured hosts", () => {
     const p = plan(host("zfs-2.3-prod-repl-behind", "prod"), host("zfs-2.3-dr-repl-synced", "dr"));
     expect(p.errors).toEqual([]);
     const s = sync(p, "tank/srv/uploads");
-    expect(s).toMatchObject({ status: "behind", behind: 1, send: "incremental", from: "tank/srv/uploads@backplane-repl-20261126T083404Z", lagSeconds: 600, rollsBack: null });
+    expect(s).toMatchObject({ status: "behind", behind: 1, send: "incremental", from: `tank/srv/uploads@${U2}`, lagSeconds: 600, rollsBack: null });
     // the writes were snapshotted by hand: nothing written since that snapshot
     expect(s.written).toBe(0);
     const args = s.run!.command.slice(4).map((w) => w.text);
-    expect(args.slice(0, 5)).toEqual(["tank/srv/uploads", "backplane-repl-", recorded().lineage, "incremental", "tank/srv/uploads@backplane-repl-20261126T083404Z"]);
+    expect(args.slice(0, 5)).toEqual(["tank/srv/uploads", "backplane-repl-", recorded().lineage, "incremental", `tank/srv/uploads@${U2}`]);
     expect(sync(p, "tank/srv/postgres").status).toBe("in sync");
     expect(pendingSyncs(p).map((x) => x.source)).toEqual(["tank/srv/uploads"]);
     const text = renderHuman(p, { color: false });
-    expect(text).toMatch(/prod:tank\/srv\/uploads → dr:backup\/prod\/uploads: 1 snapshot behind, lag 10m — apply sends an incremental from @backplane-repl-20261126T083404Z/);
+    expect(text).toContain(`prod:tank/srv/uploads → dr:backup/prod/uploads: 1 snapshot behind, lag 10m — apply sends an incremental from @${U2}`);
     expect(text).toContain("Plan: 0 to add, 0 to change, 0 to destroy, 1 to replicate.");
     expect(JSON.parse(renderJson(p)).replications.find((r: { source: string }) => r.source === "tank/srv/uploads")).toMatchObject({ status: "behind", send: "incremental", behind: 1 });
   });
 
-  it("retention: the source keeps retain_source replication snapshots (the new one counts), the target retain_target; holds are released after the transfer", () => {
+  it("retention: the source keeps retain_source replication snapshots (the new one counts), the target retain_target; the hold moves by this replication's tag", () => {
     const p = plan(host("zfs-2.3-prod-repl-behind", "prod"), host("zfs-2.3-dr-repl-synced", "dr"));
     const s = sync(p, "tank/srv/uploads");
-    const [release, prune] = s.run!.command.slice(-2).map((w) => w.text.split("\n").filter(Boolean));
-    // two replication snapshots on prod, retain_source 3: none pruned; the held one is released once the new one is held
-    expect(prune).toEqual([]);
-    expect(release).toEqual(["tank/srv/uploads@backplane-repl-20261126T083404Z"]);
+    const words = s.run!.command.map((w) => w.text);
+    // two replication snapshots on prod, retain_source 3: none pruned
+    expect(words.at(-1)).toBe("");
+    const uploads = [...graph().resources.values()].find((r) => r.config.source_dataset === "tank/srv/uploads")!;
+    expect(words).toContain(`backplane-repl-${replicationId(recorded().lineage, uploads.address)}`);
     expect(s.pruneTarget).toBeNull();
     // a retention of one: everything older than the new snapshot goes (never a snapshot made by hand)
     const g = graph();
     for (const r of g.resources.values()) if (r.type === "backplane_replication") Object.assign(r.config, { retain_source: 1, retain_target: 1 });
     const one = sync(plan(host("zfs-2.3-prod-repl-behind", "prod"), host("zfs-2.3-dr-repl-synced", "dr"), { graph: g }), "tank/srv/uploads");
-    expect(one.run!.command.at(-1)!.text.split("\n")).toEqual(["tank/srv/uploads@backplane-repl-20261126T083354Z", "tank/srv/uploads@backplane-repl-20261126T083404Z"]);
-    expect(toShell(one.pruneTarget!.command)).toContain("backup/prod/uploads@backplane-repl-20261126T083354Z backup/prod/uploads@backplane-repl-20261126T083404Z");
+    expect(one.run!.command.at(-1)!.text.split("\n")).toEqual([`tank/srv/uploads@${U1}`, `tank/srv/uploads@${U2}`]);
+    expect(toShell(one.pruneTarget!.command)).toContain(`backup/prod/uploads@${U1} backup/prod/uploads@${U2}`);
     expect(toShell(one.pruneTarget!.command)).not.toContain("handmade");
     // a snapshot with the prefix that this stack did not mark (another stack, or by hand) is never pruned on the source
     const prod = host("zfs-2.3-prod-repl-behind", "prod");
-    prod.snapshots.get("tank/srv/uploads@backplane-repl-20261126T083354Z")!.marker = "another-stack";
+    prod.snapshots.get(`tank/srv/uploads@${U1}`)!.marker = "another-stack";
     const foreign = sync(plan(prod, host("zfs-2.3-dr-repl-synced", "dr"), { graph: g }), "tank/srv/uploads");
-    expect(foreign.run!.command.at(-1)!.text.split("\n")).toEqual(["tank/srv/uploads@backplane-repl-20261126T083404Z"]);
+    expect(foreign.run!.command.at(-1)!.text.split("\n")).toEqual([`tank/srv/uploads@${U2}`]);
   });
 
   it("diverged: a snapshot only the target has refuses the plan with the common snapshot and the target-only ones", () => {
     const p = plan(host("zfs-2.3-prod-repl-synced", "prod"), host("zfs-2.3-dr-repl-diverged", "dr"));
     expect(p.errors.map((e) => e.message)).toEqual([
-      "backup/prod/postgres on dr diverged from tank/srv/postgres on prod: the newest common snapshot is @backplane-repl-20261126T083349Z, and only the target has @handmade; backplane does not overwrite a diverged target unless the replication sets allow_rollback_target (zfs recv -F destroys them)",
+      `backup/prod/postgres on dr diverged from tank/srv/postgres on prod: the newest common snapshot is @${P1}, and only the target has @handmade; backplane does not overwrite a diverged target unless the replication sets allow_rollback_target (zfs recv -F destroys them)`,
     ]);
     expect(p.syncs!.some((s) => s.source === "tank/srv/postgres")).toBe(false);
   });
@@ -97,7 +102,7 @@ describe("replication on captured hosts", () => {
     const p = plan(host("zfs-2.3-prod-repl-synced", "prod"), host("zfs-2.3-dr-repl-diverged", "dr"), { graph: g });
     expect(p.errors).toEqual([]);
     const s = sync(p, "tank/srv/postgres");
-    expect(s).toMatchObject({ status: "behind", send: "incremental", from: "tank/srv/postgres@backplane-repl-20261126T083349Z", rollsBack: ["backup/prod/postgres@handmade"] });
+    expect(s).toMatchObject({ status: "behind", send: "incremental", from: `tank/srv/postgres@${P1}`, rollsBack: ["backup/prod/postgres@handmade"] });
     expect(renderHuman(p, { color: false })).toContain("ROLLS BACK the target (allow_rollback_target), losing backup/prod/postgres@handmade");
     // the target's forced command changes to one with -F: the authorisation is rewritten
     const c = replications(p).find((x) => x.id.startsWith("tank/srv/postgres"))!;
@@ -160,7 +165,7 @@ describe("the incremental path on captured snapshot chains", () => {
   it.each([
     ["a target that does not exist: full", chain(prodSynced, "tank/srv/uploads"), { exists: false, snapshots: [], resumeToken: null, written: 0 }, { kind: "full" }],
     ["a resume token comes before anything else", chain(prodSynced, "tank/srv/uploads"), { ...target(drSynced, "backup/prod/uploads"), resumeToken: "1-abc-10-789c" }, { kind: "resume", token: "1-abc-10-789c" }],
-    ["no snapshot in common (another dataset's chain)", chain(prodSynced, "tank/srv/uploads"), target(drSynced, "backup/prod/postgres"), { kind: "conflict", conflict: { type: "no-common", targetSnapshots: ["backplane-repl-20261126T083349Z"] } }],
+    ["no snapshot in common (another dataset's chain)", chain(prodSynced, "tank/srv/uploads"), target(drSynced, "backup/prod/postgres"), { kind: "conflict", conflict: { type: "no-common", targetSnapshots: [`${P1}`] } }],
   ])("%s", (_, source, tgt, expected) => {
     expect(incrementalPath(source, tgt)).toEqual(expected);
   });
@@ -169,13 +174,13 @@ describe("the incremental path on captured snapshot chains", () => {
     const path = incrementalPath(chain(prodBehind, "tank/srv/uploads"), target(drSynced, "backup/prod/uploads"));
     expect(path.kind).toBe("incremental");
     if (path.kind !== "incremental") return;
-    expect(path.from.name).toBe("backplane-repl-20261126T083404Z");
+    expect(path.from.name).toBe(`${U2}`);
     expect(path.behind.map((s) => s.name)).toEqual(["handmade"]);
   });
 
   it("diverged: the target-only snapshot is the evidence", () => {
     const path = incrementalPath(chain(prodSynced, "tank/srv/postgres"), target(drDiverged, "backup/prod/postgres"));
-    expect(path).toMatchObject({ kind: "conflict", conflict: { type: "diverged", common: { name: "backplane-repl-20261126T083349Z" }, targetOnly: ["handmade"] } });
+    expect(path).toMatchObject({ kind: "conflict", conflict: { type: "diverged", common: { name: `${P1}` }, targetOnly: ["handmade"] } });
   });
 
   it("modified: bytes written on the target after the common snapshot", () => {
@@ -195,8 +200,50 @@ describe("the replication keys read", () => {
     const k = replicationKeys.parse("auth\tssh-ed25519 AAAA my own key, not backplane-replication=0123456789abcdef really\nauth\tcommand=\"x\" ssh-ed25519 AAAA backplane-replication=0123456789abcdef\n");
     expect([...k.authorized.keys()]).toEqual(["0123456789abcdef"]);
   });
-  it("refuses a line that is not one of its tags, and two lines for one replication", () => {
-    expect(() => replicationKeys.parse("key\tnot-an-id\tssh-ed25519 AAAA\n")).toThrow();
-    expect(() => replicationKeys.parse("auth\ta backplane-replication=0123456789abcdef\nauth\tb backplane-replication=0123456789abcdef\n")).toThrow(/two authorized_keys lines/);
+  it("refuses a line that is not one of its tags; two lines for one replication read as differing", () => {
+    expect(() => replicationKeys.parse("token\t0123456789abcdef\tssh-ed25519 AAAA\n")).toThrow();
+    // two lines for one replication (a hand edit) read as differing: the next apply rewrites them as one
+    expect(replicationKeys.parse("auth\ta backplane-replication=0123456789abcdef\nauth\tb backplane-replication=0123456789abcdef\n").authorized.get("0123456789abcdef")).toBe("(several lines)");
+    // a file backplane did not name is not one of its keys
+    expect(replicationKeys.parse("key\tid_rsa\tssh-rsa AAAA\n").publicKeys.size).toBe(0);
+  });
+});
+
+describe("replication layouts and changes refused before anything runs", () => {
+  const reps = (g: DesiredGraph) => [...g.resources.values()].filter((r) => r.type === "backplane_replication");
+  const messages = (g: DesiredGraph, s: State | null = recorded()) => plan(host("zfs-2.3-prod-repl-synced", "prod"), host("zfs-2.3-dr-repl-synced", "dr"), { graph: g, state: s }).errors.map((e) => e.message);
+
+  it.each([
+    ["two replications of one source dataset", (g: DesiredGraph) => { reps(g)[1]!.config.source_dataset = reps(g)[0]!.config.source_dataset; }, /is replicated by backplane_replication\..* already: one replication per source dataset/],
+    ["two replications into one target", (g: DesiredGraph) => { reps(g)[1]!.config.target_dataset = reps(g)[0]!.config.target_dataset; }, /is the target of backplane_replication\..* already: one replication per target dataset/],
+    ["a target the stack also declares as a dataset", (g: DesiredGraph) => {
+      const ds = [...g.resources.values()].find((r) => r.type === "backplane_dataset" && r.host === "dr")!;
+      g.resources.set("backplane_dataset.clash", { ...ds, address: "backplane_dataset.clash", config: { ...ds.config, name: reps(g)[0]!.config.target_dataset } });
+    }, /is also declared as backplane_dataset\.clash: a replication target is created by its first receive/],
+  ])("%s", (_, edit, message) => {
+    const g = graph();
+    edit(g);
+    expect(messages(g, null).join("\n")).toMatch(message);
+  });
+
+  it("a source or target changed in place is refused: the chain, holds and key belong to the old one", () => {
+    const g = graph();
+    reps(g)[0]!.config.target_dataset = "backup/prod/elsewhere";
+    expect(messages(g).join("\n")).toMatch(/target_dataset cannot change on an existing replication \(was backup\/prod\/\w+\)/);
+  });
+
+  it("removing a replication takes its authorisation off the target and its key and holds off the source; the data stays", () => {
+    const g = graph();
+    const gone = reps(g).find((r) => r.config.source_dataset === "tank/srv/uploads")!;
+    g.resources.delete(gone.address);
+    g.order = g.order.filter((a) => a !== gone.address);
+    const p = plan(host("zfs-2.3-prod-repl-synced", "prod"), host("zfs-2.3-dr-repl-synced", "dr"), { graph: g });
+    const c = p.changes.find((x) => x.address === gone.address)!;
+    expect(c).toMatchObject({ action: "delete", destructive: false, alsoUses: ["dr"] });
+    expect(c.reason).toContain("backup/prod/uploads on dr and the snapshots stay");
+    expect(c.steps.map((s) => [s.on ?? "prod", s.command.slice(4).map((w) => w.text)])).toEqual([
+      ["dr", [replicationId(recorded().lineage, gone.address)]],
+      ["prod", [replicationId(recorded().lineage, gone.address), `backplane-repl-${replicationId(recorded().lineage, gone.address)}`, "tank/srv/uploads"]],
+    ]);
   });
 });

@@ -124,3 +124,22 @@ describe("replication transfers", () => {
     expect(dr.ran.some((x) => x.includes("backup/prod/uploads"))).toBe(false);
   });
 });
+
+describe("a transfer that rolls its target back", () => {
+  it("needs --allow-destroy, whatever the stack allows, and never runs for a replication marked preventDestroy", async () => {
+    const graph = loadStack(JSON.parse(readFileSync(fx("zfs-2.3-repl.cdk.tf.json"), "utf8")));
+    for (const r of graph.resources.values()) if (r.type === "backplane_replication" && r.config.source_dataset === "tank/srv/postgres") r.config.allow_rollback_target = true;
+    const plan = makePlan({ stack: "replication-capture", graph, state: recorded(), live: new Map([["prod", liveFrom("zfs-2.3-prod-repl-synced", "prod", { replication: true })], ["dr", liveFrom("zfs-2.3-dr-repl-diverged", "dr", { replication: true })]]), newLineage: "x", now: 0 });
+    const rolling = plan.syncs!.find((s) => s.rollsBack)!;
+    expect(rolling.rollsBack).toEqual(["backup/prod/postgres@handmade"]);
+    const prod = new ScriptedTransport("prod", ok);
+    // (the authorisation with -F is a change of its own, run by the hand-over: left out here)
+    const transfersOnly = { ...plan, changes: plan.changes.filter((c) => c.action === "noop") };
+    const go = (allowDestroy: boolean, preventDestroy: string[] = []) => apply({ plan: transfersOnly, state: recorded(), backend: new MemoryBackend(recorded()) as unknown as StateBackend, transports: new Map<string, Transport>([["prod", prod], ["dr", new ScriptedTransport("dr", ok)]]), allowDestroy, preventDestroy: new Set(preventDestroy), parallelism: 1, log: () => {} });
+    await expect(go(false)).rejects.toThrow(/rolls backup\/prod\/postgres on dr back, losing backup\/prod\/postgres@handmade: run again with --allow-destroy/);
+    await expect(go(true, [rolling.address])).rejects.toThrow(/rolls/);
+    expect(prod.ran).toEqual([]);
+    await go(true);
+    expect(prod.ran).toContain("tank/srv/postgres");
+  });
+});
