@@ -5,7 +5,8 @@
  * evidence; a raw (encrypted) stream the target cannot read without the key; retention on
  * both sides. One stack, applied step by step (the cases build on each other).
  */
-import { describe, it, expect, beforeAll } from "vitest";
+import { describe, it, expect, beforeAll, afterAll } from "vitest";
+import { rm } from "node:fs/promises";
 import { execa } from "execa";
 import { join } from "node:path";
 import { backplane, project, resetHosts, sh, ROOT } from "./helpers.js";
@@ -167,4 +168,29 @@ describe("replication over WireGuard (vm tier)", () => {
     expect(await drChecksum("backup/prod/secret", snap, "s.bin")).toBe(sum);
     await sh("dr", "zfs unload-key backup/prod/secret; rm -f /root/bp-secret.key");
   }, 300_000);
+});
+
+describe("the seed's seed-dr stack (examples/seed)", () => {
+  const seed = join(ROOT, "examples", "seed");
+  const clean = () => Promise.all(["terraform.seed-dr.tfstate", "terraform.seed-dr.tfstate.backup"].map((f) => rm(join(seed, f), { force: true })));
+  beforeAll(async () => {
+    await resetHosts();
+    for (const h of ["prod", "dr"]) await sh(h, PREPARE.both);
+    await clean();
+  }, 300_000);
+  afterAll(clean);
+
+  it("replicates uploads and postgres from prod to dr over the mesh; a second plan has no changes", async () => {
+    const r = await backplane(seed, ["apply", "--stack", "seed-dr", "--auto-approve"]);
+    expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toContain("2 to replicate");
+    for (const name of ["uploads", "postgres"]) {
+      const [src, dst] = [await guids("prod", `tank/srv/${name}`), await guids("dr", `backup/prod/${name}`)];
+      const snap = newest(src);
+      expect(dst.get(snap), name).toBe(src.get(snap));
+    }
+    const again = await backplane(seed, ["plan", "--stack", "seed-dr", "--detailed-exitcode", "--no-synth"]);
+    expect(again.stdout, again.stdout + again.stderr).toContain("No changes.");
+    expect(again.exitCode).toBe(0);
+  }, 600_000);
 });

@@ -14,6 +14,16 @@ import { ParseError } from "../../provider/model/fact.js";
 import { ROOT, liveFrom } from "./helpers/seed.js";
 
 const captured = (label: string, fact: string, name: string) => readFileSync(join(ROOT, "test", "fixtures", fact, `${label}-${name}`), "utf8");
+/** The restore of fxr/app to @s1, the same on zfs-fuse and on OpenZFS 2.3. */
+const appSteps = (stamp: string, tmp = `fxr/app-backplane-restore-${stamp}`) => [
+  "zfs unmount fxr/app",
+  `zfs clone -o mountpoint=none -o backplane:managed=fixture-lineage -o 'com.example:team=media team' -o compression=gzip fxr/app@s1 ${tmp}`,
+  `zfs promote ${tmp}`,
+  `zfs rename -p fxr/app fxr/backplane-pre-restore-${stamp}/app`,
+  `zfs rename ${tmp} fxr/app`,
+  "zfs inherit mountpoint fxr/app",
+  "zfs get -Hp -o value guid fxr/app",
+];
 const fixture = (fact: string, name: string) => captured("zfs-fuse-0.7", fact, name);
 const snaps = (ds: string, name: string) => snapshotsOf(ds).parse(fixture("zfs-get-snapshots", `${name}.legacy.txt`), "legacy");
 const props = (ds: string, name: string) => propertiesOf(ds).parse(fixture("zfs-get-dataset", `${name}.tabs.txt`), "tabs");
@@ -103,15 +113,7 @@ describe("restore: the plan", () => {
     expect(p.newer.map((s) => s.snapshot)).toEqual(["inherits-marker", "foreign", "held"]);
     expect(p.aside).toBe(`fxr/backplane-pre-restore-${stamp}/app`);
     const tmp = `fxr/app-backplane-restore-${stamp}`;
-    expect(p.steps.map((s) => toDisplay(s.command))).toEqual([
-      "zfs unmount fxr/app",
-      `zfs clone -o mountpoint=none -o backplane:managed=fixture-lineage -o 'com.example:team=media team' -o compression=gzip fxr/app@s1 ${tmp}`,
-      `zfs promote ${tmp}`,
-      `zfs rename -p fxr/app fxr/backplane-pre-restore-${stamp}/app`,
-      `zfs rename ${tmp} fxr/app`,
-      "zfs inherit mountpoint fxr/app",
-      "zfs get -Hp -o value guid fxr/app",
-    ]);
+    expect(p.steps.map((s) => toDisplay(s.command))).toEqual(appSteps(stamp));
     expect(p.steps.some((s) => s.command.some((w) => w.text === "rollback"))).toBe(false);
     expect(p.undo.map(toDisplay)).toEqual([
       "zfs unmount fxr/app",
@@ -325,15 +327,7 @@ describe("OpenZFS 2.3: restore, planned from what the host printed", () => {
   it("keeps the current data and the newer snapshots aside, copies every local property onto the clone, and says how much was written since the target", () => {
     const p = planRestore(input23());
     expect(p.newer.map((s) => s.snapshot)).toEqual(["inherits-marker", "foreign", "held"]);
-    expect(p.steps.map((s) => toDisplay(s.command))).toEqual([
-      "zfs unmount fxr/app",
-      `zfs clone -o mountpoint=none -o backplane:managed=fixture-lineage -o 'com.example:team=media team' -o compression=gzip fxr/app@s1 ${tmp}`,
-      `zfs promote ${tmp}`,
-      `zfs rename -p fxr/app fxr/backplane-pre-restore-${stamp}/app`,
-      `zfs rename ${tmp} fxr/app`,
-      "zfs inherit mountpoint fxr/app",
-      "zfs get -Hp -o value guid fxr/app",
-    ]);
+    expect(p.steps.map((s) => toDisplay(s.command))).toEqual(appSteps(stamp));
     // 2.3 has `written`: the dataset's since its newest snapshot plus each newer snapshot's
     expect(p.headWritten).toBe(14336n);
     expect(p.writtenSinceTarget).toBe(14336n + 540672n + 146432n + 0n);
