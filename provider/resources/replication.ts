@@ -321,7 +321,7 @@ export const replicationKind: ResourceKind = {
       ...(keys?.knownHosts.get(id) === known ? [] : [`known_hosts for ${cfg.address} ${keys?.knownHosts.has(id) ? "differs" : "missing"} on ${ctx.live.host}`]),
       ...(expectedLine && target.live.replication!.keys.authorized.get(id) === expectedLine ? [] : [`authorisation ${target.live.replication!.keys.authorized.has(id) ? "differs" : "missing"} on ${cfg.targetHost}`]),
     ];
-    const after = { ...r.config, public_key: publicKey, last_snapshot: state?.attributes.last_snapshot ?? null, last_guid: state?.attributes.last_guid ?? null };
+    const after = { ...r.config, key_id: id, public_key: publicKey, last_snapshot: state?.attributes.last_snapshot ?? null, last_guid: state?.attributes.last_guid ?? null };
     if (missing.length === 0) return { errors: [], change: noop(base, "up to date", after) };
     const steps: Step[] = [
       { command: sh(KEY_SCRIPT, id, known), label: "Authorizing the replication key", handOver: { host: cfg.targetHost, command: sh(AUTHORIZE_SCRIPT, id, options) } },
@@ -354,10 +354,11 @@ export const replicationKind: ResourceKind = {
     };
   },
   drift(address, state, live): Drift[] {
-    const recorded = state.attributes.public_key;
-    if (typeof recorded !== "string" || !live.replication) return [];
-    const present = [...live.replication.keys.publicKeys.values()].includes(recorded);
-    return present ? [] : [{ address, host: state.host, id: state.id, property: "replication key", recorded: "present", live: "missing" }];
+    const [recorded, id] = [state.attributes.public_key, state.attributes.key_id];
+    if (typeof recorded !== "string" || typeof id !== "string" || !live.replication) return [];
+    // this replication's own key file, not any replication's key with the same text
+    const found = live.replication.keys.publicKeys.get(id);
+    return found === recorded ? [] : [{ address, host: state.host, id: state.id, property: "replication key", recorded: "present", live: found ? "replaced" : "missing" }];
   },
   importAttributes: () => null,
 };

@@ -247,3 +247,20 @@ describe("replication layouts and changes refused before anything runs", () => {
     ]);
   });
 });
+
+describe("drift of a replication's key", () => {
+  it("this replication's own key file gone or replaced on the source is drift; another replication's key does not hide it", () => {
+    const prod = host("zfs-2.3-prod-repl-synced", "prod");
+    const p0 = plan(prod, host("zfs-2.3-dr-repl-synced", "dr"));
+    const c = p0.changes.find((x) => x.type === "backplane_replication" && x.id.startsWith("tank/srv/uploads"))!;
+    const state = recorded();
+    state.resources[c.address]!.attributes = { ...c.after! };
+    const id = c.after!.key_id as string;
+    expect(plan(prod, host("zfs-2.3-dr-repl-synced", "dr"), { state }).drift).toEqual([]);
+    const other = [...prod.replication!.keys.publicKeys.entries()].find(([k]) => k !== id)!;
+    prod.replication!.keys.publicKeys.set(id, other[1]);
+    expect(plan(prod, host("zfs-2.3-dr-repl-synced", "dr"), { state }).drift).toEqual([{ address: c.address, host: "prod", id: c.id, property: "replication key", recorded: "present", live: "replaced" }]);
+    prod.replication!.keys.publicKeys.delete(id);
+    expect(plan(prod, host("zfs-2.3-dr-repl-synced", "dr"), { state }).drift.map((d) => d.live)).toEqual(["missing"]);
+  });
+});

@@ -23,6 +23,7 @@ export const replication: KindSpec = {
     raw: bool("Send raw (encrypted datasets stay encrypted in transit and at rest).", { default: false }),
     allow_rollback_target: bool("Allow `zfs recv -F` on a diverged target (destroys target-only changes).", { default: false }),
     receive_properties: strMap("Properties set on the target at receive (`recv -o`), checked by the ZFS property catalogue.", z.record(z.string(), z.string())),
+    key_id: computed("The replication's id: names its key files, hold tag and authorized_keys line (docs/replication.md)."),
     public_key: computed("Public half of the replication's own SSH key (the private key never leaves the source host)."),
     last_snapshot: computed("Newest snapshot both sides have, as of the last replication."),
     last_guid: computed("GUID of `last_snapshot`."),
