@@ -258,7 +258,8 @@ export function contextFor(graph: DesiredGraph, state: State | null, l: HostLive
     if (ZFS_KINDS.has(r.type)) declaredIds.add(ENGINE_KINDS.get(r.type)!.id(r.config));
   }
   const removedIds = new Set(Object.entries(state?.resources ?? {}).filter(([a, s]) => s.host === host && ZFS_KINDS.has(s.type) && !graph.resources.has(a)).map(([, s]) => s.id));
-  return { lineage, nextSerial, live: l, plannedSnapshots, plannedPools, declaredIds, removedIds, otherHost: (h) => ({ live: lives?.get(h), config: graph.hosts.get(h) }) };
+  const declaredVolumes = new Set([...graph.resources.values()].filter((r) => r.host === host && r.type === "backplane_dataset" && r.config.type === "volume").map((r) => r.config.name as string));
+  return { lineage, nextSerial, live: l, plannedSnapshots, plannedPools, declaredIds, declaredVolumes, removedIds, otherHost: (h) => ({ live: lives?.get(h), config: graph.hosts.get(h) }) };
 }
 
 /** The planning context of each refreshed host (null: the host was not refreshed). */

@@ -17,6 +17,8 @@ export interface PlanContext {
   replaceRequested?: boolean;
   /** ZFS objects (pool, dataset, dataset@snap, clone) the configuration declares on this host */
   declaredIds: ReadonlySet<string>;
+  /** volumes the configuration declares on this host (a replication of one made in this apply needs its type before it exists) */
+  declaredVolumes?: ReadonlySet<string>;
   /** ZFS objects this plan removes on this host (recorded in state, gone from the configuration) */
   removedIds: ReadonlySet<string>;
   /** for a removal: the ancestor whose keep-aside moves this dataset along */

@@ -311,7 +311,7 @@ export const replicationKind: ResourceKind = {
     if (typeof target === "string") return { errors: [target], change: noop(base, "cannot be planned") };
     const id = replicationId(ctx.lineage, r.address);
     const known = knownHostsLine(cfg.address, cfg.port, target.hostKey);
-    const volume = ctx.live.datasets.get(cfg.source)?.get("type")?.value === "volume";
+    const volume = ctx.live.datasets.get(cfg.source)?.get("type")?.value === "volume" || ctx.declaredVolumes?.has(cfg.source) === true;
     const options = authorizedOptions(forcedCommand(cfg, volume));
     const keys = ctx.live.replication?.keys;
     const publicKey = keys?.publicKeys.get(id) ?? null;

@@ -264,3 +264,17 @@ describe("drift of a replication's key", () => {
     expect(plan(prod, host("zfs-2.3-dr-repl-synced", "dr"), { state }).drift.map((d) => d.live)).toEqual(["missing"]);
   });
 });
+
+describe("a volume as the source", () => {
+  it("a volume the same apply creates is authorised without canmount (which a volume does not have)", () => {
+    const g = graph();
+    const ds = [...g.resources.values()].find((r) => r.type === "backplane_dataset" && r.config.name === "tank/srv/uploads")!;
+    ds.config = { ...ds.config, type: "volume", name: "tank/srv/vol" };
+    for (const r of g.resources.values()) if (r.type === "backplane_replication" && r.config.source_dataset === "tank/srv/uploads") r.config.source_dataset = "tank/srv/vol";
+    const p = plan(host("zfs-2.3-prod-repl-none", "prod"), host("zfs-2.3-dr-repl-synced", "dr"), { graph: g, state: null });
+    const c = p.changes.find((x) => x.type === "backplane_replication" && x.id.startsWith("tank/srv/vol"))!;
+    const authorize = toDisplay(c.steps[0]!.handOver!.command);
+    expect(authorize).toContain("zfs recv -s -u -o readonly=on backup/prod/uploads");
+    expect(authorize).not.toContain("canmount");
+  });
+});
