@@ -121,13 +121,17 @@ export const cloneKind: ResourceKind = {
       const origin = live.get("origin")?.value;
       // origin_snapshot stays what was cloned (pinned): a newer snapshot never re-clones a clone that exists
       const after = { name, origin: r.config.origin, properties: props, promote: r.config.promote === true, ephemeral: r.config.ephemeral === true, origin_snapshot: state?.attributes.origin_snapshot ?? origin, guid: live.get("guid")?.value };
-      if (sets.length === 0) return { errors: [], change: noop(base, "up to date", after) };
+      // the ephemeral flag lives in state only (it decides how a removal is planned): a change
+      // of it is an in-place change with nothing to run, shown as one
+      const wasEphemeral = state?.attributes.ephemeral === true;
+      const flag = state && wasEphemeral !== after.ephemeral ? [{ name: "ephemeral", before: String(wasEphemeral), after: String(after.ephemeral) }] : [];
+      if (sets.length === 0 && flag.length === 0) return { errors: [], change: noop(base, "up to date", after) };
       return {
         errors: [],
         change: {
-          ...base, action: "update", reason: "properties differ", destructive: false,
-          attrs: sets.map(([k, v]) => ({ name: k, before: show(k, live.get(k)?.value), after: show(k, v) })),
-          steps: [{ command: argv("zfs", "set", ...sets.map(([k, v]) => `${k}=${v}`), name), label: "Modifying" }],
+          ...base, action: "update", reason: sets.length > 0 ? "properties differ" : "the ephemeral flag changes (recorded in state; nothing runs on the host)", destructive: false,
+          attrs: [...flag, ...sets.map(([k, v]) => ({ name: k, before: show(k, live.get(k)?.value), after: show(k, v) }))],
+          steps: sets.length > 0 ? [{ command: argv("zfs", "set", ...sets.map(([k, v]) => `${k}=${v}`), name), label: "Modifying" }] : [],
           after,
         },
       };

@@ -76,10 +76,22 @@ describe("staging: a clone of dataset@latest", () => {
     expect(p.errors.map((e) => e.message)).toContainEqual(expect.stringMatching(/tank\/srv\/staging on prod cannot be destroyed: tank\/srv\/staging\/handmade lives under it/));
   });
 
-  it("records a change of the ephemeral flag on an existing clone (so a later removal follows it)", () => {
+  it("shows a change of the ephemeral flag on an existing clone as an in-place change with nothing to run, and records it", () => {
     const p = plan(graph({ staging: { name: "tank/srv/preview", origin: "tank/srv/uploads@latest", ephemeral: true } }), withClone("tank/srv/preview", {}));
     const c = p.changes.find((x) => x.address === "backplane_clone.staging")!;
-    expect(c.action).toBe("noop");
+    expect(c.action).toBe("update");
+    expect(c.destructive).toBe(false);
+    expect(c.steps).toEqual([]);
+    expect(c.attrs).toEqual([{ name: "ephemeral", before: "false", after: "true" }]);
     expect(c.after).toMatchObject({ ephemeral: true });
+    const text = renderHuman(p, { color: false });
+    expect(text).not.toContain("No changes");
+    expect(text).toContain('~ ephemeral = "false" -> "true"');
+    // and back: true → false is shown the same way
+    const back = plan(graph({ staging: { name: "tank/srv/preview", origin: "tank/srv/uploads@latest" } }), withClone("tank/srv/preview", { ephemeral: true })).changes.find((x) => x.address === "backplane_clone.staging")!;
+    expect(back.attrs).toEqual([{ name: "ephemeral", before: "true", after: "false" }]);
+    // unchanged: nothing to show
+    const same = plan(graph({ staging: { name: "tank/srv/preview", origin: "tank/srv/uploads@latest", ephemeral: true } }), withClone("tank/srv/preview", { ephemeral: true })).changes.find((x) => x.address === "backplane_clone.staging")!;
+    expect(same.action).toBe("noop");
   });
 });
