@@ -5,7 +5,7 @@
 import type { Command } from "commander";
 import { randomBytes } from "node:crypto";
 import { createInterface } from "node:readline/promises";
-import { toDisplay } from "../model/argv.js";
+import { argv, toDisplay } from "../model/argv.js";
 import type { State } from "../model/state.js";
 import type { HostConfig } from "../model/desired.js";
 import { batchScript, splitSections, type BatchItem, type SectionResult } from "../engine/batch.js";
@@ -13,7 +13,8 @@ import { parseRefresh, refreshItems } from "../engine/live.js";
 import { propertiesOf, snapshotsOf, type SnapshotDetail, type SnapshotForm } from "../zfs/restore-facts.js";
 import { formatSize } from "../zfs/units.js";
 import { datasetNameProblem } from "../zfs/names.js";
-import { parseRestoreRequest, planRestore, RestoreRefused, type RestorePlan } from "../resources/restore.js";
+import { parseRestoreRequest, pendingRecord, planRestore, restoreChanged, RestoreRefused, type RestorePlan, type RestoreRecord } from "../resources/restore.js";
+import { MANAGED_PROPERTY } from "../zfs/properties.js";
 import { closeTransports, transportsFor, type Workspace } from "./compose.js";
 import type { Transport } from "../transport/transport.js";
 
@@ -47,7 +48,7 @@ export function registerRestoreCommands(program: Command, kit: CliKit): void {
         const sections = await readBatch(t!, [{ key: "snapshots", command: f.command, fallbacks: f.fallbacks }]);
         const { stdout, form } = answered(host.alias, sections, "snapshots", ["tabs", "legacy"]);
         const rows = f.parse(stdout, form as SnapshotForm);
-        const ownerOf = (s: SnapshotDetail) => (s.marker === null ? null : s.marker === lineage ? `this stack (${p.stack})` : `another stack (${s.marker})`);
+        const owner = (s: SnapshotDetail) => ownerOf(s, lineage, p.stack);
         if (o.json) {
           out(JSON.stringify({ host: host.alias, dataset, snapshots: rows.map((s) => ({
             name: s.name, guid: s.guid, createtxg: s.createtxg?.toString() ?? null, creation: new Date(s.creation * 1000).toISOString(),
@@ -60,7 +61,7 @@ export function registerRestoreCommands(program: Command, kit: CliKit): void {
           return;
         }
         out(table(["SNAPSHOT", "CREATED (UTC)", "USED", "WRITTEN", "HOLDS", "BACKPLANE"], rows.map((s) => [
-          s.name, new Date(s.creation * 1000).toISOString().replace(".000Z", "Z"), formatSize(s.used), s.written === null ? "?" : formatSize(s.written), String(s.userrefs), ownerOf(s) ?? "-",
+          s.name, new Date(s.creation * 1000).toISOString().replace(".000Z", "Z"), formatSize(s.used), s.written === null ? "?" : formatSize(s.written), String(s.userrefs), owner(s) ?? "-",
         ])));
         if (form === "legacy") out("(this host's ZFS has no createtxg or written: order by creation time, WRITTEN unknown)");
       } finally {
@@ -70,13 +71,28 @@ export function registerRestoreCommands(program: Command, kit: CliKit): void {
 
   kit.withLocking(kit.withCommon(program.command("restore").description("bring a dataset back to a snapshot, keeping the current data and newer snapshots aside (docs/restore.md)")))
     .argument("<dataset>", "e.g. tank/srv/postgres")
-    .requiredOption("--to <snapshot|time>", "a snapshot (name or dataset@name), or an ISO 8601 time with a zone: the newest snapshot created at or before it")
+    .option("--to <snapshot|time>", "a snapshot (name or dataset@name), or an ISO 8601 time with a zone: the newest snapshot created at or before it")
     .option("--host <alias>", "the host (default: the one the stack declares the dataset on, or the stack's only host)")
     .option("--dry-run", "print what would change and the commands, run nothing")
     .option("--discard", "destroy the kept-aside copy (current data and newer snapshots) after the swap; needs --allow-destroy")
     .option("--allow-destroy", "allow --discard to destroy data")
     .option("--auto-approve", "do not ask for confirmation")
-    .action(async (dataset: string, o: Common & Locking & { to: string; host?: string; dryRun?: boolean; discard?: boolean; allowDestroy?: boolean; autoApprove?: boolean }) => {
+    .option("--clear-pending", "after finishing or undoing a restore that stopped half way by hand: record what is at the name now and clear the pending-restore record")
+    .action(async (dataset: string, o: Common & Locking & { to?: string; host?: string; dryRun?: boolean; discard?: boolean; allowDestroy?: boolean; autoApprove?: boolean; clearPending?: boolean }) => {
+      if (o.clearPending) {
+        const p = await kit.project(o);
+        const host = hostFor(p, dataset, o.host);
+        await kit.withStateLock(p, o, "restore", async () => {
+          const [t] = transportsFor([host]).values();
+          try {
+            await clearPending(t!, host, dataset, p);
+          } finally {
+            await closeTransports([t!]);
+          }
+        });
+        return;
+      }
+      if (o.to === undefined) throw new Error("restore needs --to <snapshot|time> (or --clear-pending)");
       const target = parseRestoreRequest(dataset, o.to);
       if (o.discard && !o.allowDestroy) throw new RestoreRefused("--allow-destroy", "--discard destroys the current data and the newer snapshots; pass --allow-destroy too");
       const p = await kit.project(o);
@@ -84,27 +100,33 @@ export function registerRestoreCommands(program: Command, kit: CliKit): void {
       await kit.withStateLock(p, o, "restore", async () => {
         const state = await p.backend.read();
         const [t] = transportsFor([host]).values();
+        const now = new Date();
+        const opts = { discard: o.discard === true, allowDestroy: o.allowDestroy === true };
         try {
-          const plan = await readAndPlan(t!, host, dataset, target, state, { discard: o.discard === true, allowDestroy: o.allowDestroy === true });
-          for (const line of describe(plan, host.alias)) out(line);
+          const plan = await readAndPlan(t!, host, dataset, target, state, opts, now);
+          for (const line of describe(plan, host.alias, state?.lineage ?? null, p.stack)) out(line);
           if (o.dryRun) return;
           if (!(await confirm(`Restore ${dataset} on ${host.alias} to ${plan.target.name}?`, o.autoApprove === true))) {
             out("Restore cancelled.");
             process.exitCode = 1;
             return;
           }
-          const guid = await runSteps(t!, plan);
-          await recordNewGuid(p, state, host.alias, dataset, guid);
-          out(`\nRestore complete: ${dataset} on ${host.alias} is at ${plan.target.name}.`);
-          if (!plan.discard) {
-            out(`The data it replaced is at ${plan.aside}. To undo:\n${plan.undo.map((c) => `  ${toDisplay(c)}`).join("\n")}`);
-            out("and then re-record the original object in state: backplane state rm ADDRESS; backplane import ADDRESS " + dataset + " (docs/restore.md)");
-          }
+          // what was read before the prompt may have changed while it waited: read again
+          const again = await readAndPlan(t!, host, dataset, target, state, opts, now);
+          const changed = restoreChanged(plan, again);
+          if (changed) throw new RestoreRefused("unchanged since the plan", `${changed} since the plan was printed; nothing was run — run again`);
+          const ok = await executeRestore(t!, again, { state: state!, host: host.alias, now, out, write: (s, expected) => p.backend.write(s, expected) });
+          if (!ok) process.exitCode = 1;
         } finally {
           await closeTransports([t!]);
         }
       });
     });
+}
+
+/** Whose a snapshot is, by the marker set on it: this stack, another, or nobody's (null). */
+function ownerOf(s: SnapshotDetail, lineage: string | null, stack: string): string | null {
+  return s.marker === null ? null : s.marker === lineage ? `this stack (${stack})` : `another stack (${s.marker})`;
 }
 
 /** The host a dataset is on: --host, else the host the stack declares it on, else the stack's only host. */
@@ -121,10 +143,16 @@ function hostFor(p: Workspace, dataset: string, alias: string | undefined): Host
 }
 
 async function readBatch(t: Transport, items: BatchItem[]): Promise<Map<string, SectionResult>> {
+  const r = await runBatch(t, items);
+  if (r.exitCode !== 0) throw new Error(`${t.host}: reading failed: exit ${r.exitCode}: ${r.stderr.trim()}`);
+  return r.sections;
+}
+
+/** One round trip; the sections are parsed whatever the exit code (a lost link still says what ran). */
+async function runBatch(t: Transport, items: BatchItem[]): Promise<{ sections: Map<string, SectionResult>; exitCode: number; stderr: string }> {
   const nonce = randomBytes(8).toString("hex");
   const r = await t.script(batchScript(items, nonce));
-  if (r.exitCode !== 0) throw new Error(`${t.host}: reading failed: exit ${r.exitCode}: ${r.stderr.trim()}`);
-  return splitSections(r.stdout, nonce);
+  return { sections: splitSections(r.stdout, nonce), exitCode: r.exitCode, stderr: r.stderr };
 }
 
 /** The output of the first form the host answered (the JSON command, or a fallback). */
@@ -139,8 +167,14 @@ function answered(host: string, sections: Map<string, SectionResult>, key: strin
   throw new Error(`${host}: reading ${key} failed (${tried.join("; ")})`);
 }
 
+/** The dataset's records in state on the host, with their GUID and any pending restore. */
+export function recordsOf(state: State | null, host: string, dataset: string): RestoreRecord[] {
+  return Object.entries(state?.resources ?? {}).filter(([, r]) => r.host === host && r.id === dataset)
+    .map(([address, r]) => ({ address, guid: typeof r.attributes.guid === "string" ? r.attributes.guid : null, pending: r.attributes.pending_restore ?? null }));
+}
+
 /** One round trip: the host's refresh (names, origins, markers) and the dataset's own facts. */
-async function readAndPlan(t: Transport, host: HostConfig, dataset: string, target: ReturnType<typeof parseRestoreRequest>, state: State | null, o: { discard: boolean; allowDestroy: boolean }): Promise<RestorePlan> {
+async function readAndPlan(t: Transport, host: HostConfig, dataset: string, target: ReturnType<typeof parseRestoreRequest>, state: State | null, o: { discard: boolean; allowDestroy: boolean }, now: Date): Promise<RestorePlan> {
   const snaps = snapshotsOf(dataset);
   const props = propertiesOf(dataset);
   const sections = await readBatch(t, [
@@ -153,19 +187,19 @@ async function readAndPlan(t: Transport, host: HostConfig, dataset: string, targ
   const s = answered(host.alias, sections, "restore-snapshots", ["tabs", "legacy"]);
   const pr = answered(host.alias, sections, "restore-properties", ["tabs"]);
   return planRestore({
-    host: host.alias, dataset, target, lineage: state?.lineage ?? null, live,
+    host: host.alias, dataset, target, lineage: state?.lineage ?? null, live, records: recordsOf(state, host.alias, dataset),
     snapshots: snaps.parse(s.stdout, s.form as SnapshotForm), properties: props.parse(pr.stdout, pr.form as "json" | "tabs"),
-    now: new Date(), discard: o.discard, allowDestroy: o.allowDestroy,
+    now, discard: o.discard, allowDestroy: o.allowDestroy,
   });
 }
 
-function describe(plan: RestorePlan, host: string): string[] {
+export function describe(plan: RestorePlan, host: string, lineage: string | null, stack: string): string[] {
   const size = (b: bigint | null) => (b === null ? "unknown (this host's ZFS has no 'written')" : `${b} bytes (${formatSize(b)})`);
   const lines = [`${plan.dataset} on ${host} will be restored to ${plan.target.name} (created ${new Date(plan.target.creation * 1000).toISOString()}).`, ""];
   if (plan.newer.length === 0) lines.push("No snapshot is newer than the target.");
   else {
     lines.push(`Snapshots newer than the target (${plan.newer.length}):`);
-    lines.push(...table(["SNAPSHOT", "CREATED (UTC)", "USED", "WRITTEN", "HOLDS"], plan.newer.map((s) => [s.name, new Date(s.creation * 1000).toISOString().replace(".000Z", "Z"), formatSize(s.used), s.written === null ? "?" : formatSize(s.written), String(s.userrefs)])).split("\n").map((l) => `  ${l}`));
+    lines.push(...table(["SNAPSHOT", "CREATED (UTC)", "USED", "WRITTEN", "HOLDS", "BACKPLANE"], plan.newer.map((s) => [s.name, new Date(s.creation * 1000).toISOString().replace(".000Z", "Z"), formatSize(s.used), s.written === null ? "?" : formatSize(s.written), String(s.userrefs), ownerOf(s, lineage, stack) ?? "-"])).split("\n").map((l) => `  ${l}`));
   }
   lines.push(`Written since the newest snapshot: ${size(plan.headWritten)}`);
   lines.push(`Written since the target (what a rollback would lose): ${size(plan.writtenSinceTarget)}`);
@@ -190,31 +224,153 @@ async function confirm(question: string, auto: boolean): Promise<boolean> {
   return a.trim() === "yes";
 }
 
-/** Runs the steps in one round trip, stopping at the first failure; returns the restored dataset's GUID. */
-async function runSteps(t: Transport, plan: RestorePlan): Promise<string> {
-  const items = plan.steps.map((s, i) => ({ key: `step-${i}`, command: s.command, stopOnError: true }));
-  const sections = await readBatch(t, items);
-  let guid = "";
-  for (const [i, s] of plan.steps.entries()) {
-    const r = sections.get(`step-${i}`);
-    if (!r) throw new Error(`restore stopped before step ${i + 1} (${toDisplay(s.command)}): no answer from the host; check with: backplane snapshots ${plan.dataset}`);
-    if (r.exitCode !== 0) {
-      const done = plan.steps.slice(0, i).map((x) => `  ${toDisplay(x.command)}`).join("\n") || "  (nothing)";
-      throw new Error(`restore failed at step ${i + 1}: ${toDisplay(s.command)}: ${r.stderr.trim()}\ndone before it:\n${done}\n(docs/restore.md says how to finish or undo a partial restore)`);
-    }
-    out(`${s.label}: ${toDisplay(s.command)}`);
-    if (s.captures === "guid") guid = r.stdout.trim();
-  }
-  return guid;
+/** What one run of the steps did, step by step (the index of each in plan.steps). */
+export interface StepsOutcome {
+  ran: number[];
+  /** the step that failed, with what it printed on stderr */
+  failed: { index: number; stderr: string } | null;
+  /** steps whose outcome nobody knows: the host's answer stopped before their end (a lost link) */
+  unknown: number[];
+  notRun: number[];
+  /** the restored dataset's GUID, when the read after the rename into place answered */
+  guid: string | null;
+  /** why the answer stopped, when it did */
+  lost: string | null;
 }
 
-/** The restored dataset is a new object: the record of it gets its GUID, or the next plan would refuse it as "not the recorded object". */
-async function recordNewGuid(p: Workspace, state: State | null, host: string, dataset: string, guid: string): Promise<void> {
-  if (!state || !/^\d+$/.test(guid)) return;
-  const records = Object.values(state.resources).filter((r) => r.host === host && r.id === dataset);
-  if (records.length === 0) return;
+/** Runs the steps in one round trip, stopping at the first failure; never throws for a step: says which ran. */
+export async function runSteps(t: Transport, plan: RestorePlan): Promise<StepsOutcome> {
+  const items = plan.steps.map((s, i) => ({ key: `step-${i}`, command: s.command, stopOnError: true }));
+  let sections = new Map<string, SectionResult>();
+  let lost: string | null = null;
+  try {
+    const r = await runBatch(t, items);
+    sections = r.sections;
+    if (r.exitCode !== 0) lost = `exit ${r.exitCode}${r.stderr.trim() ? `: ${r.stderr.trim()}` : ""}`;
+  } catch (e) {
+    lost = (e as Error).message;
+  }
+  const o: StepsOutcome = { ran: [], failed: null, unknown: [], notRun: [], guid: null, lost };
+  for (const [i, s] of plan.steps.entries()) {
+    const r = sections.get(`step-${i}`);
+    if (o.failed) o.notRun.push(i);
+    // after a lost link a later step may still have run on the host: unknown too
+    else if (o.unknown.length > 0) o.unknown.push(i);
+    else if (!r) {
+      // the batch stops only after a failure it reported: a missing section with no failure before is unknown
+      if (lost === null) lost = "the host's answer ended early";
+      o.unknown.push(i);
+    } else if (r.exitCode !== 0) o.failed = { index: i, stderr: r.stderr.trim() };
+    else {
+      o.ran.push(i);
+      if (s.captures === "guid" && /^\d+$/.test(r.stdout.trim())) o.guid = r.stdout.trim();
+    }
+  }
+  return o;
+}
+
+/** Each step with what became of it, for the operator. */
+export function stepReport(plan: RestorePlan, o: StepsOutcome): string[] {
+  return plan.steps.map((s, i) => {
+    const how = o.ran.includes(i) ? "ran" : o.failed?.index === i ? `FAILED: ${o.failed.stderr || "(no message)"}` : o.unknown.includes(i) ? `outcome unknown (${o.lost ?? "no answer"})` : "did not run";
+    return `  ${i + 1}. ${toDisplay(s.command)}  — ${how}`;
+  });
+}
+
+interface ExecuteIo {
+  state: State;
+  host: string;
+  now: Date;
+  out(line: string): void;
+  /** writes state (the backend's compare-and-swap on the serial) */
+  write(state: State, expected: number): Promise<void>;
+}
+
+/**
+ * Runs a confirmed restore: the pending-restore record first (the name is free between the
+ * move aside and the move into place), the steps, a compensation when it stopped before the
+ * move aside, then state. Prints what ran, the undo and where the data is BEFORE writing state.
+ * Returns whether every step succeeded.
+ */
+export async function executeRestore(t: Transport, plan: RestorePlan, io: ExecuteIo): Promise<boolean> {
+  const { state, out } = io;
+  const records = Object.values(state.resources).filter((r) => r.host === io.host && r.id === plan.dataset);
+  const pending = pendingRecord(plan, io.now, toDisplay);
+  const save = async (change: (attributes: Record<string, unknown>) => Record<string, unknown>) => {
+    const expected = state.serial;
+    for (const r of records) r.attributes = change(r.attributes);
+    state.serial = expected + 1;
+    await io.write(state, expected);
+  };
+  await save((a) => ({ ...a, pending_restore: pending }));
+
+  const o = await runSteps(t, plan);
+  const inPlace = o.ran.includes(plan.at.inPlace);
+  const aside = o.ran.includes(plan.at.aside);
+  const asideUnsure = o.unknown.includes(plan.at.aside) || o.unknown.includes(plan.at.inPlace) || (aside && !inPlace);
+  const complete = o.failed === null && o.unknown.length === 0;
+  if (complete) for (const s of plan.steps) out(`${s.label}: ${toDisplay(s.command)}`);
+  else out(["", `Restore of ${plan.dataset} on ${io.host} stopped:`, ...stepReport(plan, o)].join("\n"));
+
+  if (!complete && !aside && !asideUnsure) {
+    // stopped before the move aside: the dataset is still at its name, perhaps unmounted
+    const lastRan = o.ran.length ? Math.max(...o.ran) : -1;
+    const recover = plan.recover(lastRan);
+    if (plan.mounted && o.ran.includes(plan.at.unmount ?? -1)) {
+      const again = await runBatch(t, [{ key: "remount", command: argv("zfs", "mount", plan.dataset) }]).catch(() => null);
+      const ok = again?.sections.get("remount")?.exitCode === 0;
+      out(ok ? `Mounted ${plan.dataset} again (zfs mount ${plan.dataset}).` : `! ${plan.dataset} could not be mounted again; it is unmounted.`);
+    }
+    out(`${plan.dataset} is still the original object. To remove what the restore made, then make sure it is mounted:\n${recover.map((c) => `  ${toDisplay(c)}`).join("\n")}${lastRan >= plan.at.clone ? "" : "\n  (nothing was cloned)"}`);
+    if (o.failed?.index === plan.at.aside || o.unknown.length > 0) out(`If ${plan.asideAncestors.join(", ")} exist${plan.asideAncestors.length === 1 ? "s" : ""} (empty, made by rename -p), destroy ${plan.asideAncestors.length === 1 ? "it" : "them, deepest first"}: ${plan.asideAncestors.map((a) => `zfs destroy ${a}`).join("; ")}`);
+  } else if (!inPlace) {
+    // the name may be free: the pending record stays, and says how to finish or undo
+    out(`! ${plan.dataset} may have no dataset at its name now: the current data is at ${plan.aside}, the restored copy at ${plan.tmp}.`);
+    out(`Finish the restore:\n${plan.finish.map((c) => `  ${toDisplay(c)}`).join("\n")}`);
+    out(`or put the original back:\n${plan.backOut.map((c) => `  ${toDisplay(c)}`).join("\n")}`);
+    out(`then: backplane restore ${plan.dataset} --clear-pending. Until then backplane plan refuses ${plan.dataset} (an apply would create an empty dataset at its name).`);
+  } else {
+    // in place: the restored data has the name; what failed after it is said above
+    out(`\n${complete ? "Restore complete" : "Restored (with the failures above)"}: ${plan.dataset} on ${io.host} is at ${plan.target.name}.`);
+    const discarded = plan.discard && o.ran.includes(plan.steps.findIndex((s) => s.label === "Discarding the kept-aside copy"));
+    if (!discarded) {
+      out(`The data it replaced is at ${plan.aside}. To undo:\n${plan.undo.map((c) => `  ${toDisplay(c)}`).join("\n")}`);
+      out(`The restored copy is then at ${plan.tmp}. Only if what was written to it since the restore is not wanted (this loses it; it fails while it has snapshots):\n${plan.undoCleanup.map((c) => `  ${toDisplay(c)}`).join("\n")}`);
+      out("and then re-record the original object in state: backplane state rm ADDRESS; backplane import ADDRESS " + plan.dataset + " (docs/restore.md)");
+    }
+    if (!o.guid) out(`! the restored dataset's GUID was not read: run backplane restore ${plan.dataset} --clear-pending to record it.`);
+  }
+
+  // state: the new GUID once it is in place; the pending record cleared when the name is surely taken
+  if (inPlace && o.guid) await save((a) => withoutPending({ ...a, guid: o.guid }));
+  else if (!aside && !asideUnsure) await save(withoutPending);
+  return complete;
+}
+
+function withoutPending(a: Record<string, unknown>): Record<string, unknown> {
+  const { pending_restore: _, ...rest } = a;
+  return rest;
+}
+
+/** After a restore stopped half way was finished or undone by hand: record what is at the name, clear the pending record. */
+async function clearPending(t: Transport, host: HostConfig, dataset: string, p: Workspace): Promise<void> {
+  const state = await p.backend.read();
+  const records = Object.values(state?.resources ?? {}).filter((r) => r.host === host.alias && r.id === dataset && r.attributes.pending_restore);
+  if (!state || records.length === 0) {
+    out(`${dataset} on ${host.alias} has no pending restore in state.`);
+    return;
+  }
+  const live = parseRefresh(host.alias, await readBatch(t, refreshItems([])), []);
+  const row = live.datasets.get(dataset);
+  if (!row) throw new RestoreRefused("exists", `${dataset} does not exist on ${host.alias}: finish or undo the restore first (backplane plan prints the commands)`);
+  const marker = row.get(MANAGED_PROPERTY);
+  if (marker?.source.kind !== "local" || marker.value !== state.lineage) throw new RestoreRefused("ownership", `${dataset} on ${host.alias} does not carry this stack's marker: it is not what the restore put there`);
+  const pending = records[0]!.attributes.pending_restore as { tmp?: string };
+  if (pending.tmp && live.datasets.has(pending.tmp)) out(`(${pending.tmp} still exists: the restored copy was not moved into place, or is kept after an undo)`);
+  const guid = row.get("guid")?.value;
   const expected = state.serial;
-  for (const r of records) r.attributes = { ...r.attributes, guid };
+  for (const r of records) r.attributes = withoutPending({ ...r.attributes, ...(guid ? { guid } : {}) });
   state.serial = expected + 1;
   await p.backend.write(state, expected);
+  out(`Cleared the pending restore of ${dataset} on ${host.alias}; state records the object now at its name (guid ${guid}).`);
 }

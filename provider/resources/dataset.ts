@@ -4,6 +4,7 @@ import { MANAGED_PROPERTY, propertySpec } from "../zfs/properties.js";
 import { datasetNameProblem, poolOf } from "../zfs/names.js";
 import type { Drift, AttrChange, Step } from "../model/plan.js";
 import { baseChange, noop, alreadyGone, deleteBase, type PlanContext, type Planned, type ResourceKind } from "./kind.js";
+import { pendingRestoreProblem } from "./restore.js";
 import { capabilityProblem, diffProperties, normalizeProperties, ownedBy, markerOf, show, guidMismatch, captureGuid } from "./zfs-common.js";
 import type { HostLive } from "../model/live.js";
 
@@ -116,6 +117,9 @@ export const datasetKind: ResourceKind = {
   plan(r, state, ctx): Planned {
     const want = desiredAttributes(r.config);
     const base = baseChange(r, want.name);
+    // a restore of this object did not finish: its name may be free (docs/restore.md)
+    const pending = pendingRestoreProblem(state);
+    if (pending) return { errors: [pending], change: noop(base, "restore pending") };
     const errors: string[] = [];
     const pool = poolOf(want.name);
     for (const [k, v] of Object.entries(want.properties)) {
@@ -194,6 +198,9 @@ export const datasetKind: ResourceKind = {
     const name = state.id;
     const live = ctx.live.datasets.get(name);
     const base = deleteBase(address, state);
+    // a restore of this object did not finish: its name may be free (docs/restore.md)
+    const pending = pendingRestoreProblem(state);
+    if (pending) return { errors: [pending], change: noop(base, "restore pending") };
     if (!live) return { errors: [], change: alreadyGone(base) };
     if (!ownedBy(live, ctx.lineage)) {
       return { errors: [`${name} on ${state.host} is no longer in the configuration but does not carry this stack's ownership marker; backplane does not destroy it (remove it from state with: backplane state rm ${address})`], change: noop(base, "not owned") };

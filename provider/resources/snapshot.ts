@@ -5,6 +5,7 @@ import type { Drift } from "../model/plan.js";
 import { baseChange, noop, alreadyGone, deleteBase, type Planned, type ResourceKind, type PlanContext } from "./kind.js";
 import { normalizeProperties, show, ownedBy, markerOf, guidMismatch, captureGuid } from "./zfs-common.js";
 import type { HostLive } from "../model/live.js";
+import { pendingRestoreProblem } from "./restore.js";
 
 
 export const snapshotKind: ResourceKind = {
@@ -103,6 +104,9 @@ export const cloneKind: ResourceKind = {
   plan(r, state, ctx): Planned {
     const name = r.config.name as string;
     const base = baseChange(r, name);
+    // a restore of this object did not finish: its name may be free (docs/restore.md)
+    const pending = pendingRestoreProblem(state);
+    if (pending) return { errors: [pending], change: noop(base, "restore pending") };
     const props = normalizeProperties(r.config.properties as Record<string, string> | undefined);
     const live = ctx.live.datasets.get(name);
     if (live) {
@@ -157,6 +161,9 @@ export const cloneKind: ResourceKind = {
   },
   planDelete(address, state, ctx): Planned {
     const base = deleteBase(address, state);
+    // a restore of this object did not finish: its name may be free (docs/restore.md)
+    const pending = pendingRestoreProblem(state);
+    if (pending) return { errors: [pending], change: noop(base, "restore pending") };
     const live = ctx.live.datasets.get(state.id);
     if (!live) return { errors: [], change: alreadyGone(base) };
     if (!ownedBy(live, ctx.lineage)) return { errors: [`${state.id} on ${state.host} is no longer in the configuration but does not carry this stack's ownership marker; backplane does not destroy it (remove it from state with: backplane state rm ${address})`], change: noop(base, "not owned") };

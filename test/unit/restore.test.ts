@@ -8,7 +8,11 @@ import { describe, it, expect } from "vitest";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { propertiesOf, snapshotsOf } from "../../provider/zfs/restore-facts.js";
-import { parseRestoreRequest, planRestore, RestoreRefused, utcStamp, type RestoreInput } from "../../provider/resources/restore.js";
+import { parseRestoreRequest, planRestore, restoreChanged, RestoreRefused, utcStamp, type RestoreInput, type RestoreRecord } from "../../provider/resources/restore.js";
+import { describe as describeRestore } from "../../provider/cli/restore-commands.js";
+import { parseRefresh } from "../../provider/engine/live.js";
+import { splitSections } from "../../provider/engine/batch.js";
+import type { HostLive } from "../../provider/model/live.js";
 import { toDisplay, type Argv } from "../../provider/model/argv.js";
 import { ParseError } from "../../provider/model/fact.js";
 import { ROOT, liveFrom } from "./helpers/seed.js";
@@ -21,20 +25,22 @@ const appSteps = (stamp: string, tmp = `fxr/app-backplane-restore-${stamp}`) => 
   `zfs promote ${tmp}`,
   `zfs rename -p fxr/app fxr/backplane-pre-restore-${stamp}/app`,
   `zfs rename ${tmp} fxr/app`,
-  "zfs inherit mountpoint fxr/app",
   "zfs get -Hp -o value guid fxr/app",
+  "zfs inherit mountpoint fxr/app",
 ];
 const fixture = (fact: string, name: string) => captured("zfs-fuse-0.7", fact, name);
 const snaps = (ds: string, name: string) => snapshotsOf(ds).parse(fixture("zfs-get-snapshots", `${name}.legacy.txt`), "legacy");
 const props = (ds: string, name: string) => propertiesOf(ds).parse(fixture("zfs-get-dataset", `${name}.tabs.txt`), "tabs");
 const live = () => liveFrom("zfs-fuse-0.7-restore", "prod");
 const NOW = new Date("2026-11-26T08:15:30Z");
+/** the dataset's record in state, as an apply left it: the GUID the refresh reads, no restore pending */
+const recordsFor = (l: HostLive, dataset: string): RestoreRecord[] => [{ address: "backplane_dataset.app", guid: l.datasets.get(dataset)?.get("guid")?.value ?? null, pending: null }];
 
 function input(o: Partial<RestoreInput> & { dataset?: string; to?: string } = {}): RestoreInput {
   const dataset = o.dataset ?? "fxr/app";
   const name = dataset === "fxr/cloned" ? "cloned" : "app";
   return {
-    host: "prod", dataset, target: parseRestoreRequest(dataset, o.to ?? "s1"), lineage: "fixture-lineage", live: live(),
+    host: "prod", dataset, target: parseRestoreRequest(dataset, o.to ?? "s1"), lineage: "fixture-lineage", live: live(), records: recordsFor(live(), dataset),
     snapshots: snaps(dataset, name), properties: props(dataset, name), now: NOW, discard: false, allowDestroy: false, ...o,
   };
 }
@@ -121,9 +127,10 @@ describe("restore: the plan", () => {
       `zfs rename fxr/backplane-pre-restore-${stamp}/app fxr/app`,
       "zfs promote fxr/app",
       "zfs mount fxr/app",
-      `zfs destroy ${tmp}`,
       `zfs destroy fxr/backplane-pre-restore-${stamp}`,
     ]);
+    // the restored copy is not destroyed by the undo: that is a separate step, printed with a warning
+    expect(p.undoCleanup.map(toDisplay)).toEqual([`zfs destroy ${tmp}`]);
     // zfs-fuse cannot say how much was written: unknown, not zero
     expect(p.writtenSinceTarget).toBeNull();
   });
@@ -317,7 +324,7 @@ describe("OpenZFS 2.3: restore, planned from what the host printed", () => {
     const dataset = rest.dataset ?? "fxr/app";
     const name = dataset === "fxr/cloned" ? "cloned" : "app";
     return {
-      host: "prod", dataset, target: parseRestoreRequest(dataset, to), lineage: "fixture-lineage", live: live23(),
+      host: "prod", dataset, target: parseRestoreRequest(dataset, to), lineage: "fixture-lineage", live: live23(), records: recordsFor(live23(), dataset),
       snapshots: snaps23(dataset, name, form), properties: props23(dataset, name, form), now: NOW, discard: false, allowDestroy: false, ...rest,
     };
   }
@@ -370,7 +377,7 @@ describe("OpenZFS 2.3: restore, planned from what the host printed", () => {
   it.each([
     ["clones of newer snapshots", () => input23({ dataset: "fxr/cloned", to: "a" }), "no clones of newer snapshots", /fxr\/cloned-b \(clone of fxr\/cloned@b\)/],
     ["a dataset another stack manages", () => input23({ lineage: "another" }), "ownership", /belongs to another stack \(backplane:managed=fixture-lineage\)/],
-    ["a dataset with child datasets", () => ({ ...input23(), dataset: "fxr/parent", target: { snapshot: "p1" }, snapshots: snaps23("fxr/parent", "parent") }), "no child datasets", /fxr\/parent\/child/],
+    ["a dataset with child datasets", () => ({ ...input23(), dataset: "fxr/parent", records: recordsFor(live23(), "fxr/parent"), target: { snapshot: "p1" }, snapshots: snaps23("fxr/parent", "parent") }), "no child datasets", /fxr\/parent\/child/],
     ["a dataset nobody manages", () => ({ ...input23(), dataset: "fxr/with space", target: { snapshot: "snap with space" }, snapshots: snaps23("fxr/with space", "with-space") }), "ownership", /not managed by this stack/],
     ["--discard of a held newer snapshot", () => input23({ discard: true, allowDestroy: true }), "no held snapshots discarded", /fxr\/app@held is held/],
     ["a properties read cut before the marker (tabs, at a row's end)", () => ({
@@ -381,5 +388,185 @@ describe("OpenZFS 2.3: restore, planned from what the host printed", () => {
     const r = refusal(() => planRestore(make()));
     expect(r.rule).toBe(rule);
     expect(r.message).toMatch(message);
+  });
+});
+
+// ---- review fixes ---------------------------------------------------------------------------
+// Inputs derived from the captured OpenZFS 2.3 text: a property row changed, the dataset moved
+// one level down (every "fxr/app" of the refresh and the reads renamed), a snapshot renamed.
+
+const refreshText = () => readFileSync(join(ROOT, "test", "fixtures", "refresh", "zfs-2.3-restore.txt"), "utf8");
+const refreshNonce = () => readFileSync(join(ROOT, "test", "fixtures", "refresh", "zfs-2.3-restore.nonce"), "utf8").trim();
+const liveEdited = (edit: (text: string) => string) => parseRefresh("prod", splitSections(edit(refreshText()), refreshNonce()), []);
+/** the tab-separated read of fxr/app with one property's row replaced (value and source as zfs prints them) */
+const setRow = (text: string, prop: string, value: string, source: string) => {
+  const re = new RegExp(`^fxr/app\\t${prop.replace(/[.:]/g, "\\$&")}\\t.*$`, "m");
+  if (!re.test(text)) throw new Error(`no ${prop} row`);
+  return text.replace(re, `fxr/app\t${prop}\t${value}\t${source}`);
+};
+const propsWith = (...rows: [string, string, string][]) =>
+  propertiesOf("fxr/app").parse(rows.reduce((t, [p, v, s]) => setRow(t, p, v, s), fixture23("zfs-get-dataset", "app.tabs.txt")), "tabs");
+const base23 = (o: Partial<RestoreInput> = {}): RestoreInput => ({
+  host: "prod", dataset: "fxr/app", target: { snapshot: "s1" }, lineage: "fixture-lineage", live: live23(), records: recordsFor(live23(), "fxr/app"),
+  snapshots: snaps23("fxr/app", "app"), properties: props23("fxr/app", "app"), now: NOW, discard: false, allowDestroy: false, ...o,
+});
+const shown = (argvs: readonly Argv[]) => argvs.map(toDisplay);
+const STAMP = utcStamp(NOW);
+const TMP = `fxr/app-backplane-restore-${STAMP}`;
+const ASIDE = `fxr/backplane-pre-restore-${STAMP}/app`;
+
+describe("restore: a dataset below the first level of the pool", () => {
+  const down = (t: string) => t.replaceAll("fxr/app", "fxr/srv/app");
+  const nested = (o: Partial<RestoreInput> = {}): RestoreInput => {
+    const live = liveEdited(down);
+    return base23({
+      dataset: "fxr/srv/app", live, records: recordsFor(live, "fxr/srv/app"),
+      snapshots: snapshotsOf("fxr/srv/app").parse(down(fixture23("zfs-get-snapshots", "app.json.txt")), "json"),
+      properties: propertiesOf("fxr/srv/app").parse(down(fixture23("zfs-get-dataset", "app.json.txt")), "json"), ...o,
+    });
+  };
+
+  it("keeps it aside at its full path, and --discard destroys every parent rename -p created, deepest first, by name", () => {
+    const p = planRestore(nested({ target: { snapshot: "held" }, discard: true, allowDestroy: true }));
+    expect(p.aside).toBe(`fxr/backplane-pre-restore-${STAMP}/srv/app`);
+    expect(p.asideAncestors).toEqual([`fxr/backplane-pre-restore-${STAMP}/srv`, `fxr/backplane-pre-restore-${STAMP}`]);
+    expect(p.steps.slice(-3).map((s) => toDisplay(s.command))).toEqual([
+      `zfs destroy -r fxr/backplane-pre-restore-${STAMP}/srv/app`,
+      `zfs destroy fxr/backplane-pre-restore-${STAMP}/srv`,
+      `zfs destroy fxr/backplane-pre-restore-${STAMP}`,
+    ]);
+  });
+
+  it("its undo ends by destroying those parents, deepest first", () => {
+    const p = planRestore(nested());
+    expect(shown(p.undo).slice(-2)).toEqual([`zfs destroy fxr/backplane-pre-restore-${STAMP}/srv`, `zfs destroy fxr/backplane-pre-restore-${STAMP}`]);
+    expect(shown(p.backOut).slice(-2)).toEqual([`zfs destroy fxr/backplane-pre-restore-${STAMP}/srv`, `zfs destroy fxr/backplane-pre-restore-${STAMP}`]);
+  });
+
+  it("refuses when a parent rename -p would create exists already (names free)", () => {
+    const live = liveEdited(down);
+    live.datasets.set(`fxr/backplane-pre-restore-${STAMP}/srv`, new Map(live.datasets.get("fxr/srv/app")!));
+    const r = refusal(() => planRestore(nested({ live })));
+    expect(r.rule).toBe("names free");
+    expect(r.message).toContain(`fxr/backplane-pre-restore-${STAMP}/srv exists already`);
+  });
+});
+
+describe("restore: properties and mounts", () => {
+  it("copies received properties onto the clone like local ones", () => {
+    const p = planRestore(base23({ properties: propsWith(["compression", "gzip", "received"]) }));
+    expect(toDisplay(p.steps[p.at.clone]!.command)).toContain("-o compression=gzip");
+  });
+
+  it.each([["local"], ["received"]])("a %s mountpoint is put back with zfs set, the kept copy gets canmount=noauto, and the undo turns it on again", (source) => {
+    const p = planRestore(base23({ properties: propsWith(["mountpoint", "/srv/app", source]) }));
+    const steps = p.steps.map((s) => toDisplay(s.command));
+    expect(steps).toContain(`zfs set canmount=noauto ${ASIDE}`);
+    // 3b comes right after the move aside, before the name is taken again
+    expect(steps.indexOf(`zfs set canmount=noauto ${ASIDE}`)).toBe(p.at.aside + 1);
+    expect(steps).toContain("zfs set mountpoint=/srv/app fxr/app");
+    expect(steps).not.toContain("zfs inherit mountpoint fxr/app");
+    // never copied onto the clone (it is made with mountpoint=none)
+    expect(steps[p.at.clone]).not.toContain("mountpoint=/srv/app");
+    expect(shown(p.undo)).toEqual([
+      "zfs unmount fxr/app",
+      "zfs set canmount=noauto fxr/app",
+      `zfs rename fxr/app ${TMP}`,
+      `zfs rename ${ASIDE} fxr/app`,
+      "zfs promote fxr/app",
+      "zfs set canmount=on fxr/app",
+      "zfs mount fxr/app",
+      `zfs destroy fxr/backplane-pre-restore-${STAMP}`,
+    ]);
+  });
+
+  it("a mounted canmount=noauto dataset is mounted again explicitly after the mountpoint is put back", () => {
+    const p = planRestore(base23({ properties: propsWith(["canmount", "noauto", "local"]) }));
+    const steps = p.steps.map((s) => toDisplay(s.command));
+    expect(steps.slice(-2)).toEqual(["zfs inherit mountpoint fxr/app", "zfs mount fxr/app"]);
+    expect(steps[p.at.clone]).toContain("-o canmount=noauto");
+    expect(steps).not.toContain(`zfs set canmount=noauto ${ASIDE}`);
+  });
+
+  it("a dataset that is not mounted is not unmounted first, and the undo does not mount it", () => {
+    const p = planRestore(base23({ properties: propsWith(["mounted", "no", "-"]) }));
+    expect(p.at.unmount).toBeNull();
+    expect(toDisplay(p.steps[0]!.command)).toMatch(/^zfs clone /);
+    expect(shown(p.undo)).not.toContain("zfs mount fxr/app");
+  });
+
+  it("reads the new GUID right after the rename into place, before anything that may fail after it", () => {
+    const p = planRestore(base23());
+    expect(p.at.guid).toBe(p.at.inPlace + 1);
+    expect(p.steps[p.at.guid]!.captures).toBe("guid");
+  });
+});
+
+describe("restore: refusals before any command", () => {
+  it.each([
+    ["a mounted dataset with mountpoint=legacy", () => base23({ properties: propsWith(["mountpoint", "legacy", "local"]) }), "legacy mount", /umount/],
+    ["a volume", () => base23({ properties: propsWith(["type", "volume", "-"]) }), "filesystems only", /is a volume/],
+    ["an encrypted dataset", () => base23({ properties: propsWith(["encryption", "aes-256-gcm", "-"]) }), "not encrypted", /encrypted \(aes-256-gcm\)/],
+    ["a temporary clone's name that exists", () => {
+      const live = live23();
+      live.datasets.set(TMP, new Map(live.datasets.get("fxr/app")!));
+      return base23({ live });
+    }, "names free", /the temporary clone would be .*, which exists already/],
+    ["a snapshot name that would not fit under the temporary clone", () => base23({
+      // fxr/app@<220 characters> fits in 255 bytes; fxr/app-backplane-restore-<UTC>@<220> does not
+      snapshots: snaps23("fxr/app", "app").map((s) => (s.snapshot === "held" ? { ...s, snapshot: "h".repeat(220), name: `fxr/app@${"h".repeat(220)}` } : s)),
+    }), "names fit", /its snapshot fxr\/app-backplane-restore-20261126T081530Z@hhh/],
+    ["a dataset whose recorded GUID is another object's", () => base23({ records: [{ address: "backplane_dataset.app", guid: "123", pending: null }] }), "recorded object", /not the object backplane recorded \(guid 17951311299567243269, recorded 123\).*state rm backplane_dataset\.app/],
+    ["a dataset with no record in state", () => base23({ records: [] }), "recorded", /no record in state/],
+    ["a dataset with a restore pending", () => base23({ records: [{ ...recordsFor(live23(), "fxr/app")[0]!, pending: { tmp: TMP } }] }), "no restore pending", /did not finish/],
+    ["--discard of a snapshot another stack owns", () => base23({ discard: true, allowDestroy: true, snapshots: snaps23("fxr/app", "app").map((s) => ({ ...s, userrefs: 0 })) }),
+      "no snapshots of other stacks discarded", /fxr\/app@foreign \(backplane:managed=other-lineage\) belongs to another stack/],
+  ] as const)("refuses %s, naming the rule", (_what, make, rule, message) => {
+    const r = refusal(() => planRestore(make()));
+    expect(r.rule).toBe(rule);
+    expect(r.message).toMatch(message);
+  });
+
+  it("shows whose each newer snapshot is in the printed table", () => {
+    const lines = describeRestore(planRestore(base23()), "prod", "fixture-lineage", "seed");
+    expect(lines.find((l) => l.includes("SNAPSHOT"))).toContain("BACKPLANE");
+    expect(lines.find((l) => l.includes("fxr/app@foreign"))).toContain("another stack (other-lineage)");
+    expect(lines.find((l) => l.includes("fxr/app@held"))!.trimEnd().endsWith("-")).toBe(true);
+  });
+
+  it.each(["2026-02-30T00:00:00Z", "2026-13-01T00:00:00Z", "2026-11-26T24:00:00Z", "2026-11-26T08:60:00Z", "2026-11-26T08:00:60Z", "2026-11-26T08:00:00+24:00"])("refuses --to %s: a time whose fields roll over", (to) => {
+    expect(refusal(() => parseRestoreRequest("fxr/app", to)).rule).toBe("--to");
+  });
+
+  it("accepts a leap day", () => {
+    expect(parseRestoreRequest("fxr/app", "2028-02-29T12:00:00Z")).toEqual({ time: new Date("2028-02-29T12:00:00Z"), text: "2028-02-29T12:00:00Z" });
+  });
+
+  it("--to that names an existing snapshot exactly wins over reading it as a time", () => {
+    const name = "2020-01-01T00:00:00Z";
+    const rename = (t: string) => t.replaceAll("fxr/app@held", `fxr/app@${name}`);
+    const live = liveEdited(rename);
+    const snapshots = snapshotsOf("fxr/app").parse(rename(fixture23("zfs-get-snapshots", "app.json.txt")), "json");
+    // as a time it is before every snapshot; as a name it is the newest one
+    expect(planRestore(base23({ live, snapshots, target: parseRestoreRequest("fxr/app", name) })).target.name).toBe(`fxr/app@${name}`);
+  });
+});
+
+describe("restore: what is read again after the confirmation", () => {
+  const before = () => planRestore(base23());
+  it("nothing changed: no refusal", () => {
+    expect(restoreChanged(before(), planRestore(base23()))).toBeNull();
+  });
+  it.each([
+    ["another object at the name", () => {
+      const live = liveEdited((t) => t.replaceAll("17951311299567243269", "17951311299567243268"));
+      const props = propertiesOf("fxr/app").parse(fixture23("zfs-get-dataset", "app.tabs.txt").replace("17951311299567243269", "17951311299567243268"), "tabs");
+      return base23({ live, properties: props, records: recordsFor(live, "fxr/app") });
+    }, /another object now/],
+    ["a snapshot taken since", () => base23({ snapshots: [...snaps23("fxr/app", "app"), { ...snaps23("fxr/app", "app")[3]!, name: "fxr/app@new", snapshot: "new", guid: "1" }] }), /snapshots changed/],
+    ["unmounted since", () => base23({ properties: propsWith(["mounted", "no", "-"]) }), /was unmounted/],
+    ["a property set since", () => base23({ properties: propsWith(["compression", "lz4", "local"]) }), /properties changed/],
+  ] as const)("refuses when %s", (_what, make, message) => {
+    expect(restoreChanged(before(), planRestore(make()))).toMatch(message);
   });
 });
