@@ -72,13 +72,18 @@ describe("restore on a real host", () => {
     const r = await backplane(dir, ["restore", "tank/data", "--to", "two", "--auto-approve", "--no-synth"]);
     expect(r.exitCode, r.stdout + r.stderr).toBe(0);
     expect(await sh("prod", "cat /tank/data/f")).toBe("two\n");
-    const undo = r.stdout.slice(r.stdout.indexOf("To undo:")).split("\n").slice(1).map((l) => l.trim()).filter((l) => l.startsWith("zfs "));
+    const undo = r.stdout.slice(r.stdout.indexOf("To undo:"), r.stdout.indexOf("The restored copy is then at")).split("\n").slice(1).map((l) => l.trim()).filter((l) => l.startsWith("zfs "));
+    // the restored copy is not destroyed by the undo: that is printed apart, with a warning
+    expect(undo.some((c) => c.startsWith("zfs destroy") && c.includes("backplane-restore"))).toBe(false);
+    const cleanup = r.stdout.slice(r.stdout.indexOf("The restored copy is then at")).split("\n").slice(1).map((l) => l.trim()).filter((l) => l.startsWith("zfs destroy"));
     expect(undo.length).toBeGreaterThan(3);
     // the printed undo assumes the kept copy is not mounted (it is left unmounted); make sure
     const aside = /kept aside at (\S+)\./.exec(r.stdout)![1]!;
     await sh("prod", `zfs unmount ${aside} 2>/dev/null; true`);
     for (const cmd of undo) await sh("prod", cmd);
     expect(await sh("prod", "cat /tank/data/f")).toBe("four\n");
+    expect(await sh("prod", "zfs list -H -o name -r tank")).not.toContain("backplane-pre-restore");
+    for (const cmd of cleanup) await sh("prod", cmd);
     expect(await sh("prod", "zfs list -H -t snapshot -o name -d 1 tank/data")).toBe("tank/data@one\ntank/data@two\ntank/data@three\n");
     expect(await sh("prod", "zfs list -H -o name -r tank")).not.toContain("backplane-restore");
   });
@@ -93,6 +98,43 @@ describe("restore on a real host", () => {
     const yes = await backplane(dir, ["restore", "tank/data", "--to", "one", "--discard", "--allow-destroy", "--auto-approve", "--no-synth"]);
     expect(yes.exitCode, yes.stdout + yes.stderr).toBe(0);
     expect(await sh("prod", "zfs list -H -o name -r tank")).not.toContain("backplane-pre-restore");
+  });
+
+  it("two levels below the pool: --discard removes the kept copy and every parent rename -p made; the undo of a kept one leaves no parent behind", async () => {
+    const nested = stack(`
+      const srv = prod.dataset("srv", { name: "tank/srv", dependsOn: [pool] });
+      prod.dataset("app", { name: "tank/srv/app", dependsOn: [srv] });
+    `);
+    const dir = await project("restore-nested", nested);
+    expect((await backplane(dir, ["apply", "--auto-approve"])).exitCode).toBe(0);
+    await sh("prod", "set -e; for s in one two; do echo $s > /tank/srv/app/f; zfs snapshot tank/srv/app@$s; done; echo three > /tank/srv/app/f");
+
+    const kept = await backplane(dir, ["restore", "tank/srv/app", "--to", "one", "--auto-approve", "--no-synth"]);
+    expect(kept.exitCode, kept.stdout + kept.stderr).toBe(0);
+    const aside = /kept aside at (\S+)\./.exec(kept.stdout)![1]!;
+    expect(aside).toMatch(/^tank\/backplane-pre-restore-\d{8}T\d{6}Z\/srv\/app$/);
+    expect(await sh("prod", "cat /tank/srv/app/f")).toBe("one\n");
+    const undo = kept.stdout.slice(kept.stdout.indexOf("To undo:"), kept.stdout.indexOf("The restored copy is then at")).split("\n").slice(1).map((l) => l.trim()).filter((l) => l.startsWith("zfs "));
+    await sh("prod", `zfs unmount ${aside} 2>/dev/null; true`);
+    for (const cmd of undo) await sh("prod", cmd);
+    expect(await sh("prod", "cat /tank/srv/app/f")).toBe("three\n");
+    expect(await sh("prod", "zfs list -H -o name -r tank")).not.toContain("backplane-pre-restore");
+    await sh("prod", "zfs list -H -o name -r tank | grep backplane-restore | xargs -r -n1 zfs destroy");
+    // state: the original object again
+    const plain = (await sh("prod", "zfs get -Hp -o value guid tank/srv/app")).trim();
+    const state = JSON.parse(await (await import("node:fs/promises")).readFile(`${dir}/terraform.tfstate`, "utf8"));
+    const addr = Object.keys(state.resources).find((a) => state.resources[a].id === "tank/srv/app")!;
+    expect(addr).toBeTruthy();
+    await backplane(dir, ["state", "rm", addr, "--no-synth"]);
+    expect((await backplane(dir, ["import", addr, "tank/srv/app", "--no-synth"])).exitCode).toBe(0);
+    expect(plain).toMatch(/^\d+$/);
+
+    const gone = await backplane(dir, ["restore", "tank/srv/app", "--to", "one", "--discard", "--allow-destroy", "--auto-approve", "--no-synth"]);
+    expect(gone.exitCode, gone.stdout + gone.stderr).toBe(0);
+    expect(await sh("prod", "cat /tank/srv/app/f")).toBe("one\n");
+    expect(await sh("prod", "zfs list -H -o name -r tank")).not.toContain("backplane-pre-restore");
+    const plan = await backplane(dir, ["plan", "--detailed-exitcode", "--no-synth"]);
+    expect(plan.stdout, plan.stderr).toContain("No changes.");
   });
 
   it("refuses a dataset with children, a missing snapshot and a hostile name before any command changes the host", async () => {
