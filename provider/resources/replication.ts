@@ -379,14 +379,11 @@ export function replicationTopologyProblems(graph: { resources: ReadonlyMap<stri
   const problems: { address: string; host: string; message: string }[] = [];
   const reps = [...graph.resources.values()].filter((r) => r.type === REPLICATION && r.mode === "resource");
   const key = (host: string, dataset: unknown) => `${host}\u0000${String(dataset)}`;
+  // the replication that claimed a source (or target) first; a later one with the same is refused
   const firstBy = (f: (r: DesiredResource) => string) => {
-    const seen = new Map<string, string>();
-    return (r: DesiredResource) => {
-      const k = f(r);
-      const other = seen.get(k);
-      if (!other) seen.set(k, r.address);
-      return other;
-    };
+    const first = new Map<string, string>();
+    for (const r of reps) if (!first.has(f(r))) first.set(f(r), r.address);
+    return (r: DesiredResource) => (first.get(f(r)) === r.address ? undefined : first.get(f(r)));
   };
   const sameSource = firstBy((r) => key(r.host, r.config.source_dataset));
   const sameTarget = firstBy((r) => key(r.config.target_host as string, r.config.target_dataset));

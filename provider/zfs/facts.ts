@@ -8,13 +8,15 @@ import { ParseError, type Fact } from "../model/fact.js";
 import type { ZfsVersion, PoolRow, Source, PropertyTable, PropertyValue, SnapshotRow } from "../model/live.js";
 import { PROPERTIES, MANAGED_PROPERTY } from "./properties.js";
 
-function lines(stdout: string): string[] {
+/** Output lines, without the empty one after the final newline. */
+export function lines(stdout: string): string[] {
   const all = stdout.split("\n");
   if (all[all.length - 1] === "") all.pop();
   return all;
 }
 
-function columns(fact: string, stdout: string, count: number): string[][] {
+/** Tab-separated rows, each with exactly `count` columns (a ParseError naming the line otherwise). */
+export function columns(fact: string, stdout: string, count: number): string[][] {
   return lines(stdout).map((l, i) => {
     const cols = l.split("\t");
     if (cols.length !== count) throw new ParseError(fact, i + 1, `expected ${count} tab-separated columns, got ${cols.length}: ${JSON.stringify(l)}`);

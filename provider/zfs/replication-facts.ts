@@ -8,16 +8,7 @@
 import { argv } from "../model/argv.js";
 import { ParseError, type Fact } from "../model/fact.js";
 import type { ReplicationDatasetRow, ReplicationKeys, ReplicationSnapshotRow } from "../model/live.js";
-
-function rows(fact: string, stdout: string, count: number): string[][] {
-  const all = stdout.split("\n");
-  if (all[all.length - 1] === "") all.pop();
-  return all.map((l, i) => {
-    const cols = l.split("\t");
-    if (cols.length !== count) throw new ParseError(fact, i + 1, `expected ${count} tab-separated columns, got ${cols.length}: ${JSON.stringify(l)}`);
-    return cols;
-  });
-}
+import { columns, lines } from "./facts.js";
 
 const number = (fact: string, line: number, what: string, v: string): number => {
   if (!/^\d+$/.test(v)) throw new ParseError(fact, line, `${what} '${v}' is not a number`);
@@ -31,7 +22,7 @@ export const replicationSnapshots: Fact<Map<string, ReplicationSnapshotRow>> = {
   command: argv("zfs", "list", "-Hp", "-t", "snapshot", "-o", "name,creation,userrefs"),
   parse(stdout) {
     const out = new Map<string, ReplicationSnapshotRow>();
-    rows(SNAPS, stdout, 3).forEach(([name, creation, userrefs], i) => {
+    columns(SNAPS, stdout, 3).forEach(([name, creation, userrefs], i) => {
       if (!name!.includes("@")) throw new ParseError(SNAPS, i + 1, `'${name}' is not a snapshot name`);
       if (out.has(name!)) throw new ParseError(SNAPS, i + 1, `${name} listed twice`);
       out.set(name!, { creation: number(SNAPS, i + 1, "creation", creation!), userrefs: number(SNAPS, i + 1, "userrefs", userrefs!) });
@@ -51,7 +42,7 @@ export const replicationDatasets: Fact<Map<string, ReplicationDatasetRow>> = {
   command: argv("zfs", "list", "-Hp", "-t", "filesystem,volume", "-o", "name,written,receive_resume_token,keystatus"),
   parse(stdout) {
     const out = new Map<string, ReplicationDatasetRow>();
-    rows(DATASETS, stdout, 4).forEach(([name, written, token, keystatus], i) => {
+    columns(DATASETS, stdout, 4).forEach(([name, written, token, keystatus], i) => {
       if (out.has(name!)) throw new ParseError(DATASETS, i + 1, `${name} listed twice`);
       // a resume token is printed as ZFS encodes it: version, checksum, length, hex payload
       if (token !== "-" && !/^\d+-[0-9a-f]+-[0-9a-f]+-[0-9a-f]+$/.test(token!)) throw new ParseError(DATASETS, i + 1, `${name}: receive_resume_token '${token}' is not a resume token`);
@@ -90,9 +81,7 @@ export const replicationKeys: Fact<ReplicationKeys> = {
   ].join("\n")),
   parse(stdout) {
     const keys: ReplicationKeys = { publicKeys: new Map(), knownHosts: new Map(), authorized: new Map() };
-    const all = stdout.split("\n");
-    if (all[all.length - 1] === "") all.pop();
-    all.forEach((l, i) => {
+    lines(stdout).forEach((l, i) => {
       const tab = l.indexOf("\t");
       const tag = l.slice(0, tab);
       const rest = l.slice(tab + 1);
