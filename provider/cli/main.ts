@@ -25,6 +25,8 @@ import { faultInjection } from "./fault.js";
 import { lockWithin } from "../../state/lock-wait.js";
 import { DurationError, parseDuration } from "./duration.js";
 import { registerRestoreCommands } from "./restore-commands.js";
+import { resolveHostTrust } from "./trust.js";
+import { hostSaid } from "../model/echo.js";
 
 const color = () => process.stdout.isTTY === true && !process.env.NO_COLOR;
 const out = (s: string) => process.stdout.write(s.endsWith("\n") ? s : `${s}\n`);
@@ -34,6 +36,7 @@ interface Common {
   dir: string;
   stack?: string;
   synth: boolean;
+  trustOnFirstUse?: boolean;
 }
 
 /**
@@ -49,7 +52,8 @@ function scopeOf(o: Common): string[] {
 async function project(o: Common): Promise<Workspace> {
   const dir = resolve(o.dir);
   if (o.synth) await synth(dir);
-  return workspaceOf(await openProject(dir, o.stack), { onNotice: err, scope: scopeOf(o), fault: faultInjection() });
+  const opened = await resolveHostTrust(await openProject(dir, o.stack), { trustOnFirstUse: o.trustOnFirstUse === true, onNotice: (m) => err(`backplane: ${m}`) });
+  return workspaceOf(opened, { onNotice: err, scope: scopeOf(o), fault: faultInjection() });
 }
 
 async function closeAll(ts: Map<string, Transport>) {
@@ -157,7 +161,8 @@ const program = new Command("backplane")
 const withCommon = (c: Command) =>
   c.option("--dir <dir>", "project directory (with cdktf.json)", ".")
     .option("--stack <name>", "stack to use when the app has several")
-    .option("--no-synth", "use the existing cdktf.out instead of synthesizing first");
+    .option("--no-synth", "use the existing cdktf.out instead of synthesizing first")
+    .option("--trust-on-first-use", "for a host the stack pins no key for: accept the key it presents now, print its fingerprint, record it in .backplane/<stack>.known_hosts and check it strictly afterwards");
 
 program.command("synth").description("run the app of cdktf.json and write cdktf.out/stacks/<stack>/cdk.tf.json")
   .option("--dir <dir>", "project directory", ".")
@@ -360,7 +365,7 @@ withLocking(withCommon(program.command("import").description("adopt an existing 
         // Mark it ours, so backplane may later change or (with --allow-destroy) remove it.
         if (decided.marker) {
           const res = await transports.get(r.host)!.run(decided.marker);
-          if (res.exitCode !== 0) throw new Error(`marking ${id} as managed failed: ${res.stderr}`);
+          if (res.exitCode !== 0) throw new Error(`marking ${id} as managed failed: ${hostSaid(res.stderr)}`);
         }
         state.resources[address] = { type: r.type, host: r.host, id, attributes: decided.attributes, dependencies: [...r.dependsOn].sort() };
         state.serial = (expected ?? 0) + 1;

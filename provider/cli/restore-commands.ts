@@ -17,6 +17,7 @@ import { parseRestoreRequest, pendingRecord, planRestore, restoreChanged, Restor
 import { MANAGED_PROPERTY } from "../zfs/properties.js";
 import { closeTransports, transportsFor, type Workspace } from "./compose.js";
 import type { Transport } from "../transport/transport.js";
+import { hostSaid } from "../model/echo.js";
 
 const out = (s: string) => process.stdout.write(s.endsWith("\n") ? s : `${s}\n`);
 
@@ -144,7 +145,7 @@ function hostFor(p: Workspace, dataset: string, alias: string | undefined): Host
 
 async function readBatch(t: Transport, items: BatchItem[]): Promise<Map<string, SectionResult>> {
   const r = await runBatch(t, items);
-  if (r.exitCode !== 0) throw new Error(`${t.host}: reading failed: exit ${r.exitCode}: ${r.stderr.trim()}`);
+  if (r.exitCode !== 0) throw new Error(`${t.host}: reading failed: exit ${r.exitCode}: ${hostSaid(r.stderr)}`);
   return r.sections;
 }
 
@@ -162,7 +163,7 @@ function answered(host: string, sections: Map<string, SectionResult>, key: strin
     const s = sections.get(k);
     if (!s) break;
     if (s.exitCode === 0) return { stdout: s.stdout, form };
-    tried.push(`${form}: ${s.stderr.trim().split("\n")[0]}`);
+    tried.push(`${form}: ${hostSaid(s.stderr.trim().split("\n")[0] ?? "")}`);
   }
   throw new Error(`${host}: reading ${key} failed (${tried.join("; ")})`);
 }
@@ -246,7 +247,7 @@ export async function runSteps(t: Transport, plan: RestorePlan): Promise<StepsOu
   try {
     const r = await runBatch(t, items);
     sections = r.sections;
-    if (r.exitCode !== 0) lost = `exit ${r.exitCode}${r.stderr.trim() ? `: ${r.stderr.trim()}` : ""}`;
+    if (r.exitCode !== 0) lost = `exit ${r.exitCode}${r.stderr.trim() ? `: ${hostSaid(r.stderr)}` : ""}`;
   } catch (e) {
     lost = (e as Error).message;
   }
@@ -272,7 +273,7 @@ export async function runSteps(t: Transport, plan: RestorePlan): Promise<StepsOu
 /** Each step with what became of it, for the operator. */
 export function stepReport(plan: RestorePlan, o: StepsOutcome): string[] {
   return plan.steps.map((s, i) => {
-    const how = o.ran.includes(i) ? "ran" : o.failed?.index === i ? `FAILED: ${o.failed.stderr || "(no message)"}` : o.unknown.includes(i) ? `outcome unknown (${o.lost ?? "no answer"})` : "did not run";
+    const how = o.ran.includes(i) ? "ran" : o.failed?.index === i ? `FAILED: ${hostSaid(o.failed.stderr) || "(no message)"}` : o.unknown.includes(i) ? `outcome unknown (${o.lost ?? "no answer"})` : "did not run";
     return `  ${i + 1}. ${toDisplay(s.command)}  — ${how}`;
   });
 }

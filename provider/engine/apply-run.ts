@@ -19,6 +19,7 @@ import { handOver } from "../transport/handover.js";
 import { toDisplay } from "../model/argv.js";
 import type { Change, Step } from "../model/plan.js";
 import { batchScript, splitSections, type BatchItem } from "./batch.js";
+import { hostSaid } from "../model/echo.js";
 
 export interface Failure {
   change: Change;
@@ -73,7 +74,7 @@ export class BatchRunner {
           if (cut?.phase === "connect") return true; // never reached the host: not run
           this.failures.push(cut
             ? { change: c, command: toDisplay(s.command), stderr: cut.message, unknown: true }
-            : { change: c, command: toDisplay(s.command), stderr: `the batch ended without reporting this command (exit ${r.exitCode}${r.stderr.trim() ? `: ${r.stderr.trim()}` : ""})` });
+            : { change: c, command: toDisplay(s.command), stderr: `the batch ended without reporting this command (exit ${r.exitCode}${r.stderr.trim() ? `: ${hostSaid(r.stderr)}` : ""})` });
           return true;
         }
         if (sec.exitCode !== 0) {
@@ -132,7 +133,7 @@ export class BatchRunner {
     const r = await handOver({ transport: this.transports.get(host)!, command: s.command }, { transport: other, command: to.command });
     this.fault("after-batch");
     if (r.to.exitCode !== 0 || r.from.exitCode !== 0) {
-      const why = [r.to.exitCode !== 0 ? `${to.host}: ${r.to.stderr.trim() || `exit ${r.to.exitCode}`}` : "", r.from.exitCode !== 0 ? `${host}: ${r.from.stderr.trim() || `exit ${r.from.exitCode}`}` : ""].filter(Boolean).join("; ");
+      const why = [r.to.exitCode !== 0 ? `${to.host}: ${hostSaid(r.to.stderr) || `exit ${r.to.exitCode}`}` : "", r.from.exitCode !== 0 ? `${host}: ${hostSaid(r.from.stderr) || `exit ${r.from.exitCode}`}` : ""].filter(Boolean).join("; ");
       // ssh's own exit code (255) on either side: the connection failed, what ran is unknown
       const unknown = r.to.exitCode === 255 || r.from.exitCode === 255;
       this.failures.push({ change: c, command: `${toDisplay(s.command)} | ${to.host}: ${toDisplay(to.command)}`, stderr: why, ...(unknown ? { unknown } : {}) });

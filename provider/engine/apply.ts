@@ -16,6 +16,7 @@ import { StateWriter } from "./apply-state.js";
 import { unitsToStart, type Unit } from "./apply-schedule.js";
 import { BatchRunner, type Failure } from "./apply-run.js";
 import { ReplicationError, runSyncs, type SyncOutcome } from "./replicate.js";
+import { hostSaid } from "../model/echo.js";
 
 export class DestroyNotAllowedError extends Error {
   constructor(readonly changes: Change[], readonly prevented: Change[], readonly rollbacks: string[] = []) {
@@ -39,7 +40,7 @@ export class DestroyNotAllowedError extends Error {
  */
 export class ApplyError extends Error {
   constructor(readonly failed: Failure[], readonly done: string[], readonly notDone: string[], readonly stateError: StateWriteError | null = null) {
-    const line = (f: Failure) => `  - ${f.change.address} (${f.change.id} on ${f.change.host}): \`${f.command}\`: ${f.stderr.trim()}`;
+    const line = (f: Failure) => `  - ${f.change.address} (${f.change.id} on ${f.change.host}): \`${f.command}\`: ${hostSaid(f.stderr)}`;
     const failed_ = failed.filter((f) => !f.unknown);
     const unknown = failed.filter((f) => f.unknown);
     super(

@@ -12,6 +12,7 @@ import { zfsVersion, pools, poolProperties, datasetProperties, datasetProperties
 import { MANAGED_PROPERTY } from "../zfs/properties.js";
 import { replicationDatasets, replicationKeys, replicationSnapshots } from "../zfs/replication-facts.js";
 import type { HostLive, HostWireGuard, LivePool, PropertyTable, PropertyValue, SnapshotRow } from "../model/live.js";
+import { hostSaid } from "../model/echo.js";
 
 export class RefreshError extends Error {
   constructor(readonly host: string, readonly fact: string, detail: string) {
@@ -79,9 +80,9 @@ function section(host: string, sections: Map<string, SectionResult>, key: string
     const f = sections.get(`${key}.${name}`);
     if (!f) break;
     if (f.exitCode === 0) return { ...f, via: name };
-    tried.push(`${name}: exit ${f.exitCode}: ${f.stderr.trim()}`);
+    tried.push(`${name}: exit ${f.exitCode}: ${hostSaid(f.stderr)}`);
   }
-  throw new RefreshError(host, key, `exit ${s.exitCode}: ${s.stderr}${tried.length ? ` (fallbacks: ${tried.join("; ")})` : ""}`);
+  throw new RefreshError(host, key, `exit ${s.exitCode}: ${hostSaid(s.stderr)}${tried.length ? ` (fallbacks: ${tried.join("; ")})` : ""}`);
 }
 
 export function parseRefresh(host: string, sections: Map<string, SectionResult>, userProperties: readonly string[], options: RefreshOptions = {}): HostLive {
@@ -174,6 +175,6 @@ function mergeLocalProperties(local: PropertyTable, datasets: PropertyTable, sna
 export async function refreshHost(t: Transport, userProperties: readonly string[], options: RefreshOptions = {}): Promise<HostLive> {
   const nonce = randomBytes(8).toString("hex");
   const r = await t.script(batchScript(refreshItems(userProperties, options), nonce));
-  if (r.exitCode !== 0) throw new RefreshError(t.host, "batch", `exit ${r.exitCode}: ${r.stderr}`);
+  if (r.exitCode !== 0) throw new RefreshError(t.host, "batch", `exit ${r.exitCode}: ${hostSaid(r.stderr)}`);
   return parseRefresh(t.host, splitSections(r.stdout, nonce), userProperties, options);
 }

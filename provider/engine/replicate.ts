@@ -9,6 +9,7 @@
 import { ConnectError, type Transport } from "../transport/transport.js";
 import type { Sync } from "../model/plan.js";
 import { bytes, isSendChatter, parseSyncOutput, sendProgress, type SyncResult } from "../resources/replication.js";
+import { hostSaid } from "../model/echo.js";
 
 export interface SyncOutcome {
   sync: Sync;
@@ -89,13 +90,13 @@ export async function runSyncs(o: {
       const source = o.transports.get(s.sourceHost)!;
       const r = await source.run(s.run!.command, { onStderr: progress(s, t0, o.log), timeoutMs: Math.max(source.commandTimeoutMs ?? 0, TRANSFER_TIMEOUT_MS) });
       outcome.seconds = (Date.now() - t0) / 1000;
-      if (r.exitCode !== 0) outcome.error = r.stderr.split("\n").filter((l) => l.trim() && !isSendChatter(l)).join("\n").trim() || `exit ${r.exitCode}`;
+      if (r.exitCode !== 0) outcome.error = hostSaid(r.stderr.split("\n").filter((l) => l.trim() && !isSendChatter(l)).join("\n")) || `exit ${r.exitCode}`;
       else {
         outcome.result = parseSyncOutput(r.stdout);
         await o.record(s, outcome.result);
         if (s.pruneTarget) {
           const p = await o.transports.get(s.targetHost)!.run(s.pruneTarget.command);
-          if (p.exitCode !== 0) outcome.error = `replicated, but pruning on ${s.targetHost} failed: ${p.stderr.trim() || `exit ${p.exitCode}`}`;
+          if (p.exitCode !== 0) outcome.error = `replicated, but pruning on ${s.targetHost} failed: ${hostSaid(p.stderr) || `exit ${p.exitCode}`}`;
           // a snapshot held or cloned on the target is kept: said, not a failure (the next run tries again)
           for (const line of p.stdout.split("\n").filter((l) => l.startsWith("kept\t"))) outcome.result.warnings.push(`kept ${line.slice(5)} on ${s.targetHost} (held or cloned)`);
         }

@@ -7,6 +7,8 @@ export interface HostConfig {
   user: string;
   identityFile?: string;
   hostKey?: string;
+  /** set when hostKey was not in the stack but learnt on first use: the file it came from */
+  hostKeyLearntIn?: string;
   knownHostsFile?: string;
   sshConfigFile?: string;
   commandPrefix: string[];

@@ -56,3 +56,29 @@ export function safeMessage(message: string, limit = 1000): string {
   }
   return out;
 }
+
+/** How many characters of a host's own words (stderr) a message carries: the end, where errors are. */
+export const HOST_SAID_LIMIT = 600;
+
+/**
+ * What a host wrote on stderr, for a message: trimmed, lines joined with " | " (a host cannot
+ * add lines that read as backplane's own), every unsafe character escaped, and at most the
+ * last HOST_SAID_LIMIT characters with a note of how much was left out — a command that
+ * prints megabytes of errors costs a message one short line.
+ */
+export function hostSaid(stderr: string, limit = HOST_SAID_LIMIT): string {
+  const chars = [...stderr.trim().split(/\r?\n/).map((l) => l.trim()).filter(Boolean).join(" | ")];
+  // from the end, until the escaped text (not the raw one) reaches the limit
+  const parts: string[] = [];
+  let length = 0;
+  let i = chars.length;
+  while (i > 0) {
+    const e = chars[i - 1] === "\\" ? "\\" : escapeChar(chars[i - 1]!);
+    if (length + e.length > limit) break;
+    parts.push(e);
+    length += e.length;
+    i--;
+  }
+  const text = parts.reverse().join("");
+  return i > 0 ? `(${i} characters before this left out)…${text}` : text;
+}

@@ -92,3 +92,21 @@ export function hostKeyProblem(line: string): string | null {
   const k = parseHostKey(line);
   return typeof k === "string" ? k : null;
 }
+
+/**
+ * The key a known_hosts text holds for `name` (a line whose host field lists `name` or
+ * `[name]:port`), as "<type> <base64>", or null. Lines are what ssh writes with
+ * HashKnownHosts=no; marker lines (@revoked, @cert-authority), hashed names and keys that
+ * do not parse are never taken as the host's key.
+ */
+export function learnedHostKey(text: string, name: string): string | null {
+  for (const line of text.split("\n")) {
+    const [hosts, type, b64] = line.trim().split(/\s+/);
+    if (!hosts || !type || !b64 || hosts.startsWith("@") || hosts.startsWith("#")) continue;
+    const names = hosts.split(",").map((h) => h.replace(/^\[(.*)\]:\d+$/, "$1"));
+    if (!names.includes(name)) continue;
+    const k = parseHostKey(`${type} ${b64}`);
+    if (typeof k !== "string") return `${k.type} ${k.base64}`;
+  }
+  return null;
+}

@@ -1,11 +1,13 @@
 /**
  * System OpenSSH through execa: ControlMaster multiplexing, BatchMode, timeouts and strict
  * host key checking against the key pinned in the stack (written to a private known_hosts
- * under a HostKeyAlias) or the given known_hosts file. Never trust-on-first-use.
+ * under a HostKeyAlias) or the given known_hosts file. Trust on first use only when the
+ * caller asks for it explicitly (`acceptNewInto`, the CLI's --trust-on-first-use), for a host
+ * the stack pins no key for; never silently.
  */
 import { execa } from "execa";
 import { mkdirSync, writeFileSync, mkdtempSync, appendFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import { argv, toDisplay, toShell, type Argv } from "../model/argv.js";
 import { ConnectError, HostKeyError, neverConnected, type RunOptions, type RunResult, type Transport } from "./transport.js";
@@ -56,6 +58,36 @@ export function knownHostsLine(hostAlias: string, hostKey: string): string {
   return `${hostAlias} ${type} ${b64}\n`;
 }
 
+/**
+ * `ssh -F` does not expand '~' (ssh_config's own paths do): a leading "~/" is the operator's
+ * home as ssh finds it (the password database, not $HOME). "~user/" is refused at load.
+ */
+export function expandConfigPath(path: string): string {
+  return path === "~" || path.startsWith("~/") ? join(userInfo().homedir, path.slice(1)) : path;
+}
+
+/** The name a host's key is filed under in every known_hosts backplane writes or reads. */
+export function hostKeyAlias(alias: string): string {
+  return `backplane-${alias}`;
+}
+
+export interface SshTransportOptions {
+  commandTimeoutMs?: number;
+  /**
+   * Trust on first use, asked for explicitly: a host the stack pins no key for is connected
+   * with StrictHostKeyChecking=accept-new and its key recorded in this file (under
+   * hostKeyAlias()). Without it such a host is refused before ssh starts.
+   */
+  acceptNewInto?: string;
+}
+
+export class UnpinnedHostError extends Error {
+  constructor(readonly host: string) {
+    super(`${host}: the stack pins no host key for this host (host_key or known_hosts_file) — refusing to connect; pin its key, or accept the key it presents once with --trust-on-first-use`);
+    this.name = "UnpinnedHostError";
+  }
+}
+
 let knownHostsFiles = 0;
 let controlPaths = 0;
 
@@ -65,8 +97,10 @@ export class SshTransport implements Transport {
   readonly log: string[] = [];
   private readonly base: string[];
 
-  constructor(private readonly config: HostConfig, private readonly opts: { commandTimeoutMs?: number } = {}) {
+  constructor(private readonly config: HostConfig, private readonly opts: SshTransportOptions = {}) {
     this.host = config.alias;
+    // checked before anything is written or spawned
+    if (!config.hostKey && !config.knownHostsFile && !opts.acceptNewInto) throw new UnpinnedHostError(config.alias);
     const dir = runtimeDir();
     const options: Record<string, string> = {
       BatchMode: "yes",
@@ -89,19 +123,28 @@ export class SshTransport implements Transport {
     if (config.hostKey) {
       // the file is named by a counter, never by the alias: no alias can point it elsewhere
       const known = join(dir, `known_hosts-${++knownHostsFiles}`);
-      const hostAlias = `backplane-${config.alias}`;
+      const hostAlias = hostKeyAlias(config.alias);
       writeFileSync(known, knownHostsLine(hostAlias, config.hostKey), { mode: 0o600 });
       options.UserKnownHostsFile = sshOptionValue(known, { percentTokens: true });
       options.HostKeyAlias = hostAlias;
     } else if (config.knownHostsFile) {
-      options.UserKnownHostsFile = sshOptionValue(config.knownHostsFile, { percentTokens: false });
+      // UserKnownHostsFile expands %-tokens (OpenSSH >= 8.4; KnownHostsCommand above needs 8.5)
+      options.UserKnownHostsFile = sshOptionValue(config.knownHostsFile, { percentTokens: true });
+    } else if (opts.acceptNewInto) {
+      // explicit trust on first use: the key the host presents now is recorded, plain (never
+      // hashed, so backplane can read back what it accepted) and under the alias, so a later
+      // run checks it strictly
+      options.StrictHostKeyChecking = "accept-new";
+      options.UserKnownHostsFile = sshOptionValue(opts.acceptNewInto, { percentTokens: true });
+      options.HostKeyAlias = hostKeyAlias(config.alias);
+      options.HashKnownHosts = "no";
     }
     if (config.identityFile) {
       options.IdentityFile = sshOptionValue(config.identityFile, { percentTokens: true });
       options.IdentitiesOnly = "yes";
     }
     this.base = [
-      ...(config.sshConfigFile ? ["-F", config.sshConfigFile] : []),
+      ...(config.sshConfigFile ? ["-F", expandConfigPath(config.sshConfigFile)] : []),
       ...Object.entries(options).flatMap(([k, v]) => ["-o", `${k}=${v}`]),
       "-p", String(config.port),
       "-l", config.user,
@@ -156,7 +199,7 @@ export class SshTransport implements Transport {
     if (timedOut) throw new ConnectError(this.host, `no answer within ${limit / 1000} s (the host's command_timeout)`, "lost", stdout);
     if (r.exitCode === 255) {
       if (/host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|No .* host key is known/i.test(stderr)) {
-        throw new HostKeyError(this.host, stderr, this.config.hostKey);
+        throw new HostKeyError(this.host, stderr, this.config.hostKey, this.config.hostKeyLearntIn);
       }
       // 255 is also what a remote command may exit with; with output from it, or without
       // ssh's own words for an unreachable host, what ran is unknown

@@ -1,6 +1,7 @@
 /** What the engine needs from a way of reaching a host. The only place processes run on hosts. */
 import { createHash } from "node:crypto";
 import type { Argv } from "../model/argv.js";
+import { hostSaid } from "../model/echo.js";
 
 export interface RunResult {
   stdout: string;
@@ -51,15 +52,15 @@ export function presentedFingerprint(sshStderr: string): string | null {
 export class HostKeyError extends Error {
   readonly pinned: string | null;
   readonly presented: string | null;
-  constructor(readonly host: string, detail: string, pinnedKey?: string) {
+  constructor(readonly host: string, detail: string, pinnedKey?: string, learntIn?: string) {
     const pinned = pinnedKey ? sshFingerprint(pinnedKey) : null;
     const presented = presentedFingerprint(detail);
-    const said = detail.trim().split("\n").find((l) => /host key|REMOTE HOST|No .* host key/i.test(l)) ?? detail.trim();
+    const said = hostSaid(detail.trim().split("\n").find((l) => /host key|REMOTE HOST|No .* host key/i.test(l)) ?? detail, 200);
     const unknown = /No .* host key is known/i.test(detail);
     super(unknown && !pinned
       ? `${host}: the host's key is not known (the stack pins no host_key and the known_hosts file has none for it) — refusing to connect; pin the host's key in the stack (${said})`
       : presented || pinned
-        ? `${host}: the host presented key ${presented ?? "(fingerprint not shown by ssh)"}, the stack pins ${pinned ?? "(no key)"} — refusing to connect (${said})`
+        ? `${host}: the host presented key ${presented ?? "(fingerprint not shown by ssh)"}, ${learntIn ? `the key learnt on first use (${learntIn}) is` : "the stack pins"} ${pinned ?? "(no key)"} — refusing to connect${learntIn ? "; if the host was really re-keyed, pin its new key in the stack or remove its line from that file" : ""} (${said})`
         : `${host}: the host key does not match the pinned key — refusing to connect (${said})`);
     this.name = "HostKeyError";
     this.pinned = pinned;
@@ -75,7 +76,7 @@ export class HostKeyError extends Error {
  */
 export class ConnectError extends Error {
   constructor(readonly host: string, detail: string, readonly phase: "connect" | "lost" = "connect", readonly partialStdout = "") {
-    super(`${host}: ${phase === "connect" ? "cannot connect over ssh" : "the ssh connection was lost (outcome unknown)"}: ${detail.trim().split("\n").slice(-2).join(" | ")}`);
+    super(`${host}: ${phase === "connect" ? "cannot connect over ssh" : "the ssh connection was lost (outcome unknown)"}: ${hostSaid(detail.trim().split("\n").slice(-2).join("\n"))}`);
     this.name = "ConnectError";
   }
 }

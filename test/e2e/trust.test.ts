@@ -4,11 +4,11 @@
  */
 import { describe, it, expect } from "vitest";
 import { execa } from "execa";
-import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, writeFile, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { labHost } from "../lab/hosts.js";
-import { hostConfig } from "./helpers.js";
+import { backplane, hostConfig, project } from "./helpers.js";
 import { SshTransport } from "../../provider/transport/ssh.js";
 import { HostKeyError, sshFingerprint } from "../../provider/transport/transport.js";
 import { argv } from "../../provider/model/argv.js";
@@ -52,5 +52,45 @@ describe("host keys", () => {
     const pub = (await readFile(join(dir, "k.pub"), "utf8")).trim();
     const lf = (await execa("ssh-keygen", ["-lf", join(dir, "k.pub")])).stdout.split(" ")[1];
     expect(sshFingerprint(pub)).toBe(lf);
+  });
+});
+
+describe("trust on first use, only when asked for", () => {
+  it("an unpinned host is refused without the flag; with it the key is accepted and printed, then checked strictly; a changed key is refused with both fingerprints", async () => {
+    const prod = labHost("prod");
+    const p = await project("trust-first-use", `
+new Host(stack, "prod", { ...hostProps(prodInv), hostKey: undefined });
+`);
+    const learnt = join(p, ".backplane", "trust-first-use.known_hosts");
+    const real = sshFingerprint(prod.hostKey)!;
+
+    const refused = await backplane(p, ["facts"]);
+    expect(refused.exitCode).toBe(1);
+    expect(refused.stderr).toMatch(/prod: the stack pins no host key for this host .*--trust-on-first-use/);
+    await expect(stat(learnt)).rejects.toThrow(/ENOENT/); // nothing learnt, nothing reached the host
+
+    const first = await backplane(p, ["facts", "--no-synth", "--trust-on-first-use"]);
+    expect(first.exitCode, first.stderr).toBe(0);
+    expect(first.stderr).toContain(`prod: trusted on first use (--trust-on-first-use): ${prod.address} port ${prod.port} presented ssh-ed25519 ${real}`);
+    expect(first.stderr).toContain(`Pin it in the stack: hostKey: "${prod.hostKey}"`);
+    expect(first.stdout).toMatch(/^prod: OpenZFS 2\.3/m);
+    expect(await readFile(learnt, "utf8")).toBe(`backplane-prod ${prod.hostKey}\n`);
+    expect((await stat(learnt)).mode & 0o077).toBe(0);
+
+    const again = await backplane(p, ["facts", "--no-synth"]);
+    expect(again.exitCode, again.stderr).toBe(0);
+    expect(again.stderr).toContain(`prod: checking the host key learnt on first use (ssh-ed25519 ${real}`);
+
+    // another machine answering at that address now: the learnt key decides, the flag does not widen it
+    const dir = await mkdtemp(join(tmpdir(), "bp-trust-"));
+    await execa("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", join(dir, "other"), "-C", ""]);
+    const otherKey = (await readFile(join(dir, "other.pub"), "utf8")).trim();
+    await writeFile(learnt, `backplane-prod ${otherKey}\n`);
+    for (const flags of [[], ["--trust-on-first-use"]]) {
+      const changed = await backplane(p, ["facts", "--no-synth", ...flags]);
+      expect(changed.exitCode).toBe(1);
+      expect(changed.stderr).toContain(`prod: the host presented key ${real}, the key learnt on first use (.backplane/trust-first-use.known_hosts) is ${sshFingerprint(otherKey)} — refusing to connect`);
+    }
+    expect(await readFile(learnt, "utf8")).toBe(`backplane-prod ${otherKey}\n`);
   });
 });

@@ -11,7 +11,7 @@ import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import fc from "fast-check";
 import { execFileSync } from "node:child_process";
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import { loadStack, LoadError, type DesiredGraph } from "../../provider/engine/load.js";
 import { makePlan } from "../../provider/engine/plan.js";
@@ -188,8 +188,10 @@ const FIELDS: Field[] = [
     valid: fc.tuple(from(`${ALNUM}_`, 1, 1), from(`${ALNUM}_.-`, 0, 31)).map(([a, b]) => a + b).filter((u) => u !== "." && u !== "..") },
   { name: "host identity_file", doc: "host", names: "identity_file", set: (d, v) => { provider(d).identity_file = v; }, host: (v, args) => optionValue(sshOption(args, "IdentityFile") ?? "", { percentTokens: true }) === v, valid: printable },
   { name: "host known_hosts_file", doc: "host", names: "known_hosts_file", set: (d, v) => { delete provider(d).host_key; provider(d).known_hosts_file = v; },
-    host: (v, args) => optionValue(sshOption(args, "UserKnownHostsFile") ?? "", { percentTokens: false }) === v, valid: printable.filter((p) => !p.includes("%")) },
-  { name: "host ssh_config_file", doc: "host", names: "ssh_config_file", set: (d, v) => { provider(d).ssh_config_file = v; }, host: (v, args) => args[args.indexOf("-F") + 1] === v, valid: printable },
+    host: (v, args) => optionValue(sshOption(args, "UserKnownHostsFile") ?? "", { percentTokens: true }) === v, valid: printable },
+  // ssh -F does not expand '~': "~/" is the home (expanded by the transport), "~user/" is refused
+  { name: "host ssh_config_file", doc: "host", names: "ssh_config_file", set: (d, v) => { provider(d).ssh_config_file = v; },
+    host: (v, args) => args[args.indexOf("-F") + 1] === (v === "~" || v.startsWith("~/") ? `${userInfo().homedir}${v.slice(1)}` : v), valid: printable.filter((p) => !/^~[^/]/.test(p)) },
   { name: "host key", doc: "host", names: "host_key", set: (d, v) => { provider(d).host_key = v; }, host: (v, _args, kh) => kh === `backplane-prod ${v.split(" ").slice(0, 2).join(" ")}\n`,
     valid: fc.tuple(key32, fc.constantFrom("", " comment", " root@host")).map(([k, c]) => { const t = Buffer.from("ssh-ed25519"); const b = Buffer.concat([Buffer.from([0, 0, 0, t.length]), t, Buffer.from([0, 0, 0, 32]), Buffer.from(k, "base64")]); return `ssh-ed25519 ${b.toString("base64")}${c}`; }) },
   { name: "host command prefix", doc: "host", names: "command_prefix", set: (d, v) => { provider(d).command_prefix = [v]; }, host: (v, args) => remoteWords(args[args.length - 1]!)[0] === v,

@@ -61,7 +61,7 @@ describe("the exit cleanup the CLI installs", () => {
     const { installExitCleanup } = await import(${JSON.stringify(join(ROOT, "provider", "cli", "on-exit.ts"))});
     const { SshTransport, cleanupRuntimeDir } = await import(${JSON.stringify(join(ROOT, "provider", "transport", "ssh.ts"))});
     installExitCleanup({ closeOpen: async () => {}, removeRuntime: cleanupRuntimeDir });
-    new SshTransport({ alias: "h", address: "192.0.2.1", port: 22, user: "root", commandPrefix: [], connectTimeout: 5 });
+    new SshTransport({ alias: "h", address: "192.0.2.1", port: 22, user: "root", knownHostsFile: "/dev/null", commandPrefix: [], connectTimeout: 5 });
     ${ending}
   `;
   const run = (ending: string, rt: string) => new Promise<number | null>((resolve) => {

@@ -8,7 +8,8 @@ import { loadStack } from "../../provider/engine/load.js";
 import { loadRefusal } from "./helpers/load.js";
 import { makePlan } from "../../provider/engine/plan.js";
 import { toDisplay } from "../../provider/model/argv.js";
-import { echo } from "../../provider/model/echo.js";
+import { echo, hostSaid, HOST_SAID_LIMIT } from "../../provider/model/echo.js";
+import { ConnectError, HostKeyError } from "../../provider/transport/transport.js";
 import { datasetNameProblem, poolNameProblem, snapshotNameProblem } from "../../provider/zfs/names.js";
 import { propertyProblems, type PropertyContext } from "../../provider/zfs/assignments.js";
 import { poolPropertyProblems } from "../../provider/zfs/pool-properties.js";
@@ -249,6 +250,27 @@ describe("messages echo at most ~100 characters, escaped", () => {
     const m = loadMessage(doc);
     expect(m).toContain("properties.quota");
     expect(m).toContain("lone surrogate");
+  });
+});
+
+describe("what a host says on stderr reaches a message short, on one line and escaped", () => {
+  it("keeps the end (where errors are) of a megabyte of stderr and says how much was left out", () => {
+    const said = hostSaid(`${"noise ".repeat(200_000)}\ncannot create 'tank/x': dataset already exists\n`);
+    expect(said.length).toBeLessThan(HOST_SAID_LIMIT + 80);
+    expect(said).toMatch(/^\(\d+ characters before this left out\)….*cannot create 'tank\/x': dataset already exists$/);
+  });
+  it("joins lines with ' | ' and escapes what could forge a line of backplane's own output or reorder it", () => {
+    expect(hostSaid("zfs: error\nApply complete! Resources: 9 added\r\n\u202Edone\0")).toBe("zfs: error | Apply complete! Resources: 9 added | \\u{202E}done\\0");
+    expect(hostSaid("  short  \n")).toBe("short");
+  });
+  it("ssh's own failures carry it clipped: a connection error and a host key refusal", () => {
+    const big = `${"x".repeat(1 << 20)}\nssh: connect to host 10.0.0.2 port 22: Connection refused\n`;
+    const c = new ConnectError("prod", big).message;
+    expect(c.length).toBeLessThan(HOST_SAID_LIMIT + 200);
+    expect(c).toMatch(/Connection refused$/);
+    const k = new HostKeyError("prod", `Host key verification failed.${"\u202E".repeat(1000)}`).message;
+    expect(k.length).toBeLessThan(600);
+    expect(k).not.toContain("\u202E");
   });
 });
 

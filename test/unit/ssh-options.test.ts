@@ -8,7 +8,8 @@ import { describe, it, expect } from "vitest";
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { knownHostsLine, sshOptionValue } from "../../provider/transport/ssh.js";
 import { hostKeyProblem } from "../../provider/schema/host-key.js";
 import { optionValue } from "./helpers/openssh.js";
@@ -124,5 +125,76 @@ describe("each host has its own ssh master and its pinning cannot be widened", (
     const out = execFileSync("ssh", ["-G", ...args.slice(0, args.indexOf("--")), "10.0.0.2"], { encoding: "utf8" });
     expect(out).not.toMatch(/^knownhostscommand /m);
     rmSync(dir, { recursive: true, force: true });
+  });
+});
+
+describe("trust: a host the stack pins no key for", () => {
+  const base = { alias: "prod", address: "10.0.0.2", port: 2201, user: "root", commandPrefix: [], connectTimeout: 5 };
+  const resulting = (args: string[]) => {
+    const out = execFileSync("ssh", ["-G", ...args.slice(0, args.indexOf("--")), "10.0.0.2"], { encoding: "utf8" });
+    return Object.fromEntries(out.split("\n").filter(Boolean).map((l) => [l.slice(0, l.indexOf(" ")), l.slice(l.indexOf(" ") + 1)]));
+  };
+
+  it("is refused before ssh starts unless trust on first use was asked for", async () => {
+    const { SshTransport, UnpinnedHostError } = await import("../../provider/transport/ssh.js");
+    expect(() => new SshTransport(base)).toThrow(UnpinnedHostError);
+    expect(() => new SshTransport(base)).toThrow(/prod: the stack pins no host key.*--trust-on-first-use/);
+  });
+
+  it("with trust on first use asked for, ssh accepts only a new key, records it plainly under the alias in the given file", async () => {
+    const { SshTransport } = await import("../../provider/transport/ssh.js");
+    const { argv } = await import("../../provider/model/argv.js");
+    const file = "/tmp/my project/.backplane/100%.known_hosts";
+    const g = resulting(new SshTransport(base, { acceptNewInto: file }).prepare(argv("true")).args);
+    expect(g.stricthostkeychecking).toBe("accept-new");
+    expect(g.userknownhostsfile).toBe(file);
+    expect(g.hostkeyalias).toBe("backplane-prod");
+    expect(g.hashknownhosts).toBe("no");
+    expect(g.globalknownhostsfile).toBe("/dev/null");
+  });
+
+  it("a pinned key is checked strictly even when trust on first use was asked for", async () => {
+    const { SshTransport } = await import("../../provider/transport/ssh.js");
+    const { argv } = await import("../../provider/model/argv.js");
+    const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAFcmkXaJQP9UeFWhIybVTNxpBbWmuCdLI0Hs4SDRawg";
+    const g = resulting(new SshTransport({ ...base, hostKey: key }, { acceptNewInto: "/tmp/learnt" }).prepare(argv("true")).args);
+    expect(g.stricthostkeychecking).toBe("true");
+    expect(g.userknownhostsfile).not.toBe("/tmp/learnt");
+    const k = resulting(new SshTransport({ ...base, knownHostsFile: "/etc/ssh/ours%" }, { acceptNewInto: "/tmp/learnt" }).prepare(argv("true")).args);
+    expect(k.stricthostkeychecking).toBe("true");
+    expect(k.userknownhostsfile).toBe("/etc/ssh/ours%");
+  });
+
+  it("an ssh_config_file under ~/ is the operator's home (ssh -F would look for a folder named '~')", async () => {
+    const { SshTransport } = await import("../../provider/transport/ssh.js");
+    const { argv } = await import("../../provider/model/argv.js");
+    const { userInfo } = await import("node:os");
+    const args = new SshTransport({ ...base, knownHostsFile: "/dev/null", sshConfigFile: "~/.ssh/lab config" }).prepare(argv("true")).args;
+    expect(args[args.indexOf("-F") + 1]).toBe(`${userInfo().homedir}/.ssh/lab config`);
+  });
+});
+
+describe("a key learnt on first use is read back from the known_hosts ssh wrote", () => {
+  // test/fixtures/known-hosts/accept-new.txt: written by OpenSSH 9.2 itself (accept-new,
+  // HostKeyAlias backplane-prod, HashKnownHosts=no) against the lab host prod
+  const written = readFileSync(join(dirname(fileURLToPath(import.meta.url)), "..", "fixtures", "known-hosts", "accept-new.txt"), "utf8");
+  it("finds the key ssh recorded under the alias", async () => {
+    const { learnedHostKey } = await import("../../provider/schema/host-key.js");
+    const key = learnedHostKey(written, "backplane-prod");
+    expect(key).toMatch(/^ssh-ed25519 AAAA[A-Za-z0-9+/=]+$/);
+    expect(written).toContain(key!);
+  });
+  it.each([
+    ["another alias", (w: string) => w, "backplane-dr", null],
+    ["a revoked marker line", (w: string) => `@revoked ${w}`, "backplane-prod", null],
+    ["a comment", (w: string) => `# ${w}`, "backplane-prod", null],
+    ["a hashed name", (w: string) => w.replace(/^\S+/, "|1|c2FsdA==|aGFzaA=="), "backplane-prod", null],
+    ["a truncated key", (w: string) => w.replace(/(\S+ \S+ \S{20})\S+/, "$1"), "backplane-prod", null],
+    ["the alias with a port, among other names", (w: string) => w.replace(/^\S+/, "other,[backplane-prod]:2201"), "backplane-prod", "key"],
+  ] as const)("%s", async (_what, edit, name, expected) => {
+    const { learnedHostKey } = await import("../../provider/schema/host-key.js");
+    const got = learnedHostKey(edit(written.trim()), name);
+    if (expected === null) expect(got).toBeNull();
+    else expect(got).toBe(learnedHostKey(written, "backplane-prod"));
   });
 });
