@@ -5,7 +5,7 @@ import { datasetNameProblem, poolOf } from "../zfs/names.js";
 import type { Drift, AttrChange, Step } from "../model/plan.js";
 import { baseChange, noop, alreadyGone, deleteBase, type PlanContext, type Planned, type ResourceKind } from "./kind.js";
 import { pendingRestoreProblem } from "./restore.js";
-import { capabilityProblem, diffProperties, normalizeProperties, ownedBy, markerOf, show, guidMismatch, captureGuid } from "./zfs-common.js";
+import { capabilityProblems, diffProperties, normalizeProperties, ownedBy, markerOf, show, guidMismatch, captureGuid } from "./zfs-common.js";
 import type { HostLive } from "../model/live.js";
 
 const createOnly = (name: string) => propertySpec(name)?.createOnly ?? false;
@@ -122,10 +122,7 @@ export const datasetKind: ResourceKind = {
     if (pending) return { errors: [pending], change: noop(base, "restore pending") };
     const errors: string[] = [];
     const pool = poolOf(want.name);
-    for (const [k, v] of Object.entries(want.properties)) {
-      const p = capabilityProblem(ctx.live, pool, k, v);
-      if (p) errors.push(`${k}=${r.config.properties && (r.config.properties as Record<string, string>)[k]} cannot be set on ${ctx.live.host} (${want.name}): ${p}`);
-    }
+    errors.push(...capabilityProblems(ctx.live, pool, want.properties, want.name, r.config.properties as Record<string, string> | undefined));
     if (!ctx.live.pools.has(pool) && !ctx.plannedPools.has(pool)) {
       errors.push(`pool '${pool}' does not exist on ${ctx.live.host} and no backplane_pool in this stack creates it`);
     }

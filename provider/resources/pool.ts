@@ -3,7 +3,7 @@ import { argv } from "../model/argv.js";
 import { MANAGED_PROPERTY, propertySpec } from "../zfs/properties.js";
 import type { Drift } from "../model/plan.js";
 import { baseChange, noop, alreadyGone, deleteBase, type Planned, type ResourceKind } from "./kind.js";
-import { diffProperties, normalizeProperties, ownedBy, markerOf, show, guidMismatch, captureGuid } from "./zfs-common.js";
+import { capabilityProblems, diffProperties, normalizeProperties, ownedBy, markerOf, show, guidMismatch, captureGuid } from "./zfs-common.js";
 
 /** Pool properties that only `zpool create` can set. */
 const POOL_CREATE_ONLY = new Set(["ashift"]);
@@ -21,6 +21,8 @@ export const poolKind: ResourceKind = {
     if (r.config.mountpoint) fsProps.mountpoint = normalizeProperties({ mountpoint: r.config.mountpoint as string }).mountpoint!;
     const vdevs = (r.config.vdevs as string[] | undefined) ?? [];
     const after = { name, vdevs, adopt: r.config.adopt === true, properties: poolProps, filesystem_properties: fsProps };
+    // the root filesystem's properties need what a dataset's would (a pool made here gets every feature the host has)
+    errors.push(...capabilityProblems(ctx.live, name, fsProps, `root filesystem of pool ${name}`, r.config.filesystem_properties as Record<string, string> | undefined));
     const live = ctx.live.pools.get(name);
     if (!live) {
       if (r.config.adopt === true) {

@@ -60,6 +60,20 @@ export function capabilityProblem(live: HostLive, pool: string, name: string, no
   return null;
 }
 
+/**
+ * The capability problems of a set of (normalised) properties on one pool of a host: every
+ * place a property is assigned (a dataset, a clone, a pool's root filesystem) goes through
+ * this one check, with the message naming where and the value as written.
+ */
+export function capabilityProblems(live: HostLive, pool: string, props: Record<string, string>, where: string, written?: Record<string, string>): string[] {
+  const out: string[] = [];
+  for (const [k, v] of Object.entries(props)) {
+    const p = capabilityProblem(live, pool, k, v);
+    if (p) out.push(`${k}=${written?.[k] ?? v} cannot be set on ${live.host} (${where}): ${p}`);
+  }
+  return out;
+}
+
 export interface PropertyDiff {
   sets: Record<string, string>;
   inherits: string[];

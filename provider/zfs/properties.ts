@@ -129,9 +129,12 @@ function oneLine(max = 8191) {
 export const ALL_PROPERTIES: readonly PropertySpec[] = [
   spec({
     name: "recordsize", short: "recsize", kinds: FS, domain: "power of 2 from 512 to 16M",
-    description: "Suggested block size for files. Above 128K needs the large_blocks pool feature.",
+    description: "Suggested block size for files. Above 128K needs the large_blocks pool feature; above 1M OpenZFS 2.2 (2.1's zfs_max_recordsize is 1M).",
     check: size({ min: 512n, max: 16n * M, powerOfTwo: true }),
-    requires: (v) => (BigInt(v) > 128n * K ? { feature: "large_blocks", why: "recordsize above 128K needs the large_blocks pool feature" } : null),
+    // 2.2 raised the default zfs_max_recordsize from 1M to 16M (measured: 2.1.11 refuses 2M, 2.3.2 takes 16M)
+    requires: (v) => (BigInt(v) > 1n * M
+      ? { zfs: "2.2", feature: "large_blocks", why: "recordsize above 1M needs OpenZFS 2.2 (2.1 refuses it unless its zfs_max_recordsize module parameter is raised)" }
+      : BigInt(v) > 128n * K ? { feature: "large_blocks", why: "recordsize above 128K needs the large_blocks pool feature" } : null),
   }),
   spec({
     name: "compression", short: "compress", domain: COMPRESSION.join(" | "),
@@ -196,9 +199,12 @@ export const ALL_PROPERTIES: readonly PropertySpec[] = [
     requires: (v) => (v === "some" || v === "none" ? { zfs: "2.2", why: `redundant_metadata=${v} needs OpenZFS 2.2` } : null),
   }),
   spec({
-    name: "special_small_blocks", kinds: FS, domain: "0 or a power of 2 up to 1M", description: "Blocks up to this size go to the special vdev.",
-    check: size({ zeroAllowed: true, powerOfTwo: true, min: 512n, max: 1n * M }),
-    requires: () => ({ zfs: "0.8", feature: "allocation_classes", why: "special_small_blocks needs the allocation_classes pool feature" }),
+    name: "special_small_blocks", kinds: FS, domain: "0 or a power of 2 up to 16M (above 1M: OpenZFS 2.3)", description: "Blocks up to this size go to the special vdev.",
+    check: size({ zeroAllowed: true, powerOfTwo: true, min: 512n, max: 16n * M }),
+    // measured on the lab: 2.3.2 takes 2M, 2.1.11 refuses it (2.2 not tried, so not claimed)
+    requires: (v) => (BigInt(v) > 1n * M
+      ? { zfs: "2.3", feature: "allocation_classes", why: "special_small_blocks above 1M needs OpenZFS 2.3 (2.1 refuses it)" }
+      : { zfs: "0.8", feature: "allocation_classes", why: "special_small_blocks needs the allocation_classes pool feature" }),
   }),
   spec({ name: "checksum", domain: "on | off | fletcher2 | fletcher4 | sha256 | noparity | sha512 | skein | edonr | blake3", description: "Block checksum.",
     check: oneOf(["on", "off", "fletcher2", "fletcher4", "sha256", "noparity", "sha512", "skein", "edonr", "blake3"]),

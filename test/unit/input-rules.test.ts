@@ -36,6 +36,24 @@ function planSteps(doc: Doc, type: string): string[] {
 }
 
 describe("every ZFS property goes through the one catalogue, wherever it appears", () => {
+  it("what a host's OpenZFS version cannot take is refused at plan time wherever the property appears: dataset, clone, pool root (real 2.1.11 host)", () => {
+    const old = liveFrom("zfs-2.1-prod-pool", "prod");
+    const plan = (doc: Doc) => makePlan({ stack: "t", graph: loadStack(doc), state: null, live: new Map([["prod", old]]), newLineage: "00000000-0000-4000-8000-000000000000" });
+    const errorsOf = (doc: Doc) => plan(doc).errors.map((e) => e.message).join(" | ");
+    const meta = (path: string) => ({ "//": { metadata: { path } } });
+    const doc = withHost(() => {});
+    doc.resource = { backplane_dataset: { d: { provider: "backplane.prod", name: "tank/d", properties: { recsize: "2M" }, ...meta("test/prod/d/dataset") } } };
+    expect(errorsOf(doc)).toMatch(/recordsize=2M cannot be set on prod \(tank\/d\): recordsize above 1M needs OpenZFS 2\.2.*host runs OpenZFS 2\.1\.11/);
+    doc.resource = { backplane_clone: { c: { provider: "backplane.prod", name: "tank/c", origin: "tank/srv@s", properties: { recordsize: "4M" }, ...meta("test/prod/c/clone") } } };
+    expect(errorsOf(doc)).toMatch(/recordsize=4M cannot be set on prod \(tank\/c\): recordsize above 1M needs OpenZFS 2\.2/);
+    doc.resource = { backplane_pool: { p: { provider: "backplane.prod", name: "fresh", vdevs: ["/dev/vdc"], filesystem_properties: { special_small_blocks: "2M" }, ...meta("test/prod/p/pool") } } };
+    expect(errorsOf(doc)).toMatch(/special_small_blocks=2M cannot be set on prod \(root filesystem of pool fresh\): special_small_blocks above 1M needs OpenZFS 2\.3/);
+    // the same values are fine on the 2.3 host
+    const now = liveFrom("zfs-2.3-prod-seed", "prod");
+    doc.resource = { backplane_dataset: { d: { provider: "backplane.prod", name: "tank/d", properties: { recsize: "2M", special_small_blocks: "2M" }, ...meta("test/prod/d/dataset") } } };
+    expect(makePlan({ stack: "t", graph: loadStack(doc), state: null, live: new Map([["prod", now]]), newLineage: "00000000-0000-4000-8000-000000000000" }).errors).toEqual([]);
+  });
+
   it("a clone may not disable sync unless it is marked ephemeral", () => {
     const doc = withHost(() => {});
     doc.resource = { backplane_clone: { c: { provider: "backplane.prod", name: "tank/c", origin: "tank/a@s", properties: { sync: "disabled" }, "//": { metadata: { path: "test/prod/c/clone" } } } } };

@@ -14,3 +14,8 @@ export interface Row {
 }
 
 export const table = JSON.parse(readFileSync(join(ROOT, "test", "fixtures", "zfs-differential", "cases.json"), "utf8")) as { cases: Row[] };
+
+/** A row's identity in captures of other versions' verdicts: where, assignment and companions. */
+export function rowKey(r: Row): string {
+  return `${r.where} ${r.property ? `${r.property}=` : ""}${JSON.stringify(r.value)}${r.with ? ` with ${JSON.stringify(r.with)}` : ""}`;
+}
