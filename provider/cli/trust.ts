@@ -8,7 +8,7 @@
  *    that file and checked strictly from then on.
  * A host with none of these is left unpinned, and the transport refuses it before ssh starts.
  */
-import { mkdir, readFile } from "node:fs/promises";
+import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join, relative } from "node:path";
 import type { HostConfig } from "../model/desired.js";
 import type { Project } from "../engine/project.js";
@@ -50,6 +50,9 @@ export async function resolveHostTrust(p: Project, o: { trustOnFirstUse: boolean
   }
   if (firstUse.length > 0) {
     await mkdir(join(p.dir, ".backplane"), { recursive: true, mode: 0o700 });
+    // made here, private, before ssh appends to it (ssh would create it with the umask's mode)
+    await writeFile(file, "", { flag: "a", mode: 0o600 });
+    await chmod(file, 0o600);
     await Promise.all(firstUse.map(async (h) => {
       const t = new SshTransport(h, { acceptNewInto: file });
       try {
