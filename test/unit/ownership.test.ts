@@ -82,6 +82,40 @@ describe("datasets are owned by a marker set on themselves", () => {
   });
 });
 
+describe("an inherited or received marker never makes an object ours, whatever its kind", () => {
+  // the ownership rule (zfs-common.ts ownedBy/markerOf): only a marker set on the object itself counts
+  it("a clone declared where a hand-made dataset inherits the marker is refused, not adopted", () => {
+    const p = plan({ graph: graph({ backplane_clone: { handmade: { name: "tank/srv/staging/handmade", origin: "tank/srv/uploads@ours" } } }) });
+    expect(messages(p)).toContainEqual(expect.stringMatching(/^tank\/srv\/staging\/handmade already exists on prod and is not managed by backplane/));
+    expect(p.changes.find((c) => c.address === "backplane_clone.handmade")!.after).toBeNull();
+  });
+
+  it("a hand-made snapshot of a managed dataset inherits the marker on the host, but is read without it (zfs get -s local)", () => {
+    // the captured host: tank/srv/uploads carries the marker, its hand-made snapshot only inherits it
+    expect(prodLive().datasets.get("tank/srv/uploads")!.get("backplane:managed")!.source.kind).toBe("local");
+    expect(prodLive().snapshots.get("tank/srv/uploads@handmade")!.marker).toBeNull();
+  });
+
+  it("a pool whose root holds the marker only as a received value (a replica of a managed pool) is not this stack's to take over", () => {
+    // derived from the captured host: the same pool, with the root's marker received instead of set
+    const live = prodLive();
+    const root = live.datasets.get("tank")!;
+    const marker = root.get("backplane:managed")!;
+    root.set("backplane:managed", { ...marker, source: { kind: "received" } });
+    const p = makePlan({ stack: "seed", graph: graph(), state: null, live: new Map([["prod", live], ["dr", liveFrom("zfs-2.3-dr-seed", "dr")]]), newLineage: lineage() });
+    expect(messages(p)).toContainEqual(expect.stringMatching(/^pool tank already exists on prod and is not managed: set adopt = true/));
+    expect(p.changes.find((c) => c.address.startsWith("backplane_pool.prod_tank"))!.after).toBeNull();
+  });
+
+  it("a dataset whose marker was received is reported as not managed, never adopted with the lineage it carries", () => {
+    const live = prodLive();
+    const ds = live.datasets.get("tank/srv/logs")!;
+    ds.set("backplane:managed", { ...ds.get("backplane:managed")!, source: { kind: "received" } });
+    const p = makePlan({ stack: "seed", graph: graph(), state: null, live: new Map([["prod", live], ["dr", liveFrom("zfs-2.3-dr-seed", "dr")]]), newLineage: lineage() });
+    expect(messages(p)).toContainEqual(expect.stringMatching(/^tank\/srv\/logs already exists on prod and is not managed by backplane/));
+  });
+});
+
 describe("snapshots are owned by their own marker", () => {
   it.each([
     ["one this stack marked (a lost batch made it) is adopted, with its GUID", "ours", null],
