@@ -95,6 +95,26 @@ describe("ownership on the host", () => {
     expect(again.exitCode, again.stdout).toBe(0);
   });
 
+  it("never adopts a hand-made child of a managed dataset (it inherits the marker), even when the code declares it", async () => {
+    const dir = await project("handmade-child", stack(`prod.dataset("a", { name: "tank/a", dependsOn: [pool] });`));
+    expect((await backplane(dir, ["apply", "--auto-approve"])).exitCode).toBe(0);
+    await sh("prod", "zfs create tank/a/handmade && echo mine > /tank/a/handmade/file");
+    // on the host the child carries this stack's lineage, inherited
+    expect(await sh("prod", "zfs get -H -o source backplane:managed tank/a/handmade")).toBe("inherited from tank/a\n");
+    await project("handmade-child", stack(`
+      const a = prod.dataset("a", { name: "tank/a", dependsOn: [pool] });
+      prod.dataset("hm", { name: "tank/a/handmade", properties: { compression: "off" }, dependsOn: [a] });
+    `), false);
+    const r = await backplane(dir, ["apply", "--auto-approve", "--allow-destroy"]);
+    expect(r.exitCode).toBe(1);
+    expect(r.stdout).toContain("tank/a/handmade already exists on prod and is not managed by backplane; adopt it with: backplane import");
+    // untouched: not recorded, no marker of its own, the property not set, the data there
+    const state = JSON.parse(await readFile(join(dir, "terraform.tfstate"), "utf8"));
+    expect(Object.values(state.resources as Record<string, { id: string }>).map((x) => x.id)).not.toContain("tank/a/handmade");
+    expect(await sh("prod", "zfs get -H -o value,source backplane:managed,compression tank/a/handmade")).toMatch(/^\S+\tinherited from tank\/a\n\S+\t(default|inherited from tank)\n$/);
+    expect(await sh("prod", "cat /tank/a/handmade/file")).toBe("mine\n");
+  });
+
   it("inherits a user property removed from the code", async () => {
     const dir = await project("userprop", stack(`prod.dataset("d", { name: "tank/d", userProperties: { "com.example:team": "media" }, dependsOn: [pool] });`));
     expect((await backplane(dir, ["apply", "--auto-approve"])).exitCode).toBe(0);
