@@ -6,7 +6,7 @@
  * the stack pins no key for; never silently.
  */
 import { execa } from "execa";
-import { mkdirSync, writeFileSync, mkdtempSync, appendFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync, mkdtempSync, appendFileSync, rmSync } from "node:fs";
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import { argv, toDisplay, toShell, type Argv } from "../model/argv.js";
@@ -17,7 +17,8 @@ import type { HostConfig } from "../model/desired.js";
 let runtime: string | undefined;
 
 function runtimeDir(): string {
-  if (!runtime) {
+  // made again when gone (a temp cleaner, or a test that removed its parent folder)
+  if (!runtime || !existsSync(runtime)) {
     runtime = mkdtempSync(join(process.env.BACKPLANE_RUNTIME_DIR ?? tmpdir(), "backplane-ssh-"));
     mkdirSync(runtime, { recursive: true, mode: 0o700 });
   }
