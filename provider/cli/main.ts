@@ -17,7 +17,8 @@ import { apply } from "../engine/apply.js";
 import { hasChanges, hasProblems, PlanRefusedError, type Plan } from "../model/plan.js";
 import { ENGINE_KINDS } from "../resources/index.js";
 import type { HostLive } from "../model/live.js";
-import type { Transport } from "../transport/transport.js";
+import { sshFingerprint, type Transport } from "../transport/transport.js";
+import type { HostConfig } from "../model/desired.js";
 import { newState, UNREADABLE_LOCK_ID, type State } from "../model/state.js";
 import { parseSavedPlan, savedPlan, savedPlanProblems, StalePlanError } from "../engine/saved-plan.js";
 import { planImport } from "../engine/import.js";
@@ -49,10 +50,12 @@ function scopeOf(o: Common): string[] {
   return [...(dir !== process.cwd() ? ["--dir", dir] : []), ...(o.stack ? ["--stack", o.stack] : [])];
 }
 
-async function project(o: Common): Promise<Workspace> {
+/** The stack and its state backend; `connects: false` for commands that reach no host (no host key is settled for them). */
+async function project(o: Common, how: { connects?: boolean } = {}): Promise<Workspace> {
   const dir = resolve(o.dir);
   if (o.synth) await synth(dir);
-  const opened = await resolveHostTrust(await openProject(dir, o.stack), { trustOnFirstUse: o.trustOnFirstUse === true, onNotice: (m) => err(`backplane: ${m}`) });
+  const loaded = await openProject(dir, o.stack);
+  const opened = how.connects === false ? loaded : await resolveHostTrust(loaded, { trustOnFirstUse: o.trustOnFirstUse === true, onNotice: (m) => err(`backplane: ${m}`) });
   return workspaceOf(opened, { onNotice: err, scope: scopeOf(o), fault: faultInjection() });
 }
 
@@ -140,9 +143,17 @@ async function oneJsonDocument(json: boolean, stack: string | undefined, body: (
   }
 }
 
-/** Compact live facts kept in a saved plan, to say exactly what changed when it is stale. */
-function liveSummaries(live: Map<string, HostLive>): Record<string, Record<string, string>> {
-  return Object.fromEntries([...live].map(([h, l]) => [h, liveSummary(l)]));
+/**
+ * Compact live facts kept in a saved plan, to say exactly what changed when it is stale; with
+ * the host key each host was checked against (a key learnt on first use is outside the code,
+ * so the plan file binds it: a host trusted again with another key makes the plan stale).
+ */
+function liveSummaries(live: Map<string, HostLive>, hosts: ReadonlyMap<string, HostConfig>): Record<string, Record<string, string>> {
+  return Object.fromEntries([...live].map(([h, l]) => {
+    const c = hosts.get(h);
+    const key = c?.hostKey ? `${sshFingerprint(c.hostKey)}${c.hostKeyLearntIn ? " (learnt on first use)" : ""}` : c?.knownHostsFile ? `known_hosts_file ${c.knownHostsFile}` : "(none)";
+    return [h, { ...liveSummary(l), "ssh host key": key }];
+  }));
 }
 
 async function confirm(plan: Plan, auto: boolean): Promise<boolean> {
@@ -178,7 +189,7 @@ program.command("synth").description("run the app of cdktf.json and write cdktf.
 withCommon(program.command("graph").description("print the dependency graph (order, dependencies)"))
   .option("--dot", "Graphviz output")
   .action(async (o: Common & { dot?: boolean }) => {
-    const p = await project(o);
+    const p = await project(o, { connects: false });
     if (o.dot) {
       out("digraph backplane {");
       for (const a of p.graph.order) {
@@ -214,7 +225,7 @@ withLocking(withCommon(program.command("plan").description("show what apply woul
         if (hasProblems(plan)) return 1;
         if (o.out) {
           const options = { targets: o.target, replace: o.replace, refreshOnly: o.refreshOnly };
-          await writeFile(o.out, JSON.stringify(savedPlan({ stack: p.stack, configHash: p.configHash, options, plan, live: liveSummaries(live) }), null, 2) + "\n", { mode: 0o600 });
+          await writeFile(o.out, JSON.stringify(savedPlan({ stack: p.stack, configHash: p.configHash, options, plan, live: liveSummaries(live, p.graph.hosts) }), null, 2) + "\n", { mode: 0o600 });
           // in JSON mode stdout holds the document only
           (format === "json" ? err : out)(`Saved the plan to ${o.out}. Apply exactly this plan with: backplane apply ${o.out}`);
         }
@@ -238,6 +249,7 @@ withLocking(withCommon(program.command("apply").description("apply the changes (
       let live: Map<string, HostLive>;
       const state = await p.backend.read();
       if (planfile && o.replace?.length) throw new Error("--replace belongs to the plan: make a new plan with --replace and -out, then apply it");
+      if (planfile && o.trustOnFirstUse) throw new Error("--trust-on-first-use cannot be combined with a saved plan: a plan applies to the hosts it was made against (trust them with plan --trust-on-first-use)");
       if (planfile) {
         // Re-derive the plan from the same inputs and run that: the file's commands are for review.
         const saved = parseSavedPlan(await readFile(planfile, "utf8"), planfile);
@@ -246,7 +258,7 @@ withLocking(withCommon(program.command("apply").description("apply the changes (
         live = everyHostRead(await refreshAll(p.graph, transports));
         const { targets, replace, refreshOnly } = saved.options;
         const fresh = makePlan({ targets, replace, refreshOnly, stack: p.stack, graph: p.graph, state, live, newLineage: saved.lineage });
-        const problems = savedPlanProblems(saved, { stack: p.stack, state, configHash: p.configHash, fresh, live: liveSummaries(live) });
+        const problems = savedPlanProblems(saved, { stack: p.stack, state, configHash: p.configHash, fresh, live: liveSummaries(live, p.graph.hosts) });
         if (problems.length > 0) {
           await closeAll(transports);
           throw new StalePlanError(problems);
@@ -404,18 +416,18 @@ registerRestoreCommands(program, { withCommon, withLocking, project, withStateLo
 
 const stateCmd = program.command("state").description("inspect and edit state");
 withCommon(stateCmd.command("list")).action(async (o: Common) => {
-  const p = await project({ ...o, synth: false });
+  const p = await project({ ...o, synth: false }, { connects: false });
   const s = await p.backend.read();
   for (const [a, r] of Object.entries(s?.resources ?? {})) out(`${a}\t${r.host}\t${r.id}`);
 });
 withCommon(stateCmd.command("show")).argument("<address>").action(async (address: string, o: Common) => {
-  const p = await project({ ...o, synth: false });
+  const p = await project({ ...o, synth: false }, { connects: false });
   const r = (await p.backend.read())?.resources[address];
   if (!r) throw new Error(`${address} is not in state`);
   out(JSON.stringify({ address, ...r }, null, 2));
 });
 withLocking(withCommon(stateCmd.command("rm"))).argument("<address>").action(async (address: string, o: Common & Locking) => {
-  const p = await project({ ...o, synth: false });
+  const p = await project({ ...o, synth: false }, { connects: false });
   await withStateLock(p, o, "state rm", async () => {
     const s = await p.backend.read();
     if (!s?.resources[address]) throw new Error(`${address} is not in state`);
@@ -430,7 +442,7 @@ withLocking(withCommon(stateCmd.command("rm"))).argument("<address>").action(asy
 withCommon(program.command("force-unlock").description("remove a lock left by a process that died"))
   .argument("<id>", `the lock ID shown in the lock error; '${UNREADABLE_LOCK_ID}' removes a lock file that cannot be read (empty or garbage)`)
   .action(async (id: string, o: Common) => {
-    const p = await project({ ...o, synth: false });
+    const p = await project({ ...o, synth: false }, { connects: false });
     await p.backend.forceUnlock(id);
     out(id === UNREADABLE_LOCK_ID ? "The unreadable lock file was removed." : `Lock ${id} removed.`);
   });

@@ -89,7 +89,7 @@ export function parseRefresh(host: string, sections: Map<string, SectionResult>,
   // An old ZFS has no `zfs version`: that failure is itself the fact (not OpenZFS).
   const v = sections.get("version");
   if (!v) throw new RefreshError(host, "version", "section missing from the batch output");
-  const version = v.exitCode === 0 ? zfsVersion.parse(v.stdout) : { userland: null, kernel: null, raw: (v.stderr.split("\n")[0] ?? "").trim() };
+  const version = v.exitCode === 0 ? zfsVersion.parse(v.stdout) : { userland: null, kernel: null, raw: hostSaid(v.stderr.split("\n")[0] ?? "", 200) };
   const kernel = section(host, sections, "kernel").stdout.trim();
   const poolRows = pools.parse(section(host, sections, "pools", ["legacy"]).stdout);
   const poolProps = poolProperties.parse(section(host, sections, "pool-properties", ["legacy"]).stdout);

@@ -147,6 +147,11 @@ function hostsOf(doc: Json, problems: Problems): Map<string, HostConfig> {
         continue;
       }
       if (hosts.has(alias)) problems.push(`${label}: alias '${alias}' is declared twice`);
+      // host keys are filed under the alias in lower case (as ssh writes them): Prod and prod would share one
+      else {
+        const twin = [...hosts.keys()].find((h) => h.toLowerCase() === alias.toLowerCase());
+        if (twin) problems.push(`${label}: alias '${alias}' differs from '${twin}' only in case (their host keys would be filed under one name)`);
+      }
       const { alias: _a, ...rest } = entry;
       const found = validateBlock(providerConfig, rest, () => false);
       for (const p of found) problems.push(`${label}.${p.path}: ${p.message}`);

@@ -5,6 +5,7 @@
 import { toDisplay } from "../model/argv.js";
 import { SYMBOL, summary, hasChanges, pendingSyncs, type Change, type Plan } from "../model/plan.js";
 import { describeSync } from "../resources/replication.js";
+import { safeMessage } from "../model/echo.js";
 
 /** The summary line's tail: the replications apply transfers data for. */
 function replicateCount(plan: Plan): string {
@@ -67,7 +68,7 @@ export function renderHuman(plan: Plan, opts: { color: boolean }): string {
     out.push("");
   }
   if (plan.errors.length > 0) {
-    for (const e of plan.errors) out.push(paint("red", `Error: ${e.address} on ${e.host}: ${e.message}`));
+    for (const e of plan.errors) out.push(paint("red", safeMessage(`Error: ${e.address} on ${e.host}: ${e.message}`, 2000)));
     out.push("");
   }
   if ((plan.syncs ?? []).length > 0) {
@@ -168,7 +169,7 @@ export function renderMarkdown(plan: Plan): string {
   }
   if (plan.errors.length) {
     out.push("**Errors**", "");
-    for (const e of plan.errors) out.push(`- :x: \`${e.address}\` on \`${e.host}\`: ${e.message}`);
+    for (const e of plan.errors) out.push(safeMessage(`- :x: \`${e.address}\` on \`${e.host}\`: ${e.message}`, 2000));
     out.push("");
   }
   if (plan.drift.length) {

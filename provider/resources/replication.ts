@@ -26,6 +26,7 @@ import { MANAGED_PROPERTY } from "../zfs/properties.js";
 import { REPLICATION_KEY_DIR, REPLICATION_KEY_TAG } from "../zfs/replication-facts.js";
 import { describeConflict, incrementalPath, type ChainSnapshot } from "../zfs/replication-path.js";
 import { baseChange, deleteBase, noop, type Planned, type PlanContext, type ResourceKind } from "./kind.js";
+import { capabilityProblems, normalizeProperties } from "./zfs-common.js";
 
 export const REPLICATION = "backplane_replication";
 
@@ -294,6 +295,8 @@ function targetOf(cfg: Config, ctx: PlanContext): { live: HostLive; config: Host
   if (!other.live) return `target host ${cfg.targetHost} could not be read`;
   if (!other.live.replication) return `target host ${cfg.targetHost} was read without its replication facts`;
   if (!other.config.hostKey) return `the target host ${cfg.targetHost} has no pinned host_key: the source host checks the target's key on the tunnel with it (strict, no trust on first use)`;
+  // a key accepted on first use by the operator's machine is not handed on to another host
+  if (other.config.hostKeyLearntIn) return `the target host ${cfg.targetHost}'s key was learnt on first use (${other.config.hostKeyLearntIn}), not pinned in the stack: pin host_key for a replication target, the source host trusts it on the tunnel without you`;
   if (cfg.targetHost === ctx.live.host) return "the target host is the source host: replicate to another host";
   return { live: other.live, config: other.config, hostKey: other.config.hostKey };
 }
@@ -309,6 +312,9 @@ export const replicationKind: ResourceKind = {
     if (moved.length > 0) return { errors: [`${moved.join(", ")} cannot change on an existing replication (was ${moved.map((k) => String(state!.attributes[k])).join(", ")}): its snapshots, holds, key and authorisation belong to the old one; remove this replication (apply), then add the new one under another name`], change: noop(base, "cannot change in place") };
     const target = targetOf(cfg, ctx);
     if (typeof target === "string") return { errors: [target], change: noop(base, "cannot be planned") };
+    // zfs recv -o sets them on the target: what its OpenZFS version and pool can take
+    const unsupported = capabilityProblems(target.live, cfg.target.split("/")[0]!, normalizeProperties(cfg.receive), `receive_properties of ${cfg.target}`, cfg.receive);
+    if (unsupported.length > 0) return { errors: unsupported, change: noop(base, "cannot be set on the target") };
     const id = replicationId(ctx.lineage, r.address);
     const known = knownHostsLine(cfg.address, cfg.port, target.hostKey);
     const volume = ctx.live.datasets.get(cfg.source)?.get("type")?.value === "volume" || ctx.declaredVolumes?.has(cfg.source) === true;

@@ -95,18 +95,36 @@ export function hostKeyProblem(line: string): string | null {
 
 /**
  * The key a known_hosts text holds for `name` (a line whose host field lists `name` or
- * `[name]:port`), as "<type> <base64>", or null. Lines are what ssh writes with
- * HashKnownHosts=no; marker lines (@revoked, @cert-authority), hashed names and keys that
- * do not parse are never taken as the host's key.
+ * `[name]:port`, compared ignoring case as ssh does), as "<type> <base64>"; null when there is
+ * none; a reason (string in `problem`) when the file is not one backplane can take a key from:
+ * two different keys for the name, or the key marked @revoked. Lines are what ssh writes with
+ * HashKnownHosts=no; hashed names, comments, @cert-authority lines and keys that do not parse
+ * are never taken as the host's key.
  */
 export function learnedHostKey(text: string, name: string): string | null {
-  for (const line of text.split("\n")) {
-    const [hosts, type, b64] = line.trim().split(/\s+/);
-    if (!hosts || !type || !b64 || hosts.startsWith("@") || hosts.startsWith("#")) continue;
-    const names = hosts.split(",").map((h) => h.replace(/^\[(.*)\]:\d+$/, "$1"));
-    if (!names.includes(name)) continue;
+  const r = learnedHostKeyOf(text, name);
+  return "key" in r ? r.key : null;
+}
+
+export function learnedHostKeyOf(text: string, name: string): { key: string } | { none: true } | { problem: string } {
+  const want = name.toLowerCase();
+  const keys = new Set<string>();
+  const revoked = new Set<string>();
+  for (const raw of text.split("\n")) {
+    const fields = raw.trim().split(/\s+/);
+    const marker = fields[0]?.startsWith("@") ? fields.shift() : undefined;
+    const [hosts, type, b64] = fields;
+    if (!hosts || !type || !b64 || hosts.startsWith("#")) continue;
+    const names = hosts.toLowerCase().split(",").map((h) => h.replace(/^\[(.*)\]:\d+$/, "$1"));
+    if (!names.includes(want) && marker !== "@revoked") continue;
     const k = parseHostKey(`${type} ${b64}`);
-    if (typeof k !== "string") return `${k.type} ${k.base64}`;
+    if (typeof k === "string") continue;
+    const key = `${k.type} ${k.base64}`;
+    if (marker === "@revoked") revoked.add(key);
+    else if (marker === undefined) keys.add(key);
   }
-  return null;
+  const usable = [...keys];
+  if (usable.some((k) => revoked.has(k))) return { problem: `the key recorded for ${name} is marked @revoked` };
+  if (usable.length > 1) return { problem: `${usable.length} different keys are recorded for ${name}; keep one line for it` };
+  return usable.length === 1 ? { key: usable[0]! } : { none: true };
 }

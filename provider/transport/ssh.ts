@@ -67,9 +67,21 @@ export function expandConfigPath(path: string): string {
   return path === "~" || path.startsWith("~/") ? join(userInfo().homedir, path.slice(1)) : path;
 }
 
-/** The name a host's key is filed under in every known_hosts backplane writes or reads. */
+/**
+ * The name a host's key is filed under in every known_hosts backplane writes or reads.
+ * Lower case: ssh lowercases HostKeyAlias when it looks a key up and when it records one.
+ */
 export function hostKeyAlias(alias: string): string {
-  return `backplane-${alias}`;
+  return `backplane-${alias.toLowerCase()}`;
+}
+
+/**
+ * The name ssh itself would look a host up by in a known_hosts file ("addr", or "[addr]:port"
+ * off port 22), given explicitly so an ssh_config's HostKeyAlias cannot choose another entry.
+ */
+export function knownHostsName(address: string, port: number): string {
+  const a = address.toLowerCase();
+  return port === 22 ? a : `[${a}]:${port}`;
 }
 
 export interface SshTransportOptions {
@@ -108,8 +120,11 @@ export class SshTransport implements Transport {
       StrictHostKeyChecking: "yes",
       UpdateHostKeys: "no",
       GlobalKnownHostsFile: "/dev/null",
-      // an ssh_config_file may name a KnownHostsCommand, which would add keys beside the pinned one
+      // an ssh_config_file may name a KnownHostsCommand, which would add keys beside the pinned
+      // one, or VerifyHostKeyDNS, which accepts an SSHFP record before known_hosts is read
       KnownHostsCommand: "none",
+      VerifyHostKeyDNS: "no",
+      CheckHostIP: "no",
       ConnectTimeout: String(config.connectTimeout),
       ServerAliveInterval: "15",
       ServerAliveCountMax: "4",
@@ -131,6 +146,7 @@ export class SshTransport implements Transport {
     } else if (config.knownHostsFile) {
       // UserKnownHostsFile expands %-tokens (OpenSSH >= 8.4; KnownHostsCommand above needs 8.5)
       options.UserKnownHostsFile = sshOptionValue(config.knownHostsFile, { percentTokens: true });
+      options.HostKeyAlias = knownHostsName(config.address, config.port);
     } else if (opts.acceptNewInto) {
       // explicit trust on first use: the key the host presents now is recorded, plain (never
       // hashed, so backplane can read back what it accepted) and under the alias, so a later

@@ -251,7 +251,10 @@ export const ALL_PROPERTIES: readonly PropertySpec[] = [
   spec({ name: "volsize", kinds: VOL, inheritable: false, domain: "size", description: "Logical size of a volume.", check: size({ min: 1n }) }),
   spec({ name: "volblocksize", short: "volblock", kinds: VOL, createOnly: true, inheritable: false, domain: "power of 2 from 512 to 16M", description: "Block size of a volume (create-only). Above 128K needs the large_blocks pool feature.",
     check: size({ min: 512n, max: 16n * M, powerOfTwo: true }),
-    requires: (v) => (BigInt(v) > 128n * K ? { feature: "large_blocks", why: "volblocksize above 128K needs the large_blocks pool feature" } : null) }),
+    // 2.1's limit is 1M as for recordsize (its words, captured: "'volblocksize' must be power of 2 from 512B to 1M")
+    requires: (v) => (BigInt(v) > 1n * M
+      ? { zfs: "2.2", feature: "large_blocks", why: "volblocksize above 1M needs OpenZFS 2.2 (2.1 refuses it)" }
+      : BigInt(v) > 128n * K ? { feature: "large_blocks", why: "volblocksize above 128K needs the large_blocks pool feature" } : null) }),
 ];
 
 /** The properties backplane manages: read in every refresh, planned, set. */

@@ -181,14 +181,14 @@ const FIELDS: Field[] = [
   // the host: every field of the provider block, delivered to (fake) ssh
   { name: "host port", doc: "host", names: "port", set: (d, v) => { provider(d).port = v; }, host: (v, args) => args[args.indexOf("-p") + 1] === String(v), valid: fc.integer({ min: 1, max: 65535 }), hostile: numberish },
   { name: "host connect_timeout", doc: "host", names: "connect_timeout", set: (d, v) => { provider(d).connect_timeout = v; }, host: (v, args) => sshOption(args, "ConnectTimeout") === `ConnectTimeout=${v}`, valid: fc.integer({ min: 1, max: 600 }), hostile: numberish },
-  { name: "host alias", doc: "host", names: "alias", set: (d, v) => { provider(d).alias = v; }, host: (v, args, kh) => sshOption(args, "HostKeyAlias") === `HostKeyAlias=backplane-${v}` && kh === `backplane-${v} ${HOST_KEY}\n`,
+  { name: "host alias", doc: "host", names: "alias", set: (d, v) => { provider(d).alias = v; }, host: (v, args, kh) => sshOption(args, "HostKeyAlias") === `HostKeyAlias=backplane-${v.toLowerCase()}` && kh === `backplane-${v.toLowerCase()} ${HOST_KEY}\n`,
     valid: fc.tuple(from(`${ALNUM.slice(0, 52)}`, 1, 1), from(`${ALNUM}_-`, 0, 62)).map(([a, b]) => a + b) },
   { name: "host address", doc: "host", names: "address", set: (d, v) => { provider(d).address = v; }, host: (v, args) => args[args.indexOf("--") + 1] === v, valid: fc.oneof(fc.ipV4(), fc.domain()) },
   { name: "host user", doc: "host", names: "user", set: (d, v) => { provider(d).user = v; }, host: (v, args) => args[args.indexOf("-l") + 1] === v,
     valid: fc.tuple(from(`${ALNUM}_`, 1, 1), from(`${ALNUM}_.-`, 0, 31)).map(([a, b]) => a + b).filter((u) => u !== "." && u !== "..") },
-  { name: "host identity_file", doc: "host", names: "identity_file", set: (d, v) => { provider(d).identity_file = v; }, host: (v, args) => optionValue(sshOption(args, "IdentityFile") ?? "", { percentTokens: true }) === v, valid: printable },
+  { name: "host identity_file", doc: "host", names: "identity_file", set: (d, v) => { provider(d).identity_file = v; }, host: (v, args) => optionValue(sshOption(args, "IdentityFile") ?? "", { percentTokens: true }) === v, valid: printable.filter((p) => !p.includes("${")) },
   { name: "host known_hosts_file", doc: "host", names: "known_hosts_file", set: (d, v) => { delete provider(d).host_key; provider(d).known_hosts_file = v; },
-    host: (v, args) => optionValue(sshOption(args, "UserKnownHostsFile") ?? "", { percentTokens: true }) === v, valid: printable },
+    host: (v, args) => optionValue(sshOption(args, "UserKnownHostsFile") ?? "", { percentTokens: true }) === v, valid: printable.filter((p) => !p.includes("${")) },
   // ssh -F does not expand '~': "~/" is the home (expanded by the transport), "~user/" is refused
   { name: "host ssh_config_file", doc: "host", names: "ssh_config_file", set: (d, v) => { provider(d).ssh_config_file = v; },
     host: (v, args) => args[args.indexOf("-F") + 1] === (v === "~" || v.startsWith("~/") ? `${userInfo().homedir}${v.slice(1)}` : v), valid: printable.filter((p) => !/^~[^/]/.test(p)) },

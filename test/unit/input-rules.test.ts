@@ -210,6 +210,28 @@ describe("hosts are checked whole at load", () => {
       expect(m).toContain("control character");
     }
   });
+  it("two aliases that differ only in case are refused (their host keys are filed under one lower-case name)", () => {
+    const doc = hostDoc();
+    doc.provider.backplane.push({ ...doc.provider.backplane[0], alias: "PROD" });
+    expect(loadMessage(doc)).toContain("provider backplane.PROD: alias 'PROD' differs from 'prod' only in case");
+  });
+  it("'${' in a path ssh reads as an option is refused (ssh would expand it), but not in ssh_config_file (ssh -F does not)", () => {
+    for (const field of ["identity_file", "known_hosts_file"]) {
+      const d = hostDoc();
+      d.provider.backplane[0][field] = "/tmp/x${HOME}y";
+      expect(loadMessage(d)).toContain(`provider backplane.prod.${field}: ${field} may not contain '\${'`);
+    }
+    const d = hostDoc();
+    d.provider.backplane[0].ssh_config_file = "/tmp/x${HOME}y";
+    expect(() => loadStack(d)).not.toThrow();
+  });
+  it("a failed command's megabyte of stderr costs the apply message one short line", async () => {
+    const { ApplyError } = await import("../../provider/engine/apply.js");
+    const change = { address: "backplane_dataset.d", id: "tank/d", host: "prod" } as never;
+    const m = new ApplyError([{ change, command: "zfs create tank/d", stderr: `${"x".repeat(1 << 20)}\n\u001b[2Jcannot create 'tank/d': out of space\n` }], [], ["backplane_dataset.d"]).message;
+    expect(m.length).toBeLessThan(1000);
+    expect(m).toMatch(/\\x1b\[2Jcannot create 'tank\/d': out of space\ncompleted: nothing/);
+  });
   it("POSIX user names with a dot are legal", () => {
     expect(userProblem("john.doe")).toBeNull();
     expect(userProblem("-oProxyCommand")).toContain("POSIX user name");

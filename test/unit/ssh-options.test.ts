@@ -165,6 +165,22 @@ describe("trust: a host the stack pins no key for", () => {
     expect(k.userknownhostsfile).toBe("/etc/ssh/ours%");
   });
 
+  it("an ssh_config_file cannot widen the check: no SSHFP from DNS, and a known_hosts_file is searched under the host's own name, not the file's HostKeyAlias", async () => {
+    const { SshTransport } = await import("../../provider/transport/ssh.js");
+    const { argv } = await import("../../provider/model/argv.js");
+    const { writeFileSync } = await import("node:fs");
+    const d = mkdtempSync(join(tmpdir(), "bp-sshcfg-"));
+    writeFileSync(join(d, "config"), "Host *\n  VerifyHostKeyDNS yes\n  HostKeyAlias evil\n  CheckHostIP yes\n");
+    const g = resulting(new SshTransport({ ...base, knownHostsFile: "/etc/ssh/ours", sshConfigFile: join(d, "config") }).prepare(argv("true")).args);
+    expect(g.verifyhostkeydns).toBe("false");
+    expect(g.hostkeyalias).toBe("[10.0.0.2]:2201");
+    expect(g.checkhostip).toBe("no");
+    const pinned = resulting(new SshTransport({ ...base, hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAFcmkXaJQP9UeFWhIybVTNxpBbWmuCdLI0Hs4SDRawg", sshConfigFile: join(d, "config") }).prepare(argv("true")).args);
+    expect(pinned.verifyhostkeydns).toBe("false");
+    expect(pinned.hostkeyalias).toBe("backplane-prod");
+    rmSync(d, { recursive: true, force: true });
+  });
+
   it("an ssh_config_file under ~/ is the operator's home (ssh -F would look for a folder named '~')", async () => {
     const { SshTransport } = await import("../../provider/transport/ssh.js");
     const { argv } = await import("../../provider/model/argv.js");

@@ -31,12 +31,14 @@ export function userProblem(user: string): string | null {
  * control characters are not. ssh expands '~' and '~user' in its options itself, but not in
  * `-F FILE`: there the transport expands "~/" and "~user/" is refused here.
  */
-function pathProblem(what: string, opts: { tildeUser: boolean }) {
+function pathProblem(what: string, opts: { tildeUser: boolean; sshOption: boolean }) {
   return (path: string): string | null => {
     if (path === "") return `${what} is empty`;
     const cc = /[\p{Cc}]/u.exec(path);
     if (cc) return `${what} contains a control character (U+${cc[0].codePointAt(0)!.toString(16).padStart(4, "0").toUpperCase()}) at position ${cc.index}`;
     if (new TextEncoder().encode(path).length > 4095) return `${what} is longer than PATH_MAX (4095 bytes)`;
+    // ssh expands ${VAR} in the options it reads paths from, and has no escape for it
+    if (opts.sshOption && path.includes("${")) return `${what} may not contain '\${' (ssh would expand it as an environment variable)`;
     if (!opts.tildeUser && /^~[^/]/.test(path)) return `${what} may start with '~/' (your home) but not '~user/' (ssh -F does not expand it): give the full path`;
     return null;
   };
@@ -52,10 +54,10 @@ export const host: KindSpec = {
     address: str("Address sshd listens on (host name or IP).", checked(hostProblem), { required: true, example: "127.0.0.1" }),
     port: num("SSH port.", z.number().superRefine((v, c) => { const p = portProblem(v); if (p) c.addIssue({ code: "custom", message: p }); }), { default: 22, example: "2201" }),
     user: str("Login user.", checked(userProblem), { default: "root" }),
-    identity_file: str("Private key file for authentication (read by ssh, never by backplane).", checked(pathProblem("identity_file", { tildeUser: true })), { example: "~/.ssh/id_ed25519" }),
+    identity_file: str("Private key file for authentication (read by ssh, never by backplane).", checked(pathProblem("identity_file", { tildeUser: true, sshOption: true })), { example: "~/.ssh/id_ed25519" }),
     host_key: str("The host's public key, pinned (as in known_hosts, without the host name).", checked(hostKeyProblem), { example: "ssh-ed25519 AAAAC3Nza..." }),
-    known_hosts_file: str("A known_hosts file holding this host's key (alternative to host_key).", checked(pathProblem("known_hosts_file", { tildeUser: true }))),
-    ssh_config_file: str("An ssh_config file to use (e.g. the lab's, with ControlMaster). It is the operator's own configuration: it may run local commands (ProxyCommand, LocalCommand, Match exec) and choose the address ssh reaches; backplane still checks the host key itself (docs/trust.md).", checked(pathProblem("ssh_config_file", { tildeUser: false }))),
+    known_hosts_file: str("A known_hosts file holding this host's key (alternative to host_key).", checked(pathProblem("known_hosts_file", { tildeUser: true, sshOption: true }))),
+    ssh_config_file: str("An ssh_config file to use (e.g. the lab's, with ControlMaster). It is the operator's own configuration: it may run local commands (ProxyCommand, LocalCommand, Match exec) and choose the address ssh reaches; backplane still checks the host key itself (docs/trust.md).", checked(pathProblem("ssh_config_file", { tildeUser: false, sshOption: false }))),
     command_prefix: strList("Words put before every command, e.g. [\"sudo\", \"-n\"].", z.string().max(255, { message: "must be a plain word of at most 255 characters" }).regex(/^[A-Za-z0-9_./=-]+$/, { message: "must be a plain word" })),
     connect_timeout: num("Seconds to wait for the SSH connection.", z.number().int().min(1).max(600), { default: 15 }),
     command_timeout: num("Seconds one round trip to the host (a refresh, a batch of changes) may take before it is abandoned and its outcome reported as unknown: a host that hangs never blocks an apply.", z.number().int().min(1).max(86400), { default: 600 }),
