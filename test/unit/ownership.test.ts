@@ -367,3 +367,39 @@ describe("review findings: what else must never be taken", () => {
 function snapSt(id: string, recursive = false): ResourceState {
   return { type: "backplane_snapshot", host: "prod", id, attributes: { dataset: id.split("@")[0], name: id.split("@")[1], recursive, guid: prodLive().snapshots.get(id)!.guid } };
 }
+
+describe("what mutation testing found unguarded in zfs-common (the seed applied on a captured host)", () => {
+  const seedPlan = (edit: (prod: ReturnType<typeof liveFrom>) => void, graphDoc?: DesiredGraph) => {
+    const prod = liveFrom("zfs-2.3-prod-seed", "prod");
+    edit(prod);
+    return makePlan({ stack: "seed", graph: graphDoc ?? loadStack(structuredClone(seedDocs().seed)), state: seedState(), live: new Map([["prod", prod], ["dr", liveFrom("zfs-2.3-dr-seed", "dr")]]), newLineage: "x" });
+  };
+
+  it("a desired value the dataset only inherits (equal, from its parent) is set on the dataset itself, so a change of the parent cannot change it", () => {
+    const p = seedPlan((prod) => {
+      const up = prod.datasets.get("tank/srv/uploads")!;
+      up.set("compression", { value: "zstd", source: { kind: "inherited", from: "tank/srv" } });
+    });
+    const c = p.changes.find((x) => x.id === "tank/srv/uploads")!;
+    expect(c.action).toBe("update");
+    expect(commands(c)).toContain("zfs set compression=zstd tank/srv/uploads");
+    expect(renderHuman(p, { color: false })).toContain("zstd (inherited from tank/srv)");
+  });
+
+  it("a value the pool lacks the feature for is refused at plan time, naming the pool and the feature", () => {
+    const p = seedPlan((prod) => { prod.pools.get("tank")!.features.delete("zstd_compress"); });
+    expect(messages(p)).toContainEqual(expect.stringMatching(/^compression=zstd cannot be set on prod \(tank\/srv\/uploads\): compression=zstd needs OpenZFS 2\.0 and the zstd_compress pool feature; pool tank does not have feature zstd_compress enabled$/));
+  });
+
+  it("every object made reads its GUID back in the same batch: zfs get for datasets, zpool list for pools", () => {
+    const p = plan({ state: null, newLineage: "00000000-0000-4000-8000-0000000000cc", graph: graph({ backplane_dataset: { fresh: { name: "tank/srv/fresh" } } }) });
+    const fresh = p.changes.find((c) => c.id === "tank/srv/fresh")!;
+    expect(commands(fresh)).toContain("zfs get -Hp -o value guid tank/srv/fresh");
+    expect(fresh.steps.find((s) => s.captures === "guid")).toBeDefined();
+    // a host with no pool yet (captured empty): the seed's pool is created, and its GUID read by zpool list
+    const empty = makePlan({ stack: "seed", graph: graph(), state: null, live: new Map([["prod", liveFrom("zfs-2.3-prod-empty", "prod")], ["dr", liveFrom("zfs-2.3-dr-seed", "dr")]]), newLineage: "y" });
+    const pool = empty.changes.find((c) => c.type === "backplane_pool" && c.host === "prod")!;
+    expect(pool.action).toBe("create");
+    expect(commands(pool)).toContain("zpool list -H -o guid tank");
+  });
+});
