@@ -24,3 +24,17 @@ describe("shellQuote", () => {
     expect(toShell(c)).toContain("/dev/stdin-secret");
   });
 });
+
+describe("what mutation testing found unguarded in the quoting function", () => {
+  it("an empty word stays a word: '' on the command line (a bare nothing would drop the argument)", () => {
+    expect(shellQuote("")).toBe("''");
+    expect(toShell(argv("zfs", "set", "acme:note=", ""))).toBe("zfs set acme:note= ''");
+    // read back by a real sh: three arguments after the command, the last one empty
+    const out = execFileSync("sh", ["-c", `set -- ${toShell(argv("a", "", "b"))}; echo $#`], { encoding: "utf8" });
+    expect(out).toBe("3\n");
+  });
+  it("a lone surrogate cannot be quoted (it has no UTF-8 form) and is refused by the quoting function itself", () => {
+    expect(() => shellQuote("tank/\ud800x")).toThrow(/lone surrogate/);
+    expect(() => toShell(argv("zfs", "create", "tank/\udfff"))).toThrow(/lone surrogate/);
+  });
+});

@@ -386,6 +386,21 @@ describe("what mutation testing found unguarded in zfs-common (the seed applied 
     expect(renderHuman(p, { color: false })).toContain("zstd (inherited from tank/srv)");
   });
 
+  it("the seed as applied, read back from the host, plans nothing: a value set locally and equal is left alone", () => {
+    const p = seedPlan(() => {});
+    expect(p.errors).toEqual([]);
+    expect(p.changes.filter((c) => c.host === "prod" && c.action !== "noop").map((c) => `${c.action} ${c.id}`)).toEqual([]);
+  });
+
+  it("a property removed from the code that the dataset already inherits is not inherited again (nothing to run)", () => {
+    const state = seedState();
+    const up = Object.values(state.resources).find((r) => r.id === "tank/srv/uploads")!;
+    (up.attributes.properties as Record<string, string>).atime = "off";
+    const p = makePlan({ stack: "seed", graph: loadStack(structuredClone(seedDocs().seed)), state, live: new Map([["prod", liveFrom("zfs-2.3-prod-seed", "prod")], ["dr", liveFrom("zfs-2.3-dr-seed", "dr")]]), newLineage: "x" });
+    expect(liveFrom("zfs-2.3-prod-seed", "prod").datasets.get("tank/srv/uploads")!.get("atime")!.source.kind).not.toBe("local");
+    expect(p.changes.find((c) => c.id === "tank/srv/uploads")!.action).toBe("noop");
+  });
+
   it("a value the pool lacks the feature for is refused at plan time, naming the pool and the feature", () => {
     const p = seedPlan((prod) => { prod.pools.get("tank")!.features.delete("zstd_compress"); });
     expect(messages(p)).toContainEqual(expect.stringMatching(/^compression=zstd cannot be set on prod \(tank\/srv\/uploads\): compression=zstd needs OpenZFS 2\.0 and the zstd_compress pool feature; pool tank does not have feature zstd_compress enabled$/));
