@@ -30,6 +30,13 @@ describe("removal order", () => {
     ["same names on two hosts are unrelated",
       [gone("p1", "backplane_dataset", "tank/a", { host: "prod" }), gone("d1", "backplane_dataset", "tank/a/b", { host: "dr" })],
       ["d1", "p1"], { p1: [], d1: [] }],
+    // found by mutation testing: the topmost removed ancestor carries, whatever order state lists them in
+    ["the topmost removed ancestor carries a deep child even when state lists a nearer ancestor first",
+      [gone("b", "backplane_dataset", "tank/a/b"), gone("c", "backplane_dataset", "tank/a/b/c"), gone("a", "backplane_dataset", "tank/a")],
+      ["a", "c", "b"], { a: [], b: ["a"], c: ["a"] }],
+    ["pools go last among unrelated removals (another host's dataset first)",
+      [gone("pool", "backplane_pool", "backup", { host: "dr" }), gone("ds", "backplane_dataset", "tank/x", { host: "prod" })],
+      ["ds", "pool"], { pool: [], ds: [] }],
     ["a dataset named like a prefix is not a parent (tank/ab is not under tank/a)",
       [gone("a", "backplane_dataset", "tank/a"), gone("ab", "backplane_dataset", "tank/ab")],
       ["ab", "a"], { a: [], ab: [] }],
