@@ -65,11 +65,12 @@ export async function resolveHostTrust(p: Project, o: { trustOnFirstUse: boolean
   const shown = relative(process.cwd(), file) || file;
   const learned = await readOrEmpty(file);
   const resolved = new Map<string, HostConfig>();
+  const pin = (h: HostConfig, key: string) => resolved.set(h.alias, { ...h, hostKey: key, hostKeyLearntIn: shown });
   const firstUse: HostConfig[] = [];
   for (const h of unpinned) {
     const key = learntOrProblem(learned, h, shown);
     if (key) {
-      resolved.set(h.alias, { ...h, hostKey: key, hostKeyLearntIn: shown });
+      pin(h, key);
       o.onNotice(`${h.alias}: checking the host key learnt on first use (${named(key)}, in ${shown}); pin it in the stack so it is part of the reviewed code`);
     } else if (o.trustOnFirstUse) firstUse.push(h);
   }
@@ -93,7 +94,7 @@ export async function resolveHostTrust(p: Project, o: { trustOnFirstUse: boolean
       const outcome = connected[i]!;
       const key = learntOrProblem(after, h, shown);
       if (key) {
-        resolved.set(h.alias, { ...h, hostKey: key, hostKeyLearntIn: shown });
+        pin(h, key);
         o.onNotice(`${h.alias}: trusted on first use (--trust-on-first-use): ${h.address} port ${h.port} presented ${named(key)}; recorded in ${shown} and checked strictly from now on. Pin it in the stack: hostKey: "${key}"`);
       }
       if (outcome.status === "rejected") failed.push((outcome.reason as Error).message);

@@ -20,6 +20,11 @@ function escapeChar(ch: string): string {
   return cp < 0x100 ? `\\x${cp.toString(16).padStart(2, "0")}` : `\\u{${cp.toString(16).toUpperCase()}}`;
 }
 
+/** escapeChar for a message whose parts are already escaped: a backslash stays as it is. */
+function escapeInMessage(ch: string): string {
+  return ch === "\\" ? ch : escapeChar(ch);
+}
+
 /** The value, escaped and clipped to ECHO_LIMIT characters (code points) of the original. */
 export function echo(value: string, limit = ECHO_LIMIT): string {
   let out = "";
@@ -51,7 +56,7 @@ export function safeMessage(message: string, limit = 1000): string {
   let n = 0;
   for (const ch of message) {
     if (n === limit) return `${out}…(message clipped)`;
-    out += ch === "\\" ? ch : escapeChar(ch);
+    out += escapeInMessage(ch);
     n++;
   }
   return out;
@@ -73,7 +78,7 @@ export function hostSaid(stderr: string, limit = HOST_SAID_LIMIT): string {
   let length = 0;
   let i = chars.length;
   while (i > 0) {
-    const e = chars[i - 1] === "\\" ? "\\" : escapeChar(chars[i - 1]!);
+    const e = escapeInMessage(chars[i - 1]!);
     if (length + e.length > limit) break;
     parts.push(e);
     length += e.length;

@@ -27,6 +27,7 @@ import { REPLICATION_KEY_DIR, REPLICATION_KEY_TAG } from "../zfs/replication-fac
 import { describeConflict, incrementalPath, type ChainSnapshot } from "../zfs/replication-path.js";
 import { baseChange, deleteBase, noop, type Planned, type PlanContext, type ResourceKind } from "./kind.js";
 import { capabilityProblems, normalizeProperties } from "./zfs-common.js";
+import { poolOf } from "../zfs/names.js";
 
 export const REPLICATION = "backplane_replication";
 
@@ -313,7 +314,7 @@ export const replicationKind: ResourceKind = {
     const target = targetOf(cfg, ctx);
     if (typeof target === "string") return { errors: [target], change: noop(base, "cannot be planned") };
     // zfs recv -o sets them on the target: what its OpenZFS version and pool can take
-    const unsupported = capabilityProblems(target.live, cfg.target.split("/")[0]!, normalizeProperties(cfg.receive), `receive_properties of ${cfg.target}`, cfg.receive);
+    const unsupported = capabilityProblems(target.live, poolOf(cfg.target), normalizeProperties(cfg.receive), `receive_properties of ${cfg.target}`, cfg.receive);
     if (unsupported.length > 0) return { errors: unsupported, change: noop(base, "cannot be set on the target") };
     const id = replicationId(ctx.lineage, r.address);
     const known = knownHostsLine(cfg.address, cfg.port, target.hostKey);

@@ -4,6 +4,7 @@ import { MANAGED_PROPERTY } from "../zfs/properties.js";
 import type { Drift } from "../model/plan.js";
 import { baseChange, noop, alreadyGone, deleteBase, type Planned, type ResourceKind, type PlanContext } from "./kind.js";
 import { capabilityProblems, normalizeProperties, show, ownedBy, markerOf, guidMismatch, captureGuid } from "./zfs-common.js";
+import { poolOf } from "../zfs/names.js";
 import type { HostLive } from "../model/live.js";
 import { pendingRestoreProblem } from "./restore.js";
 
@@ -108,7 +109,7 @@ export const cloneKind: ResourceKind = {
     const pending = pendingRestoreProblem(state);
     if (pending) return { errors: [pending], change: noop(base, "restore pending") };
     const props = normalizeProperties(r.config.properties as Record<string, string> | undefined);
-    const unsupported = capabilityProblems(ctx.live, name.split("/")[0]!, props, name, r.config.properties as Record<string, string> | undefined);
+    const unsupported = capabilityProblems(ctx.live, poolOf(name), props, name, r.config.properties as Record<string, string> | undefined);
     if (unsupported.length > 0) return { errors: unsupported, change: noop(base, "cannot be set on this host") };
     const live = ctx.live.datasets.get(name);
     if (live) {
