@@ -1,11 +1,9 @@
-/** Replication (zfs send | ssh wg-peer zfs recv), Staging (clone of prod@latest) and Probe. */
+/** Replication (zfs send | ssh wg-peer zfs recv) and Staging (clone of prod@latest). */
 import { Construct } from "constructs";
 import { Replication as ReplicationL1 } from "./gen/replication/index.js";
 import { Clone as CloneL1 } from "./gen/clone/index.js";
-import { Probe as ProbeL1 } from "./gen/probe/index.js";
 import { replication as replicationKind } from "../provider/schema/kinds/replication.js";
 import { clone as cloneKind } from "../provider/schema/kinds/clone.js";
-import { probe as probeKind, PROBE_CHECKS } from "../provider/schema/kinds/probe.js";
 import { validateAtSynth, compact } from "./validation.js";
 import type { Dataset } from "./dataset.js";
 import type { Host } from "./host.js";
@@ -85,25 +83,6 @@ export class Staging extends Construct {
     validateAtSynth(this, cloneKind, () => ({ name: props.name, origin, properties: props.properties, ephemeral: props.ephemeral }));
     this.resource = new CloneL1(this, "resource", {
       provider: props.from.host.provider, name: props.name, origin, properties: props.properties, ephemeral: props.ephemeral, dependsOn: [props.from.resource],
-    });
-  }
-}
-
-export interface ProbeProps {
-  host: Host;
-  check: (typeof PROBE_CHECKS)[number];
-  target: string;
-  warn?: number;
-  critical?: number;
-}
-
-export class Probe extends Construct {
-  readonly resource: ProbeL1;
-  constructor(scope: Construct, id: string, props: ProbeProps) {
-    super(scope, id);
-    validateAtSynth(this, probeKind, () => ({ check: props.check, target: props.target, warn: props.warn, critical: props.critical }));
-    this.resource = new ProbeL1(this, "resource", {
-      provider: props.host.provider, check: props.check, target: props.target, warn: props.warn, critical: props.critical,
     });
   }
 }

@@ -11,7 +11,7 @@
  */
 import { App, LocalBackend, TerraformStack } from "cdktf";
 import type { Construct } from "constructs";
-import { Host, Replication, WireGuardMesh } from "../../constructs/index.js";
+import { Host, Probe, Replication, WireGuardMesh } from "../../constructs/index.js";
 import { hostProps, inventory, need } from "../inventory.js";
 
 function storage(stack: Construct) {
@@ -35,11 +35,23 @@ function storage(stack: Construct) {
   return { prod, dr, services, backupProd };
 }
 
+/**
+ * What healthy means for the seed's back plane (`backplane probe`, docs/probes.md): both pools
+ * online without errors and below 80 %, each service within its space, and the slowest
+ * datasets under tank/srv by I/O latency (bpftrace on prod).
+ */
+function storageProbes(stack: Construct, s: ReturnType<typeof storage>) {
+  new Probe(stack, "probe-tank", { host: s.prod, check: "pool_health", target: "tank", maxCapacityPercent: 80, maxScrubAge: "35d" });
+  new Probe(stack, "probe-backup", { host: s.dr, check: "pool_health", target: "backup", maxCapacityPercent: 80 });
+  for (const [name, d] of Object.entries(s.services)) new Probe(stack, `probe-space-${name}`, { host: s.prod, check: "dataset_space", target: d.name, maxUsedPercent: 90 });
+  new Probe(stack, "probe-latency", { host: s.prod, check: "io_latency", target: "tank/srv", maxP99Ms: 250, sampleSeconds: 5, top: 5 });
+}
+
 class SeedStack extends TerraformStack {
   constructor(scope: Construct, id: string) {
     super(scope, id);
     new LocalBackend(this, { path: "terraform.seed.tfstate" });
-    storage(this);
+    storageProbes(this, storage(this));
   }
 }
 
@@ -47,10 +59,14 @@ class SeedDrStack extends TerraformStack {
   constructor(scope: Construct, id: string) {
     super(scope, id);
     new LocalBackend(this, { path: "terraform.seed-dr.tfstate" });
-    const { prod, dr, services } = storage(this);
+    const stored = storage(this);
+    const { prod, dr, services } = stored;
+    storageProbes(this, stored);
     // The stream runs over the tunnel: refuse the plan, before any change, on a host without WireGuard.
     for (const h of [prod, dr]) h.facts({ requireWireguard: true });
-    const mesh = new WireGuardMesh(this, "mesh", { hosts: [prod, dr], cidr: "10.201.0.0/24", listenPort: 51820 });
+    // keepalive: an idle tunnel still handshakes every two minutes, so the handshake probe reads its health
+    const mesh = new WireGuardMesh(this, "mesh", { hosts: [prod, dr], cidr: "10.201.0.0/24", listenPort: 51820, persistentKeepalive: 25 });
+    for (const h of [prod, dr]) new Probe(this, `probe-mesh-${h.hostName}`, { host: h, check: "wireguard_handshake", target: "wg0", maxHandshakeAge: "5m" });
     for (const name of ["uploads", "postgres"] as const) {
       new Replication(this, `replicate-${name}`, {
         source: services[name],
@@ -58,6 +74,8 @@ class SeedDrStack extends TerraformStack {
         targetDataset: `backup/prod/${name}`,
         via: mesh,
       });
+      new Probe(this, `probe-lag-${name}`, { host: prod, check: "replication_lag", target: services[name].name, maxLag: "1h" });
+      new Probe(this, `probe-fresh-${name}`, { host: dr, check: "snapshot_freshness", target: `backup/prod/${name}`, snapshotPrefix: "backplane-repl-", maxAge: "1d" });
     }
   }
 }

@@ -24,8 +24,9 @@ import { parseSavedPlan, savedPlan, savedPlanProblems, StalePlanError } from "..
 import { planImport } from "../engine/import.js";
 import { faultInjection } from "./fault.js";
 import { lockWithin } from "../../state/lock-wait.js";
-import { DurationError, parseDuration } from "./duration.js";
+import { DurationError, parseDuration } from "../model/duration.js";
 import { registerRestoreCommands } from "./restore-commands.js";
+import { registerProbeCommand } from "./probe-command.js";
 import { resolveHostTrust } from "./trust.js";
 import { hostSaid } from "../model/echo.js";
 
@@ -413,6 +414,7 @@ withCommon(program.command("facts").description("what each host is and can do: O
   });
 
 registerRestoreCommands(program, { withCommon, withLocking, project, withStateLock });
+registerProbeCommand(program, { withCommon, withLocking, project, withStateLock });
 
 const stateCmd = program.command("state").description("inspect and edit state");
 withCommon(stateCmd.command("list")).action(async (o: Common) => {

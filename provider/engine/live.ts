@@ -11,7 +11,8 @@ import { batchScript, splitSections, type BatchItem, type SectionResult } from "
 import { zfsVersion, pools, poolProperties, datasetProperties, datasetPropertiesTabs, allPropertiesOldZfs, objectNames, snapshots, localProperties, localPropertiesTabs } from "../zfs/facts.js";
 import { MANAGED_PROPERTY } from "../zfs/properties.js";
 import { replicationDatasets, replicationKeys, replicationSnapshots } from "../zfs/replication-facts.js";
-import type { HostLive, HostWireGuard, LivePool, PropertyTable, PropertyValue, SnapshotRow } from "../model/live.js";
+import type { HostHealth, HostLive, Readable, ReplicationSnapshotRow, HostWireGuard, LivePool, PropertyTable, PropertyValue, SnapshotRow } from "../model/live.js";
+import { poolStatus, datasetSpace } from "../zfs/health-facts.js";
 import { hostSaid } from "../model/echo.js";
 
 export class RefreshError extends Error {
@@ -33,6 +34,8 @@ const LEGACY = {
 export interface RefreshOptions {
   /** the stack declares a replication: snapshot times and holds, `written`, resume tokens, replication keys */
   replication?: boolean;
+  /** probes are evaluated: pool status, dataset space, snapshot times and the host's clock */
+  health?: boolean;
 }
 
 const REPLICATION_ITEMS: BatchItem[] = [
@@ -44,8 +47,17 @@ const REPLICATION_ITEMS: BatchItem[] = [
   { key: "repl-keys", command: replicationKeys.command },
 ];
 
+const HEALTH_ITEMS: BatchItem[] = [
+  { key: "health-now", command: argv("date", "+%s") },
+  // zfs-fuse's zpool status takes no -p (its counters are small numbers either way)
+  { key: "health-pools", command: poolStatus.command, fallbacks: [{ name: "no-p", command: argv("env", "TZ=UTC0", "zpool", "status") }] },
+  { key: "health-space", command: datasetSpace.command },
+];
+
 export function refreshItems(userProperties: readonly string[], options: RefreshOptions = {}): BatchItem[] {
-  return [...baseItems(userProperties), ...(options.replication ? REPLICATION_ITEMS : [])];
+  const items = [...baseItems(userProperties), ...(options.replication ? REPLICATION_ITEMS : [])];
+  if (options.health) items.push(...HEALTH_ITEMS, ...(options.replication ? [] : REPLICATION_ITEMS.filter((i) => i.key === "repl-snapshots")));
+  return items;
 }
 
 function baseItems(userProperties: readonly string[]): BatchItem[] {
@@ -149,7 +161,27 @@ export function parseRefresh(host: string, sections: Map<string, SectionResult>,
         keys: replicationKeys.parse(section(host, sections, "repl-keys").stdout),
       }
     : undefined;
-  return { host, legacy, zfs: version, kernel, pools: livePools, datasets, snapshots: snaps, wg, ...(replication ? { replication } : {}) };
+  const health = options.health ? parseHealth(host, sections, replication?.snapshots) : undefined;
+  return { host, legacy, zfs: version, kernel, pools: livePools, datasets, snapshots: snaps, wg, ...(replication ? { replication } : {}), ...(health ? { health } : {}) };
+}
+
+function parseHealth(host: string, sections: Map<string, SectionResult>, snapshotTimes: Map<string, ReplicationSnapshotRow> | undefined): HostHealth {
+  const now = section(host, sections, "health-now").stdout.trim();
+  if (!/^\d+$/.test(now)) throw new RefreshError(host, "health-now", `the host's clock read '${hostSaid(now, 40)}', not epoch seconds`);
+  // a health fact this host cannot give (an old ZFS) fails the probes that need it, not the read
+  const readable = <T>(key: string, parse: (stdout: string) => T, fallbacks: string[] = []): Readable<T> => {
+    try {
+      return { value: parse(section(host, sections, key, fallbacks).stdout) };
+    } catch (e) {
+      return { unreadable: e instanceof Error ? e.message : String(e) };
+    }
+  };
+  return {
+    now: Number(now),
+    pools: readable("health-pools", poolStatus.parse, ["no-p"]),
+    space: readable("health-space", datasetSpace.parse),
+    snapshots: snapshotTimes ? { value: snapshotTimes } : readable("repl-snapshots", replicationSnapshots.parse),
+  };
 }
 
 /**

@@ -11,7 +11,7 @@ import { isUnknown } from "../model/desired.js";
 import type { HostLive, UnreadHost } from "../model/live.js";
 import type { ResourceState, State } from "../model/state.js";
 import { KNOWN_AFTER_APPLY, type Change, type HostError, type Plan, type PlanError, type Drift, type NotManaged, type Sync } from "../model/plan.js";
-import { ENGINE_KINDS, ZFS_KINDS } from "../resources/index.js";
+import { ENGINE_KINDS, ZFS_KINDS, CHECK_ONLY_KINDS } from "../resources/index.js";
 import { removeStrayPeers } from "../resources/wireguard.js";
 import { planPsk, replanPsk } from "../resources/wireguard-psk.js";
 import { hostFacts, hostRequirementProblems } from "../resources/host-facts.js";
@@ -289,12 +289,13 @@ function proposedChanges(graph: DesiredGraph, state: State | null, data: DataVal
   for (const address of graph.order) {
     const r = graph.resources.get(address)!;
     if (r.mode === "data") continue; // read from the refresh
+    if (CHECK_ONLY_KINDS.has(r.type)) continue; // no object on a host: `backplane probe` evaluates it
     const kind = ENGINE_KINDS.get(r.type);
     if (!kind) {
       const spec = resourceKind(r.type);
       errors.push({
         address, host: r.host,
-        message: `${r.type} cannot be planned yet: the engine applies pools, datasets, snapshots, clones and WireGuard today${spec?.engineSupport === "later" ? " (replication and probes arrive with their own issues)" : ""}`,
+        message: `${r.type} cannot be planned yet: the engine applies pools, datasets, snapshots, clones, WireGuard and replication today${spec?.engineSupport === "later" ? " (it arrives with its own issue)" : ""}`,
       });
       continue;
     }

@@ -64,9 +64,9 @@ export interface Refreshed {
  * reachable, host key refused, output not understood) does not stop the others: its error is
  * kept, so a plan can show what was read and say what was not.
  */
-export async function refreshAll(graph: DesiredGraph, transports: ReadonlyMap<string, Transport>, parallelism = 8): Promise<Refreshed> {
+export async function refreshAll(graph: DesiredGraph, transports: ReadonlyMap<string, Transport>, parallelism = 8, extra: { health?: boolean } = {}): Promise<Refreshed> {
   const userProps = userPropertiesOf([...graph.resources.values()].map((r) => r.config));
-  const options = { replication: [...graph.resources.values()].some((r) => r.type === "backplane_replication") };
+  const options = { replication: [...graph.resources.values()].some((r) => r.type === "backplane_replication"), health: extra.health === true };
   const hosts = [...transports.keys()];
   const read = new Map<string, HostLive>();
   const failed = new Map<string, string>();

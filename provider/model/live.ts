@@ -102,6 +102,8 @@ export interface HostLive {
   wg: HostWireGuard;
   /** replication facts: read only when the stack declares a replication */
   replication?: HostReplication;
+  /** health facts: read only for `backplane probe` */
+  health?: HostHealth;
 }
 
 /** A host whose live facts could not be read (unreachable, host key refused, output not understood), with why. */
@@ -141,4 +143,58 @@ export interface HostReplication {
   snapshots: Map<string, ReplicationSnapshotRow>;
   datasets: Map<string, ReplicationDatasetRow>;
   keys: ReplicationKeys;
+}
+
+// ---- health (read only when `backplane probe` asks) -----------------------------------
+
+export interface VdevStatus {
+  name: string;
+  /** 0: the pool's own row; 1: a top-level vdev; 2: a mirror's or raidz's member … */
+  depth: number;
+  state: string;
+  read: number;
+  write: number;
+  checksum: number;
+  /** what zpool prints after the counters ("(resilvering)", "was /dev/sdb1") */
+  note: string | null;
+}
+
+export interface PoolScan {
+  kind: "scrub" | "resilver" | "none";
+  state: "finished" | "in progress" | "canceled" | "paused" | "none";
+  /** epoch seconds: when it finished (finished, canceled) or started (in progress, paused) */
+  time: number | null;
+  /** errors the finished scan found */
+  errors: number | null;
+}
+
+export interface PoolStatus {
+  name: string;
+  state: string;
+  vdevs: VdevStatus[];
+  /** the last scan; null when the pool was never scrubbed or resilvered */
+  scan: PoolScan | null;
+  errorsLine: string | null;
+}
+
+export interface DatasetSpace {
+  used: bigint;
+  available: bigint;
+  /** 0: none */
+  quota: bigint;
+  refquota: bigint;
+  /** epoch seconds (a pool's root dataset: when the pool was created) */
+  creation: number;
+}
+
+/** A health fact, or why it could not be read (the probes that need it report an error; the others still run). */
+export type Readable<T> = { value: T } | { unreadable: string };
+
+export interface HostHealth {
+  /** epoch seconds on the host when it was read (ages are counted from the host's clock) */
+  now: number;
+  pools: Readable<Map<string, PoolStatus>>;
+  space: Readable<Map<string, DatasetSpace>>;
+  /** snapshot creation times */
+  snapshots: Readable<Map<string, ReplicationSnapshotRow>>;
 }

@@ -19,3 +19,6 @@ export function userPropertiesOf(configs: Iterable<Record<string, unknown>>): st
 
 /** The kinds that are ZFS objects (owned by a backplane:managed marker and a GUID). */
 export const ZFS_KINDS: ReadonlySet<string> = new Set(["backplane_pool", "backplane_dataset", "backplane_snapshot", "backplane_clone"]);
+
+/** Kinds with no object on a host (health checks): plan and apply pass them by, state never records them. */
+export const CHECK_ONLY_KINDS: ReadonlySet<string> = new Set(["backplane_probe"]);

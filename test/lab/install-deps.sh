@@ -9,6 +9,12 @@ if [ "${1:-}" = "--ns" ]; then
   pkgs=(zfs-fuse openssh-server openssh-client wireguard-tools wireguard-go iproute2 socat util-linux iputils-ping)
   extra=(--no-install-recommends)
 fi
+# --tools: what the tests check backplane's output with: Prometheus (a real server scrapes
+# `backplane probe --listen`; promtool checks the exposition format)
+if [ "${1:-}" = "--tools" ]; then
+  pkgs=(prometheus)
+  extra=(--no-install-recommends)
+fi
 missing=()
 for p in "${pkgs[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

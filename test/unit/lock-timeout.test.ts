@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LocalStateBackend } from "../../state/local.js";
 import { lockWithin } from "../../state/lock-wait.js";
-import { parseDuration, DurationError } from "../../provider/cli/duration.js";
+import { parseDuration, DurationError } from "../../provider/model/duration.js";
 import { StateLockedError } from "../../provider/model/state.js";
 
 describe("-lock-timeout durations", () => {

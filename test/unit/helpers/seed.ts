@@ -38,7 +38,7 @@ export function seedGraph(stack = "seed"): DesiredGraph {
   return loadStack(structuredClone(seedDocs()[stack]));
 }
 
-export function liveFrom(label: string, host: string, options: { replication?: boolean } = {}): HostLive {
+export function liveFrom(label: string, host: string, options: { replication?: boolean; health?: boolean } = {}): HostLive {
   const nonce = readFileSync(join(fixtures, `${label}.nonce`), "utf8").trim();
   return parseRefresh(host, splitSections(readFileSync(join(fixtures, `${label}.txt`), "utf8"), nonce), [], options);
 }

@@ -1,0 +1,120 @@
+/**
+ * `backplane probe` (docs/probes.md): evaluates the stack's probes now and prints a table,
+ * JSON or Prometheus text; `--textfile` writes the Prometheus text atomically for
+ * node_exporter's textfile collector; `--listen` serves it at /metrics, evaluating on a scrape
+ * when the last evaluation is older than `--cache`. Exit 0 all ok, 2 any failing, 1 an error.
+ */
+import type { Command } from "commander";
+import { Option } from "commander";
+import { createServer, type Server } from "node:http";
+import { rename, writeFile } from "node:fs/promises";
+import { dirname, basename, join } from "node:path";
+import { runProbes } from "../engine/probe-run.js";
+import { renderProbeJson, renderProbeTable, renderPrometheus } from "../engine/probe-render.js";
+import { probeExitCode, type ProbeReport } from "../model/probe.js";
+import { parseDuration } from "../model/duration.js";
+import { closeTransports, transportsFor, type Workspace } from "./compose.js";
+import type { CliKit } from "./restore-commands.js";
+
+const out = (s: string) => process.stdout.write(s.endsWith("\n") ? s : `${s}\n`);
+const err = (s: string) => process.stderr.write(s.endsWith("\n") ? s : `${s}\n`);
+
+interface Common { dir: string; stack?: string; synth: boolean }
+interface ProbeOptions extends Common { json?: boolean; format: string; listen?: string; cache: string; textfile?: string }
+
+/** host:port of --listen; an IPv6 address in brackets ([::1]:9100). */
+export function parseListen(text: string): { host: string; port: number } {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(text);
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port < 1 || port > 65535) throw new Error(`--listen '${text}' is not HOST:PORT (e.g. 127.0.0.1:9187)`);
+  return { host: m[1] ?? m[2]!, port };
+}
+
+/** The probes of one stack, evaluated with transports kept open between evaluations (one ssh master per host). */
+export function probeEvaluator(p: Workspace) {
+  const transports = transportsFor(p.graph.hosts.values());
+  return {
+    evaluate: async (): Promise<ProbeReport> => runProbes(p.graph, transports, await p.backend.read(), p.stack),
+    close: () => closeTransports(transports.values()),
+  };
+}
+
+export async function writeTextfile(path: string, text: string): Promise<void> {
+  // node_exporter may read at any moment: a whole file or the previous one, never half
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
+  await writeFile(tmp, text, { mode: 0o644 });
+  await rename(tmp, path);
+}
+
+/** Serves /metrics until a signal ends the process; concurrent scrapes share one evaluation. */
+export function serveMetrics(evaluate: () => Promise<ProbeReport>, where: { host: string; port: number }, cacheMs: number, log: (l: string) => void): Promise<Server> {
+  let last: { at: number; text: string } | null = null;
+  let running: Promise<string> | null = null;
+  const fresh = async (): Promise<string> => {
+    if (last && Date.now() - last.at < cacheMs) return last.text;
+    running ??= evaluate().then((r) => {
+      last = { at: Date.now(), text: renderPrometheus(r) };
+      return last.text;
+    }).finally(() => { running = null; });
+    return running;
+  };
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? "/", "http://x");
+    if (req.method !== "GET" && req.method !== "HEAD") {
+      res.writeHead(405, { allow: "GET, HEAD" }).end();
+      return;
+    }
+    if (url.pathname === "/") {
+      res.writeHead(200, { "content-type": "text/html; charset=utf-8" }).end('<html><body><a href="/metrics">/metrics</a></body></html>\n');
+      return;
+    }
+    if (url.pathname !== "/metrics") {
+      res.writeHead(404, { "content-type": "text/plain" }).end("not found\n");
+      return;
+    }
+    fresh().then(
+      (text) => res.writeHead(200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" }).end(req.method === "HEAD" ? undefined : text),
+      (e: Error) => {
+        log(`backplane probe: evaluation failed: ${e.message}`);
+        res.writeHead(500, { "content-type": "text/plain" }).end(`evaluation failed: ${e.message}\n`);
+      },
+    );
+  });
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(where.port, where.host, () => {
+      server.off("error", reject);
+      resolve(server);
+    });
+  });
+}
+
+export function registerProbeCommand(program: Command, kit: CliKit): void {
+  kit.withCommon(program.command("probe").description("evaluate the stack's probes (health checks): exit 0 all ok, 2 any failing, 1 an error"))
+    .addOption(new Option("--format <format>", "output format").choices(["table", "json", "prometheus"]).default("table"))
+    .option("--json", "the same as --format json")
+    .option("--textfile <path>", "also write the Prometheus text to this file atomically (node_exporter's textfile collector)")
+    .option("--listen <host:port>", "serve /metrics (Prometheus text) instead of printing; probes are evaluated on a scrape")
+    .option("--cache <duration>", "with --listen: reuse an evaluation younger than this", "15s")
+    .action(async (o: ProbeOptions) => {
+      const format = o.json ? "json" : o.format;
+      const cacheMs = parseDuration(o.cache, "--cache");
+      const where = o.listen ? parseListen(o.listen) : null;
+      const p = await kit.project(o);
+      const ev = probeEvaluator(p);
+      if (where) {
+        const server = await serveMetrics(ev.evaluate, where, cacheMs, err);
+        const a = server.address();
+        err(`backplane probe: serving http://${typeof a === "object" && a ? (a.family === "IPv6" ? `[${a.address}]` : a.address) : where.host}:${typeof a === "object" && a ? a.port : where.port}/metrics (evaluations cached ${o.cache})`);
+        return; // the server keeps the process alive until a signal ends it
+      }
+      try {
+        const report = await ev.evaluate();
+        if (o.textfile) await writeTextfile(o.textfile, renderPrometheus(report));
+        out(format === "json" ? renderProbeJson(report) : format === "prometheus" ? renderPrometheus(report) : renderProbeTable(report, { color: process.stdout.isTTY === true && !process.env.NO_COLOR }));
+        process.exitCode = probeExitCode(report);
+      } finally {
+        await ev.close();
+      }
+    });
+}

@@ -1,0 +1,121 @@
+/**
+ * What probes read of ZFS beyond the refresh's usual facts, in the same round trip: each
+ * pool's state, per-vdev error counters and last scan (`zpool status -p`, in the C locale and
+ * UTC so the scan time means one instant), and each dataset's space (`zfs list -Hp`).
+ * Commands plus strict pure parsers: a line that fits no known shape fails the read.
+ */
+import { argv } from "../model/argv.js";
+import { ParseError, type Fact } from "../model/fact.js";
+import type { DatasetSpace, PoolScan, PoolStatus, VdevStatus } from "../model/live.js";
+import { columns, lines } from "./facts.js";
+
+const STATUS = "zpool status -p";
+const VDEV_STATES = "ONLINE|DEGRADED|FAULTED|OFFLINE|UNAVAIL|REMOVED|AVAIL|INUSE|SPLIT";
+// NAME (may hold spaces: a file vdev's path) STATE READ WRITE CKSUM [note such as "(resilvering)" or "was /dev/sdb1"]
+const VDEV_ROW = new RegExp(`^\\t( *)(\\S.*?)\\s+(${VDEV_STATES})(?:\\s+(\\d+)\\s+(\\d+)\\s+(\\d+))?(?:\\s+(.*))?$`);
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+/** ctime(3) in UTC ("Thu Nov 26 14:12:38 2026") → epoch seconds; null when it is not one. */
+export function ctimeUtc(text: string): number | null {
+  const m = /^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) (\w{3}) +(\d{1,2}) (\d{2}):(\d{2}):(\d{2}) (\d{4})$/.exec(text.trim());
+  if (!m) return null;
+  const month = MONTHS.indexOf(m[1]!);
+  if (month < 0) return null;
+  return Date.UTC(Number(m[6]), month, Number(m[2]), Number(m[3]), Number(m[4]), Number(m[5])) / 1000;
+}
+
+function parseScan(fact: string, line: number, text: string): PoolScan {
+  const at = (t: string) => {
+    const s = ctimeUtc(t);
+    if (s === null) throw new ParseError(fact, line, `scan time '${t}' is not a date`);
+    return s;
+  };
+  let m = /^(scrub|resilver) in progress since (.*)$/.exec(text);
+  if (m) return { kind: m[1] as "scrub" | "resilver", state: "in progress", time: at(m[2]!), errors: null };
+  m = /^scrub repaired \S+ in \S+ with (\d+) errors on (.*)$/.exec(text);
+  if (m) return { kind: "scrub", state: "finished", time: at(m[2]!), errors: Number(m[1]) };
+  m = /^resilvered \S+ in \S+ with (\d+) errors on (.*)$/.exec(text);
+  if (m) return { kind: "resilver", state: "finished", time: at(m[2]!), errors: Number(m[1]) };
+  m = /^(scrub|resilver) canceled on (.*)$/.exec(text);
+  if (m) return { kind: m[1] as "scrub" | "resilver", state: "canceled", time: at(m[2]!), errors: null };
+  m = /^scrub paused since (.*)$/.exec(text);
+  if (m) return { kind: "scrub", state: "paused", time: at(m[1]!), errors: null };
+  if (text === "none requested") return { kind: "none", state: "none", time: null, errors: null };
+  throw new ParseError(fact, line, `scan line not understood: ${JSON.stringify(text)}`);
+}
+
+/**
+ * Every pool: state, the vdev table of its config (errors summed by the evaluator) and its
+ * last scan. Continuation lines (status:/action: text, scan progress) are indented by a tab
+ * and belong to the field above; the vdev table ends at the first blank line.
+ */
+export const poolStatus: Fact<Map<string, PoolStatus>> = {
+  name: STATUS,
+  command: argv("env", "TZ=UTC0", "zpool", "status", "-p"),
+  parse(stdout) {
+    const out = new Map<string, PoolStatus>();
+    let pool: PoolStatus | null = null;
+    let inConfig = false;
+    let field = "";
+    lines(stdout).forEach((l, i) => {
+      const n = i + 1;
+      if (l.trim() === "") {
+        inConfig = false;
+        return;
+      }
+      if (stdout.trim() === "no pools available") return;
+      const head = /^ *(pool|state|status|action|see|scan|scrub|config|errors|remove|checkpoint|comment|dedup|prefetch): ?(.*)$/.exec(l);
+      if (head && !inConfig) {
+        field = head[1]!;
+        const value = head[2]!;
+        if (field === "pool") {
+          if (out.has(value)) throw new ParseError(STATUS, n, `pool ${value} listed twice`);
+          pool = { name: value, state: "", vdevs: [], scan: null, errorsLine: null };
+          out.set(value, pool);
+          return;
+        }
+        if (!pool) throw new ParseError(STATUS, n, `'${field}:' before any pool`);
+        if (field === "state") pool.state = value;
+        else if (field === "scan" || field === "scrub") pool.scan = parseScan(STATUS, n, value);
+        else if (field === "config") inConfig = true;
+        else if (field === "errors") pool.errorsLine = value;
+        return;
+      }
+      if (!pool) throw new ParseError(STATUS, n, `line before any pool: ${JSON.stringify(l)}`);
+      if (inConfig) {
+        if (/^\tNAME\s+STATE\s+READ\s+WRITE\s+CKSUM\s*$/.test(l)) return;
+        const m = VDEV_ROW.exec(l);
+        if (m) {
+          const counts = m[4] === undefined ? null : { read: Number(m[4]), write: Number(m[5]), checksum: Number(m[6]) };
+          const v: VdevStatus = { name: m[2]!, depth: m[1]!.length / 2, state: m[3]!, ...(counts ?? { read: 0, write: 0, checksum: 0 }), note: m[7] ?? null };
+          pool.vdevs.push(v);
+          return;
+        }
+        // a class heading (logs, cache, spares, special, dedup) has no state of its own
+        if (/^\t {0,2}[a-z]+$/.test(l)) return;
+        throw new ParseError(STATUS, n, `vdev row not understood: ${JSON.stringify(l)}`);
+      }
+      // a continuation of the field above (status/action prose, scan progress)
+      if (l.startsWith("\t")) return;
+      throw new ParseError(STATUS, n, `line not understood: ${JSON.stringify(l)}`);
+    });
+    for (const p of out.values()) if (!p.state) throw new ParseError(STATUS, 0, `pool ${p.name} has no state line`);
+    return out;
+  },
+};
+
+const SPACE = "zfs list used,available,quota,refquota,creation";
+export const datasetSpace: Fact<Map<string, DatasetSpace>> = {
+  name: SPACE,
+  command: argv("zfs", "list", "-Hp", "-t", "filesystem,volume", "-o", "name,used,available,quota,refquota,creation"),
+  parse(stdout) {
+    const out = new Map<string, DatasetSpace>();
+    columns(SPACE, stdout, 6).forEach(([name, ...nums], i) => {
+      for (const v of nums) if (!/^\d+$/.test(v)) throw new ParseError(SPACE, i + 1, `${name}: '${v}' is not a number of bytes`);
+      if (out.has(name!)) throw new ParseError(SPACE, i + 1, `${name} listed twice`);
+      const [used, available, quota, refquota, creation] = nums.map((v) => BigInt(v));
+      out.set(name!, { used: used!, available: available!, quota: quota!, refquota: refquota!, creation: Number(creation!) });
+    });
+    return out;
+  },
+};
