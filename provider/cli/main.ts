@@ -27,6 +27,9 @@ import { lockWithin } from "../../state/lock-wait.js";
 import { DurationError, parseDuration } from "../model/duration.js";
 import { registerRestoreCommands } from "./restore-commands.js";
 import { registerProbeCommand } from "./probe-command.js";
+import { runProbes } from "../engine/probe-run.js";
+import { renderProbeJson, renderProbeTable } from "../engine/probe-render.js";
+import { probeExitCode, type ProbeReport } from "../model/probe.js";
 import { resolveHostTrust } from "./trust.js";
 import { hostSaid } from "../model/echo.js";
 
@@ -113,13 +116,14 @@ async function releaseHeldLocks(): Promise<void> {
 }
 
 /** The plan of every host that could be read; those that could not are the plan's hostErrors. */
-async function planFor(p: Workspace, opts: { refreshOnly?: boolean; targets?: string[]; replace?: string[] }) {
+async function planFor(p: Workspace, opts: { refreshOnly?: boolean; targets?: string[]; replace?: string[]; health?: boolean }) {
   const state = await p.backend.read();
   const transports = transportsFor(p.graph.hosts.values());
   try {
-    const { live, failed } = await refreshAll(p.graph, transports);
+    const refreshed = await refreshAll(p.graph, transports, 8, { health: opts.health === true });
+    const { live, failed } = refreshed;
     const plan = makePlan({ stack: p.stack, graph: p.graph, state, live, unread: failed, newLineage: randomUUID(), refreshOnly: opts.refreshOnly, targets: opts.targets, replace: opts.replace });
-    return { plan, state, transports, live };
+    return { plan, state, transports, live, refreshed };
   } catch (e) {
     await closeAll(transports);
     throw e;
@@ -332,15 +336,26 @@ withLocking(withCommon(program.command("replicate").description("run only the re
 
 withLocking(withCommon(program.command("drift").description("CI check: exit 0 when hosts match the code, 2 when they drifted or changes are pending, 1 on error")))
   .addOption(new Option("--format <format>", "report format").choices(["text", "json", "markdown"]).default("markdown"))
-  .action(async (o: Common & Locking & { format: string }) => {
+  .option("--probes", "also evaluate the stack's probes (from the same read of each host); a failing probe counts as drift (exit 2)")
+  .action(async (o: Common & Locking & { format: string; probes?: boolean }) => {
     await oneJsonDocument(o.format === "json", o.stack, async (print) => {
       const p = await project(o);
       process.exitCode = await withStateLock(p, o, "drift", async () => {
-        const { plan, transports } = await planFor(p, {});
-        await closeAll(transports);
-        print(o.format === "json" ? renderJson(plan) : o.format === "markdown" ? renderMarkdown(plan) : renderHuman(plan, { color: color() }));
-        if (hasProblems(plan)) return 1;
-        return plan.drift.length > 0 || hasChanges(plan) ? 2 : 0;
+        const { plan, transports, state, refreshed } = await planFor(p, { health: o.probes === true });
+        let probes: ProbeReport | null = null;
+        try {
+          if (o.probes) probes = await runProbes(p.graph, transports, state, p.stack, refreshed);
+        } finally {
+          await closeAll(transports);
+        }
+        if (o.format === "json") {
+          print(probes ? JSON.stringify({ ...JSON.parse(renderJson(plan)), probes: JSON.parse(renderProbeJson(probes)) }, null, 2) : renderJson(plan));
+        } else {
+          const text = o.format === "markdown" ? renderMarkdown(plan) : renderHuman(plan, { color: color() });
+          print(probes ? `${text}\n${o.format === "markdown" ? "### Probes\n\n```\n" : "Probes:\n"}${renderProbeTable(probes)}${o.format === "markdown" ? "```\n" : ""}` : text);
+        }
+        if (hasProblems(plan) || (probes && probeExitCode(probes) === 1)) return 1;
+        return plan.drift.length > 0 || hasChanges(plan) || (probes && probeExitCode(probes) === 2) ? 2 : 0;
       });
     });
   });

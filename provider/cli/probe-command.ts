@@ -46,17 +46,27 @@ export async function writeTextfile(path: string, text: string): Promise<void> {
   await rename(tmp, path);
 }
 
-/** Serves /metrics until a signal ends the process; concurrent scrapes share one evaluation. */
+/**
+ * Serves /metrics until a signal ends the process. A scrape gets the latest evaluation at
+ * once and, when that is older than `cacheMs`, starts the next one in the background (an
+ * evaluation with an I/O sample takes longer than Prometheus's default 10 s scrape timeout);
+ * only the first scrape waits. Concurrent scrapes share one evaluation;
+ * backplane_probe_timestamp_seconds says how old the served one is.
+ */
 export function serveMetrics(evaluate: () => Promise<ProbeReport>, where: { host: string; port: number }, cacheMs: number, log: (l: string) => void): Promise<Server> {
   let last: { at: number; text: string } | null = null;
   let running: Promise<string> | null = null;
-  const fresh = async (): Promise<string> => {
-    if (last && Date.now() - last.at < cacheMs) return last.text;
+  const next = (): Promise<string> => {
     running ??= evaluate().then((r) => {
       last = { at: Date.now(), text: renderPrometheus(r) };
       return last.text;
     }).finally(() => { running = null; });
     return running;
+  };
+  const fresh = async (): Promise<string> => {
+    if (!last) return next();
+    if (Date.now() - last.at >= cacheMs) next().catch((e: Error) => log(`backplane probe: evaluation failed: ${e.message}`));
+    return last.text;
   };
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? "/", "http://x");
@@ -95,7 +105,7 @@ export function registerProbeCommand(program: Command, kit: CliKit): void {
     .option("--json", "the same as --format json")
     .option("--textfile <path>", "also write the Prometheus text to this file atomically (node_exporter's textfile collector)")
     .option("--listen <host:port>", "serve /metrics (Prometheus text) instead of printing; probes are evaluated on a scrape")
-    .option("--cache <duration>", "with --listen: reuse an evaluation younger than this", "15s")
+    .option("--cache <duration>", "with --listen: how old the served evaluation may get before a scrape starts the next one", "15s")
     .action(async (o: ProbeOptions) => {
       const format = o.json ? "json" : o.format;
       const cacheMs = parseDuration(o.cache, "--cache");

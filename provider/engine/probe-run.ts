@@ -9,7 +9,7 @@ import type { DesiredGraph } from "./load.js";
 import type { Transport } from "../transport/transport.js";
 import type { State } from "../model/state.js";
 import type { ProbeReport, ProbeResult } from "../model/probe.js";
-import { refreshAll } from "./project.js";
+import { refreshAll, type Refreshed } from "./project.js";
 import { makePlan } from "./plan.js";
 import { batchScript, splitSections } from "./batch.js";
 import { evaluateProbe, type ReplicationView } from "../resources/probe.js";
@@ -37,18 +37,22 @@ export async function sampleIo(t: Transport, seconds: number): Promise<IoSample>
   }
 }
 
-export async function runProbes(graph: DesiredGraph, transports: ReadonlyMap<string, Transport>, state: State | null, stack: string): Promise<ProbeReport> {
+/**
+ * `refreshed`: hosts already read with health facts (`backplane drift --probes` plans from the
+ * same read); otherwise they are read here, while the I/O samples run.
+ */
+export async function runProbes(graph: DesiredGraph, transports: ReadonlyMap<string, Transport>, state: State | null, stack: string, refreshed?: Refreshed): Promise<ProbeReport> {
   const t0 = Date.now();
   const at = new Date(t0).toISOString();
   const probes = [...graph.resources.values()].filter((r) => r.type === "backplane_probe");
   const ioSeconds = new Map<string, number>();
   for (const p of probes) if (p.config.check === "io_latency") ioSeconds.set(p.host, Math.max(ioSeconds.get(p.host) ?? 0, probeThresholds(p.config).sampleSeconds));
-  const [refreshed, ...io] = await Promise.all([
-    refreshAll(graph, transports, 8, { health: true }),
+  const [read, ...io] = await Promise.all([
+    refreshed ?? refreshAll(graph, transports, 8, { health: true }),
     ...[...ioSeconds].map(async ([host, seconds]) => [host, await sampleIo(transports.get(host)!, seconds).catch((e: Error): IoSample => ({ failed: e.message }))] as const),
   ]);
   const ioByHost = new Map(io);
-  const { live, failed } = refreshed;
+  const { live, failed } = read;
   const plan = makePlan({ stack, graph, state, live, unread: failed, newLineage: randomUUID() });
   const syncs = new Map((plan.syncs ?? []).map((s) => [s.address, s]));
   const replications: ReplicationView[] = [...graph.resources.values()].filter((r) => r.type === "backplane_replication").map((r) => ({

@@ -55,14 +55,16 @@ export const poolStatus: Fact<Map<string, PoolStatus>> = {
   parse(stdout) {
     const out = new Map<string, PoolStatus>();
     let pool: PoolStatus | null = null;
-    let inConfig = false;
+    // "config:", a blank line, the vdev table, a blank line: the table ends at the blank line after it
+    let config: "none" | "heading" | "table" = "none";
     let field = "";
     lines(stdout).forEach((l, i) => {
       const n = i + 1;
       if (l.trim() === "") {
-        inConfig = false;
+        if (config === "table") config = "none";
         return;
       }
+      const inConfig = config !== "none";
       if (stdout.trim() === "no pools available") return;
       const head = /^ *(pool|state|status|action|see|scan|scrub|config|errors|remove|checkpoint|comment|dedup|prefetch): ?(.*)$/.exec(l);
       if (head && !inConfig) {
@@ -77,13 +79,17 @@ export const poolStatus: Fact<Map<string, PoolStatus>> = {
         if (!pool) throw new ParseError(STATUS, n, `'${field}:' before any pool`);
         if (field === "state") pool.state = value;
         else if (field === "scan" || field === "scrub") pool.scan = parseScan(STATUS, n, value);
-        else if (field === "config") inConfig = true;
+        else if (field === "config") config = "heading";
         else if (field === "errors") pool.errorsLine = value;
         return;
       }
       if (!pool) throw new ParseError(STATUS, n, `line before any pool: ${JSON.stringify(l)}`);
       if (inConfig) {
-        if (/^\tNAME\s+STATE\s+READ\s+WRITE\s+CKSUM\s*$/.test(l)) return;
+        if (/^\tNAME\s+STATE\s+READ\s+WRITE\s+CKSUM\s*$/.test(l)) {
+          config = "table";
+          return;
+        }
+        if (config === "heading") throw new ParseError(STATUS, n, `expected the vdev table's heading, got ${JSON.stringify(l)}`);
         const m = VDEV_ROW.exec(l);
         if (m) {
           const counts = m[4] === undefined ? null : { read: Number(m[4]), write: Number(m[5]), checksum: Number(m[6]) };
