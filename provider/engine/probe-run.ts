@@ -12,7 +12,7 @@ import type { ProbeReport, ProbeResult } from "../model/probe.js";
 import { refreshAll, type Refreshed } from "./project.js";
 import { makePlan } from "./plan.js";
 import { batchScript, splitSections } from "./batch.js";
-import { evaluateProbe, type ReplicationView } from "../resources/probe.js";
+import { evaluateProbe, replicationViews } from "../resources/probe.js";
 import { probeThresholds, type ProbeCheck } from "../schema/kinds/probe.js";
 import { ioTraceCommand, mountInfoCommand, parseIoTrace, parseZfsMounts, IO_UNSUPPORTED_EXIT, type IoSample } from "../zfs/io-latency.js";
 import { hostSaid } from "../model/echo.js";
@@ -54,13 +54,10 @@ export async function runProbes(graph: DesiredGraph, transports: ReadonlyMap<str
   const ioByHost = new Map(io);
   const { live, failed } = read;
   const plan = makePlan({ stack, graph, state, live, unread: failed, newLineage: randomUUID() });
-  const syncs = new Map((plan.syncs ?? []).map((s) => [s.address, s]));
-  const replications: ReplicationView[] = [...graph.resources.values()].filter((r) => r.type === "backplane_replication").map((r) => ({
-    address: r.address, sourceHost: r.host, sourceDataset: String(r.config.source_dataset), targetHost: String(r.config.target_host), targetDataset: String(r.config.target_dataset), sync: syncs.get(r.address) ?? null,
-  }));
+  const unread = new Map(failed.map((f) => [f.host, f.message]));
+  const replications = replicationViews([...graph.resources.values()], plan, unread);
   const peerNames = new Map<string, string>();
   for (const [h, l] of live) for (const [name, i] of l.wg.interfaces) peerNames.set(i.publicKey, `${h}/${name}`);
-  const unread = new Map(failed.map((f) => [f.host, f.message]));
   const results: ProbeResult[] = [];
   for (const p of probes) {
     const input = { address: p.address, path: p.path, host: p.host, check: p.config.check as ProbeCheck, target: String(p.config.target), t: probeThresholds(p.config) };

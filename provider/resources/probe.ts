@@ -5,7 +5,8 @@
  * made-up number.
  */
 import type { HostLive, Readable, WgInterface } from "../model/live.js";
-import type { Sync } from "../model/plan.js";
+import type { Plan, Sync } from "../model/plan.js";
+import type { DesiredResource } from "../model/desired.js";
 import type { MetricSample, ProbeResult, ProbeStatus } from "../model/probe.js";
 import type { ProbeCheck, ProbeThresholds } from "../schema/kinds/probe.js";
 import type { IoSample } from "../zfs/io-latency.js";
@@ -19,7 +20,7 @@ export interface ProbeInput {
   t: ProbeThresholds;
 }
 
-/** A replication the stack declares, with the transfer the plan worked out for it (null: its target host was not read). */
+/** A replication the stack declares, with the transfer the plan worked out for it. */
 export interface ReplicationView {
   address: string;
   sourceHost: string;
@@ -27,6 +28,22 @@ export interface ReplicationView {
   targetHost: string;
   targetDataset: string;
   sync: Sync | null;
+  /** why there is no sync (a host not read, a plan error of the replication or its datasets) */
+  noSync?: string;
+}
+
+/** Each declared replication with the plan's transfer for it, or why there is none (never "behind" by default). */
+export function replicationViews(resources: readonly DesiredResource[], plan: Plan, unread: ReadonlyMap<string, string>): ReplicationView[] {
+  const syncs = new Map((plan.syncs ?? []).map((s) => [s.address, s]));
+  return resources.filter((r) => r.type === "backplane_replication").map((r) => {
+    const [targetHost, sourceHost] = [String(r.config.target_host), r.host];
+    const planned = syncs.get(r.address) ?? null;
+    const why = planned ? undefined
+      : unread.has(targetHost) ? `the target host ${targetHost} could not be read: ${unread.get(targetHost)}`
+      : unread.has(sourceHost) ? `the source host ${sourceHost} could not be read: ${unread.get(sourceHost)}`
+      : plan.errors.filter((e) => e.address === r.address).map((e) => e.message).join("; ") || `the replication could not be planned: ${plan.errors.map((e) => `${e.address}: ${e.message}`).slice(0, 3).join("; ") || "no reason given"}`;
+    return { address: r.address, sourceHost, sourceDataset: String(r.config.source_dataset), targetHost, targetDataset: String(r.config.target_dataset), sync: planned, ...(why ? { noSync: why } : {}) };
+  });
 }
 
 export interface ProbeContext {
@@ -113,8 +130,7 @@ function poolHealth(p: ProbeInput, live: HostLive): ProbeResult {
   const size = lp && /^\d+$/.test(lp.row.size) ? Number(lp.row.size) : null;
   const alloc = lp && /^\d+$/.test(lp.row.allocated) ? Number(lp.row.allocated) : null;
   const capacity = size && alloc !== null ? (alloc / size) * 100 : null;
-  if (capacity === null) reasons.push("capacity could not be read (zpool list gave no byte counts)");
-  else if (capacity > p.t.maxCapacityPercent) reasons.push(`capacity ${pct(capacity)} > ${p.t.maxCapacityPercent} %`);
+  if (capacity !== null && capacity > p.t.maxCapacityPercent) reasons.push(`capacity ${pct(capacity)} > ${p.t.maxCapacityPercent} %`);
   const scan = st.scan;
   const scrubbed = scan && scan.kind === "scrub" && scan.time !== null ? scan : null;
   const scrubAge = scrubbed ? (scrubbed.state === "in progress" ? 0 : h.now - scrubbed.time!) : null;
@@ -139,6 +155,8 @@ function poolHealth(p: ProbeInput, live: HostLive): ProbeResult {
     ...(scrubAge !== null ? [{ metric: "backplane_pool_scrub_age_seconds", labels, value: scrubAge }] : []),
   ];
   const value = [st.state, `${errors} errors`, capacity !== null ? pct(capacity) : "capacity ?", scrubAge !== null ? (scrubbed!.state === "in progress" ? "scrub running" : `scrub ${ago(scrubAge)} ago`) : scan?.kind === "resilver" ? "resilvered" : `never scrubbed${poolAge !== null ? ` (created ${ago(poolAge)} ago)` : ""}`].join(", ");
+  // a threshold that could not be checked is not a pass
+  if (!reasons.length && capacity === null) return row(p, p.target, "error", value, threshold, [`the capacity of ${p.target} could not be read (zpool list gave no byte counts)`], samples);
   return row(p, p.target, reasons.length ? "failing" : "ok", value, threshold, reasons, samples);
 }
 
@@ -204,7 +222,7 @@ function replicationLag(p: ProbeInput, c: ProbeContext): ProbeResult {
   if (!r) return row(p, p.target, "error", "-", threshold, [`no backplane_replication of this stack sends ${p.target} from ${p.host}`], []);
   const subject = `${p.target} → ${r.targetHost}:${r.targetDataset}`;
   if (!c.live) return row(p, subject, "error", "-", threshold, [`host ${p.host} could not be read: ${c.unread ?? "unknown reason"}`], []);
-  if (!r.sync) return row(p, subject, "error", "-", threshold, [`the target host ${r.targetHost} could not be read`], []);
+  if (!r.sync) return row(p, subject, "error", "-", threshold, [r.noSync ?? "the replication could not be planned"], []);
   const s = r.sync;
   const labels = { host: p.host, dataset: p.target, target_host: r.targetHost, target_dataset: r.targetDataset };
   const samples: MetricSample[] = [{ metric: "backplane_replication_snapshots_behind", labels, value: s.behind }];

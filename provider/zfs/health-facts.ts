@@ -12,7 +12,8 @@ import { columns, lines } from "./facts.js";
 const STATUS = "zpool status -p";
 const VDEV_STATES = "ONLINE|DEGRADED|FAULTED|OFFLINE|UNAVAIL|REMOVED|AVAIL|INUSE|SPLIT";
 // NAME (may hold spaces: a file vdev's path) STATE READ WRITE CKSUM [note such as "(resilvering)" or "was /dev/sdb1"]
-const VDEV_ROW = new RegExp(`^\\t( *)(\\S.*?)\\s+(${VDEV_STATES})(?:\\s+(\\d+)\\s+(\\d+)\\s+(\\d+))?(?:\\s+(.*))?$`);
+// (a spare's row has a state and no counters)
+const VDEV_ROW = new RegExp(`^\\t( *)(\\S.*?)\\s+(${VDEV_STATES})(?:\\s+(\\d+)\\s+(\\d+)\\s+(\\d+)(?:\\s+(.*))?)?$`);
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
 /** ctime(3) in UTC ("Thu Nov 26 14:12:38 2026") → epoch seconds; null when it is not one. */

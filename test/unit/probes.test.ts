@@ -1,0 +1,409 @@
+/**
+ * Probes: the health facts' parsers on output captured from lab hosts (test/lab/capture-probes.mts,
+ * capture-refresh.ts --health, and zpool status of pools damaged on purpose), each check decided
+ * from those captures, and the three renderings. Values past a threshold come from moving the
+ * threshold or the clock, never from invented host output.
+ */
+import { describe, it, expect } from "vitest";
+import { readFileSync } from "node:fs";
+import { join, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { poolStatus, datasetSpace, ctimeUtc } from "../../provider/zfs/health-facts.js";
+import { parseZfsMounts, parseIoTrace, ioTraceCommand, ioTraceProgram, type IoSample } from "../../provider/zfs/io-latency.js";
+import { evaluateProbe, replicationViews, type ProbeContext, type ProbeInput, type ReplicationView } from "../../provider/resources/probe.js";
+import { probeThresholds, probe as probeKind, type ProbeCheck } from "../../provider/schema/kinds/probe.js";
+import { renderPrometheus, renderProbeTable, renderProbeJson, METRICS, probeName } from "../../provider/engine/probe-render.js";
+import { probeExitCode, type ProbeReport, type ProbeResult } from "../../provider/model/probe.js";
+import { ParseError } from "../../provider/model/fact.js";
+import { validateBlock } from "../../provider/schema/validate.js";
+import { makePlan } from "../../provider/engine/plan.js";
+import { liveFrom, seedGraph } from "./helpers/seed.js";
+import type { HostLive } from "../../provider/model/live.js";
+
+const fixtures = join(dirname(fileURLToPath(import.meta.url)), "..", "fixtures");
+const read = (p: string) => readFileSync(join(fixtures, p), "utf8");
+
+describe("zpool status -p (C locale, UTC)", () => {
+  const cases: { file: string; pools: Record<string, { state: string; checksum: number; scan: string | null; devices: string[] }> }[] = [
+    { file: "zpool-status/zfs-2.3-two-pools-degraded.txt", pools: {
+      sick: { state: "DEGRADED", checksum: 210, scan: "scrub finished Thu Nov 26 14:12:47 2026 0", devices: ["sick DEGRADED", "mirror-0 DEGRADED", "/var/tmp/d1 OFFLINE", "/var/tmp/d2 ONLINE"] },
+      tank: { state: "ONLINE", checksum: 0, scan: "scrub finished Thu Nov 26 14:12:38 2026 0", devices: ["tank ONLINE", "vdb ONLINE"] },
+    } },
+    { file: "zpool-status/zfs-2.3-never-scrubbed.txt", pools: {
+      fresh: { state: "ONLINE", checksum: 0, scan: null, devices: ["fresh ONLINE", "vdc ONLINE"] },
+      sick: { state: "ONLINE", checksum: 0, scan: "resilver finished Thu Nov 26 14:12:55 2026 0", devices: ["sick ONLINE", "mirror-0 ONLINE", "/var/tmp/d1 ONLINE", "/var/tmp/d2 ONLINE"] },
+      tank: { state: "ONLINE", checksum: 0, scan: "scrub finished Thu Nov 26 14:12:38 2026 0", devices: ["tank ONLINE", "vdb ONLINE"] },
+    } },
+    { file: "zpool-status/zfs-2.3-scrub-in-progress.txt", pools: {
+      sick: { state: "ONLINE", checksum: 0, scan: "scrub in progress Thu Nov 26 14:12:57 2026 null", devices: ["sick ONLINE", "mirror-0 ONLINE", "/var/tmp/d1 ONLINE", "/var/tmp/d2 ONLINE"] },
+    } },
+    { file: "probe-zpool-status/vm-seed.txt", pools: { tank: { state: "ONLINE", checksum: 0, scan: null, devices: ["tank ONLINE", "virtio-bp-disk0 ONLINE"] } } },
+  ];
+  it.each(cases)("$file: every pool with its state, vdev table and last scan", ({ file, pools }) => {
+    const got = poolStatus.parse(read(file));
+    expect([...got.keys()].sort()).toEqual(Object.keys(pools).sort());
+    for (const [name, want] of Object.entries(pools)) {
+      const p = got.get(name)!;
+      expect(p.state).toBe(want.state);
+      expect(p.vdevs.map((v) => `${v.name} ${v.state}`)).toEqual(want.devices);
+      expect(p.vdevs.reduce((n, v) => n + v.checksum, 0)).toBe(want.checksum);
+      const scan = p.scan && `${p.scan.kind} ${p.scan.state} ${new Date(p.scan.time! * 1000).toUTCString().replace(/^(\w+), (\d+) (\w+) (\d+) ([\d:]+) GMT$/, (_, d, day, mon, y, t) => `${d} ${mon} ${day} ${t} ${y}`)} ${p.scan.errors}`;
+      expect(scan).toBe(want.scan);
+    }
+  });
+
+  it("a vdev's depth follows its indentation (pool 0, top-level vdev 1, mirror member 2)", () => {
+    const sick = poolStatus.parse(read("zpool-status/zfs-2.3-two-pools-degraded.txt")).get("sick")!;
+    expect(sick.vdevs.map((v) => v.depth)).toEqual([0, 1, 2, 2]);
+  });
+
+  it("refuses a line that fits no known shape, naming it (a vdev row, a field, text before any pool)", () => {
+    const good = read("zpool-status/zfs-2.3-two-pools-degraded.txt");
+    expect(() => poolStatus.parse(good.replace("\t    /var/tmp/d2  ONLINE       0     0   210", "\t    /var/tmp/d2  ONLINE  lots"))).toThrow(ParseError);
+    expect(() => poolStatus.parse(good.replace(" state: DEGRADED", "weird: thing"))).toThrow(/line not understood|no state line/);
+    expect(() => poolStatus.parse(`surprise\n${good}`)).toThrow(/before any pool/);
+    expect(() => poolStatus.parse(good.replace("scrub repaired 22.3M in 00:00:01 with 0 errors on Thu Nov 26 14:12:47 2026", "scrub did something new"))).toThrow(/scan line not understood/);
+    expect(() => poolStatus.parse(good.replace("on Thu Nov 26 14:12:47 2026", "on Thu Nov 26 14:12:47 CET 2026"))).toThrow(/not a date/);
+  });
+
+  it("reads no pools as none", () => {
+    expect(poolStatus.parse("no pools available\n").size).toBe(0);
+  });
+
+  it("ctime in UTC: the exact instant, or null for anything else", () => {
+    expect(ctimeUtc("Thu Nov 26 14:12:38 2026")).toBe(Date.UTC(2026, 10, 26, 14, 12, 38) / 1000);
+    expect(ctimeUtc("Mon Feb  2 03:04:05 2026")).toBe(Date.UTC(2026, 1, 2, 3, 4, 5) / 1000);
+    expect(ctimeUtc("Thu Foo 26 14:12:38 2026")).toBeNull();
+    expect(ctimeUtc("2026-11-26 14:12:38")).toBeNull();
+  });
+});
+
+describe("dataset space (zfs list -Hp)", () => {
+  it("reads used, available, quota, refquota and creation per dataset", () => {
+    const s = datasetSpace.parse(read("probe-space/vm-seed.txt"));
+    expect(s.get("tank/srv/uploads")).toEqual({ used: 24576n, available: 871946240n, quota: 536870912000n, refquota: 0n, creation: 1795702627 });
+    expect(s.size).toBe(7);
+  });
+  it("refuses a value that is not a byte count and a dataset listed twice", () => {
+    const good = read("probe-space/vm-seed.txt");
+    expect(() => datasetSpace.parse(good.replace("536870912000", "500G"))).toThrow(/not a number of bytes/);
+    const first = good.split("\n")[0]!;
+    expect(() => datasetSpace.parse(`${good}${first}\n`)).toThrow(/listed twice/);
+    expect(() => datasetSpace.parse(good.replace(/\t0\t1795702627/, "\t1795702627"))).toThrow(/expected 6 tab-separated columns/);
+  });
+});
+
+describe("io_latency: bpftrace's histograms named by the mount table", () => {
+  const mounts = parseZfsMounts(read("probe-mountinfo/vm-seed.txt"));
+  it("maps each ZFS mount's device number (major << 20 | minor) to its dataset, and only ZFS mounts", () => {
+    expect(mounts.get(47)).toBe("tank/srv/postgres");
+    expect(mounts.get(49)).toBe("tank/srv/uploads");
+    expect([...mounts.values()].every((d) => d.startsWith("tank"))).toBe(true);
+    expect(mounts.size).toBe(7);
+  });
+  it("decodes mountinfo's octal escapes in a dataset name", () => {
+    const line = read("probe-mountinfo/vm-seed.txt").split("\n").find((l) => l.includes(" - zfs tank/srv/postgres "))!;
+    expect(parseZfsMounts(line.replace(" - zfs tank/srv/postgres ", " - zfs tank/srv/my\\040db ")).get(47)).toBe("tank/srv/my db");
+  });
+  it("turns the histograms into ops and the log2 buckets holding p50 and p99", () => {
+    const s = parseIoTrace(read("probe-io-trace/vm-dsync-postgres.txt"), mounts, 12) as Extract<IoSample, { datasets: unknown }>;
+    expect(s.datasets).toEqual([
+      { dataset: "tank/srv/postgres", read: null, write: { ops: 400, p50LowUs: 512, p50Us: 1024, p99LowUs: 1024, p99Us: 2048 } },
+      { dataset: "tank/srv/uploads", read: { ops: 9, p50LowUs: 2048, p50Us: 4096, p99LowUs: 4096, p99Us: 8192 }, write: null },
+    ]);
+  });
+  it("leaves out a device no longer mounted (never guesses its name) and refuses output that is not bpftrace's", () => {
+    const only47 = new Map([[47, "tank/srv/postgres"]]);
+    const s = parseIoTrace(read("probe-io-trace/vm-dsync-postgres.txt"), only47, 12) as Extract<IoSample, { datasets: unknown }>;
+    expect(s.datasets.map((d) => d.dataset)).toEqual(["tank/srv/postgres"]);
+    expect(() => parseIoTrace("Attaching 6 probes...\n", mounts, 12)).toThrow(ParseError);
+    expect(() => parseIoTrace(read("probe-io-trace/vm-dsync-postgres.txt").replace('"@write"', '"@other"'), mounts, 12)).toThrow(/unexpected map/);
+  });
+  it("passes the program to bpftrace as one argv word, and refuses a sample length outside 1..60 s", () => {
+    const words = ioTraceCommand(7).map((w) => w.text);
+    expect(words.slice(0, 2)).toEqual(["sh", "-c"]);
+    expect(words[2]).toContain('exec bpftrace -f json -e "$1"');
+    expect(words[2]).not.toContain("interval");
+    expect(words[4]).toBe(ioTraceProgram(7));
+    expect(words[4]).toContain("interval:s:7 { exit(); }");
+    for (const bad of [0, 61, 1.5, NaN]) expect(() => ioTraceProgram(bad)).toThrow(/1\.\.60/);
+  });
+});
+
+// ---- deciding ----------------------------------------------------------------------------
+
+const prod = () => liveFrom("zfs-2.3-prod-seed-dr-health", "prod", { replication: true, health: true });
+const dr = () => liveFrom("zfs-2.3-dr-seed-dr-health", "dr", { replication: true, health: true });
+
+function input(check: ProbeCheck, target: string, config: Record<string, unknown> = {}, host = "prod"): ProbeInput {
+  return { address: `backplane_probe.${check}`, path: `s/${check}/resource`, host, check, target, t: probeThresholds({ check, target, ...config }) };
+}
+function ctx(live: HostLive | null, extra: Partial<ProbeContext> = {}): ProbeContext {
+  return { live, unread: live ? null : "ssh: connect refused", replications: [], peerNames: new Map(), ...extra };
+}
+const one = (rs: ProbeResult[]) => {
+  expect(rs).toHaveLength(1);
+  return rs[0]!;
+};
+
+describe("pool_health", () => {
+  it("passes a healthy pool, with its state, errors, capacity and why scrub age is not due", () => {
+    const r = one(evaluateProbe(input("pool_health", "tank", { max_scrub_age: "35d" }), ctx(prod())));
+    expect(r.status).toBe("ok");
+    expect(r.value).toMatch(/^ONLINE, 0 errors, \d+\.\d %, never scrubbed \(created \S+ ago\)$/);
+  });
+  it("fails a degraded pool with checksum errors, naming the device and its counters", () => {
+    const live = prod();
+    live.health!.pools = { value: poolStatus.parse(read("zpool-status/zfs-2.3-two-pools-degraded.txt")) };
+    const r = one(evaluateProbe(input("pool_health", "sick"), ctx(live)));
+    expect(r.status).toBe("failing");
+    expect(r.reasons).toEqual(expect.arrayContaining(["state DEGRADED", "/var/tmp/d1 is OFFLINE", "210 I/O errors (/var/tmp/d2: 210 checksum)"]));
+    expect(r.samples.find((s) => s.metric === "backplane_pool_errors" && s.labels.type === "checksum")!.value).toBe(210);
+    // the errors a threshold allows
+    expect(one(evaluateProbe(input("pool_health", "sick", { max_errors: 500 }), ctx(live))).reasons).not.toContain("210 I/O errors (/var/tmp/d2: 210 checksum)");
+  });
+  it("fails past the capacity threshold", () => {
+    const r = one(evaluateProbe(input("pool_health", "tank", { max_capacity_percent: 0 }), ctx(prod())));
+    expect(r.status).toBe("failing");
+    expect(r.reasons.join()).toMatch(/^capacity \d+\.\d % > 0 %$/);
+  });
+  it("scrub age: a finished scrub older than allowed fails; a running scrub counts as current; a pool never scrubbed fails once it is older than allowed", () => {
+    const live = prod();
+    live.health!.pools = { value: poolStatus.parse(read("zpool-status/zfs-2.3-two-pools-degraded.txt")) };
+    const scrubbedAt = Date.UTC(2026, 10, 26, 14, 12, 38) / 1000;
+    live.health!.now = scrubbedAt + 3 * 86400;
+    expect(one(evaluateProbe(input("pool_health", "tank", { max_scrub_age: "2d" }), ctx(live))).reasons).toEqual(["last scrub 3d ago > 2d"]);
+    expect(one(evaluateProbe(input("pool_health", "tank", { max_scrub_age: "4d" }), ctx(live))).reasons).toEqual([]);
+    live.health!.pools = { value: poolStatus.parse(read("zpool-status/zfs-2.3-scrub-in-progress.txt")) };
+    // (this capture has no zpool list of sick: its capacity is unknown, which is an error of its own)
+    expect(one(evaluateProbe(input("pool_health", "sick", { max_scrub_age: "1s" }), ctx(live))).reasons).toEqual(["the capacity of sick could not be read (zpool list gave no byte counts)"]);
+    const young = prod();
+    expect(one(evaluateProbe(input("pool_health", "tank", { max_scrub_age: "1s" }), ctx(young))).reasons.join()).toMatch(/^never scrubbed \(pool created \S+ ago\)$/);
+  });
+  it("a resilver hides when the last scrub ran: with a scrub age to check, that fails and says so", () => {
+    const live = prod();
+    live.health!.pools = { value: poolStatus.parse(read("zpool-status/zfs-2.3-never-scrubbed.txt")) };
+    expect(one(evaluateProbe(input("pool_health", "sick", { max_scrub_age: "30d" }), ctx(live))).reasons.join()).toMatch(/last scan was a resilver/);
+    expect(one(evaluateProbe(input("pool_health", "sick"), ctx(live))).reasons.filter((r) => /scrub|resilver/.test(r))).toEqual([]);
+  });
+  it("a pool that is not there fails; a host not read or a status not readable is an error, never ok", () => {
+    expect(one(evaluateProbe(input("pool_health", "nope"), ctx(prod()))).reasons).toEqual(["pool nope does not exist on prod"]);
+    expect(one(evaluateProbe(input("pool_health", "tank"), ctx(null))).status).toBe("error");
+    const live = prod();
+    live.health!.pools = { unreadable: "zpool status: exit 1" };
+    expect(one(evaluateProbe(input("pool_health", "tank"), ctx(live))).status).toBe("error");
+  });
+});
+
+describe("dataset_space", () => {
+  it("uses the quota when there is one, else used + available", () => {
+    const ok = one(evaluateProbe(input("dataset_space", "tank/srv/uploads", { max_used_percent: 90 }), ctx(prod())));
+    expect(ok.status).toBe("ok");
+    expect(ok.samples.find((s) => s.metric === "backplane_dataset_quota_bytes")!.value).toBe(500 * 2 ** 30);
+    const r = one(evaluateProbe(input("dataset_space", "tank/srv/uploads", { max_used_percent: 0 }), ctx(prod())));
+    expect(r.reasons.join()).toMatch(/^used 0\.0 % of its quota 500\.0G > 0 %$/);
+    const noQuota = one(evaluateProbe(input("dataset_space", "tank/srv/postgres", { max_used_percent: 0 }), ctx(prod())));
+    expect(noQuota.reasons.join()).toMatch(/\(used \+ available; no quota\) > 0 %/);
+  });
+  it("fails when less than min_available is left; a dataset that is not there fails", () => {
+    expect(one(evaluateProbe(input("dataset_space", "tank/srv/uploads", { min_available: "1T" }), ctx(prod()))).reasons.join()).toMatch(/^available \S+ < 1\.00T$/);
+    expect(one(evaluateProbe(input("dataset_space", "tank/srv/uploads", { min_available: "1M" }), ctx(prod()))).status).toBe("ok");
+    expect(one(evaluateProbe(input("dataset_space", "tank/nope", { min_available: "1M" }), ctx(prod()))).status).toBe("failing");
+  });
+});
+
+describe("snapshot_freshness", () => {
+  it("the newest matching snapshot against max_age, by the host's clock", () => {
+    const live = dr();
+    const ok = one(evaluateProbe(input("snapshot_freshness", "backup/prod/uploads", { snapshot_prefix: "backplane-repl-", max_age: "1h" }, "dr"), ctx(live)));
+    expect(ok.status).toBe("ok");
+    live.health!.now += 7200;
+    const late = one(evaluateProbe(input("snapshot_freshness", "backup/prod/uploads", { snapshot_prefix: "backplane-repl-", max_age: "1h" }, "dr"), ctx(live)));
+    expect(late.status).toBe("failing");
+    expect(late.reasons.join()).toMatch(/^newest snapshot backup\/prod\/uploads@backplane-repl-\S+ is 2h\d*m? old > 1h$/);
+  });
+  it("no snapshot with the prefix fails, saying so", () => {
+    const r = one(evaluateProbe(input("snapshot_freshness", "backup/prod/uploads", { snapshot_prefix: "hourly-", max_age: "1h" }, "dr"), ctx(dr())));
+    expect(r.reasons).toEqual(["backup/prod/uploads has no snapshot named hourly-*"]);
+  });
+});
+
+describe("wireguard_handshake", () => {
+  const names = new Map([[[...dr().wg.interfaces.get("wg0")!.peers.values()][0]!.publicKey, "?"]]);
+  it("one result per peer, named by the host and interface at the other end", () => {
+    const peerNames = new Map([...dr().wg.interfaces].map(([n, i]) => [i.publicKey, `dr/${n}`]));
+    const r = one(evaluateProbe(input("wireguard_handshake", "wg0"), ctx(prod(), { peerNames })));
+    expect(r.subject).toBe("wg0 → dr/wg0");
+    expect(r.status).toBe("ok");
+    expect(names.size).toBe(1);
+  });
+  it("fails a handshake older than allowed, a peer that never handshook and an interface that is down", () => {
+    const live = prod();
+    live.health!.now += 600;
+    expect(one(evaluateProbe(input("wireguard_handshake", "wg0", { max_handshake_age: "5m" }), ctx(live))).reasons.join()).toMatch(/^latest handshake with \S+ 1\dm\d*s? ago > 5m$/);
+    const never = prod();
+    for (const p of never.wg.interfaces.get("wg0")!.peers.values()) p.latestHandshake = 0;
+    const r = one(evaluateProbe(input("wireguard_handshake", "wg0"), ctx(never)));
+    expect([r.status, r.value]).toEqual(["failing", "never"]);
+    expect(one(evaluateProbe(input("wireguard_handshake", "wg9"), ctx(prod()))).reasons).toEqual(["WireGuard interface wg9 is not up on prod"]);
+  });
+});
+
+describe("replication_lag", () => {
+  // the lineage of the stack the captured hosts were applied with
+  const LINEAGE = "042158e7-de79-4bb6-a50b-0b5f25f4e909";
+  function views(source: HostLive, target: HostLive, now?: number): ReplicationView[] {
+    const graph = seedGraph("seed-dr");
+    const plan = makePlan({ stack: "seed-dr", graph, state: null, live: new Map([["prod", source], ["dr", target]]), newLineage: LINEAGE, now });
+    return replicationViews([...graph.resources.values()], plan, new Map());
+  }
+  it("in sync is no lag, however old the last snapshot", () => {
+    // (the capture was taken after a file was written to and removed from uploads: 14K written)
+    const source = prod();
+    expect(source.replication!.datasets.get("tank/srv/uploads")!.written).toBe(14336);
+    source.replication!.datasets.get("tank/srv/uploads")!.written = 0;
+    const r = one(evaluateProbe(input("replication_lag", "tank/srv/uploads", { max_lag: "1s" }), ctx(source, { replications: views(source, dr(), source.health!.now + 86400) })));
+    expect([r.status, r.value]).toEqual(["ok", "in sync"]);
+    expect(r.samples.find((s) => s.metric === "backplane_replication_lag_seconds")!.value).toBe(0);
+  });
+  it("written on the source since the last common snapshot: behind since that snapshot, failing past max_lag", () => {
+    const source = prod();
+    source.replication!.datasets.get("tank/srv/uploads")!.written = 2 * 2 ** 20;
+    const v = views(source, dr(), source.health!.now + 3600);
+    const r = one(evaluateProbe(input("replication_lag", "tank/srv/uploads", { max_lag: "30m" }), ctx(source, { replications: v })));
+    expect(r.status).toBe("failing");
+    expect(r.reasons.join()).toMatch(/^the target has been behind for 1h\S* \(2\.00M written since\) > 30m$/);
+    expect(one(evaluateProbe(input("replication_lag", "tank/srv/uploads", { max_lag: "2h" }), ctx(source, { replications: v }))).status).toBe("ok");
+  });
+  it("a target never replicated fails; one the plan refuses is an error with the plan's reason; a dataset no replication sends is an error", () => {
+    const none = dr();
+    for (const m of [none.datasets, none.snapshots, none.replication!.snapshots, none.replication!.datasets]) for (const k of [...m.keys()]) if (k.startsWith("backup/prod/uploads")) m.delete(k);
+    const r = one(evaluateProbe(input("replication_lag", "tank/srv/uploads", { max_lag: "1h" }), ctx(prod(), { replications: views(prod(), none) })));
+    expect([r.status, r.value]).toEqual(["failing", "never replicated"]);
+    const emptied = dr();
+    emptied.replication!.snapshots.clear();
+    emptied.snapshots.clear();
+    const refused = one(evaluateProbe(input("replication_lag", "tank/srv/uploads", { max_lag: "1h" }), ctx(prod(), { replications: views(prod(), emptied) })));
+    expect(refused.status).toBe("error");
+    expect(refused.reasons.join()).toMatch(/^backup\/prod\/uploads on dr exists but shares no snapshot with tank\/srv\/uploads on prod/);
+    expect(one(evaluateProbe(input("replication_lag", "tank/srv/logs", { max_lag: "1h" }), ctx(prod(), { replications: views(prod(), dr()) }))).reasons).toEqual(["no backplane_replication of this stack sends tank/srv/logs from prod"]);
+  });
+  it("a target host not read is an error naming it", () => {
+    const graph = seedGraph("seed-dr");
+    const plan = makePlan({ stack: "seed-dr", graph, state: null, live: new Map([["prod", prod()]]), unread: [{ host: "dr", message: "dr: cannot connect" }], newLineage: LINEAGE });
+    const v = replicationViews([...graph.resources.values()], plan, new Map([["dr", "dr: cannot connect"]]));
+    expect(one(evaluateProbe(input("replication_lag", "tank/srv/uploads", { max_lag: "1h" }), ctx(prod(), { replications: v }))).reasons).toEqual(["the target host dr could not be read: dr: cannot connect"]);
+  });
+});
+
+describe("io_latency", () => {
+  const sample = parseIoTrace(read("probe-io-trace/vm-dsync-postgres.txt"), parseZfsMounts(read("probe-mountinfo/vm-seed.txt")), 12);
+  it("slowest dataset first, with ops and p50/p99 as bucket bounds", () => {
+    const rs = evaluateProbe(input("io_latency", "tank/srv", { max_p99_ms: 100 }), ctx(prod(), { io: sample }));
+    expect(rs.map((r) => [r.subject, r.status])).toEqual([["tank/srv/uploads", "ok"], ["tank/srv/postgres", "ok"]]);
+    expect(rs[1]!.value).toBe("write 400 ops p50 ≤ 1.02 ms p99 ≤ 2.05 ms");
+    expect(rs[1]!.samples).toContainEqual({ metric: "backplane_io_latency_seconds", labels: { host: "prod", dataset: "tank/srv/postgres", op: "write", quantile: "0.99" }, value: 0.002048 });
+  });
+  it("fails only when the whole p99 bucket is past the threshold; top limits the rows; a target is it and what is below it", () => {
+    const strict = evaluateProbe(input("io_latency", "tank/srv/postgres", { max_p99_ms: 0.5 }), ctx(prod(), { io: sample }));
+    expect(strict.map((r) => r.status)).toEqual(["failing"]);
+    expect(strict[0]!.reasons).toEqual(["write p99 1.02 ms–2.05 ms > 0.5 ms (400 ops in 12 s)"]);
+    // 1.5 ms lies inside the bucket [1.02, 2.05) ms: not provably past it
+    expect(evaluateProbe(input("io_latency", "tank/srv/postgres", { max_p99_ms: 1.5 }), ctx(prod(), { io: sample }))[0]!.status).toBe("ok");
+    expect(evaluateProbe(input("io_latency", "tank", { top: 1 }), ctx(prod(), { io: sample })).map((r) => r.subject)).toEqual(["tank/srv/uploads"]);
+    expect(evaluateProbe(input("io_latency", "tank/srv/post"), ctx(prod(), { io: sample }))[0]!.value).toBe("no I/O in 12 s");
+  });
+  it("a host that cannot trace is unsupported with its reason; a failed sample is an error — never a number", () => {
+    const u = one(evaluateProbe(input("io_latency", "tank"), ctx(prod(), { io: { unsupported: "bpftrace is not installed (Debian: apt-get install bpftrace)" } })));
+    expect([u.status, u.reasons, u.samples]).toEqual(["unsupported", ["bpftrace is not installed (Debian: apt-get install bpftrace)"], []]);
+    expect(one(evaluateProbe(input("io_latency", "tank"), ctx(prod(), { io: { failed: "cut short" } }))).status).toBe("error");
+  });
+});
+
+// ---- rendering -----------------------------------------------------------------------------
+
+function report(): ProbeReport {
+  const live = prod();
+  live.health!.pools = { value: poolStatus.parse(read("zpool-status/zfs-2.3-two-pools-degraded.txt")) };
+  const results = [
+    ...evaluateProbe(input("pool_health", "sick"), ctx(live)),
+    ...evaluateProbe(input("pool_health", "tank"), ctx(live)),
+    ...evaluateProbe(input("pool_health", "tank", { max_capacity_percent: 99 }), ctx(live)),
+    ...evaluateProbe(input("io_latency", "tank"), ctx(live, { io: { unsupported: 'say "no"\\\nplease' } })),
+  ];
+  return { stack: "s", at: "2026-11-26T14:00:00.000Z", elapsedMs: 1234, results };
+}
+
+describe("rendering", () => {
+  it("Prometheus text: HELP and TYPE once per family, one line per label set, labels escaped", () => {
+    const text = renderPrometheus(report());
+    const families = [...text.matchAll(/^# TYPE (\S+) gauge$/gm)].map((m) => m[1]);
+    expect(new Set(families).size).toBe(families.length);
+    expect(text.match(/^# HELP backplane_pool_healthy /gm)).toHaveLength(1);
+    // two probes of one pool export its series once
+    expect(text.match(/^backplane_pool_healthy\{host="prod",pool="tank"\} 1$/gm)).toHaveLength(1);
+    expect(text).toContain('backplane_probe_status{check="pool_health",host="prod",probe="pool_health",status="failing",subject="sick"} 1');
+    expect(text).toContain('backplane_pool_errors{host="prod",pool="sick",type="checksum"} 210');
+    expect(text.endsWith("\n")).toBe(true);
+    for (const line of text.split("\n").filter((l) => l && !l.startsWith("#"))) expect(line).toMatch(/^backplane_[a-z_]+(\{([a-z_]+="([^"\\\n]|\\["\\n])*",?)*\})? -?[0-9.e+-]+$/);
+  });
+  it("every metric is documented in docs/probes.md", () => {
+    const doc = readFileSync(join(fixtures, "..", "..", "docs", "probes.md"), "utf8");
+    for (const m of Object.keys(METRICS)) expect(doc, m).toContain(`\`${m}\``);
+  });
+  it("the table lists each result with why it fails, and a summary line", () => {
+    const t = renderProbeTable(report());
+    expect(t).toMatch(/^pool_health\s+prod\s+sick\s+failing\s+DEGRADED, 210 errors/m);
+    expect(t).toContain("    failing: state DEGRADED");
+    expect(t).toContain("Probes: 2 ok, 1 failing, 1 unsupported, 0 error (4 results in 1.2 s).");
+  });
+  it("JSON carries status, reasons and metrics per result, and the exit code", () => {
+    const j = JSON.parse(renderProbeJson(report()));
+    expect(j.exit_code).toBe(2);
+    expect(j.results[0]).toMatchObject({ probe: "pool_health", check: "pool_health", host: "prod", subject: "sick", status: "failing" });
+    expect(j.results[3]).toMatchObject({ status: "unsupported", reasons: ['say "no"\\\nplease'], metrics: [] });
+  });
+  it("exit code: 1 on any error, else 2 on any failing, else 0 (unsupported is not failing)", () => {
+    const r = (statuses: string[]) => probeExitCode({ stack: "s", at: "", elapsedMs: 0, results: statuses.map((status) => ({ status }) as ProbeResult) });
+    expect([r([]), r(["ok", "unsupported"]), r(["ok", "failing"]), r(["failing", "error"])]).toEqual([0, 0, 2, 1]);
+  });
+  it("names a probe by its construct path without the stack and the L1 leaf", () => {
+    expect(probeName({ path: "seed/probe-tank/resource", address: "a" })).toBe("probe-tank");
+    expect(probeName({ path: "seed", address: "backplane_probe.x" })).toBe("backplane_probe.x");
+  });
+});
+
+describe("backplane_probe configuration", () => {
+  const problems = (c: Record<string, unknown>) => validateBlock(probeKind, c, () => false).map((p) => `${p.path}: ${p.message}`);
+  it("refuses a threshold that belongs to another check, naming both", () => {
+    expect(problems({ check: "pool_health", target: "tank", max_lag: "1h" })).toEqual(["max_lag: belongs to replication_lag, not to pool_health (pool_health takes max_capacity_percent, max_errors, max_scrub_age)"]);
+  });
+  it("requires the threshold a check cannot do without", () => {
+    expect(problems({ check: "dataset_space", target: "tank/a" })).toEqual(["max_used_percent: dataset_space needs a threshold: max_used_percent, min_available or both"]);
+    expect(problems({ check: "replication_lag", target: "tank/a" })).toEqual(["max_lag: replication_lag needs max_lag (how far behind the target may fall)"]);
+    expect(problems({ check: "snapshot_freshness", target: "tank/a" })).toEqual(["max_age: snapshot_freshness needs max_age (how old the newest snapshot may be)"]);
+  });
+  it("checks the target by what the check looks at, and durations and sizes by their rules", () => {
+    expect(problems({ check: "pool_health", target: "tank/a" })[0]).toMatch(/^target: must name a pool: /);
+    expect(problems({ check: "wireguard_handshake", target: "wg0; reboot" })[0]).toMatch(/^target: must name a WireGuard interface: /);
+    expect(problems({ check: "dataset_space", target: "tank/a", min_available: "lots" })[0]).toMatch(/^min_available: is not a size: /);
+    expect(problems({ check: "snapshot_freshness", target: "tank/a", max_age: "1 hour" })[0]).toMatch(/^max_age: '1 hour' is not a duration/);
+    expect(problems({ check: "snapshot_freshness", target: "tank/a", max_age: "0" })).toEqual(["max_age: must be longer than 0"]);
+    expect(problems({ check: "io_latency", target: "tank", sample_seconds: 61 })[0]).toMatch(/^sample_seconds: /);
+    expect(problems({ check: "snapshot_freshness", target: "tank/a", max_age: "7d" })).toEqual([]);
+  });
+  it("defaults: capacity 80 %, no errors, handshake 3 minutes, p99 100 ms over 5 s, top 5", () => {
+    const t = probeThresholds({ check: "pool_health", target: "tank" });
+    expect([t.maxCapacityPercent, t.maxErrors, t.maxScrubAgeS, t.maxHandshakeAgeS, t.maxP99Ms, t.sampleSeconds, t.top]).toEqual([80, 0, null, 180, 100, 5, 5]);
+  });
+});
+
+describe("planning a stack with probes", () => {
+  it("plans nothing for a probe and records none in state", () => {
+    const graph = seedGraph("seed-dr");
+    expect([...graph.resources.values()].filter((r) => r.type === "backplane_probe").length).toBeGreaterThan(10);
+    const plan = makePlan({ stack: "seed-dr", graph, state: null, live: new Map([["prod", prod()], ["dr", dr()]]), newLineage: "x" });
+    expect(plan.changes.filter((c) => c.address.startsWith("backplane_probe."))).toEqual([]);
+    expect(plan.errors.filter((e) => e.address.startsWith("backplane_probe."))).toEqual([]);
+  });
+});
