@@ -12,7 +12,7 @@ import { zfsVersion, pools, poolProperties, datasetProperties, datasetProperties
 import { MANAGED_PROPERTY } from "../zfs/properties.js";
 import { replicationDatasets, replicationKeys, replicationSnapshots } from "../zfs/replication-facts.js";
 import type { HostHealth, HostLive, Readable, ReplicationSnapshotRow, HostWireGuard, LivePool, PropertyTable, PropertyValue, SnapshotRow } from "../model/live.js";
-import { poolStatus, datasetSpace } from "../zfs/health-facts.js";
+import { poolStatus, datasetSpace, datasetSpaceLegacy, poolCapacity } from "../zfs/health-facts.js";
 import { hostSaid } from "../model/echo.js";
 
 export class RefreshError extends Error {
@@ -51,7 +51,8 @@ const HEALTH_ITEMS: BatchItem[] = [
   { key: "health-now", command: argv("date", "+%s") },
   // zfs-fuse's zpool status takes no -p (its counters are small numbers either way)
   { key: "health-pools", command: poolStatus.command, fallbacks: [{ name: "no-p", command: argv("env", "TZ=UTC0", "zpool", "status") }] },
-  { key: "health-space", command: datasetSpace.command },
+  { key: "health-space", command: datasetSpace.command, fallbacks: [{ name: "legacy", command: datasetSpaceLegacy.command }] },
+  { key: "health-capacity", command: poolCapacity.command },
 ];
 
 export function refreshItems(userProperties: readonly string[], options: RefreshOptions = {}): BatchItem[] {
@@ -179,7 +180,8 @@ function parseHealth(host: string, sections: Map<string, SectionResult>, snapsho
   return {
     now: Number(now),
     pools: readable("health-pools", poolStatus.parse, ["no-p"]),
-    space: readable("health-space", datasetSpace.parse),
+    space: readable("health-space", (out) => (sections.get("health-space")?.exitCode === 0 ? datasetSpace : datasetSpaceLegacy).parse(out), ["legacy"]),
+    capacity: readable("health-capacity", poolCapacity.parse),
     snapshots: snapshotTimes ? { value: snapshotTimes } : readable("repl-snapshots", replicationSnapshots.parse),
   };
 }

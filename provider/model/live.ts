@@ -195,6 +195,8 @@ export interface HostHealth {
   now: number;
   pools: Readable<Map<string, PoolStatus>>;
   space: Readable<Map<string, DatasetSpace>>;
+  /** whole percent per pool (used where the pool list has no byte counts: an old ZFS) */
+  capacity: Readable<Map<string, number>>;
   /** snapshot creation times */
   snapshots: Readable<Map<string, ReplicationSnapshotRow>>;
 }

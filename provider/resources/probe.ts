@@ -129,10 +129,13 @@ function poolHealth(p: ProbeInput, live: HostLive): ProbeResult {
   const lp = live.pools.get(p.target);
   const size = lp && /^\d+$/.test(lp.row.size) ? Number(lp.row.size) : null;
   const alloc = lp && /^\d+$/.test(lp.row.allocated) ? Number(lp.row.allocated) : null;
-  const capacity = size && alloc !== null ? (alloc / size) * 100 : null;
+  const percent = fact(h.capacity);
+  // byte counts where the pool list has them; an old ZFS's whole percent otherwise
+  const capacity = size && alloc !== null ? (alloc / size) * 100 : typeof percent === "string" ? null : percent.get(p.target) ?? null;
   if (capacity !== null && capacity > p.t.maxCapacityPercent) reasons.push(`capacity ${pct(capacity)} > ${p.t.maxCapacityPercent} %`);
   const scan = st.scan;
-  const scrubbed = scan && scan.kind === "scrub" && scan.time !== null ? scan : null;
+  // (zfs-fuse prints no start time for a running scrub)
+  const scrubbed = scan && scan.kind === "scrub" && (scan.time !== null || scan.state === "in progress") ? scan : null;
   const scrubAge = scrubbed ? (scrubbed.state === "in progress" ? 0 : h.now - scrubbed.time!) : null;
   // a pool younger than the allowed scrub age is not overdue for its first scrub
   const space = fact(h.space);

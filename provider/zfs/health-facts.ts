@@ -39,6 +39,10 @@ function parseScan(fact: string, line: number, text: string): PoolScan {
   if (m) return { kind: "resilver", state: "finished", time: at(m[2]!), errors: Number(m[1]) };
   m = /^(scrub|resilver) canceled on (.*)$/.exec(text);
   if (m) return { kind: m[1] as "scrub" | "resilver", state: "canceled", time: at(m[2]!), errors: null };
+  // zfs-fuse (pool v23) words it the old way, with no start time while running
+  m = /^scrub completed after \S+ with (\d+) errors on (.*)$/.exec(text);
+  if (m) return { kind: "scrub", state: "finished", time: at(m[2]!), errors: Number(m[1]) };
+  if (/^scrub in progress for \S+, /.test(text)) return { kind: "scrub", state: "in progress", time: null, errors: null };
   m = /^scrub paused since (.*)$/.exec(text);
   if (m) return { kind: "scrub", state: "paused", time: at(m[1]!), errors: null };
   if (text === "none requested") return { kind: "none", state: "none", time: null, errors: null };
@@ -122,6 +126,52 @@ export const datasetSpace: Fact<Map<string, DatasetSpace>> = {
       if (out.has(name!)) throw new ParseError(SPACE, i + 1, `${name} listed twice`);
       const [used, available, quota, refquota, creation] = nums.map((v) => BigInt(v));
       out.set(name!, { used: used!, available: available!, quota: quota!, refquota: refquota!, creation: Number(creation!) });
+    });
+    return out;
+  },
+};
+
+/**
+ * An old ZFS (zfs-fuse) has no `zfs list -p`: the same five numbers from `zfs get -Hp`, one
+ * row per property (snapshots, whose quota is "-", are left out).
+ */
+const SPACE_LEGACY = "zfs get used,available,quota,refquota,creation";
+const SPACE_PROPERTIES = ["used", "available", "quota", "refquota", "creation"] as const;
+export const datasetSpaceLegacy: Fact<Map<string, DatasetSpace>> = {
+  name: SPACE_LEGACY,
+  command: argv("zfs", "get", "-Hp", "-o", "name,property,value", SPACE_PROPERTIES.join(",")),
+  parse(stdout) {
+    const rows = new Map<string, Map<string, string>>();
+    columns(SPACE_LEGACY, stdout, 3).forEach(([name, property, value], i) => {
+      if (name!.includes("@")) return;
+      if (!(SPACE_PROPERTIES as readonly string[]).includes(property!)) throw new ParseError(SPACE_LEGACY, i + 1, `unexpected property ${property}`);
+      if (!/^\d+$/.test(value!)) throw new ParseError(SPACE_LEGACY, i + 1, `${name} ${property}: '${value}' is not a number`);
+      const r = rows.get(name!) ?? new Map<string, string>();
+      if (r.has(property!)) throw new ParseError(SPACE_LEGACY, i + 1, `${name} ${property} listed twice`);
+      rows.set(name!, r.set(property!, value!));
+    });
+    const out = new Map<string, DatasetSpace>();
+    for (const [name, r] of rows) {
+      const missing = SPACE_PROPERTIES.filter((p) => !r.has(p));
+      if (missing.length) throw new ParseError(SPACE_LEGACY, 0, `${name} lacks ${missing.join(", ")}`);
+      out.set(name, { used: BigInt(r.get("used")!), available: BigInt(r.get("available")!), quota: BigInt(r.get("quota")!), refquota: BigInt(r.get("refquota")!), creation: Number(r.get("creation")!) });
+    }
+    return out;
+  },
+};
+
+/** Each pool's capacity in whole percent, as every ZFS prints it (where zpool list gives no byte counts). */
+const CAPACITY = "zpool list name,capacity";
+export const poolCapacity: Fact<Map<string, number>> = {
+  name: CAPACITY,
+  command: argv("zpool", "list", "-H", "-o", "name,capacity"),
+  parse(stdout) {
+    const out = new Map<string, number>();
+    columns(CAPACITY, stdout, 2).forEach(([name, cap], i) => {
+      const m = /^(\d+)%?$/.exec(cap!);
+      if (!m) throw new ParseError(CAPACITY, i + 1, `${name}: capacity '${cap}' is not a percent`);
+      if (out.has(name!)) throw new ParseError(CAPACITY, i + 1, `${name} listed twice`);
+      out.set(name!, Number(m[1]));
     });
     return out;
   },

@@ -112,4 +112,24 @@ describe("ns-tier hosts", () => {
     expect(again.stdout).toContain("No changes.");
     expect(again.exitCode).toBe(0);
   });
+
+  it("probes on an old host: pool and space read from zfs-fuse, io_latency unsupported with the exact reason", async () => {
+    // the pool and dataset of the case above, watched by a stack that only probes them
+    const p = await project("ns-probes", `
+      const old = new Host(stack, "dr", hostProps(need(inv, "dr")));
+      new bp.Probe(stack, "pool", { host: old, check: "pool_health", target: "tank" });
+      new bp.Probe(stack, "space", { host: old, check: "dataset_space", target: "tank/data", maxUsedPercent: 90 });
+      new bp.Probe(stack, "io", { host: old, check: "io_latency", target: "tank", sampleSeconds: 1 });
+    `);
+    const env = { BACKPLANE_INVENTORY: join(dir, "hosts.json") };
+    const r = await backplane(p, ["probe", "--json"], env);
+    const results = JSON.parse(r.stdout).results as { probe: string; status: string; value: string; reasons: string[] }[];
+    console.log(`ns tier probes:\n${results.map((x) => `  ${x.probe}: ${x.status} ${x.value} ${x.reasons.join("; ")}`).join("\n")}`);
+    expect(results.find((x) => x.probe === "pool")).toMatchObject({ status: "ok" });
+    expect(results.find((x) => x.probe === "space")).toMatchObject({ status: "ok" });
+    const io = results.find((x) => x.probe === "io")!;
+    expect(io.status).toBe("unsupported");
+    expect(io.reasons[0]).toMatch(/^no OpenZFS kernel module \(\/sys\/module\/zfs is absent\)|^bpftrace is not installed/);
+    expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+  });
 });

@@ -8,7 +8,7 @@
  */
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import { execa, type ResultPromise } from "execa";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createServer } from "node:net";
@@ -34,8 +34,8 @@ P("space-small", prod, { check: "dataset_space", target: "tank/srv/small", maxUs
 P("lag-uploads", prod, { check: "replication_lag", target: "tank/srv/uploads", maxLag: "20s" });
 P("mesh-prod", prod, { check: "wireguard_handshake", target: "wg0", maxHandshakeAge: "5m" });
 P("mesh-dr", dr, { check: "wireguard_handshake", target: "wg0", maxHandshakeAge: "5m" });
-P("io-relaxed", prod, { check: "io_latency", target: "tank/srv", maxP99Ms: 10000, sampleSeconds: 12, top: 3 });
-P("io-strict", prod, { check: "io_latency", target: "tank/srv/postgres", maxP99Ms: 0.2, sampleSeconds: 12 });
+P("io-relaxed", prod, { check: "io_latency", target: "tank/srv", maxP99Ms: 10000, sampleSeconds: 6, top: 3 });
+P("io-strict", prod, { check: "io_latency", target: "tank/srv/postgres", maxP99Ms: 0.2, sampleSeconds: 6 });
 P("fresh-postgres", prod, { check: "snapshot_freshness", target: "tank/srv/postgres", snapshotPrefix: "hand-", maxAge: "150s" });
 `;
 
@@ -43,8 +43,8 @@ interface JsonResult { probe: string; host: string; subject: string; status: str
 let dir: string;
 let handSnapshotAt = 0;
 
-async function probeJson(): Promise<{ exitCode: number; results: JsonResult[]; raw: string }> {
-  const r = await backplane(dir, ["probe", "--no-synth", "--json"]);
+async function probeJson(extra: string[] = []): Promise<{ exitCode: number; results: JsonResult[]; raw: string }> {
+  const r = await backplane(dir, ["probe", "--no-synth", "--json", ...extra]);
   let doc: { results: JsonResult[] };
   try {
     doc = JSON.parse(r.stdout);
@@ -57,8 +57,13 @@ async function probeJson(): Promise<{ exitCode: number; results: JsonResult[]; r
 const byProbe = (rs: JsonResult[], probe: string) => rs.filter((r) => r.probe === probe);
 const statusOf = (rs: JsonResult[], probe: string) => byProbe(rs, probe).map((r) => r.status);
 
-/** The workload io_latency must find: small synchronous writes into tank/srv/postgres, started once bpftrace has attached. */
-const SLOW_WRITES = "sleep 6; end=$(( $(date +%s) + 10 )); while [ $(date +%s) -lt $end ]; do dd if=/dev/zero of=/tank/srv/postgres/bp-slow bs=8k count=50 oflag=dsync status=none; done; rm -f /tank/srv/postgres/bp-slow";
+/**
+ * The workload io_latency must find: small synchronous writes into tank/srv/postgres, running
+ * in the background on prod for as long as the probe samples (bpftrace's attach time varies
+ * under emulation), stopped afterwards.
+ */
+const SLOW_WRITES_START = "nohup timeout 300 sh -c 'while :; do dd if=/dev/zero of=/tank/srv/postgres/bp-slow bs=8k count=50 oflag=dsync status=none; done' >/dev/null 2>&1 & echo $! > /run/bp-slow.pid";
+const SLOW_WRITES_STOP = "kill $(cat /run/bp-slow.pid) 2>/dev/null; sleep 1; rm -f /run/bp-slow.pid /tank/srv/postgres/bp-slow";
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -96,7 +101,9 @@ describe("probes (vm tier)", () => {
     expect(table.stdout).toMatch(/^mesh-prod\s+prod\s+wg0 → dr\/wg0\s+ok/m);
     expect(table.stdout).toMatch(/Probes: \d+ ok, 0 failing, 0 unsupported, 0 error/);
 
-    const j = await probeJson();
+    // one evaluation, two renderings: JSON on stdout, Prometheus text in the textfile
+    const textfile = join(dir, "backplane.prom");
+    const j = await probeJson(["--textfile", textfile]);
     expect(j.exitCode, j.raw).toBe(0);
     for (const p of ["pool-tank", "pool-sick", "space-small", "lag-uploads", "mesh-prod", "mesh-dr", "io-relaxed", "io-strict", "fresh-postgres"]) {
       expect(statusOf(j.results, p), `${p}\n${j.raw}`).toEqual(expect.arrayContaining(["ok"]));
@@ -104,10 +111,8 @@ describe("probes (vm tier)", () => {
     }
     expect(byProbe(j.results, "lag-uploads")[0]!.value).toBe("in sync");
 
-    const prom = await backplane(dir, ["probe", "--no-synth", "--format", "prometheus"]);
-    expect(prom.exitCode).toBe(0);
-    // execa strips the final newline the command printed; the format requires it
-    const check = await execa("promtool", ["check", "metrics"], { input: `${prom.stdout}\n`, reject: false });
+    const prom = { stdout: await readFile(textfile, "utf8") };
+    const check = await execa("promtool", ["check", "metrics"], { input: prom.stdout, reject: false });
     expect(check.exitCode, `promtool: ${check.stdout}${check.stderr}`).toBe(0);
     expect(prom.stdout).toContain('backplane_pool_healthy{host="prod",pool="tank"} 1');
     expect(prom.stdout).toMatch(/backplane_wireguard_handshake_age_seconds\{host="dr",interface="wg0",peer="prod\/wg0"\} \d+/);
@@ -115,9 +120,13 @@ describe("probes (vm tier)", () => {
   }, 300_000);
 
   it("io_latency reports real per-dataset numbers while a workload runs and names its dataset as the top offender", async () => {
-    const workload = sh("prod", SLOW_WRITES);
-    const j = await probeJson();
-    await workload;
+    await sh("prod", SLOW_WRITES_START);
+    let j: Awaited<ReturnType<typeof probeJson>>;
+    try {
+      j = await probeJson();
+    } finally {
+      await sh("prod", SLOW_WRITES_STOP);
+    }
     const relaxed = byProbe(j.results, "io-relaxed");
     expect(relaxed[0]?.subject, j.raw).toBe("tank/srv/postgres");
     expect(relaxed[0]!.status).toBe("ok");
@@ -128,7 +137,7 @@ describe("probes (vm tier)", () => {
     // synchronous 8K writes under emulation take far longer than 0.2 ms
     const strict = byProbe(j.results, "io-strict");
     expect(strict.map((r) => r.status), j.raw).toEqual(["failing"]);
-    expect(strict[0]!.reasons.join(" ")).toMatch(/write p99 .* > 0\.2 ms \(\d+ ops in 12 s\)/);
+    expect(strict[0]!.reasons.join(" ")).toMatch(/write p99 .* > 0\.2 ms \(\d+ ops in 6 s\)/);
     expect(j.exitCode).toBe(2);
   }, 300_000);
 
@@ -191,8 +200,7 @@ describe("probes (vm tier)", () => {
     expect(statusOf(j.results, "fresh-postgres")).toEqual(["failing"]);
     expect(reasons("fresh-postgres")).toMatch(/newest snapshot tank\/srv\/postgres@hand-1 is \S+ old > 2m30s/);
 
-    // put right: replicate, snapshot, apply brings wg0 back
-    expect((await backplane(dir, ["replicate", "--no-synth"])).exitCode).toBe(0);
+    // put right: a new snapshot; apply brings wg0 back, then replicates over it
     await sh("prod", "zfs snapshot tank/srv/postgres@hand-2");
     const apply = await backplane(dir, ["apply", "--no-synth", "--auto-approve"]);
     expect(apply.exitCode, apply.stdout + apply.stderr).toBe(0);

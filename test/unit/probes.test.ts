@@ -8,7 +8,7 @@ import { describe, it, expect } from "vitest";
 import { readFileSync } from "node:fs";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
-import { poolStatus, datasetSpace, ctimeUtc } from "../../provider/zfs/health-facts.js";
+import { poolStatus, datasetSpace, datasetSpaceLegacy, poolCapacity, ctimeUtc } from "../../provider/zfs/health-facts.js";
 import { parseZfsMounts, parseIoTrace, ioTraceCommand, ioTraceProgram, type IoSample } from "../../provider/zfs/io-latency.js";
 import { evaluateProbe, replicationViews, type ProbeContext, type ProbeInput, type ReplicationView } from "../../provider/resources/probe.js";
 import { probeThresholds, probe as probeKind, type ProbeCheck } from "../../provider/schema/kinds/probe.js";
@@ -38,6 +38,9 @@ describe("zpool status -p (C locale, UTC)", () => {
       sick: { state: "ONLINE", checksum: 0, scan: "scrub in progress Thu Nov 26 14:12:57 2026 null", devices: ["sick ONLINE", "mirror-0 ONLINE", "/var/tmp/d1 ONLINE", "/var/tmp/d2 ONLINE"] },
     } },
     { file: "probe-zpool-status/vm-seed.txt", pools: { tank: { state: "ONLINE", checksum: 0, scan: null, devices: ["tank ONLINE", "virtio-bp-disk0 ONLINE"] } } },
+    // zfs-fuse (ns tier): "scrub:" instead of "scan:", the old wording, no -p
+    { file: "zpool-status/zfs-fuse-scrub-completed.txt", pools: { nsp: { state: "ONLINE", checksum: 0, scan: "scrub finished Thu Nov 26 14:40:48 2026 0", devices: ["nsp ONLINE", "/var/tmp/bp-x/prod/disk0.img ONLINE"] } } },
+    { file: "zpool-status/zfs-fuse-none-requested.txt", pools: { nsq: { state: "ONLINE", checksum: 0, scan: "none none - null", devices: ["nsq ONLINE", "/var/tmp/bp-x/prod/disk1.img ONLINE"] } } },
   ];
   it.each(cases)("$file: every pool with its state, vdev table and last scan", ({ file, pools }) => {
     const got = poolStatus.parse(read(file));
@@ -47,7 +50,7 @@ describe("zpool status -p (C locale, UTC)", () => {
       expect(p.state).toBe(want.state);
       expect(p.vdevs.map((v) => `${v.name} ${v.state}`)).toEqual(want.devices);
       expect(p.vdevs.reduce((n, v) => n + v.checksum, 0)).toBe(want.checksum);
-      const scan = p.scan && `${p.scan.kind} ${p.scan.state} ${new Date(p.scan.time! * 1000).toUTCString().replace(/^(\w+), (\d+) (\w+) (\d+) ([\d:]+) GMT$/, (_, d, day, mon, y, t) => `${d} ${mon} ${day} ${t} ${y}`)} ${p.scan.errors}`;
+      const scan = p.scan && `${p.scan.kind} ${p.scan.state} ${p.scan.time === null ? "-" : new Date(p.scan.time * 1000).toUTCString().replace(/^(\w+), (\d+) (\w+) (\d+) ([\d:]+) GMT$/, (_, d, day, mon, y, t) => `${d} ${mon} ${day} ${t} ${y}`)} ${p.scan.errors}`;
       expect(scan).toBe(want.scan);
     }
   });
@@ -90,6 +93,25 @@ describe("dataset space (zfs list -Hp)", () => {
     const first = good.split("\n")[0]!;
     expect(() => datasetSpace.parse(`${good}${first}\n`)).toThrow(/listed twice/);
     expect(() => datasetSpace.parse(good.replace(/\t0\t1795702627/, "\t1795702627"))).toThrow(/expected 6 tab-separated columns/);
+  });
+});
+
+describe("an old ZFS's space and capacity (zfs-fuse: no zfs list -p, no byte counts in zpool list)", () => {
+  it("reads the five numbers from zfs get -Hp rows, snapshots left out", () => {
+    const s = datasetSpaceLegacy.parse(read("probe-space/ns-legacy.txt"));
+    expect([...s.keys()]).toEqual(["nsp", "nsp/data", "nsq"]);
+    expect(s.get("nsp/data")).toEqual({ used: 114688n, available: 104742912n, quota: 104857600n, refquota: 0n, creation: 1795704048 });
+  });
+  it("refuses a dataset missing a property, a value that is not a number, a row listed twice", () => {
+    const good = read("probe-space/ns-legacy.txt");
+    expect(() => datasetSpaceLegacy.parse(good.replace("nsq\tquota\t0\n", ""))).toThrow(/nsq lacks quota/);
+    expect(() => datasetSpaceLegacy.parse(good.replace("nsq\tquota\t0", "nsq\tquota\tnone"))).toThrow(/not a number/);
+    expect(() => datasetSpaceLegacy.parse(`${good}nsq\tused\t1\n`)).toThrow(/listed twice/);
+  });
+  it("reads capacity in whole percent on both kinds of ZFS", () => {
+    expect(poolCapacity.parse(read("probe-space/ns-capacity.txt"))).toEqual(new Map([["nsp", 0], ["nsq", 0]]));
+    expect(poolCapacity.parse(read("probe-space/vm-capacity.txt"))).toEqual(new Map([["tank", 1]]));
+    expect(() => poolCapacity.parse("tank\t-\n")).toThrow(/not a percent/);
   });
 });
 
@@ -185,6 +207,15 @@ describe("pool_health", () => {
     live.health!.pools = { value: poolStatus.parse(read("zpool-status/zfs-2.3-never-scrubbed.txt")) };
     expect(one(evaluateProbe(input("pool_health", "sick", { max_scrub_age: "30d" }), ctx(live))).reasons.join()).toMatch(/last scan was a resilver/);
     expect(one(evaluateProbe(input("pool_health", "sick"), ctx(live))).reasons.filter((r) => /scrub|resilver/.test(r))).toEqual([]);
+  });
+  it("takes an old ZFS's whole-percent capacity where the pool list has no byte counts, and is an error when neither is there", () => {
+    const live = prod();
+    live.pools.get("tank")!.row.size = "1.2G";
+    live.health!.capacity = { value: poolCapacity.parse(read("probe-space/vm-capacity.txt")) };
+    expect(one(evaluateProbe(input("pool_health", "tank"), ctx(live))).value).toMatch(/^ONLINE, 0 errors, 1\.0 %/);
+    expect(one(evaluateProbe(input("pool_health", "tank", { max_capacity_percent: 0.5 }), ctx(live))).status).toBe("failing");
+    live.health!.capacity = { unreadable: "exit 1" };
+    expect(one(evaluateProbe(input("pool_health", "tank"), ctx(live))).status).toBe("error");
   });
   it("a pool that is not there fails; a host not read or a status not readable is an error, never ok", () => {
     expect(one(evaluateProbe(input("pool_health", "nope"), ctx(prod()))).reasons).toEqual(["pool nope does not exist on prod"]);
