@@ -6,9 +6,17 @@ export interface StateReader {
   read(): Promise<State | null>;
 }
 
+export interface WriteOptions {
+  /** `state push --force`: write over a stored state of another lineage (the serial is still compared) */
+  replaceLineage?: boolean;
+}
+
 export interface StateWriter {
-  /** writes `state` if the stored serial is still `expectedSerial` (compare-and-swap) */
-  write(state: State, expectedSerial: number | null): Promise<void>;
+  /**
+   * writes `state` if the stored serial is still `expectedSerial` (compare-and-swap) and the
+   * stored lineage is the state's own (StateLineageError otherwise, unless `replaceLineage`)
+   */
+  write(state: State, expectedSerial: number | null, opts?: WriteOptions): Promise<void>;
 }
 
 export interface StateLocker {

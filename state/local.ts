@@ -7,7 +7,7 @@
 import { randomUUID } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { hostname, userInfo } from "node:os";
-import type { StateBackend } from "./backend.js";
+import type { StateBackend, WriteOptions } from "./backend.js";
 import { writeAtomic } from "./atomic-file.js";
 import { CLAIM_STALE_MS, LockFile, type LockReading } from "./lock-file.js";
 import { pidAlive } from "./pid.js";
@@ -15,7 +15,7 @@ import { removeLeftoverTemps } from "./leftover-temps.js";
 import { echo } from "../provider/model/echo.js";
 import { ClaimLostError, LockDisplacedError, LockMismatchError, TakeoverInProgressError, type LockFound } from "../provider/model/lock-errors.js";
 import {
-  STATE_VERSION, LockClaimedError, StateConflictError, StateLockedError, UnreadableLockError, UNREADABLE_LOCK_ID, formatDuration,
+  STATE_VERSION, LockClaimedError, StateConflictError, StateLineageError, StateLockedError, UnreadableLockError, UNREADABLE_LOCK_ID, formatDuration,
   type LockInfo, type State,
 } from "../provider/model/state.js";
 
@@ -102,9 +102,11 @@ export class LocalStateBackend implements StateBackend {
     return text === null ? null : this.parse(text);
   }
 
-  async write(state: State, expectedSerial: number | null): Promise<void> {
+  async write(state: State, expectedSerial: number | null, opts: WriteOptions = {}): Promise<void> {
     const previous = await this.readText();
-    const found = previous === null ? null : this.parse(previous).serial;
+    const stored = previous === null ? null : this.parse(previous);
+    if (stored && stored.lineage !== state.lineage && !opts.replaceLineage) throw new StateLineageError(state.lineage, stored.lineage, this.path);
+    const found = stored?.serial ?? null;
     if (found !== expectedSerial) throw new StateConflictError(expectedSerial ?? -1, found ?? -1);
     await this.removeLeftovers();
     // The previous serial, byte for byte, before the new one replaces it: a crash between the

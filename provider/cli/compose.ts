@@ -9,6 +9,7 @@ import type { Project } from "../engine/project.js";
 import type { Transport } from "../transport/transport.js";
 import { SshTransport } from "../transport/ssh.js";
 import type { StateBackend } from "../../state/backend.js";
+import { PgStateBackend, DEFAULT_SCHEMA } from "../../state/pg.js";
 import { LocalStateBackend } from "../../state/local.js";
 
 /** A loaded stack with the state backend its `terraform.backend` block names. */
@@ -32,7 +33,11 @@ export function stateBackendFor(p: Project, wiring: BackendWiring = {}): StateBa
     const path = b?.path ?? `terraform.${p.stack}.tfstate`;
     return new LocalStateBackend(isAbsolute(path) ? path : resolve(p.dir, path), { onNotice: wiring.onNotice, scope: wiring.scope, fault: wiring.fault });
   }
-  throw new Error("the PostgreSQL state backend arrives with its own issue; use LocalBackend for now");
+  // Terraform's pg backend reads the same variables when the block leaves them out; the
+  // connection string (it may hold a password) is never printed
+  const connStr = b.connStr ?? process.env.PG_CONN_STR;
+  if (!connStr) throw new Error(`stack ${p.stack} keeps its state in PostgreSQL (PgBackend) but names no connection string: set PG_CONN_STR (preferred: it stays out of cdk.tf.json) or connStr`);
+  return new PgStateBackend({ connStr, schema: b.schemaName ?? process.env.PG_SCHEMA_NAME ?? DEFAULT_SCHEMA, workspace: p.stack, scope: wiring.scope });
 }
 
 export function workspaceOf(p: Project, wiring: BackendWiring = {}): Workspace {

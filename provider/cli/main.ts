@@ -27,6 +27,7 @@ import { lockWithin } from "../../state/lock-wait.js";
 import { DurationError, parseDuration } from "../model/duration.js";
 import { registerRestoreCommands } from "./restore-commands.js";
 import { registerProbeCommand } from "./probe-command.js";
+import { registerStateCommands } from "./state-commands.js";
 import { runProbes } from "../engine/probe-run.js";
 import { renderProbeJson, renderProbeTable } from "../engine/probe-render.js";
 import { probeExitCode, type ProbeReport } from "../model/probe.js";
@@ -431,30 +432,7 @@ withCommon(program.command("facts").description("what each host is and can do: O
 registerRestoreCommands(program, { withCommon, withLocking, project, withStateLock });
 registerProbeCommand(program, { withCommon, withLocking, project, withStateLock });
 
-const stateCmd = program.command("state").description("inspect and edit state");
-withCommon(stateCmd.command("list")).action(async (o: Common) => {
-  const p = await project({ ...o, synth: false }, { connects: false });
-  const s = await p.backend.read();
-  for (const [a, r] of Object.entries(s?.resources ?? {})) out(`${a}\t${r.host}\t${r.id}`);
-});
-withCommon(stateCmd.command("show")).argument("<address>").action(async (address: string, o: Common) => {
-  const p = await project({ ...o, synth: false }, { connects: false });
-  const r = (await p.backend.read())?.resources[address];
-  if (!r) throw new Error(`${address} is not in state`);
-  out(JSON.stringify({ address, ...r }, null, 2));
-});
-withLocking(withCommon(stateCmd.command("rm"))).argument("<address>").action(async (address: string, o: Common & Locking) => {
-  const p = await project({ ...o, synth: false }, { connects: false });
-  await withStateLock(p, o, "state rm", async () => {
-    const s = await p.backend.read();
-    if (!s?.resources[address]) throw new Error(`${address} is not in state`);
-    const expected = s.serial;
-    delete s.resources[address];
-    s.serial = expected + 1;
-    await p.backend.write(s, expected);
-    out(`Removed ${address} from state (the object on the host is untouched).`);
-  });
-});
+registerStateCommands(program, { withCommon, withLocking, project, withStateLock });
 
 withCommon(program.command("force-unlock").description("remove a lock left by a process that died"))
   .argument("<id>", `the lock ID shown in the lock error; '${UNREADABLE_LOCK_ID}' removes a lock file that cannot be read (empty or garbage)`)

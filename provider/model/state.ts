@@ -130,6 +130,14 @@ export class LockClaimedError extends Error {
   }
 }
 
+/** A write of one stack's state over another's (lineage differs): never a serial race, always a mistake. */
+export class StateLineageError extends Error {
+  constructor(readonly writing: string, readonly stored: string, where: string) {
+    super(`refusing to write state of lineage ${writing} over ${where}, which holds lineage ${stored} (another stack's state); nothing was written`);
+    this.name = "StateLineageError";
+  }
+}
+
 export class StateConflictError extends Error {
   constructor(readonly expectedSerial: number, readonly foundSerial: number) {
     super(`state changed underneath us: expected serial ${expectedSerial}, found ${foundSerial}`);
