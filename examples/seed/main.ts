@@ -9,7 +9,7 @@
  *    (docs/replication.md). `backplane apply --stack seed-dr` sets it up and replicates;
  *    `backplane replicate --stack seed-dr` replicates again.
  */
-import { App, LocalBackend, TerraformStack } from "cdktf";
+import { App, LocalBackend, PgBackend, TerraformStack } from "cdktf";
 import type { Construct } from "constructs";
 import { Host, Probe, Replication, WireGuardMesh } from "../../constructs/index.js";
 import { hostProps, inventory, need } from "../inventory.js";
@@ -47,10 +47,20 @@ function storageProbes(stack: Construct, s: ReturnType<typeof storage>) {
   new Probe(stack, "probe-latency", { host: s.prod, check: "io_latency", target: "tank/srv", maxP99Ms: 250, sampleSeconds: 5, top: 5 });
 }
 
+/**
+ * Where the stack keeps its state: a local file, or — for a team, CI included — PostgreSQL
+ * when BACKPLANE_STATE=pg at synth. The connection string is left empty here on purpose:
+ * backplane reads PG_CONN_STR at run time, so the password never enters cdk.tf.json.
+ */
+function stateBackend(stack: TerraformStack, id: string) {
+  if (process.env.BACKPLANE_STATE === "pg") new PgBackend(stack, { connStr: "", schemaName: "backplane" });
+  else new LocalBackend(stack, { path: `terraform.${id}.tfstate` });
+}
+
 class SeedStack extends TerraformStack {
   constructor(scope: Construct, id: string) {
     super(scope, id);
-    new LocalBackend(this, { path: "terraform.seed.tfstate" });
+    stateBackend(this, id);
     storageProbes(this, storage(this));
   }
 }
@@ -58,7 +68,7 @@ class SeedStack extends TerraformStack {
 class SeedDrStack extends TerraformStack {
   constructor(scope: Construct, id: string) {
     super(scope, id);
-    new LocalBackend(this, { path: "terraform.seed-dr.tfstate" });
+    stateBackend(this, id);
     const stored = storage(this);
     const { prod, dr, services } = stored;
     storageProbes(this, stored);

@@ -35,7 +35,7 @@ export function stateBackendFor(p: Project, wiring: BackendWiring = {}): StateBa
   }
   // Terraform's pg backend reads the same variables when the block leaves them out; the
   // connection string (it may hold a password) is never printed
-  const connStr = b.connStr ?? process.env.PG_CONN_STR;
+  const connStr = b.connStr || process.env.PG_CONN_STR;
   if (!connStr) throw new Error(`stack ${p.stack} keeps its state in PostgreSQL (PgBackend) but names no connection string: set PG_CONN_STR (preferred: it stays out of cdk.tf.json) or connStr`);
   return new PgStateBackend({ connStr, schema: b.schemaName ?? process.env.PG_SCHEMA_NAME ?? DEFAULT_SCHEMA, workspace: p.stack, scope: wiring.scope });
 }

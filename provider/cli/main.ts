@@ -186,7 +186,8 @@ program.command("synth").description("run the app of cdktf.json and write cdktf.
   .action(async (o: { dir: string }) => {
     const ms = await synth(resolve(o.dir));
     for (const s of await stacksIn(resolve(o.dir))) {
-      const p = workspaceOf(await openProject(resolve(o.dir), s));
+      // loaded (validated) but no backend opened: synth needs no state and no connection string
+      const p = await openProject(resolve(o.dir), s);
       out(`stack ${s}: ${p.graph.resources.size} resources on ${p.graph.hosts.size} hosts (${[...p.graph.hosts.keys()].join(", ")})`);
     }
     out(`synth took ${(ms / 1000).toFixed(1)}s`);

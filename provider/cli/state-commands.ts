@@ -110,7 +110,7 @@ export function registerStateCommands(program: Command, kit: StateKit): void {
       const b = p.graph.backend;
       const localPath = o.path ?? (b?.type === "local" && b.path ? b.path : `terraform.${p.stack}.tfstate`);
       const local = new LocalStateBackend(isAbsolute(localPath) ? localPath : resolve(p.dir, localPath));
-      const connStr = (b?.type === "pg" ? b.connStr : undefined) ?? process.env.PG_CONN_STR;
+      const connStr = (b?.type === "pg" ? b.connStr : undefined) || process.env.PG_CONN_STR;
       if (!connStr) throw new Error("state migrate needs the PostgreSQL connection string: set PG_CONN_STR");
       const pgb = new PgStateBackend({ connStr, schema: o.schema ?? (b?.type === "pg" ? b.schemaName : undefined) ?? process.env.PG_SCHEMA_NAME ?? DEFAULT_SCHEMA, workspace: p.stack });
       const [from, to] = o.to === "pg" ? [local, pgb] : [pgb, local];
