@@ -1,6 +1,9 @@
 /**
- * Where the examples' hosts are: the running lab's hosts.json (npm run lab -- up), or the
- * file named by BACKPLANE_INVENTORY (same format), or examples/inventory.example.json.
+ * Where the examples' hosts are: the file named by BACKPLANE_INVENTORY, or the running lab's
+ * hosts.json (npm run lab -- up). Nothing else: without either, synthesis stops with an error
+ * rather than plan against example addresses (examples/inventory.example.json is only used
+ * when named). BACKPLANE_IDENTITY_FILE, when set, is the SSH key for every host (CI installs
+ * its deploy key there).
  */
 import { readFileSync, existsSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -23,9 +26,12 @@ const here = dirname(fileURLToPath(import.meta.url));
 
 export function inventory(): Map<string, InventoryHost> {
   const labFile = join(process.env.BACKPLANE_LAB_DIR ?? "/var/tmp/backplane-lab", "hosts.json");
-  const file = process.env.BACKPLANE_INVENTORY ?? (existsSync(labFile) ? labFile : join(here, "inventory.example.json"));
+  const file = process.env.BACKPLANE_INVENTORY || (existsSync(labFile) ? labFile : null);
+  if (!file) throw new Error(`no inventory: set BACKPLANE_INVENTORY to a hosts file (format: ${join(here, "inventory.example.json")}) or start the lab (npm run lab -- up)`);
+  if (!existsSync(file)) throw new Error(`BACKPLANE_INVENTORY names ${file}, which does not exist`);
   const doc = JSON.parse(readFileSync(file, "utf8")) as { hosts: InventoryHost[] };
-  return new Map(doc.hosts.map((h) => [h.name, h]));
+  const key = process.env.BACKPLANE_IDENTITY_FILE;
+  return new Map(doc.hosts.map((h) => [h.name, key ? { ...h, identityFile: key } : h]));
 }
 
 export function hostProps(h: InventoryHost): HostProps {

@@ -1,7 +1,7 @@
 /** Helpers for e2e tests: run commands on lab hosts, run the backplane CLI, make stacks. */
 import { execa } from "execa";
 import { expect } from "vitest";
-import { mkdir, rm, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { labHost, readLab, type LabHost } from "../lab/hosts.js";
@@ -113,4 +113,15 @@ export async function expectConverges(p: string, env: Record<string, string> = {
   const again = await backplane(p, ["plan", "--detailed-exitcode", "--no-synth"], env);
   expect(again.stdout, `${what}: plan after converging\n${again.stdout}${again.stderr}`).toContain("No changes.");
   expect(again.exitCode, what).toBe(0);
+}
+
+/** A working copy of examples/seed in `dir` (a team member's checkout), its imports pointing back at this one. */
+export async function seedWorkingCopy(dir: string): Promise<void> {
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(dir, { recursive: true });
+  const main = (await readFile(join(ROOT, "examples", "seed", "main.ts"), "utf8"))
+    .replaceAll('"../../constructs/index.js"', JSON.stringify(join(ROOT, "constructs", "index.js")))
+    .replaceAll('"../inventory.js"', JSON.stringify(join(ROOT, "examples", "inventory.js")));
+  await writeFile(join(dir, "main.ts"), main);
+  await copyFile(join(ROOT, "examples", "seed", "cdktf.json"), join(dir, "cdktf.json"));
 }

@@ -6,32 +6,21 @@
  * Debian's PostgreSQL, started by the test on loopback in a temporary directory.
  */
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
-import { cp, mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { backplane, resetHosts, ROOT } from "./helpers.js";
+import { backplane, resetHosts, seedWorkingCopy, ROOT } from "./helpers.js";
 import { startPostgres, type PgServer } from "../lab/pg.js";
 
 let server: PgServer;
 const work = join(ROOT, "test", "e2e", ".work", "pg-state");
 const laptops = [join(work, "a"), join(work, "b")];
 
-/** A working copy of examples/seed with its imports pointing back at the checkout. */
-async function workingCopy(dir: string): Promise<void> {
-  await rm(dir, { recursive: true, force: true });
-  await mkdir(dir, { recursive: true });
-  const main = (await readFile(join(ROOT, "examples", "seed", "main.ts"), "utf8"))
-    .replaceAll('"../../constructs/index.js"', JSON.stringify(join(ROOT, "constructs", "index.js")))
-    .replaceAll('"../inventory.js"', JSON.stringify(join(ROOT, "examples", "inventory.js")));
-  await writeFile(join(dir, "main.ts"), main);
-  await cp(join(ROOT, "examples", "seed", "cdktf.json"), join(dir, "cdktf.json"));
-}
-
 describe("PostgreSQL state shared by two working copies (vm tier)", () => {
   beforeAll(async () => {
     server = await startPostgres();
     await resetHosts();
     for (const d of laptops) {
-      await workingCopy(d);
+      await seedWorkingCopy(d);
       const s = await backplane(d, ["synth"], { BACKPLANE_STATE: "pg" });
       expect(s.exitCode, s.stdout + s.stderr).toBe(0);
     }
