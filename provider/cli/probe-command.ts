@@ -55,39 +55,44 @@ export async function writeTextfile(path: string, text: string): Promise<void> {
  */
 export function serveMetrics(evaluate: () => Promise<ProbeReport>, where: { host: string; port: number }, cacheMs: number, log: (l: string) => void): Promise<Server> {
   let last: { at: number; text: string } | null = null;
+  // the last evaluation failed: scrapes get 503 (Prometheus marks the target down) until one succeeds
+  let failure: string | null = null;
   let running: Promise<string> | null = null;
   const next = (): Promise<string> => {
     running ??= evaluate().then((r) => {
       last = { at: Date.now(), text: renderPrometheus(r) };
+      failure = null;
       return last.text;
+    }, (e: Error) => {
+      failure = e.message;
+      log(`backplane probe: evaluation failed: ${e.message}`);
+      throw e;
     }).finally(() => { running = null; });
     return running;
   };
   const fresh = async (): Promise<string> => {
-    if (!last) return next();
-    if (Date.now() - last.at >= cacheMs) next().catch((e: Error) => log(`backplane probe: evaluation failed: ${e.message}`));
+    if (!last || failure) return next();
+    if (Date.now() - last.at >= cacheMs) next().catch(() => undefined);
     return last.text;
   };
   const server = createServer((req, res) => {
-    const url = new URL(req.url ?? "/", "http://x");
+    // the path only (a request line such as "GET //" is no URL: never parsed as one)
+    const path = (req.url ?? "/").split("?")[0];
     if (req.method !== "GET" && req.method !== "HEAD") {
       res.writeHead(405, { allow: "GET, HEAD" }).end();
       return;
     }
-    if (url.pathname === "/") {
+    if (path === "/") {
       res.writeHead(200, { "content-type": "text/html; charset=utf-8" }).end('<html><body><a href="/metrics">/metrics</a></body></html>\n');
       return;
     }
-    if (url.pathname !== "/metrics") {
+    if (path !== "/metrics") {
       res.writeHead(404, { "content-type": "text/plain" }).end("not found\n");
       return;
     }
     fresh().then(
       (text) => res.writeHead(200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" }).end(req.method === "HEAD" ? undefined : text),
-      (e: Error) => {
-        log(`backplane probe: evaluation failed: ${e.message}`);
-        res.writeHead(500, { "content-type": "text/plain" }).end(`evaluation failed: ${e.message}\n`);
-      },
+      (e: Error) => res.writeHead(503, { "content-type": "text/plain" }).end(`evaluation failed: ${e.message}\n`),
     );
   });
   return new Promise((resolve, reject) => {
@@ -110,6 +115,7 @@ export function registerProbeCommand(program: Command, kit: CliKit): void {
       const format = o.json ? "json" : o.format;
       const cacheMs = parseDuration(o.cache, "--cache");
       const where = o.listen ? parseListen(o.listen) : null;
+      if (where && (o.textfile || o.json || o.format !== "table")) throw new Error("--listen serves Prometheus text at /metrics: it takes neither --textfile, --json nor --format");
       const p = await kit.project(o);
       const ev = probeEvaluator(p);
       if (where) {

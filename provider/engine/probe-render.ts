@@ -13,6 +13,7 @@ export const METRICS: Record<string, string> = {
   backplane_probe_timestamp_seconds: "When the probes were evaluated (Unix time).",
   backplane_pool_healthy: "1 when the pool's state is ONLINE, else 0.",
   backplane_pool_errors: "Read, write and checksum errors counted by the pool's devices since they were last cleared.",
+  backplane_pool_data_errors: "1 when zpool status reports data errors (damaged files, ZFS-8000-8A), else 0.",
   backplane_pool_capacity_ratio: "Allocated / size of the pool.",
   backplane_pool_last_scrub_timestamp_seconds: "When the last completed scrub finished (Unix time).",
   backplane_pool_scrub_age_seconds: "Seconds since the last completed scrub finished (0 while one runs).",
@@ -27,8 +28,10 @@ export const METRICS: Record<string, string> = {
   backplane_wireguard_handshake_age_seconds: "Seconds since the latest handshake with the peer.",
   backplane_snapshot_newest_timestamp_seconds: "Creation time of the dataset's newest (matching) snapshot.",
   backplane_snapshot_age_seconds: "Age of the dataset's newest (matching) snapshot.",
-  backplane_io_operations: "Reads or writes of files on the dataset during the sample.",
-  backplane_io_latency_seconds: "Upper bound of the log2 bucket holding the quantile of read or write latency during the sample.",
+  backplane_io_operations: "Reads or writes of files on the dataset that completed during the sample.",
+  backplane_io_inflight: "Reads or writes still running when the sample ended.",
+  backplane_io_latency_p50_seconds: "Median read or write latency during the sample (upper bound of its bucket: at most 10 % above the true value).",
+  backplane_io_latency_p99_seconds: "99th percentile of read or write latency during the sample (upper bound of its bucket: at most 10 % above the true value).",
   backplane_io_sample_seconds: "Length of the I/O latency sample.",
 };
 

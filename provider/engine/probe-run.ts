@@ -28,7 +28,12 @@ export async function sampleIo(t: Transport, seconds: number): Promise<IoSample>
   const mounts = s.get("io-mounts");
   if (!trace || !mounts) return { failed: `sampling I/O on ${t.host}: the output was cut short` };
   if (trace.exitCode === IO_UNSUPPORTED_EXIT) return { unsupported: hostSaid(trace.stdout.trim()) };
-  if (trace.exitCode !== 0) return { unsupported: `bpftrace could not trace on ${t.host} (exit ${trace.exitCode}): ${hostSaid(trace.stderr.trim() || trace.stdout.trim())}` };
+  if (trace.exitCode !== 0) {
+    const said = hostSaid(trace.stderr.trim() || trace.stdout.trim());
+    // failing to attach means the host cannot trace; failing after it (killed, out of memory) is an error of this sample
+    if (!trace.stdout.includes('"type": "attached_probes"')) return { unsupported: `bpftrace could not attach its probes on ${t.host} (exit ${trace.exitCode}): ${said}` };
+    return { failed: `bpftrace ended with exit ${trace.exitCode} on ${t.host} after attaching: ${said}` };
+  }
   if (mounts.exitCode !== 0) return { failed: `reading /proc/self/mountinfo on ${t.host} failed: ${hostSaid(mounts.stderr)}` };
   try {
     return parseIoTrace(trace.stdout, parseZfsMounts(mounts.stdout), seconds);
@@ -53,7 +58,8 @@ export async function runProbes(graph: DesiredGraph, transports: ReadonlyMap<str
   ]);
   const ioByHost = new Map(io);
   const { live, failed } = read;
-  const plan = makePlan({ stack, graph, state, live, unread: failed, newLineage: randomUUID() });
+  const planNow = Math.floor(Date.now() / 1000);
+  const plan = makePlan({ stack, graph, state, live, unread: failed, newLineage: randomUUID(), now: planNow });
   const unread = new Map(failed.map((f) => [f.host, f.message]));
   const replications = replicationViews([...graph.resources.values()], plan, unread);
   const peerNames = new Map<string, string>();
@@ -61,7 +67,7 @@ export async function runProbes(graph: DesiredGraph, transports: ReadonlyMap<str
   const results: ProbeResult[] = [];
   for (const p of probes) {
     const input = { address: p.address, path: p.path, host: p.host, check: p.config.check as ProbeCheck, target: String(p.config.target), t: probeThresholds(p.config) };
-    results.push(...evaluateProbe(input, { live: live.get(p.host) ?? null, unread: unread.get(p.host) ?? null, replications, peerNames, io: ioByHost.get(p.host) }));
+    results.push(...evaluateProbe(input, { live: live.get(p.host) ?? null, unread: unread.get(p.host) ?? null, replications, peerNames, io: ioByHost.get(p.host), planNow }));
   }
   return { stack, at, elapsedMs: Date.now() - t0, results };
 }

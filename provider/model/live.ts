@@ -157,15 +157,20 @@ export interface VdevStatus {
   checksum: number;
   /** what zpool prints after the counters ("(resilvering)", "was /dev/sdb1") */
   note: string | null;
+  /** listed under "spares" (no counters of its own) */
+  spare: boolean;
 }
 
 export interface PoolScan {
-  kind: "scrub" | "resilver" | "none";
+  /** other: a wording backplane does not know (kept in `text`) */
+  kind: "scrub" | "resilver" | "none" | "other";
   state: "finished" | "in progress" | "canceled" | "paused" | "none";
   /** epoch seconds: when it finished (finished, canceled) or started (in progress, paused) */
   time: number | null;
   /** errors the finished scan found */
   errors: number | null;
+  /** the scan line as zpool printed it */
+  text: string;
 }
 
 export interface PoolStatus {
@@ -175,6 +180,8 @@ export interface PoolStatus {
   /** the last scan; null when the pool was never scrubbed or resilvered */
   scan: PoolScan | null;
   errorsLine: string | null;
+  /** a line of this pool's block that fits no known shape (the pool cannot be judged) */
+  problem: string | null;
 }
 
 export interface DatasetSpace {

@@ -4,7 +4,7 @@
  * could not give makes it an error, a capability the host lacks makes it unsupported — never a
  * made-up number.
  */
-import type { HostLive, Readable, WgInterface } from "../model/live.js";
+import type { HostLive, Readable, VdevStatus, WgInterface } from "../model/live.js";
 import type { Plan, Sync } from "../model/plan.js";
 import type { DesiredResource } from "../model/desired.js";
 import type { MetricSample, ProbeResult, ProbeStatus } from "../model/probe.js";
@@ -56,6 +56,8 @@ export interface ProbeContext {
   peerNames: ReadonlyMap<string, string>;
   /** io_latency's sample of this host (absent: not sampled) */
   io?: IoSample;
+  /** the epoch seconds the replications' lag was computed at (the operator's clock): lag is moved onto the source host's clock */
+  planNow?: number;
 }
 
 // ---- formatting ------------------------------------------------------------------------
@@ -95,12 +97,39 @@ export function evaluateProbe(p: ProbeInput, c: ProbeContext): ProbeResult[] {
   if (p.check === "replication_lag") return [replicationLag(p, c)];
   if (!c.live) return [row(p, p.target, "error", "-", "-", [`host ${p.host} could not be read: ${c.unread ?? "unknown reason"}`], [])];
   const live = c.live;
-  if (p.check === "io_latency") return ioLatency(p, c.io);
+  if (p.check === "io_latency") return ioLatency(p, c.io, live);
   if (p.check === "wireguard_handshake") return wireguardHandshake(p, live, c.peerNames);
   if (!live.health) return [row(p, p.target, "error", "-", "-", ["health facts were not read (internal: refresh without health)"], [])];
   if (p.check === "pool_health") return [poolHealth(p, live)];
   if (p.check === "dataset_space") return [datasetSpace(p, live)];
   return [snapshotFreshness(p, live)];
+}
+
+/**
+ * Errors of a pool: the devices' own counters (leaves), or an interior vdev's when it counted
+ * more (raidz reconstruction errors are counted on the raidz); never both added up, which
+ * would count one error twice.
+ */
+export function poolErrors(vdevs: readonly VdevStatus[]): { read: number; write: number; checksum: number; bad: string[] } {
+  const rows = vdevs.filter((v) => !v.spare);
+  const leaf = (i: number) => i === rows.length - 1 || rows[i + 1]!.depth <= rows[i]!.depth;
+  const sum = { read: 0, write: 0, checksum: 0 };
+  const bad: string[] = [];
+  const describe = (v: VdevStatus) => `${v.name}: ${[v.read ? `${v.read} read` : "", v.write ? `${v.write} write` : "", v.checksum ? `${v.checksum} checksum` : ""].filter(Boolean).join(", ")}`;
+  rows.forEach((v, i) => {
+    if (!leaf(i)) return;
+    sum.read += v.read;
+    sum.write += v.write;
+    sum.checksum += v.checksum;
+    if (v.read + v.write + v.checksum > 0) bad.push(describe(v));
+  });
+  for (const v of rows.filter((_, i) => !leaf(i))) {
+    for (const k of ["read", "write", "checksum"] as const) if (v[k] > sum[k]) {
+      sum[k] = v[k];
+      if (!bad.some((b) => b.startsWith(`${v.name}: `))) bad.push(describe(v));
+    }
+  }
+  return { ...sum, bad };
 }
 
 function poolHealth(p: ProbeInput, live: HostLive): ProbeResult {
@@ -111,56 +140,58 @@ function poolHealth(p: ProbeInput, live: HostLive): ProbeResult {
   const st = pools.get(p.target);
   const labels = { host: p.host, pool: p.target };
   if (!st) return row(p, p.target, "failing", "absent", threshold, [`pool ${p.target} does not exist on ${p.host}`], [{ metric: "backplane_pool_healthy", labels, value: 0 }]);
+  if (st.problem) return row(p, p.target, "error", st.state || "-", threshold, [`its zpool status was not understood: ${st.problem}`], []);
   const reasons: string[] = [];
+  const inconclusive: string[] = [];
   if (st.state !== "ONLINE") reasons.push(`state ${st.state}`);
-  const sum = { read: 0, write: 0, checksum: 0 };
-  const bad: string[] = [];
-  for (const v of st.vdevs) {
-    // the pool's own row repeats what its vdevs saw on some versions: count devices only
-    if (v.depth === 0 && st.vdevs.length > 1) continue;
-    sum.read += v.read;
-    sum.write += v.write;
-    sum.checksum += v.checksum;
-    if (v.read + v.write + v.checksum > 0) bad.push(`${v.name}: ${[v.read ? `${v.read} read` : "", v.write ? `${v.write} write` : "", v.checksum ? `${v.checksum} checksum` : ""].filter(Boolean).join(", ")}`);
-    if (v.depth > 0 && !["ONLINE", "AVAIL", "INUSE"].includes(v.state)) reasons.push(`${v.name} is ${v.state}`);
-  }
+  for (const v of st.vdevs) if (v.depth > 0 && !v.spare && v.state !== "ONLINE") reasons.push(`${v.name} is ${v.state}`);
+  const sum = poolErrors(st.vdevs);
   const errors = sum.read + sum.write + sum.checksum;
-  if (errors > p.t.maxErrors) reasons.push(`${errors} I/O error${errors === 1 ? "" : "s"} (${bad.join("; ")})`);
+  if (errors > p.t.maxErrors) reasons.push(`${errors} I/O error${errors === 1 ? "" : "s"} (${sum.bad.join("; ")})`);
+  // permanent errors in files survive `zpool clear` and leave the pool ONLINE (ZFS-8000-8A)
+  if (st.errorsLine === null) inconclusive.push("zpool status printed no errors: line");
+  else if (st.errorsLine !== "No known data errors") reasons.push(`data errors: ${st.errorsLine}`);
   const lp = live.pools.get(p.target);
   const size = lp && /^\d+$/.test(lp.row.size) ? Number(lp.row.size) : null;
   const alloc = lp && /^\d+$/.test(lp.row.allocated) ? Number(lp.row.allocated) : null;
   const percent = fact(h.capacity);
   // byte counts where the pool list has them; an old ZFS's whole percent otherwise
   const capacity = size && alloc !== null ? (alloc / size) * 100 : typeof percent === "string" ? null : percent.get(p.target) ?? null;
-  if (capacity !== null && capacity > p.t.maxCapacityPercent) reasons.push(`capacity ${pct(capacity)} > ${p.t.maxCapacityPercent} %`);
-  const scan = st.scan;
-  // (zfs-fuse prints no start time for a running scrub)
-  const scrubbed = scan && scan.kind === "scrub" && (scan.time !== null || scan.state === "in progress") ? scan : null;
-  const scrubAge = scrubbed ? (scrubbed.state === "in progress" ? 0 : h.now - scrubbed.time!) : null;
+  if (capacity === null) inconclusive.push(`the capacity of ${p.target} could not be read (zpool list gave no byte counts)`);
+  else if (capacity > p.t.maxCapacityPercent) reasons.push(`capacity ${pct(capacity)} > ${p.t.maxCapacityPercent} %`);
   // a pool younger than the allowed scrub age is not overdue for its first scrub
   const space = fact(h.space);
   const created = typeof space === "string" ? null : space.get(p.target)?.creation ?? null;
   const poolAge = created !== null ? h.now - created : null;
+  const scan = st.scan;
+  const scrub = scan && scan.kind === "scrub" ? scan : null;
+  // a running scrub: the last completed one is at least as old as its start (zfs-fuse prints no start)
+  const scrubAge = scrub && scrub.time !== null ? h.now - scrub.time : scrub?.state === "in progress" ? 0 : null;
   if (p.t.maxScrubAgeS !== null) {
+    const max = p.t.maxScrubAgeS;
     if (!scan || scan.kind === "none") {
-      if (poolAge === null || poolAge > p.t.maxScrubAgeS) reasons.push(`never scrubbed${poolAge !== null ? ` (pool created ${ago(poolAge)} ago)` : ""}`);
-    }
-    else if (scan.kind === "resilver") reasons.push(`the last scan was a resilver (${scan.state}); zpool status does not show when the last scrub ran`);
-    else if (scrubbed && scrubbed.state !== "finished" && scrubbed.state !== "in progress") reasons.push(`the last scrub was ${scrubbed.state} ${ago(h.now - scrubbed.time!)} ago`);
-    else if (scrubAge !== null && scrubAge > p.t.maxScrubAgeS) reasons.push(`last scrub ${ago(scrubAge)} ago > ${ago(p.t.maxScrubAgeS)}`);
+      if (poolAge === null || poolAge > max) reasons.push(`never scrubbed${poolAge !== null ? ` (pool created ${ago(poolAge)} ago)` : ""}`);
+    } else if (scan.kind === "resilver") reasons.push(`the last scan was a resilver (${scan.state}); zpool status does not show when the last scrub ran`);
+    else if (scan.kind === "other") inconclusive.push(`the scan line '${scan.text}' is not one backplane knows: when the last scrub ran is not known`);
+    else if (scrub && scrub.state !== "finished" && scrub.state !== "in progress") reasons.push(`the last scrub was ${scrub.state} ${ago(scrubAge ?? 0)} ago`);
+    else if (scrub?.state === "in progress" && scrubAge !== null && scrubAge > max) reasons.push(`a scrub has been running for ${ago(scrubAge)}: the last completed one is older than ${ago(max)}`);
+    else if (scrub?.state === "finished" && scrubAge !== null && scrubAge > max) reasons.push(`last scrub ${ago(scrubAge)} ago > ${ago(max)}`);
   }
-  if (scrubbed?.state === "finished" && scrubbed.errors) reasons.push(`the last scrub found ${scrubbed.errors} unrepaired error${scrubbed.errors === 1 ? "" : "s"}`);
+  if (scrub?.state === "finished" && scrub.errors) reasons.push(`the last scrub found ${scrub.errors} unrepaired error${scrub.errors === 1 ? "" : "s"}`);
   const samples: MetricSample[] = [
     { metric: "backplane_pool_healthy", labels, value: st.state === "ONLINE" ? 1 : 0 },
     ...(["read", "write", "checksum"] as const).map((type) => ({ metric: "backplane_pool_errors", labels: { ...labels, type }, value: sum[type] })),
+    { metric: "backplane_pool_data_errors", labels, value: st.errorsLine === "No known data errors" ? 0 : 1 },
     ...(capacity !== null ? [{ metric: "backplane_pool_capacity_ratio", labels, value: capacity / 100 }] : []),
-    ...(scrubbed?.state === "finished" ? [{ metric: "backplane_pool_last_scrub_timestamp_seconds", labels, value: scrubbed.time! }] : []),
-    ...(scrubAge !== null ? [{ metric: "backplane_pool_scrub_age_seconds", labels, value: scrubAge }] : []),
+    ...(scrub?.state === "finished" ? [{ metric: "backplane_pool_last_scrub_timestamp_seconds", labels, value: scrub.time! }] : []),
+    ...(scrub?.state === "finished" && scrubAge !== null ? [{ metric: "backplane_pool_scrub_age_seconds", labels, value: scrubAge }] : []),
   ];
-  const value = [st.state, `${errors} errors`, capacity !== null ? pct(capacity) : "capacity ?", scrubAge !== null ? (scrubbed!.state === "in progress" ? "scrub running" : `scrub ${ago(scrubAge)} ago`) : scan?.kind === "resilver" ? "resilvered" : `never scrubbed${poolAge !== null ? ` (created ${ago(poolAge)} ago)` : ""}`].join(", ");
+  const scanText = scrub?.state === "in progress" ? "scrub running" : scrub?.state === "finished" ? `scrub ${ago(scrubAge!)} ago` : scan?.kind === "resilver" ? "resilvered" : scan?.kind === "other" ? "scan ?" : scrub ? `scrub ${scrub.state}` : `never scrubbed${poolAge !== null ? ` (created ${ago(poolAge)} ago)` : ""}`;
+  const value = [st.state, `${errors} errors`, capacity !== null ? pct(capacity) : "capacity ?", scanText].join(", ");
+  if (reasons.length) return row(p, p.target, "failing", value, threshold, reasons, samples);
   // a threshold that could not be checked is not a pass
-  if (!reasons.length && capacity === null) return row(p, p.target, "error", value, threshold, [`the capacity of ${p.target} could not be read (zpool list gave no byte counts)`], samples);
-  return row(p, p.target, reasons.length ? "failing" : "ok", value, threshold, reasons, samples);
+  if (inconclusive.length) return row(p, p.target, "error", value, threshold, inconclusive, samples);
+  return row(p, p.target, "ok", value, threshold, [], samples);
 }
 
 function datasetSpace(p: ProbeInput, live: HostLive): ProbeResult {
@@ -170,10 +201,12 @@ function datasetSpace(p: ProbeInput, live: HostLive): ProbeResult {
   const s = space.get(p.target);
   if (!s) return row(p, p.target, "failing", "absent", threshold, [`dataset ${p.target} does not exist on ${p.host}`], []);
   // of the quota when there is one (refquota counts without snapshots), else of what the dataset could reach
-  const limit = s.quota > 0n ? s.quota : s.used + s.available;
+  // the tighter of the quota and what the pool can still give (a 500G quota on an 800M pool)
+  const reach = s.used + s.available;
+  const limit = s.quota > 0n && s.quota < reach ? s.quota : reach;
   const used = limit > 0n ? (Number(s.used) / Number(limit)) * 100 : 0;
   const reasons: string[] = [];
-  if (p.t.maxUsedPercent !== null && used > p.t.maxUsedPercent) reasons.push(`used ${pct(used)} of ${s.quota > 0n ? `its quota ${bytes(s.quota)}` : `${bytes(limit)} (used + available; no quota)`} > ${p.t.maxUsedPercent} %`);
+  if (p.t.maxUsedPercent !== null && used > p.t.maxUsedPercent) reasons.push(`used ${pct(used)} of ${limit === s.quota ? `its quota ${bytes(s.quota)}` : `${bytes(limit)} (used + available${s.quota > 0n ? `, less than its quota ${bytes(s.quota)}` : "; no quota"})`} > ${p.t.maxUsedPercent} %`);
   if (p.t.minAvailable !== null && s.available < p.t.minAvailable) reasons.push(`available ${bytes(s.available)} < ${bytes(p.t.minAvailable)}`);
   const labels = { host: p.host, dataset: p.target };
   const samples: MetricSample[] = [
@@ -209,7 +242,8 @@ function wireguardHandshake(p: ProbeInput, live: HostLive, peerNames: ReadonlyMa
   if (i.peers.size === 0) return [row(p, p.target, "failing", "no peers", threshold, [`${p.target} has no peers`], [])];
   const now = live.health?.now ?? Math.floor(Date.now() / 1000);
   return [...i.peers.values()].map((peer) => {
-    const name = peerNames.get(peer.publicKey) ?? `${peer.publicKey.slice(0, 8)}…`;
+    // a peer the stack does not know is named by its whole public key (public; two keys may share a prefix)
+    const name = peerNames.get(peer.publicKey) ?? peer.publicKey;
     const labels = { host: p.host, interface: p.target, peer: name };
     const samples: MetricSample[] = [{ metric: "backplane_wireguard_last_handshake_timestamp_seconds", labels, value: peer.latestHandshake }];
     if (peer.latestHandshake === 0) return row(p, `${p.target} → ${name}`, "failing", "never", threshold, [`${name} never completed a handshake`], samples);
@@ -231,24 +265,31 @@ function replicationLag(p: ProbeInput, c: ProbeContext): ProbeResult {
   const samples: MetricSample[] = [{ metric: "backplane_replication_snapshots_behind", labels, value: s.behind }];
   if (s.written !== null) samples.push({ metric: "backplane_replication_unreplicated_bytes", labels, value: s.written });
   if (s.status === "never replicated" || s.lagSeconds === null) return row(p, subject, "failing", "never replicated", threshold, [`${r.targetHost}:${r.targetDataset} has no snapshot in common with the source`], samples);
-  // in sync: nothing on the source the target lacks, however long ago the last snapshot was
-  const lag = s.status === "in sync" ? 0 : s.lagSeconds;
+  // in sync: nothing on the source the target lacks, however long ago the last snapshot was;
+  // otherwise counted by the source host's clock, as every age a probe reports
+  const skew = c.planNow !== undefined && c.live.health ? c.live.health.now - c.planNow : 0;
+  const lag = s.status === "in sync" ? 0 : Math.max(0, s.lagSeconds + skew);
   samples.push({ metric: "backplane_replication_lag_seconds", labels, value: lag });
   const what = s.status === "in sync" ? "in sync" : [s.status === "interrupted" ? "interrupted transfer" : "", s.behind ? `${s.behind} snapshot${s.behind === 1 ? "" : "s"} behind` : "", s.written ? `${bytes(BigInt(s.written))} written since` : ""].filter(Boolean).join(", ");
   const failing = lag > p.t.maxLagS!;
   return row(p, subject, failing ? "failing" : "ok", s.status === "in sync" ? "in sync" : `${ago(lag)} behind (${what})`, threshold, failing ? [`the target has been behind for ${ago(lag)} (${what}) > ${ago(p.t.maxLagS!)}`] : [], samples);
 }
 
-function ioLatency(p: ProbeInput, io: IoSample | undefined): ProbeResult[] {
+function ioLatency(p: ProbeInput, io: IoSample | undefined, live: HostLive): ProbeResult[] {
   const threshold = `p99 ≤ ${p.t.maxP99Ms} ms`;
   if (!io) return [row(p, p.target, "error", "-", threshold, ["the host was not sampled"], [])];
   if ("unsupported" in io) return [row(p, p.target, "unsupported", "-", threshold, [io.unsupported], [])];
   if ("failed" in io) return [row(p, p.target, "error", "-", threshold, [io.failed], [])];
-  const mine = io.datasets.filter((d) => d.dataset === p.target || d.dataset.startsWith(`${p.target}/`));
+  const under = (d: string) => d === p.target || d.startsWith(`${p.target}/`);
+  // "no I/O" is only true of something that exists and could have been seen
+  if (!live.datasets.has(p.target)) return [row(p, p.target, "failing", "absent", threshold, [`${p.target} does not exist on ${p.host}`], [])];
+  if (!io.mounted.some(under)) return [row(p, p.target, "unsupported", "-", threshold, [`no file system at or below ${p.target} is mounted on ${p.host} (a volume, canmount=off or unmounted): io_latency measures file I/O on mounted ZFS file systems`], [])];
+  const mine = io.datasets.filter((d) => under(d.dataset));
   if (mine.length === 0) return [row(p, p.target, "ok", `no I/O in ${io.seconds} s`, threshold, [], [{ metric: "backplane_io_sample_seconds", labels: { host: p.host, dataset: p.target }, value: io.seconds }])];
-  const p99 = (d: (typeof mine)[number]) => Math.max(d.read?.p99Us ?? 0, d.write?.p99Us ?? 0);
+  const worst = (d: (typeof mine)[number]) => Math.max(d.read?.p99Us ?? 0, d.write?.p99Us ?? 0, d.read?.oldestInflightUs ?? 0, d.write?.oldestInflightUs ?? 0);
+  const busy = (d: (typeof mine)[number]) => (d.read?.ops ?? 0) + (d.write?.ops ?? 0);
   // slowest first; equal latencies: the busier dataset first
-  const sorted = [...mine].sort((a, b) => p99(b) - p99(a) || ((b.read?.ops ?? 0) + (b.write?.ops ?? 0)) - ((a.read?.ops ?? 0) + (a.write?.ops ?? 0)) || a.dataset.localeCompare(b.dataset));
+  const sorted = [...mine].sort((a, b) => worst(b) - worst(a) || busy(b) - busy(a) || a.dataset.localeCompare(b.dataset));
   return sorted.slice(0, p.t.top).map((d) => {
     const labels = { host: p.host, dataset: d.dataset };
     const samples: MetricSample[] = [{ metric: "backplane_io_sample_seconds", labels, value: io.seconds }];
@@ -259,12 +300,22 @@ function ioLatency(p: ProbeInput, io: IoSample | undefined): ProbeResult[] {
       if (!x) continue;
       samples.push(
         { metric: "backplane_io_operations", labels: { ...labels, op }, value: x.ops },
-        { metric: "backplane_io_latency_seconds", labels: { ...labels, op, quantile: "0.5" }, value: x.p50Us / 1e6 },
-        { metric: "backplane_io_latency_seconds", labels: { ...labels, op, quantile: "0.99" }, value: x.p99Us / 1e6 },
+        { metric: "backplane_io_inflight", labels: { ...labels, op }, value: x.inflight },
       );
-      parts.push(`${op} ${x.ops} ops p50 ≤ ${ms(x.p50Us)} p99 ≤ ${ms(x.p99Us)}`);
-      // the quantile is known to a log2 bucket: failing only when the whole bucket is past the threshold
-      if (x.p99LowUs / 1000 > p.t.maxP99Ms) reasons.push(`${op} p99 ${ms(x.p99LowUs)}–${ms(x.p99Us)} > ${p.t.maxP99Ms} ms (${x.ops} ops in ${io.seconds} s)`);
+      if (x.ops) {
+        samples.push(
+          { metric: "backplane_io_latency_p50_seconds", labels: { ...labels, op }, value: x.p50Us / 1e6 },
+          { metric: "backplane_io_latency_p99_seconds", labels: { ...labels, op }, value: x.p99Us / 1e6 },
+        );
+        parts.push(`${op} ${x.ops} ops p50 ≤ ${ms(x.p50Us)} p99 ≤ ${ms(x.p99Us)}`);
+        // the quantile's bucket upper bound: at most 10 % above the true value, never below it
+        if (x.p99Us / 1000 > p.t.maxP99Ms) reasons.push(`${op} p99 ≤ ${ms(x.p99Us)} (≥ ${ms(x.p99LowUs)}) > ${p.t.maxP99Ms} ms (${x.ops} ops in ${io.seconds} s)`);
+      }
+      if (x.inflight) {
+        parts.push(`${x.inflight} ${op}${x.inflight === 1 ? "" : "s"} still running (oldest ${ms(x.oldestInflightUs)})`);
+        // a call that never returned is slower than anything that did
+        if (x.oldestInflightUs / 1000 > p.t.maxP99Ms) reasons.push(`${x.inflight} ${op}${x.inflight === 1 ? "" : "s"} still running at the end of the sample, the oldest for ${ms(x.oldestInflightUs)} > ${p.t.maxP99Ms} ms`);
+      }
     }
     return row(p, d.dataset, reasons.length ? "failing" : "ok", parts.join("; "), threshold, reasons, samples);
   });

@@ -11,9 +11,11 @@ import { columns, lines } from "./facts.js";
 
 const STATUS = "zpool status -p";
 const VDEV_STATES = "ONLINE|DEGRADED|FAULTED|OFFLINE|UNAVAIL|REMOVED|AVAIL|INUSE|SPLIT";
-// NAME (may hold spaces: a file vdev's path) STATE READ WRITE CKSUM [note such as "(resilvering)" or "was /dev/sdb1"]
-// (a spare's row has a state and no counters)
-const VDEV_ROW = new RegExp(`^\\t( *)(\\S.*?)\\s+(${VDEV_STATES})(?:\\s+(\\d+)\\s+(\\d+)\\s+(\\d+)(?:\\s+(.*))?)?$`);
+// NAME (may hold spaces: a file vdev's path) STATE [READ WRITE CKSUM] [note such as
+// "(resilvering)", "was /dev/sdb1", "currently in use"]; zpool pads with trailing blanks
+const VDEV_ROW = new RegExp(`^\\t( *)(\\S.*?)\\s+(${VDEV_STATES})(?:\\s+(\\d+)\\s+(\\d+)\\s+(\\d+))?(?:\\s+(\\S.*?))?\\s*$`);
+// logs, cache, spares, special, dedup: printed as "\t%s\t" (a trailing tab) by OpenZFS 2.x
+const CLASS_HEADING = /^\t {0,2}(logs|cache|spares|special|dedup)\s*$/;
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
 /** ctime(3) in UTC ("Thu Nov 26 14:12:38 2026") → epoch seconds; null when it is not one. */
@@ -25,92 +27,102 @@ export function ctimeUtc(text: string): number | null {
   return Date.UTC(Number(m[6]), month, Number(m[2]), Number(m[3]), Number(m[4]), Number(m[5])) / 1000;
 }
 
-function parseScan(fact: string, line: number, text: string): PoolScan {
-  const at = (t: string) => {
-    const s = ctimeUtc(t);
-    if (s === null) throw new ParseError(fact, line, `scan time '${t}' is not a date`);
-    return s;
-  };
+/**
+ * The last scan. A wording not listed here (a newer OpenZFS, an error scrub, a sequential
+ * rebuild) is kept as `other` with its text: it hides when the last scrub ran, which a probe
+ * with a scrub age to check reports, and it never blinds the other checks.
+ */
+export function parseScan(text: string): PoolScan {
+  const at = (t: string) => ctimeUtc(t);
   let m = /^(scrub|resilver) in progress since (.*)$/.exec(text);
-  if (m) return { kind: m[1] as "scrub" | "resilver", state: "in progress", time: at(m[2]!), errors: null };
-  m = /^scrub repaired \S+ in \S+ with (\d+) errors on (.*)$/.exec(text);
-  if (m) return { kind: "scrub", state: "finished", time: at(m[2]!), errors: Number(m[1]) };
-  m = /^resilvered \S+ in \S+ with (\d+) errors on (.*)$/.exec(text);
-  if (m) return { kind: "resilver", state: "finished", time: at(m[2]!), errors: Number(m[1]) };
+  if (m && at(m[2]!) !== null) return { kind: m[1] as "scrub" | "resilver", state: "in progress", time: at(m[2]!), errors: null, text };
+  // "in 00:00:01" (2.x), "in 0 days 00:00:01" (0.8)
+  m = /^scrub repaired \S+ in .+? with (\d+) errors on (.*)$/.exec(text);
+  if (m && at(m[2]!) !== null) return { kind: "scrub", state: "finished", time: at(m[2]!), errors: Number(m[1]), text };
+  // a sequential rebuild names its vdev: "resilvered (mirror-0) 1.20G in …"
+  m = /^resilvered (?:\(\S+\) )?\S+ in .+? with (\d+) errors on (.*)$/.exec(text);
+  if (m && at(m[2]!) !== null) return { kind: "resilver", state: "finished", time: at(m[2]!), errors: Number(m[1]), text };
   m = /^(scrub|resilver) canceled on (.*)$/.exec(text);
-  if (m) return { kind: m[1] as "scrub" | "resilver", state: "canceled", time: at(m[2]!), errors: null };
+  if (m && at(m[2]!) !== null) return { kind: m[1] as "scrub" | "resilver", state: "canceled", time: at(m[2]!), errors: null, text };
   // zfs-fuse (pool v23) words it the old way, with no start time while running
   m = /^scrub completed after \S+ with (\d+) errors on (.*)$/.exec(text);
-  if (m) return { kind: "scrub", state: "finished", time: at(m[2]!), errors: Number(m[1]) };
-  if (/^scrub in progress for \S+, /.test(text)) return { kind: "scrub", state: "in progress", time: null, errors: null };
+  if (m && at(m[2]!) !== null) return { kind: "scrub", state: "finished", time: at(m[2]!), errors: Number(m[1]), text };
+  if (/^scrub in progress for \S+, /.test(text)) return { kind: "scrub", state: "in progress", time: null, errors: null, text };
   m = /^scrub paused since (.*)$/.exec(text);
-  if (m) return { kind: "scrub", state: "paused", time: at(m[1]!), errors: null };
-  if (text === "none requested") return { kind: "none", state: "none", time: null, errors: null };
-  throw new ParseError(fact, line, `scan line not understood: ${JSON.stringify(text)}`);
+  if (m && at(m[1]!) !== null) return { kind: "scrub", state: "paused", time: at(m[1]!), errors: null, text };
+  if (text === "none requested") return { kind: "none", state: "none", time: null, errors: null, text };
+  return { kind: "other", state: "none", time: null, errors: null, text };
 }
 
+const FIELDS = /^ *(pool|state|status|action|see|scan|scrub|config|errors|remove|checkpoint|comment|dedup|prefetch|expand|id): ?(.*)$/;
+
 /**
- * Every pool: state, the vdev table of its config (errors summed by the evaluator) and its
- * last scan. Continuation lines (status:/action: text, scan progress) are indented by a tab
- * and belong to the field above; the vdev table ends at the first blank line.
+ * Every pool: state, the vdev table of its config and its last scan. Continuation lines
+ * (status:/action: prose, scan progress) are indented by a tab and belong to the field above;
+ * the vdev table ends at the first blank line after it. A line of a pool's block that fits
+ * no known shape makes that pool unreadable (`problem`), not the others.
  */
 export const poolStatus: Fact<Map<string, PoolStatus>> = {
   name: STATUS,
   command: argv("env", "TZ=UTC0", "zpool", "status", "-p"),
   parse(stdout) {
     const out = new Map<string, PoolStatus>();
+    if (stdout.trim() === "no pools available") return out;
     let pool: PoolStatus | null = null;
-    // "config:", a blank line, the vdev table, a blank line: the table ends at the blank line after it
+    // "config:", a blank line, the vdev table, a blank line
     let config: "none" | "heading" | "table" = "none";
-    let field = "";
+    let spares = false;
     lines(stdout).forEach((l, i) => {
       const n = i + 1;
+      const refuse = (why: string) => {
+        if (!pool) throw new ParseError(STATUS, n, why);
+        pool.problem ??= `${STATUS}: line ${n}: ${why}`;
+      };
       if (l.trim() === "") {
         if (config === "table") config = "none";
         return;
       }
-      const inConfig = config !== "none";
-      if (stdout.trim() === "no pools available") return;
-      const head = /^ *(pool|state|status|action|see|scan|scrub|config|errors|remove|checkpoint|comment|dedup|prefetch): ?(.*)$/.exec(l);
-      if (head && !inConfig) {
-        field = head[1]!;
-        const value = head[2]!;
+      const head = config === "none" ? FIELDS.exec(l) : null;
+      if (head) {
+        const [field, value] = [head[1]!, head[2]!];
         if (field === "pool") {
           if (out.has(value)) throw new ParseError(STATUS, n, `pool ${value} listed twice`);
-          pool = { name: value, state: "", vdevs: [], scan: null, errorsLine: null };
+          pool = { name: value, state: "", vdevs: [], scan: null, errorsLine: null, problem: null };
           out.set(value, pool);
+          spares = false;
           return;
         }
         if (!pool) throw new ParseError(STATUS, n, `'${field}:' before any pool`);
         if (field === "state") pool.state = value;
-        else if (field === "scan" || field === "scrub") pool.scan = parseScan(STATUS, n, value);
+        else if (field === "scan" || field === "scrub") pool.scan = parseScan(value);
         else if (field === "config") config = "heading";
         else if (field === "errors") pool.errorsLine = value;
         return;
       }
       if (!pool) throw new ParseError(STATUS, n, `line before any pool: ${JSON.stringify(l)}`);
-      if (inConfig) {
+      if (config !== "none") {
         if (/^\tNAME\s+STATE\s+READ\s+WRITE\s+CKSUM\s*$/.test(l)) {
           config = "table";
           return;
         }
-        if (config === "heading") throw new ParseError(STATUS, n, `expected the vdev table's heading, got ${JSON.stringify(l)}`);
-        const m = VDEV_ROW.exec(l);
-        if (m) {
-          const counts = m[4] === undefined ? null : { read: Number(m[4]), write: Number(m[5]), checksum: Number(m[6]) };
-          const v: VdevStatus = { name: m[2]!, depth: m[1]!.length / 2, state: m[3]!, ...(counts ?? { read: 0, write: 0, checksum: 0 }), note: m[7] ?? null };
-          pool.vdevs.push(v);
+        if (config === "heading") return refuse(`expected the vdev table's heading, got ${JSON.stringify(l)}`);
+        const heading = CLASS_HEADING.exec(l);
+        if (heading) {
+          spares = heading[1] === "spares";
           return;
         }
-        // a class heading (logs, cache, spares, special, dedup) has no state of its own
-        if (/^\t {0,2}[a-z]+$/.test(l)) return;
-        throw new ParseError(STATUS, n, `vdev row not understood: ${JSON.stringify(l)}`);
+        const m = VDEV_ROW.exec(l);
+        // only a spare is listed without counters
+        if (!m || (m[4] === undefined && !spares)) return refuse(`vdev row not understood: ${JSON.stringify(l)}`);
+        const counts = m[4] === undefined ? { read: 0, write: 0, checksum: 0 } : { read: Number(m[4]), write: Number(m[5]), checksum: Number(m[6]) };
+        pool.vdevs.push({ name: m[2]!, depth: m[1]!.length / 2, state: m[3]!, ...counts, note: m[7] ?? null, spare: spares });
+        return;
       }
       // a continuation of the field above (status/action prose, scan progress)
       if (l.startsWith("\t")) return;
-      throw new ParseError(STATUS, n, `line not understood: ${JSON.stringify(l)}`);
+      refuse(`line not understood: ${JSON.stringify(l)}`);
     });
-    for (const p of out.values()) if (!p.state) throw new ParseError(STATUS, 0, `pool ${p.name} has no state line`);
+    for (const p of out.values()) if (!p.state) p.problem ??= `${STATUS}: pool ${p.name} has no state line`;
     return out;
   },
 };
@@ -121,7 +133,9 @@ export const datasetSpace: Fact<Map<string, DatasetSpace>> = {
   command: argv("zfs", "list", "-Hp", "-t", "filesystem,volume", "-o", "name,used,available,quota,refquota,creation"),
   parse(stdout) {
     const out = new Map<string, DatasetSpace>();
-    columns(SPACE, stdout, 6).forEach(([name, ...nums], i) => {
+    columns(SPACE, stdout, 6).forEach(([name, ...raw], i) => {
+      // quota and refquota are filesystem properties: a volume prints "-" (no quota)
+      const nums = raw.map((v, j) => (v === "-" && (j === 2 || j === 3) ? "0" : v));
       for (const v of nums) if (!/^\d+$/.test(v)) throw new ParseError(SPACE, i + 1, `${name}: '${v}' is not a number of bytes`);
       if (out.has(name!)) throw new ParseError(SPACE, i + 1, `${name} listed twice`);
       const [used, available, quota, refquota, creation] = nums.map((v) => BigInt(v));
@@ -142,9 +156,11 @@ export const datasetSpaceLegacy: Fact<Map<string, DatasetSpace>> = {
   command: argv("zfs", "get", "-Hp", "-o", "name,property,value", SPACE_PROPERTIES.join(",")),
   parse(stdout) {
     const rows = new Map<string, Map<string, string>>();
-    columns(SPACE_LEGACY, stdout, 3).forEach(([name, property, value], i) => {
+    columns(SPACE_LEGACY, stdout, 3).forEach(([name, property, v], i) => {
+      let value = v;
       if (name!.includes("@")) return;
       if (!(SPACE_PROPERTIES as readonly string[]).includes(property!)) throw new ParseError(SPACE_LEGACY, i + 1, `unexpected property ${property}`);
+      if (value === "-" && (property === "quota" || property === "refquota")) value = "0";
       if (!/^\d+$/.test(value!)) throw new ParseError(SPACE_LEGACY, i + 1, `${name} ${property}: '${value}' is not a number`);
       const r = rows.get(name!) ?? new Map<string, string>();
       if (r.has(property!)) throw new ParseError(SPACE_LEGACY, i + 1, `${name} ${property} listed twice`);

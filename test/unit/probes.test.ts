@@ -8,13 +8,15 @@ import { describe, it, expect } from "vitest";
 import { readFileSync } from "node:fs";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
-import { poolStatus, datasetSpace, datasetSpaceLegacy, poolCapacity, ctimeUtc } from "../../provider/zfs/health-facts.js";
-import { parseZfsMounts, parseIoTrace, ioTraceCommand, ioTraceProgram, type IoSample } from "../../provider/zfs/io-latency.js";
-import { evaluateProbe, replicationViews, type ProbeContext, type ProbeInput, type ReplicationView } from "../../provider/resources/probe.js";
+import { poolStatus, datasetSpace, datasetSpaceLegacy, poolCapacity, ctimeUtc, parseScan } from "../../provider/zfs/health-facts.js";
+import { parseZfsMounts, parseIoTrace, ioTraceCommand, ioTraceProgram, bucketWidth, type IoSample } from "../../provider/zfs/io-latency.js";
+import { evaluateProbe, poolErrors, replicationViews, type ProbeContext, type ProbeInput, type ReplicationView } from "../../provider/resources/probe.js";
 import { probeThresholds, probe as probeKind, type ProbeCheck } from "../../provider/schema/kinds/probe.js";
 import { renderPrometheus, renderProbeTable, renderProbeJson, METRICS, probeName } from "../../provider/engine/probe-render.js";
 import { probeExitCode, type ProbeReport, type ProbeResult } from "../../provider/model/probe.js";
 import { ParseError } from "../../provider/model/fact.js";
+import { serveMetrics, parseListen } from "../../provider/cli/probe-command.js";
+import { connect } from "node:net";
 import { validateBlock } from "../../provider/schema/validate.js";
 import { makePlan } from "../../provider/engine/plan.js";
 import { liveFrom, seedGraph } from "./helpers/seed.js";
@@ -60,13 +62,31 @@ describe("zpool status -p (C locale, UTC)", () => {
     expect(sick.vdevs.map((v) => v.depth)).toEqual([0, 1, 2, 2]);
   });
 
-  it("refuses a line that fits no known shape, naming it (a vdev row, a field, text before any pool)", () => {
+  it("a line of a pool's block that fits no known shape makes that pool unreadable, not the others; text before any pool fails the read", () => {
     const good = read("zpool-status/zfs-2.3-two-pools-degraded.txt");
-    expect(() => poolStatus.parse(good.replace("\t    /var/tmp/d2  ONLINE       0     0   210", "\t    /var/tmp/d2  ONLINE  lots"))).toThrow(ParseError);
-    expect(() => poolStatus.parse(good.replace(" state: DEGRADED", "weird: thing"))).toThrow(/line not understood|no state line/);
+    const bad = poolStatus.parse(good.replace("\t    /var/tmp/d2  ONLINE       0     0   210", "\t    /var/tmp/d2  ONLINE  lots"));
+    expect(bad.get("sick")!.problem).toMatch(/^zpool status -p: line \d+: vdev row not understood: "\\t    \/var\/tmp\/d2  ONLINE  lots"$/);
+    expect(bad.get("tank")!.problem).toBeNull();
+    expect(poolStatus.parse(good.replace(" state: DEGRADED", "weird: thing")).get("sick")!.problem).toMatch(/line not understood|no state line/);
     expect(() => poolStatus.parse(`surprise\n${good}`)).toThrow(/before any pool/);
-    expect(() => poolStatus.parse(good.replace("scrub repaired 22.3M in 00:00:01 with 0 errors on Thu Nov 26 14:12:47 2026", "scrub did something new"))).toThrow(/scan line not understood/);
-    expect(() => poolStatus.parse(good.replace("on Thu Nov 26 14:12:47 2026", "on Thu Nov 26 14:12:47 CET 2026"))).toThrow(/not a date/);
+  });
+
+  it("reads the shapes OpenZFS 2.3 prints for log, special and spare devices (class headings end in a tab; spares have no counters)", () => {
+    // rows as zpool_main.c prints them ("\t%s\t\n" for a class, "%-8s" for a spare's state), around a captured pool
+    const good = read("probe-zpool-status/vm-seed.txt");
+    const withClasses = good.replace("\t  virtio-bp-disk0  ONLINE       0     0     0\n", "\t  virtio-bp-disk0  ONLINE       0     0     0\n\tlogs\t\n\t  vdd              ONLINE       0     0     0\n\tspares\n\t  vdf              AVAIL   \n\t  vdg              INUSE     currently in use\n");
+    const p = poolStatus.parse(withClasses).get("tank")!;
+    expect(p.problem).toBeNull();
+    expect(p.vdevs.map((v) => `${v.name} ${v.state}${v.spare ? " spare" : ""}${v.note ? ` (${v.note})` : ""}`)).toEqual(["tank ONLINE", "virtio-bp-disk0 ONLINE", "vdd ONLINE", "vdf AVAIL spare", "vdg INUSE spare (currently in use)"]);
+    // outside the spares a row without counters is not understood
+    expect(poolStatus.parse(good.replace("ONLINE       0     0     0\n\n", "ONLINE\n\n")).get("tank")!.problem).toMatch(/vdev row not understood/);
+  });
+
+  it("keeps a scan line it does not know as text, and reads 0.8's and a sequential rebuild's wording", () => {
+    expect(parseScan("scrubbed 3 error blocks in 00:00:01 on Thu Nov 26 14:12:38 2026")).toMatchObject({ kind: "other", text: "scrubbed 3 error blocks in 00:00:01 on Thu Nov 26 14:12:38 2026" });
+    expect(parseScan("scrub repaired 0B in 0 days 00:00:01 with 0 errors on Thu Nov 26 14:12:38 2026")).toMatchObject({ kind: "scrub", state: "finished", errors: 0 });
+    expect(parseScan("resilvered (mirror-0) 1.20G in 00:00:09 with 0 errors on Thu Nov 26 14:12:38 2026")).toMatchObject({ kind: "resilver", state: "finished" });
+    expect(parseScan("scrub repaired 0B in 00:00:01 with 0 errors on Thu Nov 26 14:12:47 CET 2026")).toMatchObject({ kind: "other" });
   });
 
   it("reads no pools as none", () => {
@@ -84,7 +104,7 @@ describe("zpool status -p (C locale, UTC)", () => {
 describe("dataset space (zfs list -Hp)", () => {
   it("reads used, available, quota, refquota and creation per dataset", () => {
     const s = datasetSpace.parse(read("probe-space/vm-seed.txt"));
-    expect(s.get("tank/srv/uploads")).toEqual({ used: 24576n, available: 871946240n, quota: 536870912000n, refquota: 0n, creation: 1795702627 });
+    expect(s.get("tank/srv/uploads")).toEqual({ used: 24576n, available: 872036864n, quota: 536870912000n, refquota: 0n, creation: 1795704563 });
     expect(s.size).toBe(7);
   });
   it("refuses a value that is not a byte count and a dataset listed twice", () => {
@@ -92,7 +112,11 @@ describe("dataset space (zfs list -Hp)", () => {
     expect(() => datasetSpace.parse(good.replace("536870912000", "500G"))).toThrow(/not a number of bytes/);
     const first = good.split("\n")[0]!;
     expect(() => datasetSpace.parse(`${good}${first}\n`)).toThrow(/listed twice/);
-    expect(() => datasetSpace.parse(good.replace(/\t0\t1795702627/, "\t1795702627"))).toThrow(/expected 6 tab-separated columns/);
+    expect(() => datasetSpace.parse(good.replace(/\t0\t1795704563/, "\t1795704563"))).toThrow(/expected 6 tab-separated columns/);
+  });
+  it("reads a volume's quota and refquota ('-': they are filesystem properties) as none", () => {
+    const line = read("probe-space/vm-seed.txt").split("\n")[0]!.replace(/^tank\t/, "tank/vol\t").replace(/\t0\t0\t/, "\t-\t-\t");
+    expect(datasetSpace.parse(`${line}\n`).get("tank/vol")).toMatchObject({ quota: 0n, refquota: 0n });
   });
 });
 
@@ -127,19 +151,31 @@ describe("io_latency: bpftrace's histograms named by the mount table", () => {
     const line = read("probe-mountinfo/vm-seed.txt").split("\n").find((l) => l.includes(" - zfs tank/srv/postgres "))!;
     expect(parseZfsMounts(line.replace(" - zfs tank/srv/postgres ", " - zfs tank/srv/my\\040db ")).get(47)).toBe("tank/srv/my db");
   });
-  it("turns the histograms into ops and the log2 buckets holding p50 and p99", () => {
+  it("turns the latency counts into ops and the buckets (two significant digits) holding p50 and p99", () => {
     const s = parseIoTrace(read("probe-io-trace/vm-dsync-postgres.txt"), mounts, 12) as Extract<IoSample, { datasets: unknown }>;
     expect(s.datasets).toEqual([
-      { dataset: "tank/srv/postgres", read: null, write: { ops: 400, p50LowUs: 512, p50Us: 1024, p99LowUs: 1024, p99Us: 2048 } },
-      { dataset: "tank/srv/uploads", read: { ops: 9, p50LowUs: 2048, p50Us: 4096, p99LowUs: 4096, p99Us: 8192 }, write: null },
+      { dataset: "tank/srv/postgres", read: null, write: { ops: 400, p50LowUs: 900, p50Us: 910, p99LowUs: 1700, p99Us: 1800, inflight: 0, oldestInflightUs: 0 } },
+      { dataset: "tank/srv/uploads", read: { ops: 9, p50LowUs: 2800, p50Us: 2900, p99LowUs: 7800, p99Us: 7900, inflight: 0, oldestInflightUs: 0 }, write: null },
     ]);
+    expect(s.mounted).toContain("tank/srv/ci-workspace");
+    expect([5, 99, 100, 990, 1000, 99000, 100000].map(bucketWidth)).toEqual([1, 1, 10, 10, 100, 1000, 10000]);
+  });
+  it("counts calls still running when the sample ended, with the age of the oldest (a hung disk is not 'no I/O')", () => {
+    // the END block's maps as bpftrace prints them when calls are in flight (tid → start ns, dev, op)
+    const text = read("probe-io-trace/vm-dsync-postgres.txt").replace("\n\n\n", '\n{"type": "map", "data": {"@start": {"901": 2506176463809, "902": 2506676000000}}}\n{"type": "map", "data": {"@dev": {"901": 47, "902": 47}}}\n{"type": "map", "data": {"@op": {"901": 1, "902": 1}}}\n');
+    const s = parseIoTrace(text, mounts, 12) as Extract<IoSample, { datasets: unknown }>;
+    expect(s.datasets[0]!.write).toMatchObject({ ops: 400, inflight: 2, oldestInflightUs: 500_000 });
+    const r = evaluateProbe(input("io_latency", "tank/srv/postgres", { max_p99_ms: 100 }), ctx(prod(), { io: s }));
+    expect(r[0]!.status).toBe("failing");
+    expect(r[0]!.reasons).toEqual(["2 writes still running at the end of the sample, the oldest for 500.0 ms > 100 ms"]);
   });
   it("leaves out a device no longer mounted (never guesses its name) and refuses output that is not bpftrace's", () => {
     const only47 = new Map([[47, "tank/srv/postgres"]]);
     const s = parseIoTrace(read("probe-io-trace/vm-dsync-postgres.txt"), only47, 12) as Extract<IoSample, { datasets: unknown }>;
     expect(s.datasets.map((d) => d.dataset)).toEqual(["tank/srv/postgres"]);
     expect(() => parseIoTrace("Attaching 6 probes...\n", mounts, 12)).toThrow(ParseError);
-    expect(() => parseIoTrace(read("probe-io-trace/vm-dsync-postgres.txt").replace('"@write"', '"@other"'), mounts, 12)).toThrow(/unexpected map/);
+    expect(() => parseIoTrace(read("probe-io-trace/vm-dsync-postgres.txt").replace('"@lat"', '"@other"'), mounts, 12)).toThrow(/unexpected map/);
+    expect(() => parseIoTrace(read("probe-io-trace/vm-dsync-postgres.txt").replace('"47,1,680"', '"47,7,680"'), mounts, 12)).toThrow(/not dev,op,µs/);
   });
   it("passes the program to bpftrace as one argv word, and refuses a sample length outside 1..60 s", () => {
     const words = ioTraceCommand(7).map((w) => w.text);
@@ -184,6 +220,30 @@ describe("pool_health", () => {
     // the errors a threshold allows
     expect(one(evaluateProbe(input("pool_health", "sick", { max_errors: 500 }), ctx(live))).reasons).not.toContain("210 I/O errors (/var/tmp/d2: 210 checksum)");
   });
+  it("fails on permanent data errors, which leave the pool ONLINE and its counters at 0 after zpool clear (ZFS-8000-8A)", () => {
+    const live = prod();
+    live.health!.pools = { value: poolStatus.parse(read("probe-zpool-status/vm-seed.txt").replace("errors: No known data errors", "errors: 3 data errors, use '-v' for a list")) };
+    const r = one(evaluateProbe(input("pool_health", "tank", { max_errors: 100 }), ctx(live)));
+    expect([r.status, r.reasons]).toEqual(["failing", ["data errors: 3 data errors, use '-v' for a list"]]);
+    expect(r.samples).toContainEqual({ metric: "backplane_pool_data_errors", labels: { host: "prod", pool: "tank" }, value: 1 });
+  });
+  it("counts errors once: the devices' own, or an interior vdev's when it counted more", () => {
+    const sick = poolStatus.parse(read("zpool-status/zfs-2.3-two-pools-degraded.txt")).get("sick")!;
+    expect(poolErrors(sick.vdevs)).toMatchObject({ read: 0, write: 0, checksum: 210, bad: ["/var/tmp/d2: 210 checksum"] });
+    // the same errors also shown on the mirror and the pool rows are not counted again
+    const echoed = sick.vdevs.map((v) => (v.depth < 2 ? { ...v, checksum: 210 } : v));
+    expect(poolErrors(echoed).checksum).toBe(210);
+    // a raidz's own reconstruction errors, more than its members saw, are counted
+    const interior = sick.vdevs.map((v) => (v.name === "mirror-0" ? { ...v, checksum: 300 } : v));
+    expect(poolErrors(interior)).toMatchObject({ checksum: 300, bad: ["/var/tmp/d2: 210 checksum", "mirror-0: 300 checksum"] });
+  });
+  it("a pool whose block was not understood is an error naming the line", () => {
+    const live = prod();
+    live.health!.pools = { value: poolStatus.parse(read("probe-zpool-status/vm-seed.txt").replace("\t  virtio-bp-disk0  ONLINE       0     0     0", "\t  virtio-bp-disk0  ONLINE  new-words")) };
+    const r = one(evaluateProbe(input("pool_health", "tank"), ctx(live)));
+    expect(r.status).toBe("error");
+    expect(r.reasons[0]).toMatch(/^its zpool status was not understood: zpool status -p: line 7: vdev row not understood/);
+  });
   it("fails past the capacity threshold", () => {
     const r = one(evaluateProbe(input("pool_health", "tank", { max_capacity_percent: 0 }), ctx(prod())));
     expect(r.status).toBe("failing");
@@ -198,7 +258,11 @@ describe("pool_health", () => {
     expect(one(evaluateProbe(input("pool_health", "tank", { max_scrub_age: "4d" }), ctx(live))).reasons).toEqual([]);
     live.health!.pools = { value: poolStatus.parse(read("zpool-status/zfs-2.3-scrub-in-progress.txt")) };
     // (this capture has no zpool list of sick: its capacity is unknown, which is an error of its own)
-    expect(one(evaluateProbe(input("pool_health", "sick", { max_scrub_age: "1s" }), ctx(live))).reasons).toEqual(["the capacity of sick could not be read (zpool list gave no byte counts)"]);
+    live.health!.now = Date.UTC(2026, 10, 26, 14, 12, 57) / 1000 + 60;
+    expect(one(evaluateProbe(input("pool_health", "sick", { max_scrub_age: "1h" }), ctx(live))).reasons).toEqual(["the capacity of sick could not be read (zpool list gave no byte counts)"]);
+    // a scrub running for longer than allowed: the last completed one is older still
+    live.health!.now += 7200;
+    expect(one(evaluateProbe(input("pool_health", "sick", { max_scrub_age: "1h" }), ctx(live))).reasons).toEqual(["a scrub has been running for 2h1m: the last completed one is older than 1h"]);
     const young = prod();
     expect(one(evaluateProbe(input("pool_health", "tank", { max_scrub_age: "1s" }), ctx(young))).reasons.join()).toMatch(/^never scrubbed \(pool created \S+ ago\)$/);
   });
@@ -227,12 +291,17 @@ describe("pool_health", () => {
 });
 
 describe("dataset_space", () => {
-  it("uses the quota when there is one, else used + available", () => {
+  it("uses the tighter of the quota and used + available (a 500G quota on a pool of 830M counts against the pool)", () => {
     const ok = one(evaluateProbe(input("dataset_space", "tank/srv/uploads", { max_used_percent: 90 }), ctx(prod())));
     expect(ok.status).toBe("ok");
     expect(ok.samples.find((s) => s.metric === "backplane_dataset_quota_bytes")!.value).toBe(500 * 2 ** 30);
     const r = one(evaluateProbe(input("dataset_space", "tank/srv/uploads", { max_used_percent: 0 }), ctx(prod())));
-    expect(r.reasons.join()).toMatch(/^used 0\.0 % of its quota 500\.0G > 0 %$/);
+    expect(r.reasons.join()).toMatch(/^used 0\.0 % of \S+ \(used \+ available, less than its quota 500\.0G\) > 0 %$/);
+    // the pool nearly full: the quota is far away, the dataset is not
+    const full = prod();
+    const h = full.health!.space as { value: Map<string, { used: bigint; available: bigint }> };
+    Object.assign(h.value.get("tank/srv/uploads")!, { used: 800n * 2n ** 20n, available: 10n * 2n ** 20n });
+    expect(one(evaluateProbe(input("dataset_space", "tank/srv/uploads", { max_used_percent: 90 }), ctx(full))).reasons.join()).toMatch(/^used 98\.8 % of 810\.0M/);
     const noQuota = one(evaluateProbe(input("dataset_space", "tank/srv/postgres", { max_used_percent: 0 }), ctx(prod())));
     expect(noQuota.reasons.join()).toMatch(/\(used \+ available; no quota\) > 0 %/);
   });
@@ -319,6 +388,16 @@ describe("replication_lag", () => {
     expect(refused.reasons.join()).toMatch(/^backup\/prod\/uploads on dr exists but shares no snapshot with tank\/srv\/uploads on prod/);
     expect(one(evaluateProbe(input("replication_lag", "tank/srv/logs", { max_lag: "1h" }), ctx(prod(), { replications: views(prod(), dr()) }))).reasons).toEqual(["no backplane_replication of this stack sends tank/srv/logs from prod"]);
   });
+  it("counts lag by the source host's clock, as every age a probe reports", () => {
+    const source = prod();
+    source.replication!.datasets.get("tank/srv/uploads")!.written = 1;
+    const lagAt = (planNow: number) => one(evaluateProbe(input("replication_lag", "tank/srv/uploads", { max_lag: "1d" }), ctx(source, { replications: views(source, dr(), planNow), planNow })))
+      .samples.find((x) => x.metric === "backplane_replication_lag_seconds")!.value;
+    // the operator's clock right, or 10 minutes ahead of the host's: the same lag, the host's
+    const common = Math.max(...[...dr().replication!.snapshots].filter(([n]) => n.startsWith("backup/prod/uploads@")).map(([, x]) => x.creation));
+    expect(lagAt(source.health!.now)).toBe(source.health!.now - common);
+    expect(lagAt(source.health!.now + 600)).toBe(source.health!.now - common);
+  });
   it("a target host not read is an error naming it", () => {
     const graph = seedGraph("seed-dr");
     const plan = makePlan({ stack: "seed-dr", graph, state: null, live: new Map([["prod", prod()]]), unread: [{ host: "dr", message: "dr: cannot connect" }], newLineage: LINEAGE });
@@ -329,20 +408,28 @@ describe("replication_lag", () => {
 
 describe("io_latency", () => {
   const sample = parseIoTrace(read("probe-io-trace/vm-dsync-postgres.txt"), parseZfsMounts(read("probe-mountinfo/vm-seed.txt")), 12);
-  it("slowest dataset first, with ops and p50/p99 as bucket bounds", () => {
+  // the captured refresh and the captured sample come from the same seed datasets
+  it("slowest dataset first, with ops and p50/p99 as bucket upper bounds", () => {
     const rs = evaluateProbe(input("io_latency", "tank/srv", { max_p99_ms: 100 }), ctx(prod(), { io: sample }));
     expect(rs.map((r) => [r.subject, r.status])).toEqual([["tank/srv/uploads", "ok"], ["tank/srv/postgres", "ok"]]);
-    expect(rs[1]!.value).toBe("write 400 ops p50 ≤ 1.02 ms p99 ≤ 2.05 ms");
-    expect(rs[1]!.samples).toContainEqual({ metric: "backplane_io_latency_seconds", labels: { host: "prod", dataset: "tank/srv/postgres", op: "write", quantile: "0.99" }, value: 0.002048 });
+    expect(rs[1]!.value).toBe("write 400 ops p50 ≤ 0.91 ms p99 ≤ 1.80 ms");
+    expect(rs[1]!.samples).toContainEqual({ metric: "backplane_io_latency_p99_seconds", labels: { host: "prod", dataset: "tank/srv/postgres", op: "write" }, value: 0.0018 });
   });
-  it("fails only when the whole p99 bucket is past the threshold; top limits the rows; a target is it and what is below it", () => {
+  it("fails when p99's bucket upper bound is past the threshold; top limits the rows; a target is it and what is below it", () => {
     const strict = evaluateProbe(input("io_latency", "tank/srv/postgres", { max_p99_ms: 0.5 }), ctx(prod(), { io: sample }));
     expect(strict.map((r) => r.status)).toEqual(["failing"]);
-    expect(strict[0]!.reasons).toEqual(["write p99 1.02 ms–2.05 ms > 0.5 ms (400 ops in 12 s)"]);
-    // 1.5 ms lies inside the bucket [1.02, 2.05) ms: not provably past it
-    expect(evaluateProbe(input("io_latency", "tank/srv/postgres", { max_p99_ms: 1.5 }), ctx(prod(), { io: sample }))[0]!.status).toBe("ok");
+    expect(strict[0]!.reasons).toEqual(["write p99 ≤ 1.80 ms (≥ 1.70 ms) > 0.5 ms (400 ops in 12 s)"]);
+    expect(evaluateProbe(input("io_latency", "tank/srv/postgres", { max_p99_ms: 1.8 }), ctx(prod(), { io: sample }))[0]!.status).toBe("ok");
     expect(evaluateProbe(input("io_latency", "tank", { top: 1 }), ctx(prod(), { io: sample })).map((r) => r.subject)).toEqual(["tank/srv/uploads"]);
-    expect(evaluateProbe(input("io_latency", "tank/srv/post"), ctx(prod(), { io: sample }))[0]!.value).toBe("no I/O in 12 s");
+    expect(evaluateProbe(input("io_latency", "tank/srv/logs"), ctx(prod(), { io: sample }))[0]!.value).toBe("no I/O in 12 s");
+  });
+  it("never says 'no I/O' of what could not be seen: a target that does not exist fails, one with nothing mounted is unsupported", () => {
+    expect(one(evaluateProbe(input("io_latency", "tank/typo"), ctx(prod(), { io: sample })))).toMatchObject({ status: "failing", reasons: ["tank/typo does not exist on prod"] });
+    expect(one(evaluateProbe(input("io_latency", "nosuchpool"), ctx(prod(), { io: sample }))).status).toBe("failing");
+    const unmounted = { ...sample, mounted: ["tank"] } as IoSample;
+    const u = one(evaluateProbe(input("io_latency", "tank/srv/logs"), ctx(prod(), { io: unmounted })));
+    expect(u.status).toBe("unsupported");
+    expect(u.reasons[0]).toMatch(/^no file system at or below tank\/srv\/logs is mounted on prod/);
   });
   it("a host that cannot trace is unsupported with its reason; a failed sample is an error — never a number", () => {
     const u = one(evaluateProbe(input("io_latency", "tank"), ctx(prod(), { io: { unsupported: "bpftrace is not installed (Debian: apt-get install bpftrace)" } })));
@@ -401,6 +488,40 @@ describe("rendering", () => {
   it("names a probe by its construct path without the stack and the L1 leaf", () => {
     expect(probeName({ path: "seed/probe-tank/resource", address: "a" })).toBe("probe-tank");
     expect(probeName({ path: "seed", address: "backplane_probe.x" })).toBe("backplane_probe.x");
+  });
+});
+
+describe("probe --listen", () => {
+  it("answers a request line that is no URL with 404 and keeps serving; a failed evaluation is 503 until one succeeds", async () => {
+    let fail = true;
+    const server = await serveMetrics(async () => {
+      if (fail) throw new Error("host gone");
+      return report();
+    }, { host: "127.0.0.1", port: 0 }, 60_000, () => undefined);
+    const port = (server.address() as { port: number }).port;
+    const raw = (line: string) => new Promise<string>((resolve) => {
+      const sock = connect(port, "127.0.0.1", () => sock.write(`${line}\r\nHost: x\r\nConnection: close\r\n\r\n`));
+      let got = "";
+      sock.on("data", (d) => (got += d.toString()));
+      sock.on("close", () => resolve(got));
+    });
+    try {
+      expect(await raw("GET // HTTP/1.1")).toMatch(/^HTTP\/1\.1 404/);
+      expect(await raw("GET http://[ HTTP/1.1")).toMatch(/^HTTP\/1\.1 (404|400)/);
+      expect(await raw("POST /metrics HTTP/1.1")).toMatch(/^HTTP\/1\.1 405/);
+      expect(await raw("GET /metrics HTTP/1.1")).toMatch(/^HTTP\/1\.1 503[^]*evaluation failed: host gone/);
+      fail = false;
+      const ok = await raw("GET /metrics?x=1 HTTP/1.1");
+      expect(ok).toMatch(/^HTTP\/1\.1 200/);
+      expect(ok).toContain("backplane_pool_healthy");
+    } finally {
+      server.close();
+    }
+  });
+  it("parses HOST:PORT and [IPv6]:PORT, and refuses anything else", () => {
+    expect(parseListen("127.0.0.1:9187")).toEqual({ host: "127.0.0.1", port: 9187 });
+    expect(parseListen("[::1]:9187")).toEqual({ host: "::1", port: 9187 });
+    for (const bad of ["9187", "127.0.0.1:0", "127.0.0.1:70000", "::1:9187", "host:port"]) expect(() => parseListen(bad)).toThrow(/is not HOST:PORT/);
   });
 });
 
