@@ -122,8 +122,9 @@ describe("probes (vm tier)", () => {
   it("io_latency reports real per-dataset numbers while a workload runs and names its dataset as the top offender", async () => {
     await sh("prod", SLOW_WRITES_START);
     let j: Awaited<ReturnType<typeof probeJson>>;
+    const textfile = join(dir, "io.prom");
     try {
-      j = await probeJson();
+      j = await probeJson(["--textfile", textfile]);
     } finally {
       await sh("prod", SLOW_WRITES_STOP);
     }
@@ -132,12 +133,15 @@ describe("probes (vm tier)", () => {
     expect(relaxed[0]!.status).toBe("ok");
     const ops = relaxed[0]!.metrics.find((m) => m.name === "backplane_io_operations" && m.labels.op === "write")!;
     expect(ops.value, j.raw).toBeGreaterThanOrEqual(20);
-    const p99 = relaxed[0]!.metrics.find((m) => m.name === "backplane_io_latency_seconds" && m.labels.op === "write" && m.labels.quantile === "0.99")!;
+    const p99 = relaxed[0]!.metrics.find((m) => m.name === "backplane_io_latency_p99_seconds" && m.labels.op === "write")!;
     expect(p99.value).toBeGreaterThan(0);
+    // the Prometheus text with measured I/O rows passes promtool too
+    const check = await execa("promtool", ["check", "metrics"], { input: await readFile(textfile, "utf8"), reject: false });
+    expect(check.exitCode, `promtool: ${check.stdout}${check.stderr}`).toBe(0);
     // synchronous 8K writes under emulation take far longer than 0.2 ms
     const strict = byProbe(j.results, "io-strict");
     expect(strict.map((r) => r.status), j.raw).toEqual(["failing"]);
-    expect(strict[0]!.reasons.join(" ")).toMatch(/write p99 .* > 0\.2 ms \(\d+ ops in 6 s\)/);
+    expect(strict[0]!.reasons.join(" ")).toMatch(/write p99 ≤ \S+ ms \(≥ \S+ ms\) > 0\.2 ms \(\d+ ops in 6 s\)/);
     expect(j.exitCode).toBe(2);
   }, 300_000);
 
