@@ -24,6 +24,8 @@ export default {
     "provider/engine/saved-plan.ts",
     "provider/engine/load.ts",
     "provider/engine/apply-schedule.ts",
+    "provider/engine/probe-render.ts",
+    "provider/engine/state-edit.ts",
   ],
   incremental: true,
   incrementalFile: "reports/mutation/incremental.json",
