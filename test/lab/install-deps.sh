@@ -9,10 +9,12 @@ if [ "${1:-}" = "--ns" ]; then
   pkgs=(zfs-fuse openssh-server openssh-client wireguard-tools wireguard-go iproute2 socat util-linux iputils-ping)
   extra=(--no-install-recommends)
 fi
-# --tools: what the tests check backplane's output with: Prometheus (a real server scrapes
-# `backplane probe --listen`; promtool checks the exposition format)
+# --tools: the real servers and checkers the tests use beside the lab: Prometheus (a real
+# server scrapes `backplane probe --listen`; promtool checks the exposition format) and
+# PostgreSQL (the shared state backend; tests start their own clusters in temporary
+# directories: test/lab/pg.ts)
 if [ "${1:-}" = "--tools" ]; then
-  pkgs=(prometheus)
+  pkgs=(prometheus postgresql)
   extra=(--no-install-recommends)
 fi
 missing=()

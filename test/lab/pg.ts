@@ -37,7 +37,8 @@ async function freePort(): Promise<number> {
   });
 }
 
-export async function startPostgres(): Promise<PgServer> {
+/** `fsync: true` for measurements (the tests run without it: faster, and a test server's data is thrown away). */
+export async function startPostgres(options: { fsync?: boolean } = {}): Promise<PgServer> {
   const bin = await pgBin();
   const dir = await mkdtemp(join(tmpdir(), "bp-pg-"));
   await chmod(dir, 0o700);
@@ -48,7 +49,7 @@ export async function startPostgres(): Promise<PgServer> {
   const data = join(dir, "data");
   await asPg(join(bin, "initdb"), ["-D", data, "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8", "--locale=C"]);
   const port = await freePort();
-  const opts = `-c listen_addresses=127.0.0.1 -c port=${port} -c unix_socket_directories=${dir} -c fsync=off -c max_connections=50`;
+  const opts = `-c listen_addresses=127.0.0.1 -c port=${port} -c unix_socket_directories=${dir} -c fsync=${options.fsync ? "on" : "off"} -c max_connections=50`;
   await asPg(join(bin, "pg_ctl"), ["-D", data, "-o", opts, "-l", join(dir, "log"), "-w", "-t", "60", "start"]);
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
