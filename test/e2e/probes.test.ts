@@ -11,7 +11,7 @@ import { execa, type ResultPromise } from "execa";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createServer } from "node:net";
+import { freePort } from "../lab/free-port.js";
 import { backplane, project, resetHosts, sh, ROOT } from "./helpers.js";
 import { PREPARE } from "./replication-stack.js";
 
@@ -65,16 +65,6 @@ const statusOf = (rs: JsonResult[], probe: string) => byProbe(rs, probe).map((r)
 const SLOW_WRITES_START = "nohup timeout 300 sh -c 'while :; do dd if=/dev/zero of=/tank/srv/postgres/bp-slow bs=8k count=50 oflag=dsync status=none; done' >/dev/null 2>&1 & echo $! > /run/bp-slow.pid";
 const SLOW_WRITES_STOP = "kill $(cat /run/bp-slow.pid) 2>/dev/null; sleep 1; rm -f /run/bp-slow.pid /tank/srv/postgres/bp-slow";
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === "object" && a ? a.port : 0));
-    });
-  });
-}
 
 describe("probes (vm tier)", () => {
   beforeAll(async () => {

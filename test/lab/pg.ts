@@ -9,7 +9,7 @@ import { mkdtemp, rm, readdir, chmod, chown } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createServer } from "node:net";
+import { freePort } from "./free-port.js";
 
 export interface PgServer {
   /** postgres://postgres@127.0.0.1:PORT/postgres */
@@ -26,16 +26,6 @@ async function pgBin(): Promise<string> {
   return join(root, versions[0]!, "bin");
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === "object" && a ? a.port : 0));
-    });
-  });
-}
 
 /** `fsync: true` for measurements (the tests run without it: faster, and a test server's data is thrown away). */
 export async function startPostgres(options: { fsync?: boolean } = {}): Promise<PgServer> {
