@@ -104,6 +104,8 @@ export class LocalStateBackend implements StateBackend {
 
   async write(state: State, expectedSerial: number | null, opts: WriteOptions = {}): Promise<void> {
     const previous = await this.readText();
+    // a serial only grows (a forced push may put an older one back)
+    if (expectedSerial !== null && state.serial <= expectedSerial && !opts.replaceLineage) throw new Error(`state serial ${state.serial} does not follow serial ${expectedSerial}`);
     const stored = previous === null ? null : this.parse(previous);
     if (stored && stored.lineage !== state.lineage && !opts.replaceLineage) throw new StateLineageError(state.lineage, stored.lineage, this.path);
     const found = stored?.serial ?? null;

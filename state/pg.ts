@@ -1,12 +1,14 @@
 /**
  * PostgreSQL state, shared by a team (docs/state.md). One row per workspace (the stack) with
  * lineage, serial and the state document; every serial written also goes to a history table
- * (who, when, operation). Writes are compare-and-swap — `UPDATE … WHERE lineage = $ AND
- * serial = $` — so a write from a stale serial or a foreign lineage is refused, where
- * Terraform's pg backend upserts. The lock is `pg_try_advisory_lock` held by a connection of
- * its own (the server releases it when that client dies, however it dies) plus a row saying who
- * holds it, so a refused client can name the holder. The connection string never appears in a
- * message.
+ * (who, when, operation), never overwritten. Writes are compare-and-swap — `UPDATE … WHERE
+ * lineage = $ AND serial = $` — so a write from a stale serial or a foreign lineage is refused,
+ * where Terraform's pg backend upserts. The lock is `pg_try_advisory_lock` held by a connection
+ * of its own (the server releases it when that client dies, however it dies) plus a row saying
+ * who holds it, so a refused client can name the holder. While the lock is held, writes go
+ * through that same connection: a lock lost mid-command (the session ended by force-unlock, a
+ * server restart, a dropped link) makes the next write fail instead of racing the next holder.
+ * The connection string never appears in a message.
  */
 import pg from "pg";
 import { randomUUID } from "node:crypto";
@@ -16,6 +18,9 @@ import { echo } from "../provider/model/echo.js";
 import { STATE_VERSION, StateConflictError, StateLineageError, StateLockedError, type LockInfo, type State } from "../provider/model/state.js";
 
 export const DEFAULT_SCHEMA = "terraform_remote_state";
+
+/** How long one statement may wait (a row locked by someone's open psql transaction): then it fails, it never hangs. */
+const STATEMENT_TIMEOUT_MS = 60_000;
 
 export interface PgStateOptions {
   connStr: string;
@@ -45,11 +50,23 @@ export class PgStateError extends Error {
   }
 }
 
+/** The lock this process held is gone (its session ended): nothing more may be written under it. */
+export class StateLockLostError extends Error {
+  constructor(readonly lockId: string, why: string) {
+    super(`the state lock ${lockId} was lost (${echo(why)}): another process may hold it now, so nothing more is written; run plan again to see where the hosts stand`);
+    this.name = "StateLockLostError";
+  }
+}
+
+const UNKNOWN_HOLDER = (serverPid: number | null): LockInfo => ({ id: "unknown", operation: "unknown", who: `unknown (server session ${serverPid ?? "?"})`, pid: 0, hostname: "unknown", created: "unknown" });
+
+const ours = (e: unknown) => e instanceof StateConflictError || e instanceof StateLineageError || e instanceof StateLockedError || e instanceof StateLockLostError;
+
 export class PgStateBackend implements StateBackend {
   private readonly schema: string;
   private readonly identity: { pid: number; hostname: string; who: string };
   private ready: Promise<void> | null = null;
-  private held: { id: string; client: pg.Client; operation: string } | null = null;
+  private held: { id: string; client: pg.Client; operation: string; lost: string | null } | null = null;
 
   constructor(private readonly opts: PgStateOptions) {
     this.schema = opts.schema ?? DEFAULT_SCHEMA;
@@ -64,26 +81,13 @@ export class PgStateBackend implements StateBackend {
     return `${pg.Client.prototype.escapeIdentifier(this.schema)}.${pg.Client.prototype.escapeIdentifier(table)}`;
   }
 
-  private get lockKey(): string {
-    return `backplane:${this.schema}:${this.opts.workspace}`;
-  }
-
-  /** One short-lived client per operation (no pool: a CLI run makes few queries and must exit when done). */
-  private async withClient<T>(what: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
-    await this.ensureSchema();
-    const c = await this.connect(what);
-    try {
-      return await fn(c);
-    } catch (e) {
-      if (e instanceof StateConflictError || e instanceof StateLineageError || e instanceof StateLockedError) throw e;
-      throw new PgStateError(what, e);
-    } finally {
-      await c.end().catch(() => undefined);
-    }
+  /** The advisory lock's two keys: schema and workspace hashed apart (no separator two names could share). */
+  private get lockArgs(): [string, string] {
+    return [this.schema, this.opts.workspace];
   }
 
   private async connect(what: string): Promise<pg.Client> {
-    const c = new pg.Client({ connectionString: this.opts.connStr, application_name: "backplane", connectionTimeoutMillis: 15_000 });
+    const c = new pg.Client({ connectionString: this.opts.connStr, application_name: "backplane", connectionTimeoutMillis: 15_000, statement_timeout: STATEMENT_TIMEOUT_MS, keepAlive: true });
     // a dropped connection emits 'error' on the client: without a listener it would kill the process
     c.on("error", () => undefined);
     try {
@@ -95,22 +99,45 @@ export class PgStateBackend implements StateBackend {
     return c;
   }
 
+  /** One short-lived client per operation (no pool: a CLI run makes few queries and must exit when done). */
+  private async withClient<T>(what: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+    await this.ensureSchema();
+    const c = await this.connect(what);
+    try {
+      return await fn(c);
+    } catch (e) {
+      if (ours(e)) throw e;
+      throw new PgStateError(what, e);
+    } finally {
+      await c.end().catch(() => undefined);
+    }
+  }
+
+  /**
+   * The tables, created only when missing: a team role may hold no CREATE right at all (the
+   * check comes first; PostgreSQL checks privileges before IF NOT EXISTS). Grants a role
+   * needs: docs/state.md.
+   */
   private ensureSchema(): Promise<void> {
     this.ready ??= (async () => {
-      const c = await this.connect("creating the schema");
+      const c = await this.connect("checking the tables");
       try {
+        const tables = ["backplane_states", "backplane_state_history", "backplane_locks"];
+        const r = await c.query("SELECT count(*)::int AS n FROM unnest($1::text[]) t WHERE to_regclass(t) IS NOT NULL", [tables.map((t) => this.q(t))]);
+        if (r.rows[0].n === tables.length) return;
         await c.query("BEGIN");
         // two first runs at once: CREATE … IF NOT EXISTS alone can still collide
-        await c.query("SELECT pg_advisory_xact_lock(hashtextextended('backplane:schema', 0))");
+        await c.query("SELECT pg_advisory_xact_lock(hashtext('backplane:schema'))");
         await c.query(`CREATE SCHEMA IF NOT EXISTS ${pg.Client.prototype.escapeIdentifier(this.schema)}`);
         await c.query(`CREATE TABLE IF NOT EXISTS ${this.q("backplane_states")} (workspace text PRIMARY KEY, lineage text NOT NULL, serial bigint NOT NULL, state text NOT NULL, updated_at timestamptz NOT NULL DEFAULT now())`);
-        await c.query(`CREATE TABLE IF NOT EXISTS ${this.q("backplane_state_history")} (workspace text NOT NULL, lineage text NOT NULL, serial bigint NOT NULL, state text NOT NULL, operation text NOT NULL, who text NOT NULL, written_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (workspace, lineage, serial))`);
+        // every write its own row (a forced push of an older serial does not replace what was written before)
+        await c.query(`CREATE TABLE IF NOT EXISTS ${this.q("backplane_state_history")} (id bigserial PRIMARY KEY, workspace text NOT NULL, lineage text NOT NULL, serial bigint NOT NULL, resources integer NOT NULL, state text NOT NULL, operation text NOT NULL, who text NOT NULL, written_at timestamptz NOT NULL DEFAULT clock_timestamp())`);
         await c.query(`CREATE TABLE IF NOT EXISTS ${this.q("backplane_locks")} (workspace text PRIMARY KEY, id text NOT NULL, info jsonb NOT NULL, backend_pid integer NOT NULL)`);
         await c.query("COMMIT");
       } catch (e) {
         await c.query("ROLLBACK").catch(() => undefined);
         this.ready = null;
-        throw new PgStateError("creating the schema", e);
+        throw new PgStateError("creating the tables", e);
       } finally {
         await c.end().catch(() => undefined);
       }
@@ -132,43 +159,61 @@ export class PgStateBackend implements StateBackend {
   }
 
   async write(state: State, expectedSerial: number | null, opts: WriteOptions = {}): Promise<void> {
-    await this.withClient("writing state", async (c) => {
-      const doc = JSON.stringify(state, null, 2) + "\n";
-      await c.query("BEGIN");
+    // a serial only grows (a forced push may put an older one back)
+    if (expectedSerial !== null && state.serial <= expectedSerial && !opts.replaceLineage) throw new Error(`state serial ${state.serial} does not follow serial ${expectedSerial}`);
+    await this.ensureSchema();
+    if (this.held) {
+      const held = this.held;
+      if (held.lost) throw new StateLockLostError(held.id, held.lost);
+      // under the lock, through the lock's own session: if that session is gone, so is the write
       try {
-        const r = expectedSerial === null
-          ? await c.query(`INSERT INTO ${this.q("backplane_states")} (workspace, lineage, serial, state) VALUES ($1, $2, $3, $4) ON CONFLICT (workspace) DO NOTHING`, [this.opts.workspace, state.lineage, state.serial, doc])
-          : opts.replaceLineage
-            ? await c.query(`UPDATE ${this.q("backplane_states")} SET lineage = $2, serial = $3, state = $4, updated_at = now() WHERE workspace = $1 AND serial = $5`, [this.opts.workspace, state.lineage, state.serial, doc, expectedSerial])
-            : await c.query(`UPDATE ${this.q("backplane_states")} SET serial = $3, state = $4, updated_at = now() WHERE workspace = $1 AND lineage = $2 AND serial = $5`, [this.opts.workspace, state.lineage, state.serial, doc, expectedSerial]);
-        if (r.rowCount !== 1) {
-          const now = await c.query(`SELECT lineage, serial FROM ${this.q("backplane_states")} WHERE workspace = $1`, [this.opts.workspace]);
-          const found = now.rows[0] as { lineage: string; serial: string } | undefined;
-          if (found && found.lineage !== state.lineage) throw new StateLineageError(state.lineage, found.lineage, this.describe());
-          throw new StateConflictError(expectedSerial ?? -1, found ? Number(found.serial) : -1);
-        }
-        await c.query(`INSERT INTO ${this.q("backplane_state_history")} (workspace, lineage, serial, state, operation, who) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (workspace, lineage, serial) DO UPDATE SET state = EXCLUDED.state, operation = EXCLUDED.operation, who = EXCLUDED.who, written_at = now()`, [this.opts.workspace, state.lineage, state.serial, doc, this.held?.operation ?? "write", this.identity.who]);
-        await c.query("COMMIT");
+        await this.writeOn(held.client, state, expectedSerial, opts);
       } catch (e) {
-        await c.query("ROLLBACK").catch(() => undefined);
-        throw e;
+        if (ours(e)) throw e;
+        held.lost ??= (e as Error).message;
+        throw new StateLockLostError(held.id, held.lost);
       }
-    });
+      return;
+    }
+    await this.withClient("writing state", (c) => this.writeOn(c, state, expectedSerial, opts));
+  }
+
+  private async writeOn(c: pg.Client, state: State, expectedSerial: number | null, opts: WriteOptions): Promise<void> {
+    const doc = JSON.stringify(state, null, 2) + "\n";
+    await c.query("BEGIN");
+    try {
+      const r = expectedSerial === null
+        ? await c.query(`INSERT INTO ${this.q("backplane_states")} (workspace, lineage, serial, state) VALUES ($1, $2, $3, $4) ON CONFLICT (workspace) DO NOTHING`, [this.opts.workspace, state.lineage, state.serial, doc])
+        : opts.replaceLineage
+          ? await c.query(`UPDATE ${this.q("backplane_states")} SET lineage = $2, serial = $3, state = $4, updated_at = now() WHERE workspace = $1 AND serial = $5`, [this.opts.workspace, state.lineage, state.serial, doc, expectedSerial])
+          : await c.query(`UPDATE ${this.q("backplane_states")} SET serial = $3, state = $4, updated_at = now() WHERE workspace = $1 AND lineage = $2 AND serial = $5`, [this.opts.workspace, state.lineage, state.serial, doc, expectedSerial]);
+      if (r.rowCount !== 1) {
+        const now = await c.query(`SELECT lineage, serial FROM ${this.q("backplane_states")} WHERE workspace = $1`, [this.opts.workspace]);
+        const found = now.rows[0] as { lineage: string; serial: string } | undefined;
+        if (found && found.lineage !== state.lineage && !opts.replaceLineage) throw new StateLineageError(state.lineage, found.lineage, this.describe());
+        throw new StateConflictError(expectedSerial ?? -1, found ? Number(found.serial) : -1);
+      }
+      await c.query(`INSERT INTO ${this.q("backplane_state_history")} (workspace, lineage, serial, resources, state, operation, who) VALUES ($1, $2, $3, $4, $5, $6, $7)`, [this.opts.workspace, state.lineage, state.serial, Object.keys(state.resources).length, doc, this.held?.operation ?? "write", this.identity.who]);
+      await c.query("COMMIT");
+    } catch (e) {
+      await c.query("ROLLBACK").catch(() => undefined);
+      throw e;
+    }
   }
 
   async history(): Promise<HistoryEntry[]> {
     return this.withClient("reading the history", async (c) => {
-      const r = await c.query(`SELECT serial, lineage, operation, who, written_at, state FROM ${this.q("backplane_state_history")} WHERE workspace = $1 ORDER BY written_at, serial`, [this.opts.workspace]);
-      return r.rows.map((x) => ({ serial: Number(x.serial), lineage: x.lineage, operation: x.operation, who: x.who, writtenAt: new Date(x.written_at).toISOString(), resources: Object.keys((JSON.parse(x.state) as State).resources).length }));
+      const r = await c.query(`SELECT serial, lineage, operation, who, written_at, resources FROM ${this.q("backplane_state_history")} WHERE workspace = $1 ORDER BY id`, [this.opts.workspace]);
+      return r.rows.map((x) => ({ serial: Number(x.serial), lineage: x.lineage, operation: x.operation, who: x.who, writtenAt: new Date(x.written_at).toISOString(), resources: Number(x.resources) }));
     });
   }
 
-  /** An old serial of this workspace's current lineage (or of `lineage`). */
+  /** An old serial of this workspace's current lineage (or of `lineage`): the last one written under that number. */
   async readSerial(serial: number, lineage?: string): Promise<State | null> {
     return this.withClient("reading an old serial", async (c) => {
       const r = lineage
-        ? await c.query(`SELECT state FROM ${this.q("backplane_state_history")} WHERE workspace = $1 AND serial = $2 AND lineage = $3`, [this.opts.workspace, serial, lineage])
-        : await c.query(`SELECT h.state FROM ${this.q("backplane_state_history")} h JOIN ${this.q("backplane_states")} s ON s.workspace = h.workspace AND s.lineage = h.lineage WHERE h.workspace = $1 AND h.serial = $2`, [this.opts.workspace, serial]);
+        ? await c.query(`SELECT state FROM ${this.q("backplane_state_history")} WHERE workspace = $1 AND serial = $2 AND lineage = $3 ORDER BY id DESC LIMIT 1`, [this.opts.workspace, serial, lineage])
+        : await c.query(`SELECT h.state FROM ${this.q("backplane_state_history")} h JOIN ${this.q("backplane_states")} s ON s.workspace = h.workspace AND s.lineage = h.lineage WHERE h.workspace = $1 AND h.serial = $2 ORDER BY h.id DESC LIMIT 1`, [this.opts.workspace, serial]);
       return r.rows.length ? this.parse(r.rows[0].state as string) : null;
     });
   }
@@ -177,7 +222,7 @@ export class PgStateBackend implements StateBackend {
     await this.ensureSchema();
     const c = await this.connect("taking the lock");
     try {
-      const got = await c.query("SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS ok", [this.lockKey]);
+      const got = await c.query("SELECT pg_try_advisory_lock(hashtext($1), hashtext($2)) AS ok", this.lockArgs);
       if (!got.rows[0].ok) {
         await c.end().catch(() => undefined);
         throw await this.lockedBy();
@@ -185,83 +230,85 @@ export class PgStateBackend implements StateBackend {
       const info: LockInfo = { id: randomUUID(), operation, who: this.identity.who, pid: this.identity.pid, hostname: this.identity.hostname, created: new Date().toISOString() };
       // the row of a holder that died is replaced: its advisory lock went with its connection
       await c.query(`INSERT INTO ${this.q("backplane_locks")} (workspace, id, info, backend_pid) VALUES ($1, $2, $3, pg_backend_pid()) ON CONFLICT (workspace) DO UPDATE SET id = EXCLUDED.id, info = EXCLUDED.info, backend_pid = EXCLUDED.backend_pid`, [this.opts.workspace, info.id, JSON.stringify(info)]);
-      this.held = { id: info.id, client: c, operation };
+      const held = { id: info.id, client: c, operation, lost: null as string | null };
+      // the session ending (terminated, server restart, link dropped) is the lock ending
+      c.on("error", (e: Error) => (held.lost ??= e.message));
+      c.on("end", () => (held.lost ??= "its database session ended"));
+      this.held = held;
       return info;
     } catch (e) {
       await c.end().catch(() => undefined);
-      if (e instanceof StateLockedError) throw e;
+      if (ours(e)) throw e;
       throw new PgStateError("taking the lock", e);
     }
   }
 
-  /** The refusal naming the holder, from its row (written right after it took the lock: a moment's wait covers that gap). */
-  private async lockedBy(): Promise<StateLockedError> {
-    for (let i = 0; i < 20; i++) {
-      const row = await this.lockRow();
-      if (row) return new StateLockedError(row.info, { scope: this.opts.scope });
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    return new StateLockedError({ id: "unknown", operation: "unknown", who: "unknown", pid: 0, hostname: "unknown", created: "unknown" }, { scope: this.opts.scope });
+  /** The server session holding this workspace's advisory lock, or null when nobody does. */
+  private async holderPid(c: pg.Client): Promise<number | null> {
+    const r = await c.query("SELECT l.pid FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2 AND l.classid = hashtext($1)::oid AND l.objid = hashtext($2)::oid", this.lockArgs);
+    return r.rows.length ? (r.rows[0].pid as number) : null;
   }
 
-  private async lockRow(): Promise<{ info: LockInfo; backendPid: number } | null> {
+  /** Who holds the lock: the row whose session is the holder's (a row of a dead holder names nobody). */
+  private async holder(): Promise<{ pid: number | null; info: LockInfo | null }> {
     return this.withClient("reading the lock", async (c) => {
+      const pid = await this.holderPid(c);
       const r = await c.query(`SELECT info, backend_pid FROM ${this.q("backplane_locks")} WHERE workspace = $1`, [this.opts.workspace]);
-      return r.rows.length ? { info: r.rows[0].info as LockInfo, backendPid: r.rows[0].backend_pid as number } : null;
+      const row = r.rows[0] as { info: LockInfo; backend_pid: number } | undefined;
+      return { pid, info: row && pid !== null && row.backend_pid === pid ? row.info : null };
     });
+  }
+
+  /** The refusal naming the holder (its row is written just after it took the lock: a moment's wait covers that). */
+  private async lockedBy(): Promise<StateLockedError> {
+    let last: { pid: number | null; info: LockInfo | null } = { pid: null, info: null };
+    for (let i = 0; i < 20; i++) {
+      last = await this.holder();
+      if (last.info) return new StateLockedError(last.info, { scope: this.opts.scope });
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return new StateLockedError(UNKNOWN_HOLDER(last.pid), { scope: this.opts.scope });
   }
 
   async unlock(id: string): Promise<void> {
     if (!this.held || this.held.id !== id) throw new Error(`lock ${echo(id)} is not held by this process`);
-    const { client } = this.held;
+    const held = this.held;
     this.held = null;
     try {
-      await client.query(`DELETE FROM ${this.q("backplane_locks")} WHERE workspace = $1 AND id = $2`, [this.opts.workspace, id]);
-      await client.query("SELECT pg_advisory_unlock(hashtextextended($1, 0))", [this.lockKey]);
+      if (held.lost) throw new StateLockLostError(held.id, held.lost);
+      await held.client.query("SELECT pg_advisory_unlock(hashtext($1), hashtext($2))", this.lockArgs);
+      await held.client.query(`DELETE FROM ${this.q("backplane_locks")} WHERE workspace = $1 AND id = $2`, [this.opts.workspace, id]);
+    } catch (e) {
+      if (ours(e)) throw e;
+      throw new StateLockLostError(held.id, (e as Error).message);
     } finally {
       // ending the session releases the advisory lock in any case
-      await client.end().catch(() => undefined);
+      await held.client.end().catch(() => undefined);
     }
   }
 
+  /**
+   * Ends the holder's session (an advisory lock is released only by its own session), after
+   * checking the ID against the holder's row; `unknown` ends a holder that has no row.
+   */
   async forceUnlock(id: string): Promise<void> {
-    const row = await this.lockRow();
-    if (!row || (await this.lockFree())) {
-      if (row) await this.deleteRow(row.info.id);
-      throw new Error("the state is not locked");
-    }
-    if (row.info.id !== id) throw new Error(`lock ID ${echo(id)} does not match the lock held (${echo(row.info.id)})`);
     if (this.held?.id === id) return this.unlock(id);
-    // an advisory lock is released only by its session: end the holder's session
+    const h = await this.holder();
+    if (h.pid === null) throw new Error("the state is not locked");
+    const actual = h.info?.id ?? "unknown";
+    if (actual !== id) throw new Error(`lock ID ${echo(id)} does not match the lock held (${echo(actual)})`);
     await this.withClient("ending the lock holder's session", async (c) => {
-      await c.query("SELECT pg_terminate_backend($1)", [row.backendPid]);
-    });
-    await this.deleteRow(id);
-    for (let i = 0; i < 50 && !(await this.lockFree()); i++) await new Promise((r) => setTimeout(r, 100));
-  }
-
-  private async deleteRow(id: string): Promise<void> {
-    await this.withClient("removing the lock row", (c) => c.query(`DELETE FROM ${this.q("backplane_locks")} WHERE workspace = $1 AND id = $2`, [this.opts.workspace, id]));
-  }
-
-  /** Whether nobody holds the advisory lock (tried and given back at once). */
-  private async lockFree(): Promise<boolean> {
-    if (this.held) return false;
-    return this.withClient("checking the lock", async (c) => {
-      const r = await c.query("SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS ok", [this.lockKey]);
-      if (r.rows[0].ok) await c.query("SELECT pg_advisory_unlock(hashtextextended($1, 0))", [this.lockKey]);
-      return r.rows[0].ok as boolean;
+      const r = await c.query("SELECT pg_terminate_backend($1) AS ok", [h.pid]);
+      if (!r.rows[0].ok) throw new Error(`could not end the holder's session (server pid ${h.pid}): the role needs to be the holder's or have pg_signal_backend`);
+      for (let i = 0; i < 50 && (await this.holderPid(c)) === h.pid; i++) await new Promise((res) => setTimeout(res, 100));
+      if ((await this.holderPid(c)) === h.pid) throw new Error(`the holder's session (server pid ${h.pid}) is still there after 5 s`);
+      await c.query(`DELETE FROM ${this.q("backplane_locks")} WHERE workspace = $1 AND id = $2`, [this.opts.workspace, actual]);
     });
   }
 
   async currentLock(): Promise<LockInfo | null> {
-    const row = await this.lockRow();
-    if (this.held) return row?.info ?? null;
-    if (await this.lockFree()) {
-      // a row left by a holder that died: the server already released its lock
-      if (row) await this.deleteRow(row.info.id);
-      return null;
-    }
-    return row?.info ?? { id: "unknown", operation: "unknown", who: "unknown", pid: 0, hostname: "unknown", created: "unknown" };
+    const h = await this.holder();
+    if (h.pid === null) return null;
+    return h.info ?? UNKNOWN_HOLDER(h.pid);
   }
 }

@@ -65,7 +65,7 @@ export function registerStateCommands(program: Command, kit: StateKit): void {
       await kit.withStateLock(p, o, "state mv", async () => {
         const s = await p.backend.read();
         if (!s) throw new Error("there is no state yet");
-        await p.backend.write(moveInState(s, from, to), s.serial);
+        await p.backend.write(moveInState(s, from, to, p.graph.resources.get(to)?.host), s.serial);
         out(`Moved ${from} to ${to}.${p.graph.resources.has(to) ? "" : ` (${to} is not in the stack's code yet: the next plan proposes to remove it unless the code declares it)`}`);
       });
     });

@@ -86,5 +86,8 @@ describe("examples/ci's workflow steps (vm tier, real PostgreSQL)", () => {
     const drift = await step(["drift", "--no-synth"], env);
     expect(drift.exitCode, drift.stdout + drift.stderr).toBe(0);
     expect(drift.stdout + drift.stderr).not.toMatch(/belongs to another stack/);
+    // the last step, always: no key stays behind
+    expect((await step(["cleanup"], { BACKPLANE_INVENTORY: inventory })).exitCode).toBe(0);
+    await expect(readFile(join(home, ".backplane-ci", "deploy_key"), "utf8")).rejects.toThrow(/ENOENT/);
   }, 300_000);
 });

@@ -78,6 +78,11 @@ describe("state commands on PostgreSQL", () => {
     expect(forced.exitCode, forced.stderr).toBe(0);
     expect(JSON.parse((await backplane(dir, ["state", "pull", "--no-synth"], env)).stdout)).toMatchObject({ lineage: "FOREIGN", serial: 50 });
 
+    // a destination newer than the source is never overwritten (its serial would go back)
+    writeFileSync(join(dir, "older.tfstate"), JSON.stringify({ ...STATE, lineage: "FOREIGN", serial: 3 }));
+    const backwards = await backplane(dir, ["state", "migrate", "--to", "pg", "--path", "older.tfstate", "--no-synth"], env);
+    expect(backwards.exitCode).toBe(1);
+    expect(backwards.stderr).toContain("already holds a state (lineage FOREIGN, serial 50); it is not overwritten by lineage FOREIGN serial 3");
     // and back to a local file
     const back = await backplane(dir, ["state", "migrate", "--to", "local", "--path", "back.tfstate", "--no-synth"], env);
     expect(back.exitCode, back.stderr).toBe(0);

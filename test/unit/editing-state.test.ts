@@ -24,6 +24,8 @@ describe("state mv, push rules (pure)", () => {
     expect(() => moveInState(STATE, "backplane_dataset.old_name", "backplane_pool.x")).toThrow(/cannot become a backplane_pool/);
     expect(() => moveInState(STATE, "backplane_dataset.nope", "backplane_dataset.x")).toThrow(/not in state/);
     expect(() => moveInState(STATE, "backplane_dataset.old_name", "x; rm -rf /")).toThrow(/not a resource address/);
+    expect(() => moveInState(STATE, "backplane_dataset.old_name", "backplane_dataset.dr_backup", "dr")).toThrow(/declared on host dr, but backplane_dataset.old_name is tank\/a on prod/);
+    expect(moveInState(STATE, "backplane_dataset.old_name", "backplane_dataset.prod_a", "prod").resources["backplane_dataset.prod_a"]).toBeDefined();
   });
   it("push: same lineage and a higher serial, unless forced", () => {
     expect(pushRefusal(STATE, { ...STATE, serial: 8 }, false)).toBeNull();
@@ -36,6 +38,13 @@ describe("state mv, push rules (pure)", () => {
     expect(stateDocumentProblems(STATE)).toEqual([]);
     expect(stateDocumentProblems([])).toEqual(["is not a JSON object"]);
     expect(stateDocumentProblems({ version: 2, serial: -1, resources: { "x y": {} } })).toEqual(["version 2 is not 1", "has no lineage", "has no serial (a whole number)", "resource x y is not a resource record (type, host, id, attributes)"]);
+    // what would crash the planner or state mv later
+    const bad = (r: Record<string, unknown>) => stateDocumentProblems({ ...STATE, resources: { "backplane_dataset.a": { type: "backplane_dataset", host: "prod", id: "tank/a", attributes: {}, ...r } } });
+    expect(bad({ attributes: null })).toEqual(["resource backplane_dataset.a is not a resource record (type, host, id, attributes)"]);
+    expect(bad({ attributes: [] })).toHaveLength(1);
+    expect(bad({ dependencies: "backplane_pool.x" })).toEqual(["resource backplane_dataset.a: dependencies must be a list of resource addresses"]);
+    expect(bad({ dependencies: [42] })).toHaveLength(1);
+    expect(bad({ type: "backplane_pool" })).toEqual(["resource backplane_dataset.a says it is a backplane_pool"]);
   });
 });
 

@@ -54,6 +54,13 @@ export function conformance(name: string, freshSpec: () => StoreSpec, extra?: ()
       expect((await b.read())!.serial).toBe(2);
     });
 
+    it("refuses a write whose serial does not follow the one it replaces", async () => {
+      await b.write({ ...newState("l"), serial: 5 }, null);
+      await expect(b.write({ ...newState("l"), serial: 5 }, 5)).rejects.toThrow(/serial 5 does not follow serial 5/);
+      await expect(b.write({ ...newState("l"), serial: 3 }, 5)).rejects.toThrow(/does not follow/);
+      expect((await b.read())!.serial).toBe(5);
+    });
+
     it("refuses a write of another lineage, whatever its serial, and writes nothing", async () => {
       await b.write({ ...newState("mine"), serial: 1 }, null);
       const e = await b.write({ ...newState("theirs"), serial: 2 }, 1).catch((x: unknown) => x);
