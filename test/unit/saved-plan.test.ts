@@ -31,6 +31,14 @@ describe("a saved plan", () => {
     ["a command in the file was edited", (s) => { s.plan.changes[0]!.steps[0]!.command = argv("zfs", "destroy", "-r", "tank"); }, {}, "backplane_dataset.logs: the plan file's change differs"],
     ["a change's destructive flag was edited", (s) => { s.plan.changes[0]!.destructive = true; }, {}, "the plan file's change differs"],
     ["a change was added to the file", (s) => { s.plan.changes.push({ ...change, address: "backplane_dataset.extra" }); }, {}, "backplane_dataset.extra: the plan file's change differs"],
+    // every field that decides what runs is part of what was reviewed
+    ["a change was marked deferred (resolved only at apply)", (s) => { s.plan.changes[0]!.deferred = true; }, {}, "the plan file's change differs"],
+    ["a change gained a resource it also uses", (s) => { s.plan.changes[0]!.alsoUses = ["backplane_pool.tank"]; }, {}, "the plan file's change differs"],
+    ["a step gained a capture", (s) => { s.plan.changes[0]!.steps[0]!.captures = "guid"; }, {}, "the plan file's change differs"],
+    ["a step gained a hand-over to another host", (s) => { s.plan.changes[0]!.steps[0]!.handOver = { host: "dr", command: argv("sh", "-c", "cat") } as never; }, {}, "the plan file's change differs"],
+    ["where a destroyed object is kept aside was edited", (s) => { s.plan.changes[0]!.keptAside = "tank/backplane-pre-9/x"; }, {}, "the plan file's change differs"],
+    ["what moves aside with it was edited", (s) => { s.plan.changes[0]!.movedAsideWith = ["backplane_dataset.other"]; }, {}, "the plan file's change differs"],
+    ["a host appeared that the plan never read", () => {}, { live: { ...live, dr: { "pool backup": "ONLINE" } } }, "dr changed since it was made:\n      dr: pool backup: (absent) -> ONLINE"],
   ];
   it.each(refusals)("is refused when %s", (_what, edit, current, says) => {
     const s = saved();
@@ -51,6 +59,45 @@ describe("a saved plan", () => {
     const s = saved();
     s.lineage = "L-other";
     expect(savedPlanProblems(s, now({ state: null }))).toContain("the plan file's lineage differs from its own plan's");
+  });
+
+  it("names each reason, and shows at most 20 of a host's differences", () => {
+    const many = Object.fromEntries(Array.from({ length: 25 }, (_, i) => [`k${String(i).padStart(2, "0")}`, `v${i}`]));
+    const problems = savedPlanProblems(saved(), now({ state: { ...state, serial: 5 }, stack: "other", live: { prod: many } }));
+    expect(problems[0]).toBe("it was made for stack 'seed', not 'other'");
+    expect(problems).toContain("state serial is 5, the plan was made at 4");
+    const host = problems.find((p) => p.startsWith("prod changed since it was made:"))!;
+    expect(host.split("\n").length).toBe(1 + 20 + 1);
+    expect(host).toContain("prod: k00: (absent) -> v0");
+    expect(host.endsWith("... and 7 more")).toBe(true);
+    const e = new StalePlanError(problems);
+    expect(e.message).toBe(`saved plan is stale: ${problems.join("\n  and: ")}\nrun plan again`);
+    expect(e.name).toBe("StalePlanError");
+    expect(savedPlanProblems(saved(), now({ state: null })).join()).toContain("state serial is none, the plan was made at 4");
+    // exactly 20 differences: all shown, no "more"
+    const twenty = { ...live.prod, ...Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`k${i}`, "x"])) };
+    const p20 = savedPlanProblems(saved(), now({ live: { prod: twenty } })).find((p) => p.startsWith("prod changed"))!;
+    expect(p20).not.toContain("more");
+  });
+
+  it("reads the options: none, nulls skipped, lists of addresses, refreshOnly true or false; anything else refused", () => {
+    const opts = (o: unknown) => parseSavedPlan(JSON.stringify({ ...saved(), options: o }), "x.plan").options;
+    const noOptions = JSON.parse(JSON.stringify(saved()));
+    delete noOptions.options;
+    expect(parseSavedPlan(JSON.stringify(noOptions), "x.plan").options).toEqual({});
+    expect(opts({ targets: null, replace: ["a", "b"], refreshOnly: true })).toEqual({ replace: ["a", "b"], refreshOnly: true });
+    for (const bad of [[], "x", 3, { refreshOnly: "yes" }, { targets: ["a", 1] }, { replace: [1] }, { refreshOnly: 1 }]) expect(() => opts(bad), JSON.stringify(bad)).toThrow(/x\.plan: options may hold only/);
+  });
+
+  it("refuses a file that lacks a part of a plan, naming the file", () => {
+    for (const part of ["stack", "lineage", "configHash", "plan", "live"]) {
+      const d = JSON.parse(JSON.stringify(saved()));
+      delete d[part];
+      expect(() => parseSavedPlan(JSON.stringify(d), "x.plan"), part).toThrow("x.plan lacks stack, lineage, configuration hash, plan or live summary");
+      d[part] = 7;
+      expect(() => parseSavedPlan(JSON.stringify(d), "x.plan"), part).toThrow(StalePlanError);
+    }
+    for (const notObject of ["null", "[]", "3", '"plan"']) expect(() => parseSavedPlan(notObject, "x.plan")).toThrow(/not a backplane plan of format/);
   });
 
   it("refuses a file that is not a plan of this format", () => {
