@@ -103,6 +103,82 @@ describe("pinned host keys are parsed, not pattern-matched", () => {
   });
 });
 
+describe("a key blob is read field by field (RSA, ECDSA, ed25519), each refusal saying what is wrong", () => {
+  // the wire format: each field a 4-byte big-endian length and its bytes; real keys taken apart and put back together
+  const dir = mkdtempSync(join(tmpdir(), "bp-keys2-"));
+  const real: Record<string, string> = {};
+  if (hasSsh) for (const [name, args] of [["ed25519", ["-t", "ed25519"]], ["rsa", ["-t", "rsa", "-b", "2048"]], ["p256", ["-t", "ecdsa", "-b", "256"]]] as const) {
+    execFileSync("ssh-keygen", [...args, "-N", "", "-q", "-f", join(dir, name)]);
+    real[name] = readFileSync(join(dir, `${name}.pub`), "utf8").split(" ")[1]!;
+  }
+  rmSync(dir, { recursive: true, force: true });
+  const fields = (b64: string): Buffer[] => {
+    const b = Buffer.from(b64, "base64");
+    const out: Buffer[] = [];
+    for (let at = 0; at < b.length; ) {
+      const n = b.readUInt32BE(at);
+      out.push(b.subarray(at + 4, at + 4 + n));
+      at += 4 + n;
+    }
+    return out;
+  };
+  const blob = (...parts: (Buffer | string)[]) => Buffer.concat(parts.flatMap((p) => {
+    const x = typeof p === "string" ? Buffer.from(p) : p;
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(x.length);
+    return [len, x];
+  })).toString("base64");
+  const problem = (type: string, b64: string) => hostKeyProblem(`${type} ${b64}`);
+
+  it("RSA: an even exponent, an exponent of 1 and a modulus under 1024 bits are refused; the real parts pass", () => {
+    if (!hasSsh) return;
+    const [, e, n] = fields(real.rsa!);
+    expect(problem("ssh-rsa", blob("ssh-rsa", e!, n!))).toBeNull();
+    expect(problem("ssh-rsa", blob("ssh-rsa", Buffer.from([0x01, 0x00, 0x00]), n!))).toBe("the RSA exponent is not an odd number above 1");
+    expect(problem("ssh-rsa", blob("ssh-rsa", Buffer.from([0x01]), n!))).toBe("the RSA exponent is not an odd number above 1");
+    expect(problem("ssh-rsa", blob("ssh-rsa", Buffer.from([0x00, 0x00]), n!))).toBe("the RSA exponent is not an odd number above 1");
+    // the real modulus cut to 1016 bits (127 bytes, top bit set) and to exactly 1024
+    expect(problem("ssh-rsa", blob("ssh-rsa", e!, Buffer.concat([Buffer.from([0]), n!.subarray(1, 128)])))).toBe("the RSA modulus has 1016 bits; OpenSSH refuses fewer than 1024");
+    expect(problem("ssh-rsa", blob("ssh-rsa", e!, Buffer.concat([Buffer.from([0]), n!.subarray(1, 129)])))).toBeNull();
+    expect(problem("ssh-rsa", blob("ssh-rsa", e!, Buffer.from([0, 0, 0])))).toBe("the RSA modulus has 0 bits; OpenSSH refuses fewer than 1024");
+  });
+
+  it("ECDSA: the curve must be the label's, the point uncompressed and of the curve's size", () => {
+    if (!hasSsh) return;
+    const [, curve, q] = fields(real.p256!);
+    expect(curve!.toString()).toBe("nistp256");
+    expect(problem("ecdsa-sha2-nistp256", blob("ecdsa-sha2-nistp256", "nistp384", q!))).toBe("the key is labelled ecdsa-sha2-nistp256 but names the curve nistp384");
+    expect(problem("ecdsa-sha2-nistp256", blob("ecdsa-sha2-nistp256", "nistp256", q!.subarray(0, 64)))).toBe("a ecdsa-sha2-nistp256 key is an uncompressed point of 65 bytes; this one is 64");
+    const compressed = Buffer.from(q!);
+    compressed[0] = 2;
+    expect(problem("ecdsa-sha2-nistp256", blob("ecdsa-sha2-nistp256", "nistp256", compressed))).toBe("a ecdsa-sha2-nistp256 key is an uncompressed point of 65 bytes; this one is 65");
+    // the size is checked, not that the point lies on the curve (ssh refuses such a key when it connects)
+    expect(problem("ecdsa-sha2-nistp384", blob("ecdsa-sha2-nistp384", "nistp384", Buffer.concat([q!, Buffer.alloc(32)])))).toBeNull();
+    expect(problem("ecdsa-sha2-nistp521", blob("ecdsa-sha2-nistp521", "nistp521", q!))).toBe("a ecdsa-sha2-nistp521 key is an uncompressed point of 133 bytes; this one is 65");
+  });
+
+  it("ed25519: the key is 32 bytes; a blob cut before or inside a field says which", () => {
+    if (!hasSsh) return;
+    const [, k] = fields(real.ed25519!);
+    expect(problem("ssh-ed25519", blob("ssh-ed25519", k!.subarray(0, 31)))).toBe("an ssh-ed25519 key is 32 bytes; this one is 31");
+    expect(problem("ssh-ed25519", blob("ssh-ed25519"))).toBe("the key blob is truncated before the ed25519 key");
+    const inside = Buffer.from(blob("ssh-ed25519", k!), "base64").subarray(0, 4 + 11 + 4 + 10).toString("base64");
+    expect(problem("ssh-ed25519", inside)).toBe("the key blob is truncated inside the ed25519 key (needs 32 bytes, has 10)");
+    expect(problem("ssh-ed25519", blob("ssh-ed25519", k!, "x"))).toBe("the key blob has 5 bytes after the key");
+    expect(problem("ssh-ed25519", Buffer.from([0, 0, 0]).toString("base64"))).toBe("the key blob is truncated before its type");
+  });
+
+  it("the line: one key type and base64 with an optional comment; a control character named by its code point", () => {
+    if (!hasSsh) return;
+    expect(hostKeyProblem(`ssh-ed25519  ${real.ed25519}`)).toMatch(/^must be an OpenSSH public key line/);
+    expect(hostKeyProblem(`ssh-ed25519 ${real.ed25519} `)).toMatch(/^must be an OpenSSH public key line/);
+    expect(hostKeyProblem(`ssh-ed25519 ${real.ed25519} a comment`)).toBeNull();
+    expect(hostKeyProblem(`ssh-ed25519 ${real.ed25519}\u0007`)).toBe("contains a control character (U+0007); a host key is one line");
+    expect(hostKeyProblem(`ssh-ed25519 ${real.ed25519!.slice(0, -4)}AA=A`)).toBe("the key is not canonical base64");
+    expect(hostKeyProblem("ssh-dss AAAA")).toBe(`key type 'ssh-dss' is not one of ssh-ed25519, ssh-rsa, ecdsa-sha2-nistp256, ecdsa-sha2-nistp384, ecdsa-sha2-nistp521`);
+  });
+});
+
 describe("each host has its own ssh master and its pinning cannot be widened", () => {
   const option = (args: string[], key: string) => args.find((a) => a.startsWith(`${key}=`));
   it("two aliases with the same address, port and user get different ControlPaths (a timeout on one cannot cut the other)", async () => {
