@@ -36,8 +36,8 @@ describe("a saved plan", () => {
     ["a change gained a resource it also uses", (s) => { s.plan.changes[0]!.alsoUses = ["backplane_pool.tank"]; }, {}, "the plan file's change differs"],
     ["a step gained a capture", (s) => { s.plan.changes[0]!.steps[0]!.captures = "guid"; }, {}, "the plan file's change differs"],
     ["a step gained a hand-over to another host", (s) => { s.plan.changes[0]!.steps[0]!.handOver = { host: "dr", command: argv("sh", "-c", "cat") } as never; }, {}, "the plan file's change differs"],
-    ["where a destroyed object is kept aside was edited", (s) => { s.plan.changes[0]!.keptAside = "tank/backplane-pre-9/x"; }, {}, "the plan file's change differs"],
-    ["what moves aside with it was edited", (s) => { s.plan.changes[0]!.movedAsideWith = ["backplane_dataset.other"]; }, {}, "the plan file's change differs"],
+    ["where a destroyed object is kept aside was edited", (s) => { s.plan.changes[0]!.keptAside = { at: "tank/backplane-pre-9/logs", snapshot: "backplane-pre-9", carries: [] }; }, {}, "the plan file's change differs"],
+    ["what moves aside with it was edited", (s) => { s.plan.changes[0]!.movedAsideWith = "backplane_dataset.other"; }, {}, "the plan file's change differs"],
     ["a host appeared that the plan never read", () => {}, { live: { ...live, dr: { "pool backup": "ONLINE" } } }, "dr changed since it was made:\n      dr: pool backup: (absent) -> ONLINE"],
   ];
   it.each(refusals)("is refused when %s", (_what, edit, current, says) => {
