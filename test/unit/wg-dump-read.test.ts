@@ -6,6 +6,8 @@
  */
 import { describe, it, expect } from "vitest";
 import { execa } from "execa";
+import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { mkdtemp, writeFile, chmod, symlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -75,5 +77,60 @@ describe("the wireguard host read", () => {
     const live = wgHost.parse(String(r.stdout));
     expect(live.markers.get("wg0")).toBe("OTHER-STACK");
     expect(live.markers.size).toBe(1);
+  });
+});
+
+describe("the dump is redacted on the host and parsed strictly", () => {
+  // keys made now by the real wg; the dump laid out as `wg show all dump` prints it (tab-separated)
+  const hasWg = (() => { try { return execFileSync("sh", ["-c", "command -v wg"]).length > 0; } catch { return false; } })();
+  const wgOut = (args: string[], input?: string) => execFileSync("wg", args, input === undefined ? {} : { input }).toString().trim();
+  const keys = hasWg ? (() => {
+    const priv = wgOut(["genkey"]);
+    const peerPriv = wgOut(["genkey"]);
+    return { priv, pub: wgOut(["pubkey"], priv), peer: wgOut(["pubkey"], peerPriv), peer2: wgOut(["pubkey"], wgOut(["genkey"])), psk: wgOut(["genpsk"]) };
+  })() : null;
+  const dump = () => [
+    ["wg0", keys!.priv, keys!.pub, "51820", "off"],
+    ["wg0", keys!.peer, keys!.psk, "10.200.0.12:51820", "10.201.0.9/32,10.201.0.2/32", "1795702624", "12468", "108780", "25"],
+    ["wg0", keys!.peer2, "(none)", "(none)", "(none)", "0", "0", "0", "off"],
+    ["wg1", wgOut(["genkey"]), wgOut(["pubkey"], wgOut(["genkey"])), "51821", "51820"],
+  ].map((l) => l.join("\t")).join("\n");
+
+  it("blanks the private key, replaces the preshared key by its fingerprint, and keeps the rest", async () => {
+    if (!hasWg) return;
+    const r = await runWith(`#!/bin/sh\nprintf '%s\\n' '${dump()}'\n`);
+    expect(r.exitCode).toBe(0);
+    const out = String(r.stdout);
+    expect(out).not.toContain(keys!.priv);
+    expect(out).not.toContain(keys!.psk);
+    const fp = createHash("sha256").update(`backplane-psk:${keys!.psk}`).digest("hex").slice(0, 16);
+    expect(out.split("\n")[0]).toBe(`wg0\t(hidden)\t${keys!.pub}\t51820\toff`);
+    expect(out.split("\n")[1]).toBe(`wg0\t${keys!.peer}\tfp:${fp}\t10.200.0.12:51820\t10.201.0.9/32,10.201.0.2/32\t1795702624\t12468\t108780\t25`);
+    const live = wgDump.parse(out);
+    expect(live.get("wg0")).toMatchObject({ publicKey: keys!.pub, listenPort: 51820, fwmark: 0 });
+    expect(live.get("wg1")).toMatchObject({ listenPort: 51821, fwmark: 51820 });
+    expect(live.get("wg0")!.peers.get(keys!.peer)).toEqual({ publicKey: keys!.peer, hasPresharedKey: true, presharedKeyFingerprint: fp, endpoint: "10.200.0.12:51820", allowedIps: ["10.201.0.2/32", "10.201.0.9/32"], latestHandshake: 1795702624, rx: 12468n, tx: 108780n, keepalive: 25 });
+    expect(live.get("wg0")!.peers.get(keys!.peer2)).toEqual({ publicKey: keys!.peer2, hasPresharedKey: false, presharedKeyFingerprint: null, endpoint: null, allowedIps: [], latestHandshake: 0, rx: 0n, tx: 0n, keepalive: 0 });
+  });
+
+  it("refuses, without echoing it, a line that still holds a key; and duplicates, orphans, odd counters and column counts", async () => {
+    if (!hasWg) return;
+    const out = String((await runWith(`#!/bin/sh\nprintf '%s\\n' '${dump()}'\n`)).stdout).trimEnd().split("\n");
+    const unredacted = out[0]!.replace("(hidden)", keys!.priv);
+    const e = (() => { try { wgDump.parse(unredacted); return null; } catch (x) { return x as Error; } })();
+    expect(e!.message).toBe("wg show all dump: line 1: the private key column was not blanked on the host");
+    expect(e!.message).not.toContain(keys!.priv);
+    const psk = out[1]!.replace(/fp:[0-9a-f]{16}/, keys!.psk);
+    const e2 = (() => { try { wgDump.parse(`${out[0]}\n${psk}`); return null; } catch (x) { return x as Error; } })();
+    expect(e2!.message).toBe("wg show all dump: line 2: the preshared key column was not replaced by its fingerprint on the host");
+    expect(e2!.message).not.toContain(keys!.psk);
+    expect(() => wgDump.parse(`${out[0]}\n${out[0]}`)).toThrow("wg show all dump: line 2: interface wg0 listed twice");
+    expect(() => wgDump.parse(out[1]!)).toThrow("wg show all dump: line 1: peer line before its interface wg0");
+    for (const [col, bad] of [[5, "x"], [6, "-1"], [7, "1e3"]] as const) {
+      const cols = out[1]!.split("\t");
+      cols[col] = bad;
+      expect(() => wgDump.parse(`${out[0]}\n${cols.join("\t")}`)).toThrow("wg show all dump: line 2: handshake/rx/tx are not numbers");
+    }
+    expect(() => wgDump.parse(`${out[0]}\textra`)).toThrow("wg show all dump: line 1: expected 5 (interface) or 9 (peer) columns, got 6");
   });
 });
