@@ -11,7 +11,11 @@ import { createHash } from "node:crypto";
 import { mkdtemp, writeFile, chmod, symlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { wgDump } from "../../provider/wg/facts.js";
+import { wgDump, ipAddr, ipLink } from "../../provider/wg/facts.js";
+import { readFileSync } from "node:fs";
+import { dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { splitSections } from "../../provider/engine/batch.js";
 
 async function runWith(wg: string | null) {
   const bin = await mkdtemp(join(tmpdir(), "bp-wg-"));
@@ -132,5 +136,39 @@ describe("the dump is redacted on the host and parsed strictly", () => {
       expect(() => wgDump.parse(`${out[0]}\n${cols.join("\t")}`)).toThrow("wg show all dump: line 2: handshake/rx/tx are not numbers");
     }
     expect(() => wgDump.parse(`${out[0]}\textra`)).toThrow("wg show all dump: line 1: expected 5 (interface) or 9 (peer) columns, got 6");
+  });
+});
+
+describe("addresses and links as ip prints them (captured from a vm-tier host with a mesh)", () => {
+  const sections = () => {
+    const dir = join(dirname(fileURLToPath(import.meta.url)), "..", "fixtures", "refresh");
+    const nonce = readFileSync(join(dir, "zfs-2.3-prod-seed-dr-health.nonce"), "utf8").trim();
+    return splitSections(readFileSync(join(dir, "zfs-2.3-prod-seed-dr-health.txt"), "utf8"), nonce);
+  };
+  it("reads every address of every interface, IPv4 and IPv6, in order", () => {
+    const a = ipAddr.parse(sections().get("ip-addr")!.stdout);
+    expect(a.get("wg0")).toEqual(["10.201.0.137/24"]);
+    expect(a.get("ens6")).toEqual(["10.0.2.15/24", "fec0::5054:ff:febb:101/64", "fe80::5054:ff:febb:101/64"]);
+    expect(a.get("lo")).toEqual(["127.0.0.1/8", "::1/128"]);
+    expect(() => ipAddr.parse("garbage line\n")).toThrow('ip -o addr show: line 1: unexpected line "garbage line"');
+  });
+  it("reads each link's MTU and whether it is UP (the flag, not a word that contains it)", () => {
+    const l = ipLink.parse(sections().get("ip-link")!.stdout);
+    expect(l.get("wg0")).toEqual({ mtu: 1420, up: true });
+    expect(l.get("lo")).toEqual({ mtu: 65536, up: true });
+    const down = ipLink.parse("4: wg0: <POINTOPOINT,NOARP> mtu 1380 qdisc noop state DOWN mode DEFAULT group default qlen 1000\\    link/none \n");
+    expect(down.get("wg0")).toEqual({ mtu: 1380, up: false });
+    // a veth in a namespace is printed name@peer
+    expect(ipLink.parse("7: veth0@if6: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue state UP\n").get("veth0")).toEqual({ mtu: 1500, up: true });
+    expect(ipLink.parse("4: wg0: <POINTOPOINT,LOWER_UP> mtu 1420 qdisc noqueue\n").get("wg0")!.up).toBe(false);
+    expect(() => ipLink.parse("4: wg0 no flags\n")).toThrow('ip -o link show: line 1: unexpected line "4: wg0 no flags"');
+  });
+  it("the host read: implementation, persisted configs, markers; each at most once", async () => {
+    const { wgHost } = await import("../../provider/wg/facts.js");
+    expect(wgHost.parse("impl wireguard-go\nconf wg0\nconf wg1\n")).toEqual({ implementation: "wireguard-go", persisted: new Set(["wg0", "wg1"]), markers: new Map() });
+    expect(wgHost.parse("impl none\n").implementation).toBe("none");
+    expect(() => wgHost.parse("impl quantum\n")).toThrow('wireguard host: line 1: unexpected or repeated line "impl quantum"');
+    expect(() => wgHost.parse("impl kernel\nconf wg0\nconf wg0\n")).toThrow(/line 3: unexpected or repeated/);
+    expect(() => wgHost.parse("impl kernel\nconf a-name-longer-than-15\n")).toThrow(/unexpected/);
   });
 });
