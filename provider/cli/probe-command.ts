@@ -30,6 +30,12 @@ export function parseListen(text: string): { host: string; port: number } {
   return { host: m[1] ?? m[2]!, port };
 }
 
+/** What to tell an operator who serves the metrics beyond this machine (they name hosts, pools and datasets; no TLS, no authentication). */
+export function listenWarning(host: string): string | null {
+  if (/^127\./.test(host) || host === "::1" || host === "localhost") return null;
+  return `backplane probe: serving on ${host}, beyond this machine: /metrics names hosts, pools and datasets and has no TLS or authentication; keep it on loopback or a trusted network`;
+}
+
 /** The probes of one stack, evaluated with transports kept open between evaluations (one ssh master per host). */
 export function probeEvaluator(p: Workspace) {
   const transports = transportsFor(p.graph.hosts.values());
@@ -119,6 +125,8 @@ export function registerProbeCommand(program: Command, kit: CliKit): void {
       const p = await kit.project(o);
       const ev = probeEvaluator(p);
       if (where) {
+        const warning = listenWarning(where.host);
+        if (warning) err(warning);
         const server = await serveMetrics(ev.evaluate, where, cacheMs, err);
         const a = server.address();
         err(`backplane probe: serving http://${typeof a === "object" && a ? (a.family === "IPv6" ? `[${a.address}]` : a.address) : where.host}:${typeof a === "object" && a ? a.port : where.port}/metrics (evaluations cached ${o.cache})`);

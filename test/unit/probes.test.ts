@@ -15,7 +15,7 @@ import { probeThresholds, probe as probeKind, type ProbeCheck } from "../../prov
 import { renderPrometheus, renderProbeTable, renderProbeJson, METRICS, probeName } from "../../provider/engine/probe-render.js";
 import { probeExitCode, type ProbeReport, type ProbeResult } from "../../provider/model/probe.js";
 import { ParseError } from "../../provider/model/fact.js";
-import { serveMetrics, parseListen } from "../../provider/cli/probe-command.js";
+import { serveMetrics, parseListen, listenWarning } from "../../provider/cli/probe-command.js";
 import { connect } from "node:net";
 import { validateBlock } from "../../provider/schema/validate.js";
 import { makePlan } from "../../provider/engine/plan.js";
@@ -522,6 +522,10 @@ describe("probe --listen", () => {
     expect(parseListen("127.0.0.1:9187")).toEqual({ host: "127.0.0.1", port: 9187 });
     expect(parseListen("[::1]:9187")).toEqual({ host: "::1", port: 9187 });
     for (const bad of ["9187", "127.0.0.1:0", "127.0.0.1:70000", "::1:9187", "host:port"]) expect(() => parseListen(bad)).toThrow(/is not HOST:PORT/);
+  });
+  it("warns when it serves beyond loopback (no TLS, no authentication), and not on loopback", () => {
+    for (const h of ["127.0.0.1", "127.1.2.3", "::1", "localhost"]) expect(listenWarning(h)).toBeNull();
+    for (const h of ["0.0.0.0", "::", "10.0.0.5"]) expect(listenWarning(h)).toMatch(/beyond this machine: \/metrics names hosts, pools and datasets and has no TLS or authentication/);
   });
 });
 
