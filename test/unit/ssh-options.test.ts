@@ -168,6 +168,25 @@ describe("a key blob is read field by field (RSA, ECDSA, ed25519), each refusal 
     expect(problem("ssh-ed25519", Buffer.from([0, 0, 0]).toString("base64"))).toBe("the key blob is truncated before its type");
   });
 
+  it("boundaries: an empty field right at the end is read (and refused for its size), exponent 3 is the smallest accepted", () => {
+    if (!hasSsh) return;
+    expect(problem("ssh-ed25519", blob("ssh-ed25519", ""))).toBe("an ssh-ed25519 key is 32 bytes; this one is 0");
+    const [, , n] = fields(real.rsa!);
+    expect(problem("ssh-rsa", blob("ssh-rsa", Buffer.from([3]), n!))).toBeNull();
+    expect(hostKeyProblem(`ssh-ed25519 ${real.ed25519}\u001b`)).toBe("contains a control character (U+001B); a host key is one line");
+  });
+
+  it("a known_hosts file: indented lines, runs of blanks and [host]:port names are read; comments and near-misses are not", async () => {
+    if (!hasSsh) return;
+    const { learnedHostKeyOf } = await import("../../provider/schema/host-key.js");
+    const key = `ssh-ed25519 ${real.ed25519}`;
+    expect(learnedHostKeyOf(`   prod   ssh-ed25519   ${real.ed25519}\n`, "prod")).toEqual({ key });
+    expect(learnedHostKeyOf(`[prod]:2222 ${key}\n`, "prod")).toEqual({ key });
+    expect(learnedHostKeyOf(`#prod ${key}\n`, "prod")).toEqual({ none: true });
+    expect(learnedHostKeyOf(`x[prod]:2222 ${key}\n[prod]:22x ${key}\n`, "prod")).toEqual({ none: true });
+    expect(learnedHostKeyOf(`@cert-authority prod ${key}\n`, "prod")).toEqual({ none: true });
+  });
+
   it("the line: one key type and base64 with an optional comment; a control character named by its code point", () => {
     if (!hasSsh) return;
     expect(hostKeyProblem(`ssh-ed25519  ${real.ed25519}`)).toMatch(/^must be an OpenSSH public key line/);
