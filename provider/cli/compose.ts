@@ -27,17 +27,28 @@ export interface BackendWiring {
   fault?: (point: "state-write") => void;
 }
 
-export function stateBackendFor(p: Project, wiring: BackendWiring = {}): StateBackend {
+/** The stack's local state file: `path`, else its LocalBackend's path, else terraform.<stack>.tfstate beside cdktf.json. */
+export function localStatePath(p: Project, path?: string): string {
   const b = p.graph.backend;
-  if (!b || b.type === "local") {
-    const path = b?.path ?? `terraform.${p.stack}.tfstate`;
-    return new LocalStateBackend(isAbsolute(path) ? path : resolve(p.dir, path), { onNotice: wiring.onNotice, scope: wiring.scope, fault: wiring.fault });
-  }
-  // Terraform's pg backend reads the same variables when the block leaves them out; the
-  // connection string (it may hold a password) is never printed
-  const connStr = b.connStr || process.env.PG_CONN_STR;
+  const chosen = path ?? (b?.type === "local" && b.path ? b.path : `terraform.${p.stack}.tfstate`);
+  return isAbsolute(chosen) ? chosen : resolve(p.dir, chosen);
+}
+
+/**
+ * The stack's PostgreSQL settings as Terraform's pg backend reads them: the PgBackend block,
+ * else PG_CONN_STR / PG_SCHEMA_NAME, else the default schema (`schema` overrides). The
+ * connection string (it may hold a password) is never printed.
+ */
+export function pgSettings(p: Project, schema?: string): { connStr: string | undefined; schema: string } {
+  const b = p.graph.backend?.type === "pg" ? p.graph.backend : undefined;
+  return { connStr: b?.connStr || process.env.PG_CONN_STR, schema: schema ?? b?.schemaName ?? process.env.PG_SCHEMA_NAME ?? DEFAULT_SCHEMA };
+}
+
+export function stateBackendFor(p: Project, wiring: BackendWiring = {}): StateBackend {
+  if (p.graph.backend?.type !== "pg") return new LocalStateBackend(localStatePath(p), { onNotice: wiring.onNotice, scope: wiring.scope, fault: wiring.fault });
+  const { connStr, schema } = pgSettings(p);
   if (!connStr) throw new Error(`stack ${p.stack} keeps its state in PostgreSQL (PgBackend) but names no connection string: set PG_CONN_STR (preferred: it stays out of cdk.tf.json) or connStr`);
-  return new PgStateBackend({ connStr, schema: b.schemaName ?? process.env.PG_SCHEMA_NAME ?? DEFAULT_SCHEMA, workspace: p.stack, scope: wiring.scope });
+  return new PgStateBackend({ connStr, schema, workspace: p.stack, scope: wiring.scope });
 }
 
 export function workspaceOf(p: Project, wiring: BackendWiring = {}): Workspace {

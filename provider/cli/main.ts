@@ -123,8 +123,9 @@ async function planFor(p: Workspace, opts: { refreshOnly?: boolean; targets?: st
   try {
     const refreshed = await refreshAll(p.graph, transports, 8, { health: opts.health === true });
     const { live, failed } = refreshed;
-    const plan = makePlan({ stack: p.stack, graph: p.graph, state, live, unread: failed, newLineage: randomUUID(), refreshOnly: opts.refreshOnly, targets: opts.targets, replace: opts.replace });
-    return { plan, state, transports, live, refreshed };
+    const planNow = Math.floor(Date.now() / 1000);
+    const plan = makePlan({ stack: p.stack, graph: p.graph, state, live, unread: failed, newLineage: randomUUID(), refreshOnly: opts.refreshOnly, targets: opts.targets, replace: opts.replace, now: planNow });
+    return { plan, state, transports, live, refreshed, planNow };
   } catch (e) {
     await closeAll(transports);
     throw e;
@@ -343,10 +344,10 @@ withLocking(withCommon(program.command("drift").description("CI check: exit 0 wh
     await oneJsonDocument(o.format === "json", o.stack, async (print) => {
       const p = await project(o);
       process.exitCode = await withStateLock(p, o, "drift", async () => {
-        const { plan, transports, state, refreshed } = await planFor(p, { health: o.probes === true });
+        const { plan, transports, state, refreshed, planNow } = await planFor(p, { health: o.probes === true });
         let probes: ProbeReport | null = null;
         try {
-          if (o.probes) probes = await runProbes(p.graph, transports, state, p.stack, refreshed);
+          if (o.probes) probes = await runProbes(p.graph, transports, state, p.stack, { refreshed, plan, planNow });
         } finally {
           await closeAll(transports);
         }

@@ -5,8 +5,8 @@
  */
 import type { Command } from "commander";
 import { readFile } from "node:fs/promises";
-import { resolve, isAbsolute } from "node:path";
-import type { Workspace } from "./compose.js";
+import { resolve } from "node:path";
+import { localStatePath, pgSettings, type Workspace } from "./compose.js";
 import type { CliKit } from "./restore-commands.js";
 import type { StateBackend } from "../../state/backend.js";
 import { LocalStateBackend } from "../../state/local.js";
@@ -107,12 +107,10 @@ export function registerStateCommands(program: Command, kit: StateKit): void {
     .action(async (o: Common & Locking & { to: string; path?: string; schema?: string }) => {
       if (o.to !== "pg" && o.to !== "local") throw new Error("--to takes pg or local");
       const p = await open(o);
-      const b = p.graph.backend;
-      const localPath = o.path ?? (b?.type === "local" && b.path ? b.path : `terraform.${p.stack}.tfstate`);
-      const local = new LocalStateBackend(isAbsolute(localPath) ? localPath : resolve(p.dir, localPath));
-      const connStr = (b?.type === "pg" ? b.connStr : undefined) || process.env.PG_CONN_STR;
+      const local = new LocalStateBackend(localStatePath(p, o.path));
+      const { connStr, schema } = pgSettings(p, o.schema);
       if (!connStr) throw new Error("state migrate needs the PostgreSQL connection string: set PG_CONN_STR");
-      const pgb = new PgStateBackend({ connStr, schema: o.schema ?? (b?.type === "pg" ? b.schemaName : undefined) ?? process.env.PG_SCHEMA_NAME ?? DEFAULT_SCHEMA, workspace: p.stack });
+      const pgb = new PgStateBackend({ connStr, schema, workspace: p.stack });
       const [from, to] = o.to === "pg" ? [local, pgb] : [pgb, local];
       await withBothLocks(from, to, o, async () => {
         const s = await from.read();

@@ -8,6 +8,7 @@ import { randomBytes, randomUUID } from "node:crypto";
 import type { DesiredGraph } from "./load.js";
 import type { Transport } from "../transport/transport.js";
 import type { State } from "../model/state.js";
+import type { Plan } from "../model/plan.js";
 import type { ProbeReport, ProbeResult } from "../model/probe.js";
 import { refreshAll, type Refreshed } from "./project.js";
 import { makePlan } from "./plan.js";
@@ -43,23 +44,24 @@ export async function sampleIo(t: Transport, seconds: number): Promise<IoSample>
 }
 
 /**
- * `refreshed`: hosts already read with health facts (`backplane drift --probes` plans from the
- * same read); otherwise they are read here, while the I/O samples run.
+ * `planned`: hosts already read with health facts and the plan made from them, at `planNow`
+ * (`backplane drift --probes`: one read, one plan); otherwise both are made here, the hosts
+ * read while the I/O samples run.
  */
-export async function runProbes(graph: DesiredGraph, transports: ReadonlyMap<string, Transport>, state: State | null, stack: string, refreshed?: Refreshed): Promise<ProbeReport> {
+export async function runProbes(graph: DesiredGraph, transports: ReadonlyMap<string, Transport>, state: State | null, stack: string, planned?: { refreshed: Refreshed; plan: Plan; planNow: number }): Promise<ProbeReport> {
   const t0 = Date.now();
   const at = new Date(t0).toISOString();
   const probes = [...graph.resources.values()].filter((r) => r.type === "backplane_probe");
   const ioSeconds = new Map<string, number>();
   for (const p of probes) if (p.config.check === "io_latency") ioSeconds.set(p.host, Math.max(ioSeconds.get(p.host) ?? 0, probeThresholds(p.config).sampleSeconds));
   const [read, ...io] = await Promise.all([
-    refreshed ?? refreshAll(graph, transports, 8, { health: true }),
+    planned?.refreshed ?? refreshAll(graph, transports, 8, { health: true }),
     ...[...ioSeconds].map(async ([host, seconds]) => [host, await sampleIo(transports.get(host)!, seconds).catch((e: Error): IoSample => ({ failed: e.message }))] as const),
   ]);
   const ioByHost = new Map(io);
   const { live, failed } = read;
-  const planNow = Math.floor(Date.now() / 1000);
-  const plan = makePlan({ stack, graph, state, live, unread: failed, newLineage: randomUUID(), now: planNow });
+  const planNow = planned?.planNow ?? Math.floor(Date.now() / 1000);
+  const plan = planned?.plan ?? makePlan({ stack, graph, state, live, unread: failed, newLineage: randomUUID(), now: planNow });
   const unread = new Map(failed.map((f) => [f.host, f.message]));
   const replications = replicationViews([...graph.resources.values()], plan, unread);
   const peerNames = new Map<string, string>();
