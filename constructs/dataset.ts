@@ -9,6 +9,7 @@ import { dataset as datasetKind } from "../provider/schema/kinds/dataset.js";
 import { PROFILES, type ProfileName } from "../provider/zfs/profiles.js";
 import { validateAtSynth, ConstructError } from "./validation.js";
 import type { Host } from "./host.js";
+import { SnapshotPolicy, type SnapshotSchedule } from "./snapshot-policy.js";
 
 export interface DatasetProps {
   /** full name, pool first: tank/srv/uploads */
@@ -23,6 +24,11 @@ export interface DatasetProps {
   createParents?: boolean;
   /** datasets or pools this one must come after (its parent, usually) */
   dependsOn?: Array<{ readonly fqn: string } | Dataset>;
+  /**
+   * Snapshots on a schedule, run by a timer on the host: true = the profile's policy
+   * (docs/schedules.md; none for transcode and ciWorkspace), or a schedule of your own.
+   */
+  snapshots?: boolean | SnapshotSchedule;
 }
 
 export class Dataset extends Construct {
@@ -30,6 +36,8 @@ export class Dataset extends Construct {
   readonly resource: DatasetL1;
   readonly host: Host;
   readonly properties: Readonly<Record<string, string>>;
+  /** the dataset's snapshot policy, when it has one */
+  readonly snapshotPolicy?: SnapshotPolicy;
 
   constructor(scope: Construct, id: string, props: DatasetProps & { host: Host }) {
     super(scope, id);
@@ -62,6 +70,9 @@ export class Dataset extends Construct {
       createParents: props.createParents,
       dependsOn: props.dependsOn?.map((d) => (d instanceof Dataset ? d.resource : d)) as DatasetL1[] | undefined,
     });
+    if (props.snapshots === true && !profile) throw new ConstructError(this.node.path, "snapshots: true takes the profile's policy, and this dataset has no profile: give a schedule ({ hourly: 24, daily: 7 })");
+    const schedule = props.snapshots === true ? profile!.snapshots : props.snapshots || null;
+    if (schedule) this.snapshotPolicy = new SnapshotPolicy(this, "snapshots", { ...schedule, host: props.host, dataset: this });
   }
 
   /** "dataset@snap" for use as a clone origin; "@latest" means the newest snapshot at apply. */

@@ -121,7 +121,7 @@ async function planFor(p: Workspace, opts: { refreshOnly?: boolean; targets?: st
   const state = await p.backend.read();
   const transports = transportsFor(p.graph.hosts.values());
   try {
-    const refreshed = await refreshAll(p.graph, transports, 8, { health: opts.health === true });
+    const refreshed = await refreshAll(p.graph, transports, 8, { health: opts.health === true, state });
     const { live, failed } = refreshed;
     const planNow = Math.floor(Date.now() / 1000);
     const plan = makePlan({ stack: p.stack, graph: p.graph, state, live, unread: failed, newLineage: randomUUID(), refreshOnly: opts.refreshOnly, targets: opts.targets, replace: opts.replace, now: planNow });
@@ -263,7 +263,7 @@ withLocking(withCommon(program.command("apply").description("apply the changes (
         const saved = parseSavedPlan(await readFile(planfile, "utf8"), planfile);
         transports = transportsFor(p.graph.hosts.values());
         // a saved plan is compared with every host as it is now: all must be read
-        live = everyHostRead(await refreshAll(p.graph, transports));
+        live = everyHostRead(await refreshAll(p.graph, transports, 8, { state }));
         const { targets, replace, refreshOnly } = saved.options;
         const fresh = makePlan({ targets, replace, refreshOnly, stack: p.stack, graph: p.graph, state, live, newLineage: saved.lineage });
         const problems = savedPlanProblems(saved, { stack: p.stack, state, configHash: p.configHash, fresh, live: liveSummaries(live, p.graph.hosts) });

@@ -14,6 +14,7 @@ import { replicationDatasets, replicationKeys, replicationSnapshots } from "../z
 import type { HostHealth, HostLive, Readable, ReplicationSnapshotRow, HostWireGuard, LivePool, PropertyTable, PropertyValue, SnapshotRow } from "../model/live.js";
 import { poolStatus, datasetSpace, datasetSpaceLegacy, poolCapacity } from "../zfs/health-facts.js";
 import { hostSaid } from "../model/echo.js";
+import { timerFacts } from "../systemd/timers.js";
 
 export class RefreshError extends Error {
   constructor(readonly host: string, readonly fact: string, detail: string) {
@@ -36,6 +37,8 @@ export interface RefreshOptions {
   replication?: boolean;
   /** probes are evaluated: pool status, dataset space, snapshot times and the host's clock */
   health?: boolean;
+  /** the stack or its state has schedules: backplane's systemd timers, their files and last runs */
+  timers?: boolean;
 }
 
 const REPLICATION_ITEMS: BatchItem[] = [
@@ -58,6 +61,7 @@ const HEALTH_ITEMS: BatchItem[] = [
 export function refreshItems(userProperties: readonly string[], options: RefreshOptions = {}): BatchItem[] {
   const items = [...baseItems(userProperties), ...(options.replication ? REPLICATION_ITEMS : [])];
   if (options.health) items.push(...HEALTH_ITEMS, ...(options.replication ? [] : REPLICATION_ITEMS.filter((i) => i.key === "repl-snapshots")));
+  if (options.timers) items.push({ key: "timers", command: timerFacts.command });
   return items;
 }
 
@@ -163,7 +167,8 @@ export function parseRefresh(host: string, sections: Map<string, SectionResult>,
       }
     : undefined;
   const health = options.health ? parseHealth(host, sections, replication?.snapshots) : undefined;
-  return { host, legacy, zfs: version, kernel, pools: livePools, datasets, snapshots: snaps, wg, ...(replication ? { replication } : {}), ...(health ? { health } : {}) };
+  const timers = options.timers ? timerFacts.parse(section(host, sections, "timers").stdout) : undefined;
+  return { host, legacy, zfs: version, kernel, pools: livePools, datasets, snapshots: snaps, wg, ...(replication ? { replication } : {}), ...(health ? { health } : {}), ...(timers ? { timers } : {}) };
 }
 
 function parseHealth(host: string, sections: Map<string, SectionResult>, snapshotTimes: Map<string, ReplicationSnapshotRow> | undefined): HostHealth {

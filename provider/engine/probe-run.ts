@@ -55,7 +55,7 @@ export async function runProbes(graph: DesiredGraph, transports: ReadonlyMap<str
   const ioSeconds = new Map<string, number>();
   for (const p of probes) if (p.config.check === "io_latency") ioSeconds.set(p.host, Math.max(ioSeconds.get(p.host) ?? 0, probeThresholds(p.config).sampleSeconds));
   const [read, ...io] = await Promise.all([
-    planned?.refreshed ?? refreshAll(graph, transports, 8, { health: true }),
+    planned?.refreshed ?? refreshAll(graph, transports, 8, { health: true, state }),
     ...[...ioSeconds].map(async ([host, seconds]) => [host, await sampleIo(transports.get(host)!, seconds).catch((e: Error): IoSample => ({ failed: e.message }))] as const),
   ]);
   const ioByHost = new Map(io);

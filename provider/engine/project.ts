@@ -12,7 +12,8 @@ import { configHash } from "./saved-plan.js";
 import { refreshHost } from "./live.js";
 import type { HostLive, UnreadHost } from "../model/live.js";
 import type { Transport } from "../transport/transport.js";
-import { userPropertiesOf } from "../resources/index.js";
+import { hasTimers, userPropertiesOf } from "../resources/index.js";
+import type { State } from "../model/state.js";
 
 /** A synthesized stack, loaded and validated. */
 export interface Project {
@@ -64,9 +65,9 @@ export interface Refreshed {
  * reachable, host key refused, output not understood) does not stop the others: its error is
  * kept, so a plan can show what was read and say what was not.
  */
-export async function refreshAll(graph: DesiredGraph, transports: ReadonlyMap<string, Transport>, parallelism = 8, extra: { health?: boolean } = {}): Promise<Refreshed> {
+export async function refreshAll(graph: DesiredGraph, transports: ReadonlyMap<string, Transport>, parallelism = 8, extra: { health?: boolean; state?: State | null } = {}): Promise<Refreshed> {
   const userProps = userPropertiesOf([...graph.resources.values()].map((r) => r.config));
-  const options = { replication: [...graph.resources.values()].some((r) => r.type === "backplane_replication"), health: extra.health === true };
+  const options = { replication: [...graph.resources.values()].some((r) => r.type === "backplane_replication"), health: extra.health === true, timers: hasTimers(graph, extra.state ?? null) };
   const hosts = [...transports.keys()];
   const read = new Map<string, HostLive>();
   const failed = new Map<string, string>();

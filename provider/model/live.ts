@@ -104,6 +104,34 @@ export interface HostLive {
   replication?: HostReplication;
   /** health facts: read only for `backplane probe` */
   health?: HostHealth;
+  /** backplane's systemd timers (snapshot policies, scheduled replications): read when the stack or its state has any */
+  timers?: HostTimers;
+}
+
+/** One unit as `systemctl show` reports it. */
+export interface LiveUnit {
+  loadState: string;
+  /** enabled, disabled, masked, … */
+  unitFileState: string;
+  /** active, inactive, failed, … */
+  activeState: string;
+  /** the last run's result: success, exit-code, signal, timeout, … */
+  result: string;
+  exitStatus: number | null;
+  /** epoch seconds the last run ended */
+  exitedAt: number | null;
+  /** epoch seconds a timer last fired */
+  lastTrigger: number | null;
+  dropIns: string[];
+}
+
+export interface HostTimers {
+  /** false: the host has no systemctl (nothing can be scheduled there) */
+  systemd: boolean;
+  /** our units' and scripts' files: path → sha256 of the content */
+  files: Map<string, string>;
+  /** unit name (backplane-snapshot-<id>.timer) → state */
+  units: Map<string, LiveUnit>;
 }
 
 /** A host whose live facts could not be read (unreachable, host key refused, output not understood), with why. */

@@ -8,13 +8,14 @@ import { clone } from "./kinds/clone.js";
 import { wireguardInterface, wireguardPeer } from "./kinds/wireguard.js";
 import { replication } from "./kinds/replication.js";
 import { probe } from "./kinds/probe.js";
+import { snapshotPolicy } from "./kinds/snapshot-policy.js";
 import { hostFacts } from "./kinds/host-facts.js";
 
 export const PROVIDER_NAME = "backplane";
 export const PROVIDER_SOURCE = "registry.terraform.io/backplane/backplane";
 
 export const providerConfig = host;
-export const RESOURCE_KINDS: readonly KindSpec[] = [pool, dataset, snapshot, clone, wireguardInterface, wireguardPeer, replication, probe];
+export const RESOURCE_KINDS: readonly KindSpec[] = [pool, dataset, snapshot, clone, wireguardInterface, wireguardPeer, replication, snapshotPolicy, probe];
 export const DATA_KINDS: readonly KindSpec[] = [hostFacts];
 
 const BY_TYPE = new Map(RESOURCE_KINDS.map((k) => [k.type, k]));

@@ -3,7 +3,7 @@
  * functions that judge an import graph against it. Reading the graph is import-graph.ts.
  *
  *   model      the ground: imports nothing of ours
- *   zfs, wg    domain: catalogues, names, parsers, argv builders — the model only
+ *   zfs, wg, systemd  domain: catalogues, names, parsers, argv builders — the model only
  *   schema     zod schemas built on the domain catalogues
  *   resources  pure per-kind plan/diff/steps — model, domain, schema
  *   transport  runs processes on hosts — the model only
@@ -12,13 +12,14 @@
  *   cli        the composition root: picks the transport and the state backend
  */
 
-export type Layer = "model" | "zfs" | "wg" | "schema" | "resources" | "transport" | "state" | "engine" | "cli";
+export type Layer = "model" | "zfs" | "wg" | "systemd" | "schema" | "resources" | "transport" | "state" | "engine" | "cli";
 
 /** Longest prefix wins. */
 const LAYER_OF: [prefix: string, layer: Layer][] = [
   ["provider/model/", "model"],
   ["provider/zfs/", "zfs"],
   ["provider/wg/", "wg"],
+  ["provider/systemd/", "systemd"],
   ["provider/schema/", "schema"],
   ["provider/resources/", "resources"],
   ["provider/transport/", "transport"],
@@ -31,12 +32,13 @@ const MAY_IMPORT: Record<Layer, readonly Layer[]> = {
   model: [],
   zfs: ["model"],
   wg: ["model"],
+  systemd: ["model"],
   schema: ["model", "zfs", "wg"],
-  resources: ["model", "zfs", "wg", "schema"],
+  resources: ["model", "zfs", "wg", "systemd", "schema"],
   transport: ["model"],
   state: ["model"],
-  engine: ["model", "zfs", "wg", "schema", "resources"],
-  cli: ["model", "zfs", "wg", "schema", "resources", "transport", "state", "engine"],
+  engine: ["model", "zfs", "wg", "systemd", "schema", "resources"],
+  cli: ["model", "zfs", "wg", "systemd", "schema", "resources", "transport", "state", "engine"],
 };
 
 /**
@@ -51,7 +53,7 @@ const ENGINE_INTERFACES = new Set(["provider/transport/transport.ts", "provider/
  * there is a deliberate decision (hashes and random names, the schema library, addresses).
  */
 const PURE_PACKAGES = new Set(["node:crypto", "zod", "ipaddr.js"]);
-const PURE: ReadonlySet<Layer> = new Set(["model", "zfs", "wg", "schema", "resources"]);
+const PURE: ReadonlySet<Layer> = new Set(["model", "zfs", "wg", "systemd", "schema", "resources"]);
 /** Packages that reach hosts or state stores: only the transport, the backends and the CLI use them. */
 const CONCRETE_PACKAGES = /^(pg|pg-pool|postgres|ssh2|node-ssh|undici|node:net|net|node:http2|node:dgram|node:module|module)$/;
 

@@ -1,0 +1,199 @@
+/**
+ * backplane_snapshot_policy: sanoid-style snapshots taken and pruned by the host itself, on
+ * a systemd timer backplane installs (provider/systemd/timers.ts). Pure.
+ *
+ * The host runs a generated POSIX sh script: the policy's values as its positional
+ * parameters (quoted by the one quoting function), then a fixed body. Each run takes the
+ * snapshot of every bucket whose current period has none yet (`zfs snapshot [-r] -o
+ * backplane:managed=<lineage>`), then prunes each bucket to its count, per dataset of the
+ * tree. It prunes only snapshots named `<prefix><label>-<slot>` that carry this stack's
+ * marker set on the snapshot itself (a hand-made one with the same name does not), never a
+ * held one (a replication's base is held), and says so for one it cannot destroy (a clone's
+ * origin). It logs each snapshot and prune with its time to the journal; a run that cannot
+ * snapshot exits non-zero (the service's failed state is drift and fails the
+ * snapshot_freshness probe).
+ */
+import { createHash } from "node:crypto";
+import type { HostLive } from "../model/live.js";
+import type { Drift } from "../model/plan.js";
+import { MANAGED_PROPERTY } from "../zfs/properties.js";
+import { bucketsOf, describeBuckets, onCalendar, specOf, type ScheduleConfig } from "../zfs/snapshot-schedule.js";
+import { installTimer, lastRunFailure, removeTimer, sha256, timerFiles, timerProblems, type TimerFiles } from "../systemd/timers.js";
+import { baseChange, deleteBase, noop, type Planned, type PlanContext, type ResourceKind } from "./kind.js";
+
+export const SNAPSHOT_POLICY = "backplane_snapshot_policy";
+export const DEFAULT_POLICY_PREFIX = "bp-auto-";
+
+const SNAPSHOT_BODY = [
+  "set -u",
+  "ds=$1 rec=$2 prefix=$3 lineage=$4 spec=$5",
+  "ms() { date +%s%3N; }",
+  'zfs list -H -o name "$ds" >/dev/null 2>&1 || { echo "cannot snapshot $ds: it does not exist" >&2; exit 1; }',
+  'if [ "$rec" = 1 ]; then r=-r; else r=; fi',
+  "now=$(date -u +%s)",
+  "failed=0",
+  "while read -r label period keep; do",
+  '  [ -n "$label" ] || continue',
+  "  case $period in",
+  '    month) stamp=$(date -u -d "@$now" +%Y%m01T000000Z) ;;',
+  // weeks start on Monday: 1970-01-05 was one (345600 s after the epoch)
+  '    10080) stamp=$(date -u -d "@$(( (now - 345600) / 604800 * 604800 + 345600 ))" +%Y%m%dT%H%M%SZ) ;;',
+  '    *) s=$((period * 60)); stamp=$(date -u -d "@$(( now / s * s ))" +%Y%m%dT%H%M%SZ) ;;',
+  "  esac",
+  '  snap="$ds@$prefix$label-$stamp"',
+  '  zfs list -H -o name -t snapshot "$snap" >/dev/null 2>&1 && continue',
+  "  t0=$(ms)",
+  `  if zfs snapshot $r -o "${MANAGED_PROPERTY}=$lineage" "$snap"; then echo "took $snap\${r:+ and its descendants} in $(( $(ms) - t0 )) ms"; else echo "cannot take $snap" >&2; failed=1; fi`,
+  "done <<EOF",
+  "$spec",
+  "EOF",
+  "t0=$(ms)",
+  'if [ "$rec" = 1 ]; then depth=-r; else depth="-d 1"; fi',
+  // the marker set on the snapshot itself (a snapshot inherits its dataset's user properties)
+  `marks=$(zfs get -H -o name,value -s local -t snapshot $depth ${MANAGED_PROPERTY} "$ds") || { echo "cannot read the snapshots of $ds" >&2; exit 1; }`,
+  'list=$(zfs list -Hp -t snapshot -o name,userrefs -s createtxg $depth "$ds") || { echo "cannot list the snapshots of $ds" >&2; exit 1; }',
+  // per dataset and bucket, oldest first: all but the newest <keep> go, held ones stay
+  "verdicts=$(printf '%s\\n' \"$list\" | MARKS=\"$marks\" SPEC=\"$spec\" LINEAGE=\"$lineage\" PREFIX=\"$prefix\" awk -F'\\t' '",
+  "  BEGIN {",
+  '    n = split(ENVIRON["MARKS"], m, "\\n"); for (i = 1; i <= n; i++) { split(m[i], f, "\\t"); if (f[2] == ENVIRON["LINEAGE"]) ours[f[1]] = 1 }',
+  '    k = split(ENVIRON["SPEC"], sp, "\\n"); for (i = 1; i <= k; i++) { split(sp[i], g, " "); if (g[1] != "") keep[g[1]] = g[3] + 0 }',
+  '    p = ENVIRON["PREFIX"]',
+  "  }",
+  "  NF == 2 && ($1 in ours) {",
+  '    at = index($1, "@"); d = substr($1, 1, at - 1); s = substr($1, at + 1)',
+  "    if (substr(s, 1, length(p)) != p) next",
+  "    rest = substr(s, length(p) + 1)",
+  "    for (l in keep) if (substr(rest, 1, length(l) + 1) == l \"-\" && length(rest) == length(l) + 17 && substr(rest, length(l) + 2) ~ /^[0-9]+T[0-9]+Z$/) { key = d SUBSEP l; c[key]++; nm[key, c[key]] = $1; rf[key, c[key]] = $2 }",
+  "  }",
+  "  END {",
+  "    for (key in c) { split(key, kl, SUBSEP); for (i = 1; i <= c[key] - keep[kl[2]]; i++) print (rf[key, i] > 0 ? \"held\" : \"destroy\") \"\\t\" nm[key, i] }",
+  "  }')",
+  "pruned=0",
+  "while IFS='\t' read -r verdict snap; do",
+  '  [ -n "$snap" ] || continue',
+  '  if [ "$verdict" = held ]; then echo "kept $snap: held ($(zfs holds -H "$snap" | cut -f 2 | tr \'\\n\' \' \'))"; continue; fi',
+  '  if zfs destroy "$snap"; then pruned=$((pruned + 1)); else echo "kept $snap: zfs destroy refused it (a clone\'s origin?)"; fi',
+  "done <<EOF",
+  "$verdicts",
+  "EOF",
+  'echo "pruned $pruned snapshot(s) of $ds in $(( $(ms) - t0 )) ms"',
+  'exit "$failed"',
+].join("\n");
+
+interface PolicyConfig extends ScheduleConfig {
+  dataset: string;
+  recursive: boolean;
+  prefix: string;
+}
+
+function configOf(c: Record<string, unknown>): PolicyConfig {
+  return { ...(c as ScheduleConfig), dataset: c.dataset as string, recursive: c.recursive === true, prefix: (c.snapshot_prefix as string | undefined) ?? DEFAULT_POLICY_PREFIX };
+}
+
+/** The policy's unit name: backplane-snapshot-<id>, the id from the stack's lineage and the address. */
+export function policyUnitName(lineage: string, address: string): string {
+  return `backplane-snapshot-${createHash("sha256").update(`${lineage}\0${address}`).digest("hex").slice(0, 16)}`;
+}
+
+/** The script, service and timer that run this policy on its host. */
+export function policyFiles(lineage: string, address: string, config: Record<string, unknown>): TimerFiles {
+  const cfg = configOf(config);
+  const buckets = bucketsOf(cfg);
+  return timerFiles({
+    name: policyUnitName(lineage, address),
+    description: "backplane snapshot policy",
+    identifier: "backplane-snapshot",
+    header: [`backplane snapshot policy ${address} of stack lineage ${lineage}: generated by backplane; an edit is drift.`, `${cfg.dataset}${cfg.recursive ? " and its descendants" : ""}: ${describeBuckets(buckets)}`].join("\n"),
+    args: [cfg.dataset, cfg.recursive ? "1" : "0", cfg.prefix, lineage, specOf(buckets)],
+    body: SNAPSHOT_BODY,
+    onCalendar: onCalendar(buckets),
+  });
+}
+
+/** What state records: the unit and each file's sha256 (drift needs them once the code is gone). */
+function recorded(files: TimerFiles): Record<string, unknown> {
+  return { unit: files.name, files: Object.fromEntries([...files.files].map(([p, t]) => [p, sha256(t)])) };
+}
+
+/** A host whose timers were not read or that cannot run them: why, or null. */
+export function timersUnavailable(live: HostLive): string | null {
+  if (!live.timers) return `the timers of ${live.host} were not read`;
+  if (!live.timers.systemd) return `${live.host} has no systemd (systemctl): backplane runs schedules as systemd timers`;
+  return null;
+}
+
+export const snapshotPolicyKind: ResourceKind = {
+  type: SNAPSHOT_POLICY,
+  id: (c) => `${c.dataset as string} snapshot policy`,
+  plan(r, state, ctx: PlanContext): Planned {
+    const base = baseChange(r, `${r.config.dataset as string} snapshot policy`);
+    const unavailable = timersUnavailable(ctx.live);
+    if (unavailable) return { errors: [unavailable], change: noop(base, "cannot be planned") };
+    const files = policyFiles(ctx.lineage, r.address, r.config);
+    const cfg = configOf(r.config);
+    const after = { ...r.config, ...recorded(files) };
+    const problems = timerProblems(files, ctx.live.timers!);
+    if (problems.length === 0) return { errors: [], change: noop(base, "up to date", after) };
+    const schedule = describeBuckets(bucketsOf(cfg));
+    return {
+      errors: [],
+      change: {
+        ...base,
+        action: state ? "update" : "create",
+        reason: state ? problems.join("; ") : "does not exist",
+        destructive: false,
+        steps: [{ command: installTimer(files), label: `Installing ${files.name}.timer` }],
+        after,
+        attrs: [
+          { name: "timer", after: `${files.name}.timer (OnCalendar=${onCalendar(bucketsOf(cfg))})` },
+          { name: "snapshots", after: `${cfg.dataset}${cfg.recursive ? " and its descendants" : ""}@${cfg.prefix}<label>-<UTC period start>: ${schedule}` },
+        ],
+      },
+    };
+  },
+  planDelete(address, state): Planned {
+    const unit = state.attributes.unit as string;
+    const prefix = (state.attributes.snapshot_prefix as string | undefined) ?? DEFAULT_POLICY_PREFIX;
+    return {
+      errors: [],
+      change: {
+        ...deleteBase(address, state),
+        action: "delete",
+        destructive: false,
+        after: null,
+        attrs: [],
+        reason: `no longer in the configuration: ${unit}.timer and its script are removed; the snapshots it took (${state.attributes.dataset as string}@${prefix}…) stay`,
+        steps: [{ command: removeTimer(unit), label: `Removing ${unit}.timer` }],
+      },
+    };
+  },
+  drift(address, state, live): Drift[] {
+    return timerDrift(address, state.host, state.id, state.attributes, live);
+  },
+  importAttributes: () => null,
+};
+
+/**
+ * A recorded timer as the host has it: missing, edited, disabled, stopped, or its last run
+ * failed (the one thing apply does not repair: the journal says why).
+ */
+export function timerDrift(address: string, host: string, id: string, attributes: Record<string, unknown>, live: HostLive): Drift[] {
+  const unit = attributes.unit;
+  const files = attributes.files;
+  if (typeof unit !== "string" || !files || typeof files !== "object" || !live.timers?.systemd) return [];
+  const d = (property: string, recordedValue: string, liveValue: string | null): Drift => ({ address, host, id, property, recorded: recordedValue, live: liveValue });
+  const out: Drift[] = [];
+  for (const [path, hash] of Object.entries(files as Record<string, string>)) {
+    const found = live.timers.files.get(path);
+    if (found !== hash) out.push(d(path, "as installed", found === undefined ? null : "edited on the host"));
+  }
+  const timer = live.timers.units.get(`${unit}.timer`);
+  if (timer && live.timers.files.has(`/etc/systemd/system/${unit}.timer`)) {
+    if (timer.unitFileState !== "enabled") out.push(d(`${unit}.timer`, "enabled", timer.unitFileState || "not enabled"));
+    else if (timer.activeState !== "active") out.push(d(`${unit}.timer`, "active", timer.activeState));
+    if (timer.dropIns.length > 0) out.push(d(`${unit}.timer`, "no overrides", timer.dropIns.join(", ")));
+  }
+  const failed = lastRunFailure(unit, live.timers);
+  if (failed) out.push(d(`${unit}.service last run`, "succeeded", `${failed.result}${failed.exitStatus !== null ? ` (exit ${failed.exitStatus})` : ""}${failed.at !== null ? ` at ${new Date(failed.at * 1000).toISOString()}` : ""}: journalctl -u ${unit}.service`));
+  return out;
+}
