@@ -25,6 +25,8 @@ export interface ReplicationProps {
   raw?: boolean;
   allowRollbackTarget?: boolean;
   receiveProperties?: Record<string, string>;
+  /** the source host replicates by itself at this period from a systemd timer (e.g. "15m") */
+  every?: string;
 }
 
 export class Replication extends Construct {
@@ -43,6 +45,7 @@ export class Replication extends Construct {
       raw: props.raw,
       allow_rollback_target: props.allowRollbackTarget,
       receive_properties: props.receiveProperties,
+      every: props.every,
     });
     validateAtSynth(this, replicationKind, () => config);
     const sourceIface = props.via?.interfaces.get(props.source.host.hostName);
@@ -60,6 +63,7 @@ export class Replication extends Construct {
       raw: props.raw,
       allowRollbackTarget: props.allowRollbackTarget,
       receiveProperties: props.receiveProperties,
+      every: props.every,
       dependsOn: [props.source.resource, ...(sourceIface ? [sourceIface.resource] : []), ...(targetIface ? [targetIface.resource] : [])],
     });
   }

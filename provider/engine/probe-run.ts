@@ -13,7 +13,7 @@ import type { ProbeReport, ProbeResult } from "../model/probe.js";
 import { refreshAll, type Refreshed } from "./project.js";
 import { makePlan } from "./plan.js";
 import { batchScript, splitSections } from "./batch.js";
-import { evaluateProbe, replicationViews } from "../resources/probe.js";
+import { evaluateProbe, replicationViews, scheduleFailures } from "../resources/probe.js";
 import { probeThresholds, type ProbeCheck } from "../schema/kinds/probe.js";
 import { ioTraceCommand, mountInfoCommand, parseIoTrace, parseZfsMounts, IO_UNSUPPORTED_EXIT, type IoSample } from "../zfs/io-latency.js";
 import { hostSaid } from "../model/echo.js";
@@ -66,10 +66,11 @@ export async function runProbes(graph: DesiredGraph, transports: ReadonlyMap<str
   const replications = replicationViews([...graph.resources.values()], plan, unread);
   const peerNames = new Map<string, string>();
   for (const [h, l] of live) for (const [name, i] of l.wg.interfaces) peerNames.set(i.publicKey, `${h}/${name}`);
+  const failedRuns = state ? scheduleFailures([...graph.resources.values()], state.lineage, live) : [];
   const results: ProbeResult[] = [];
   for (const p of probes) {
     const input = { address: p.address, path: p.path, host: p.host, check: p.config.check as ProbeCheck, target: String(p.config.target), t: probeThresholds(p.config) };
-    results.push(...evaluateProbe(input, { live: live.get(p.host) ?? null, unread: unread.get(p.host) ?? null, replications, peerNames, io: ioByHost.get(p.host), planNow }));
+    results.push(...evaluateProbe(input, { live: live.get(p.host) ?? null, unread: unread.get(p.host) ?? null, replications, peerNames, io: ioByHost.get(p.host), planNow, failedRuns: failedRuns.filter((f) => f.host === p.host) }));
   }
   return { stack, at, elapsedMs: Date.now() - t0, results };
 }

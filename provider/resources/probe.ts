@@ -10,6 +10,9 @@ import type { DesiredResource } from "../model/desired.js";
 import type { MetricSample, ProbeResult, ProbeStatus } from "../model/probe.js";
 import type { ProbeCheck, ProbeThresholds } from "../schema/kinds/probe.js";
 import type { IoSample } from "../zfs/io-latency.js";
+import { lastRunFailure } from "../systemd/timers.js";
+import { policyUnitName, SNAPSHOT_POLICY } from "./snapshot-policy.js";
+import { replicationId } from "./replication.js";
 
 export interface ProbeInput {
   address: string;
@@ -58,6 +61,38 @@ export interface ProbeContext {
   io?: IoSample;
   /** the epoch seconds the replications' lag was computed at (the operator's clock): lag is moved onto the source host's clock */
   planNow?: number;
+  /** this host's timers whose last run failed (snapshot policies, scheduled replications) */
+  failedRuns?: readonly FailedRun[];
+}
+
+/** A timer of the stack whose last run failed, and what it covers. */
+export interface FailedRun {
+  host: string;
+  kind: "snapshot" | "replicate";
+  dataset: string;
+  /** a recursive snapshot policy covers the tree under `dataset` */
+  recursive: boolean;
+  reason: string;
+}
+
+/** The stack's timers (by unit name, from the lineage) whose last run failed on the hosts read. */
+export function scheduleFailures(resources: readonly DesiredResource[], lineage: string, live: ReadonlyMap<string, HostLive>): FailedRun[] {
+  const out: FailedRun[] = [];
+  for (const r of resources) {
+    const timers = live.get(r.host)?.timers;
+    if (!timers) continue;
+    const policy = r.type === SNAPSHOT_POLICY;
+    if (!policy && !(r.type === "backplane_replication" && r.config.every !== undefined)) continue;
+    const unit = policy ? policyUnitName(lineage, r.address) : `backplane-replicate-${replicationId(lineage, r.address)}`;
+    const f = lastRunFailure(unit, timers);
+    if (!f) continue;
+    const when = f.at !== null ? ` at ${new Date(f.at * 1000).toISOString()}` : "";
+    out.push({
+      host: r.host, kind: policy ? "snapshot" : "replicate", dataset: String(policy ? r.config.dataset : r.config.source_dataset), recursive: policy && r.config.recursive === true,
+      reason: `the last run of ${unit}.timer failed (${f.result}${f.exitStatus !== null ? `, exit ${f.exitStatus}` : ""})${when}: journalctl -u ${unit}.service`,
+    });
+  }
+  return out;
 }
 
 // ---- formatting ------------------------------------------------------------------------
@@ -94,7 +129,7 @@ function row(p: ProbeInput, subject: string, status: ProbeStatus, value: string,
 const fact = <T>(r: Readable<T>): T | string => ("value" in r ? r.value : r.unreadable);
 
 export function evaluateProbe(p: ProbeInput, c: ProbeContext): ProbeResult[] {
-  if (p.check === "replication_lag") return [replicationLag(p, c)];
+  if (p.check === "replication_lag") return [withFailedRuns(replicationLag(p, c), (c.failedRuns ?? []).filter((f) => f.kind === "replicate" && f.dataset === p.target))];
   if (!c.live) return [row(p, p.target, "error", "-", "-", [`host ${p.host} could not be read: ${c.unread ?? "unknown reason"}`], [])];
   const live = c.live;
   if (p.check === "io_latency") return ioLatency(p, c.io, live);
@@ -102,7 +137,13 @@ export function evaluateProbe(p: ProbeInput, c: ProbeContext): ProbeResult[] {
   if (!live.health) return [row(p, p.target, "error", "-", "-", ["health facts were not read (internal: refresh without health)"], [])];
   if (p.check === "pool_health") return [poolHealth(p, live)];
   if (p.check === "dataset_space") return [datasetSpace(p, live)];
-  return [snapshotFreshness(p, live)];
+  return [withFailedRuns(snapshotFreshness(p, live), (c.failedRuns ?? []).filter((f) => f.kind === "snapshot" && (f.dataset === p.target || (f.recursive && p.target.startsWith(`${f.dataset}/`)))))];
+}
+
+/** A check of what a timer produces fails when that timer's last run failed, whatever the numbers say. */
+function withFailedRuns(r: ProbeResult, failed: readonly FailedRun[]): ProbeResult {
+  if (failed.length === 0 || r.status === "error") return r;
+  return { ...r, status: "failing", reasons: [...r.reasons, ...failed.map((f) => f.reason)] };
 }
 
 /**

@@ -28,6 +28,9 @@ import { describeConflict, incrementalPath, type ChainSnapshot } from "../zfs/re
 import { baseChange, deleteBase, noop, type Planned, type PlanContext, type ResourceKind } from "./kind.js";
 import { capabilityProblems, normalizeProperties } from "./zfs-common.js";
 import { poolOf } from "../zfs/names.js";
+import { installTimer, removeTimer, sha256, timerFiles, timerProblems, type TimerFiles } from "../systemd/timers.js";
+import { onCalendar, periodMinutes } from "../zfs/snapshot-schedule.js";
+import { timerDrift, timersUnavailable } from "./snapshot-policy.js";
 
 export const REPLICATION = "backplane_replication";
 
@@ -50,6 +53,8 @@ interface Config {
   receive: Record<string, string>;
   retainSource: number;
   retainTarget: number;
+  /** the source host's own timer runs the transfer at this period (null: only backplane apply/replicate) */
+  every: string | null;
 }
 
 function configOf(c: Record<string, unknown>): Config {
@@ -65,6 +70,7 @@ function configOf(c: Record<string, unknown>): Config {
     receive: (c.receive_properties as Record<string, string> | undefined) ?? {},
     retainSource: (c.retain_source as number | undefined) ?? 3,
     retainTarget: (c.retain_target as number | undefined) ?? 10,
+    every: (c.every as string | undefined) ?? null,
   };
 }
 
@@ -88,12 +94,51 @@ export function forcedCommand(cfg: Pick<Config, "target" | "force" | "receive">,
     ...Object.entries(cfg.receive).sort(([a], [b]) => a.localeCompare(b)).flatMap(([k, v]) => ["-o", `${k}=${v}`]), cfg.target);
 }
 
+/**
+ * What the target runs for a scheduled replication's key: the same receive, plus two verbs
+ * the source host's timer needs because it plans alone — `state` (does the target exist,
+ * its resume token, what was written since its newest snapshot, its snapshots' GUIDs in
+ * order) and `prune` (the target's own retention, decided here with the count fixed in this
+ * line; stdin names snapshots to spare: copies of source snapshots this stack did not make).
+ * A source host can ask nothing else; one that lies can at most spare fewer, and the newest
+ * `retain_target` always stay.
+ */
+const DISPATCH_SCRIPT = [
+  // one line: it lives in an authorized_keys line
+  "t=$1 prefix=$2 retain=$3; shift 3; tab=$(printf '\\t');",
+  'case "${SSH_ORIGINAL_COMMAND:-}" in',
+  'recv) exec "$@" ;;',
+  "state)",
+  'zfs list -H -o name "$t" >/dev/null 2>&1 || { echo absent; exit 0; };',
+  'zpool sync "${t%%/*}" >/dev/null 2>&1;',
+  "printf 'token\\t%s\\n' \"$(zfs get -H -o value receive_resume_token \"$t\")\";",
+  "printf 'written\\t%s\\n' \"$(zfs get -Hp -o value written \"$t\")\";",
+  "zfs list -Hp -t snapshot -o guid,name -s createtxg -d 1 \"$t\" | awk '{ print \"snapshot\\t\" $0 }' ;;",
+  "prune)",
+  "spare=$(cat);",
+  "zfs list -Hp -t snapshot -o name,userrefs -s createtxg -d 1 \"$t\" | SPARE=\"$spare\" P=\"$prefix\" R=\"$retain\" awk -F'\\t' '",
+  'BEGIN { n = split(ENVIRON["SPARE"], s, "\\n"); for (i = 1; i <= n; i++) spare[s[i]] = 1; p = ENVIRON["P"] }',
+  '{ at = index($1, "@"); x = substr($1, at + 1); if (substr(x, 1, length(p)) == p && length(x) == length(p) + 16 && substr(x, length(p) + 1) ~ /^[0-9]+T[0-9]+Z$/ && !(x in spare)) { c++; nm[c] = $1; rf[c] = $2 } }',
+  'END { for (i = 1; i <= c - ENVIRON["R"]; i++) print (rf[i] > 0 ? "held" : "destroy") "\\t" nm[i] }\' |',
+  'while IFS="$tab" read -r v s; do if [ "$v" = destroy ] && zfs destroy "$s" 2>/dev/null; then continue; fi;',
+  "printf 'kept\\t%s\\n' \"$s\"; done ;;",
+  '*) echo "this key may only receive into $t (recv) or read and prune its replication snapshots (state, prune)" >&2; exit 1 ;;',
+  "esac",
+].join(" ");
+
+/** The target's forced command: a plain receive, or the dispatcher when the source host runs the replication on a timer. */
+export function targetCommand(cfg: Pick<Config, "target" | "force" | "receive" | "every" | "prefix" | "retainTarget">, volume: boolean): Argv {
+  const recv = forcedCommand(cfg, volume);
+  return cfg.every ? argv("sh", "-c", DISPATCH_SCRIPT, "sh", cfg.target, cfg.prefix, String(cfg.retainTarget), ...recv.map((w) => w.text)) : recv;
+}
+
 /** The authorized_keys options before the key: the forced command, and nothing else allowed (no pty, no forwarding). */
 export function authorizedOptions(cmd: Argv): string {
   // inside command="…" sshd turns \" into " and keeps every other byte as it is (a backslash too, as
   // in the shell's '\'' quoting); a text ending in a backslash would escape the closing quote
   const text = toShell(cmd);
   if (text.endsWith("\\")) throw new Error("a forced command cannot end in a backslash");
+  if (/[\n\r]/.test(text)) throw new Error("a forced command cannot span lines (it lives in one authorized_keys line)");
   return `restrict,command="${text.replace(/"/g, '\\"')}"`;
 }
 
@@ -186,7 +231,8 @@ const SYNC_SCRIPT = [
   `d=${REPLICATION_KEY_DIR}`,
   "src=$1 prefix=$2 lineage=$3 mode=$4 from=$5 token=$6 raw=$7 id=$8 port=$9",
   "shift 9",
-  "user=$1 addr=$2 tag=$3 bookmark=$4 prune=$5",
+  // force, retain and keep: what a timer's run (mode auto) decides with on the host
+  "user=$1 addr=$2 tag=$3 bookmark=$4 prune=$5 force=${6:-0} retain=${7:-1} keep=${8:-}",
   "fail() { printf '%s\\n' \"$*\" >&2; exit 1; }",
   "warn() { printf 'warning\\t%s\\n' \"$*\"; }",
   // one transfer of a replication at a time on this host (a timed-out one may still be running here)
@@ -194,13 +240,59 @@ const SYNC_SCRIPT = [
   'st=$(mktemp) || exit 1',
   "trap 'rm -f \"$st\"' EXIT",
   "estimate() { zfs send -nP \"$@\" 2>/dev/null | awk -F'\\t' '$1 == \"size\" { print $2 }'; }",
+  // the target's side through the replication's own key (its forced command decides what runs there)
+  'rsh() { ssh -F /dev/null -i "$d/$id" -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile="$d/$id.known_hosts" -o GlobalKnownHostsFile=/dev/null -o ConnectTimeout=20 -o ServerAliveInterval=15 -o ServerAliveCountMax=4 -p "$port" -l "$user" -- "$addr" "$@"; }',
   "pipe() {",
   // -v -P: parsable progress on stderr each second; the target's output is not ours to report
-  '  { zfs send -v -P "$@"; echo $? > "$st"; } | ssh -F /dev/null -i "$d/$id" -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile="$d/$id.known_hosts" -o GlobalKnownHostsFile=/dev/null -o ConnectTimeout=20 -o ServerAliveInterval=15 -o ServerAliveCountMax=4 -p "$port" -l "$user" -- "$addr" recv >/dev/null',
+  '  { zfs send -v -P "$@"; echo $? > "$st"; } | rsh recv >/dev/null',
   '  r=$?; s=$(cat "$st")',
   '  [ "$s" = 0 ] || fail "zfs send failed (exit ${s:-killed})"',
   '  [ "$r" = 0 ] || fail "zfs recv on $addr failed (exit $r)"',
   "}",
+  // a timer's run plans alone, by the rules the operator's plan uses (zfs/replication-path.ts):
+  // resume a cut transfer first; else the newest snapshot both hold (by GUID); a target with
+  // snapshots the source lacks after it (diverged) or written to since is refused unless the
+  // replication allows rolling it back; nothing written since the common snapshot: nothing to send
+  'if [ "$mode" = auto ]; then',
+  '  tstate=$(rsh state) || fail "cannot read the state of $addr\'s target: $tstate"',
+  "  tab=$(printf '\\t')",
+  '  token=$(printf \'%s\\n\' "$tstate" | awk -F"$tab" \'$1 == "token" { print $2 }\')',
+  '  twritten=$(printf \'%s\\n\' "$tstate" | awk -F"$tab" \'$1 == "written" { print $2 }\')',
+  '  zpool sync "${src%%/*}" >/dev/null 2>&1',
+  '  ssnaps=$(zfs list -Hp -t snapshot -o guid,name -s createtxg -d 1 "$src") || fail "cannot list the snapshots of $src"',
+  '  if [ "$tstate" = absent ]; then mode=full',
+  '  elif [ -n "$token" ] && [ "$token" != - ]; then mode=resume',
+  "  else",
+  "    decided=$(T=\"$tstate\" S=\"$ssnaps\" awk 'BEGIN {",
+  '      n = split(ENVIRON["S"], s, "\\n"); for (i = 1; i <= n; i++) if (s[i] != "") { split(s[i], f, "\\t"); name[f[1]] = f[2]; order[++sn] = f[1] }',
+  '      m = split(ENVIRON["T"], t, "\\n"); for (i = 1; i <= m; i++) { split(t[i], f, "\\t"); if (f[1] == "snapshot") { tg[++tn] = f[2]; tname[tn] = f[3]; at[f[2]] = tn } }',
+  '      for (i = sn; i >= 1; i--) if (order[i] in at) { common = order[i]; break }',
+  '      if (common == "") { printf "none"; for (j = 1; j <= tn; j++) printf " @%s", substr(tname[j], index(tname[j], "@") + 1); print ""; exit }',
+  '      print "common\\t" name[common] "\\t" (common == order[sn] ? "newest" : "older")',
+  '      for (j = at[common] + 1; j <= tn; j++) if (!(tg[j] in name)) print "diverged\\t@" substr(tname[j], index(tname[j], "@") + 1)',
+  "    }')",
+  '    case "$decided" in none*) fail "$addr\'s target exists but shares no snapshot with $src (it has:${decided#none}): backplane never overwrites it";; esac',
+  '    from=$(printf \'%s\\n\' "$decided" | awk -F"$tab" \'$1 == "common" { print $2 }\')',
+  '    newest=$(printf \'%s\\n\' "$decided" | awk -F"$tab" \'$1 == "common" { print $3 }\')',
+  '    diverged=$(printf \'%s\\n\' "$decided" | awk -F"$tab" \'$1 == "diverged" { printf " %s", $2 }\')',
+  '    [ -z "$diverged" ] || [ "$force" = 1 ] || fail "the target diverged from $src: the newest common snapshot is $from, and only the target has$diverged; not overwritten unless the replication sets allow_rollback_target"',
+  '    [ "$twritten" = 0 ] || [ "$force" = 1 ] || fail "the target was modified since the common snapshot $from ($twritten bytes written): not rolled back unless the replication sets allow_rollback_target"',
+  '    if [ "$newest" = newest ] && [ "$(zfs get -Hp -o value written "$src")" = 0 ]; then printf \'insync\\t%s\\n\' "$from"; exit 0; fi',
+  "    mode=incremental",
+  "  fi",
+  // source retention as the operator's plan decides it: ours (the prefix and a time, this stack's
+  // marker on the snapshot itself, not declared by the stack), all but the newest retain-1 (the new one counts)
+  '  marks=$(zfs get -H -o name,value -s local -t snapshot -d 1 backplane:managed "$src") || fail "cannot read the markers of $src\'s snapshots"',
+  "  prune=$(printf '%s\\n' \"$ssnaps\" | M=\"$marks\" K=\"$keep\" L=\"$lineage\" P=\"$prefix\" R=\"$retain\" awk -F'\\t' '",
+  '    BEGIN { n = split(ENVIRON["M"], m, "\\n"); for (i = 1; i <= n; i++) { split(m[i], f, "\\t"); if (f[2] == ENVIRON["L"]) ours[f[1]] = 1 }',
+  '            k = split(ENVIRON["K"], kk, "\\n"); for (i = 1; i <= k; i++) declared[kk[i]] = 1; p = ENVIRON["P"] }',
+  '    { x = substr($2, index($2, "@") + 1); if (($2 in ours) && !($2 in declared) && substr(x, 1, length(p)) == p && length(x) == length(p) + 16 && substr(x, length(p) + 1) ~ /^[0-9]+T[0-9]+Z$/) o[++c] = $2 }',
+  "    END { for (i = 1; i <= c - (ENVIRON[\"R\"] - 1); i++) print o[i] }')",
+  // copies of source snapshots with our names that this stack did not make: the target spares them
+  "  spare=$(printf '%s\\n' \"$ssnaps\" | M=\"$marks\" L=\"$lineage\" P=\"$prefix\" awk -F'\\t' '",
+  '    BEGIN { n = split(ENVIRON["M"], m, "\\n"); for (i = 1; i <= n; i++) { split(m[i], f, "\\t"); if (f[2] == ENVIRON["L"]) ours[f[1]] = 1 }; p = ENVIRON["P"] }',
+  "    { x = substr($2, index($2, \"@\") + 1); if (!($2 in ours) && substr(x, 1, length(p)) == p) print x }')",
+  "fi",
   'if [ "$mode" = resume ]; then',
   // the token comes from the target: it may only finish a stream of this dataset, raw when the replication is raw
   '  info=$(zfs send -nvPt "$token" 2>&1) || fail "cannot read the target\'s resume token: $info"',
@@ -229,6 +321,8 @@ const SYNC_SCRIPT = [
   '  while IFS= read -r s; do zfs release "$tag" "$s" >/dev/null 2>&1 || warn "cannot release the hold on $s"; done',
   // names hold no newline: one per line; a pruned snapshot's bookmark goes with it
   'printf \'%s\\n\' "$prune" | while IFS= read -r s; do [ -z "$s" ] && continue; if zfs destroy "$s" 2>/dev/null; then zfs destroy "${s%%@*}#${s#*@}" 2>/dev/null; else warn "kept $s (held or cloned)"; fi; done',
+  // a timer's run prunes the target through the target's own rule (the operator's apply does it from the target host)
+  'if [ -n "${spare+x}" ]; then printf \'%s\\n\' "$spare" | rsh prune | while IFS= read -r line; do case "$line" in "kept$(printf \'\\t\')"*) warn "kept ${line#*\t} on the target (held or cloned)";; esac; done; fi',
   "exit 0",
 ].join("\n");
 
@@ -277,6 +371,26 @@ export function parseSyncOutput(stdout: string): SyncResult {
   return r;
 }
 
+/**
+ * A scheduled replication's timer on the source host: the sync script in mode auto, with
+ * everything it needs as positional parameters (the same as `backplane replicate` passes,
+ * plus the rules it applies alone: rollback allowed, source retention, declared snapshots).
+ */
+export function replicationTimer(cfg: Config, o: { id: string; lineage: string; address: string; user: string; live: HostLive; declaredIds: ReadonlySet<string> }): TimerFiles {
+  const pool = o.live.pools.get(poolOf(cfg.source));
+  const bookmark = !o.live.legacy && (!pool || pool.features.has("bookmarks"));
+  const declared = [...o.declaredIds].filter((x) => x.startsWith(`${cfg.source}@`)).sort();
+  return timerFiles({
+    name: `backplane-replicate-${o.id}`,
+    description: "backplane scheduled replication",
+    identifier: "backplane-replicate",
+    header: `backplane replication ${o.address} of stack lineage ${o.lineage}: generated by backplane; an edit is drift.\n${cfg.source} → ${cfg.address}:${cfg.target} every ${cfg.every}`,
+    args: [cfg.source, cfg.prefix, o.lineage, "auto", "", "", cfg.raw ? "1" : "0", o.id, String(cfg.port), o.user, cfg.address, holdTag(o.id), bookmark ? "1" : "0", "", cfg.force ? "1" : "0", String(cfg.retainSource), declared.join("\n")],
+    body: SYNC_SCRIPT,
+    onCalendar: onCalendar([{ label: "", period: periodMinutes(cfg.every!), keep: 1 }]),
+  });
+}
+
 /** The snapshots of one dataset as the replication planner sees them. */
 function chainOf(live: HostLive, dataset: string): (ChainSnapshot & { full: string; marker: string | null; userrefs: number })[] {
   return [...live.snapshots.values()].filter((s) => s.dataset === dataset).map((s) => {
@@ -319,7 +433,7 @@ export const replicationKind: ResourceKind = {
     const id = replicationId(ctx.lineage, r.address);
     const known = knownHostsLine(cfg.address, cfg.port, target.hostKey);
     const volume = ctx.live.datasets.get(cfg.source)?.get("type")?.value === "volume" || ctx.declaredVolumes?.has(cfg.source) === true;
-    const options = authorizedOptions(forcedCommand(cfg, volume));
+    const options = authorizedOptions(targetCommand(cfg, volume));
     const keys = ctx.live.replication?.keys;
     const publicKey = keys?.publicKeys.get(id) ?? null;
     const expectedLine = publicKey ? authorizedLine(options, publicKey, id) : null;
@@ -328,19 +442,40 @@ export const replicationKind: ResourceKind = {
       ...(keys?.knownHosts.get(id) === known ? [] : [`known_hosts for ${cfg.address} ${keys?.knownHosts.has(id) ? "differs" : "missing"} on ${ctx.live.host}`]),
       ...(expectedLine && target.live.replication!.keys.authorized.get(id) === expectedLine ? [] : [`authorisation ${target.live.replication!.keys.authorized.has(id) ? "differs" : "missing"} on ${cfg.targetHost}`]),
     ];
-    const after = { ...r.config, key_id: id, public_key: publicKey, last_snapshot: state?.attributes.last_snapshot ?? null, last_guid: state?.attributes.last_guid ?? null };
-    if (missing.length === 0) return { errors: [], change: noop(base, "up to date", after) };
+    // a scheduled replication: the source host's own timer runs the same script (mode auto)
+    const timer = cfg.every ? replicationTimer(cfg, { id, lineage: ctx.lineage, address: r.address, user: target.config.user, live: ctx.live, declaredIds: ctx.declaredIds }) : null;
+    if (timer) {
+      const unavailable = timersUnavailable(ctx.live);
+      if (unavailable) return { errors: [`every: ${unavailable}`], change: noop(base, "cannot be scheduled") };
+    }
+    const timerIssues = timer ? timerProblems(timer, ctx.live.timers!) : [];
+    const oldUnit = !timer && typeof state?.attributes.unit === "string" ? state.attributes.unit : null;
+    const after = {
+      ...r.config, key_id: id, public_key: publicKey, last_snapshot: state?.attributes.last_snapshot ?? null, last_guid: state?.attributes.last_guid ?? null,
+      ...(timer ? { unit: timer.name, files: Object.fromEntries([...timer.files].map(([p, t]) => [p, sha256(t)])) } : {}),
+    };
+    if (missing.length === 0 && timerIssues.length === 0 && !oldUnit) return { errors: [], change: noop(base, "up to date", after) };
     const steps: Step[] = [
-      { command: sh(KEY_SCRIPT, id, known), label: "Authorizing the replication key", handOver: { host: cfg.targetHost, command: sh(AUTHORIZE_SCRIPT, id, options) } },
-      { command: argv("cat", `${REPLICATION_KEY_DIR}/${id}.pub`), label: "Reading the replication key", captures: "public_key" },
+      ...(missing.length === 0 ? [] : [
+        { command: sh(KEY_SCRIPT, id, known), label: "Authorizing the replication key", handOver: { host: cfg.targetHost, command: sh(AUTHORIZE_SCRIPT, id, options) } },
+        { command: argv("cat", `${REPLICATION_KEY_DIR}/${id}.pub`), label: "Reading the replication key", captures: "public_key" },
+      ]),
+      // after the key and its authorisation: the timer's first run needs both
+      ...(timer && timerIssues.length > 0 ? [{ command: installTimer(timer), label: `Installing ${timer.name}.timer` }] : []),
+      ...(oldUnit ? [{ command: removeTimer(oldUnit), label: `Removing ${oldUnit}.timer` }] : []),
     ];
+    const reasons = [...missing, ...(state ? timerIssues : []), ...(oldUnit ? [`every removed: ${oldUnit}.timer is removed (apply and backplane replicate still replicate)`] : [])];
     return {
       errors: [],
       change: {
-        ...base, action: state ? "update" : "create", reason: state ? missing.join("; ") : "does not exist", destructive: false, steps, after,
+        ...base, action: state ? "update" : "create", reason: state ? reasons.join("; ") : "does not exist", destructive: false, steps, after,
         attrs: [
-          { name: "key", after: `${REPLICATION_KEY_DIR}/${id} on ${ctx.live.host} (ed25519, made there)` },
-          { name: "authorized on", after: `${cfg.targetHost}: ${toShell(forcedCommand(cfg, volume))}` },
+          ...(missing.length === 0 ? [] : [
+            { name: "key", after: `${REPLICATION_KEY_DIR}/${id} on ${ctx.live.host} (ed25519, made there)` },
+            { name: "authorized on", after: `${cfg.targetHost}: ${toShell(forcedCommand(cfg, volume))}${timer ? " (and the state and prune verbs of a scheduled replication)" : ""}` },
+          ]),
+          ...(timer && timerIssues.length > 0 ? [{ name: "timer", after: `${timer.name}.timer on ${ctx.live.host} (every ${cfg.every}, OnCalendar=${onCalendar([{ label: "", period: periodMinutes(cfg.every!), keep: 1 }])})` }] : []),
+          ...(oldUnit ? [{ name: "timer", before: `${oldUnit}.timer` }] : []),
         ],
       },
     };
@@ -354,6 +489,8 @@ export const replicationKind: ResourceKind = {
         ...deleteBase(address, state), alsoUses: [cfg.targetHost], action: "delete", destructive: false, after: null, attrs: [],
         reason: `no longer in the configuration: its key and authorisation are removed; ${cfg.target} on ${cfg.targetHost} and the snapshots stay`,
         steps: [
+          // the timer first: a run must not start between the two other steps
+          ...(typeof state.attributes.unit === "string" ? [{ command: removeTimer(state.attributes.unit), label: `Removing ${state.attributes.unit}.timer` }] : []),
           { command: sh(DEAUTHORIZE_SCRIPT, id), label: "Removing the replication key's authorisation", on: cfg.targetHost },
           { command: sh(REMOVE_KEY_SCRIPT, id, holdTag(id), cfg.source), label: "Removing the replication key" },
         ],
@@ -365,7 +502,10 @@ export const replicationKind: ResourceKind = {
     if (typeof recorded !== "string" || typeof id !== "string" || !live.replication) return [];
     // this replication's own key file, not any replication's key with the same text
     const found = live.replication.keys.publicKeys.get(id);
-    return found === recorded ? [] : [{ address, host: state.host, id: state.id, property: "replication key", recorded: "present", live: found ? "replaced" : "missing" }];
+    return [
+      ...(found === recorded ? [] : [{ address, host: state.host, id: state.id, property: "replication key", recorded: "present", live: found ? "replaced" : "missing" }]),
+      ...timerDrift(address, state.host, state.id, state.attributes, live),
+    ];
   },
   importAttributes: () => null,
 };

@@ -34,10 +34,14 @@ export async function run(host: string, cmd: Argv) {
   return transport(host).run(cmd);
 }
 
-/** Destroy every pool on the lab hosts and clear their disks, so each test starts clean. */
+/** Stops and removes the timers earlier stacks installed (snapshot policies, scheduled replications). */
+export const REMOVE_TIMERS = "for u in /etc/systemd/system/backplane-snapshot-*.timer /etc/systemd/system/backplane-replicate-*.timer; do [ -f \"$u\" ] && systemctl disable --now \"${u##*/}\" >/dev/null 2>&1; done; " +
+  "rm -rf /etc/systemd/system/backplane-snapshot-* /etc/systemd/system/backplane-replicate-* /etc/backplane/timers; systemctl daemon-reload; systemctl reset-failed 'backplane-*' 2>/dev/null; true";
+
+/** Destroy every pool on the lab hosts and clear their disks (and earlier stacks' timers), so each test starts clean. */
 export async function resetHosts(): Promise<void> {
   await Promise.all(readLab().hosts.map((h) => sh(h.name,
-    `for p in $(zpool list -H -o name); do zpool destroy -f "$p"; done; ` +
+    `${REMOVE_TIMERS}; for p in $(zpool list -H -o name); do zpool destroy -f "$p"; done; ` +
     h.disks.map((d) => `zpool labelclear -f ${d} 2>/dev/null; wipefs -qa ${d} 2>/dev/null;`).join(" ") + " true")));
 }
 

@@ -5,6 +5,7 @@ import { canonicalPropertyNames, propertyProblems } from "../../zfs/assignments.
 import { datasetNameProblem, snapshotComponentProblem } from "../../zfs/names.js";
 import { hostProblem } from "../../wg/net.js";
 import { aliasProblem } from "./host.js";
+import { periodProblem } from "../../zfs/snapshot-schedule.js";
 
 export const replication: KindSpec = {
   type: "backplane_replication",
@@ -21,12 +22,15 @@ export const replication: KindSpec = {
     retain_target: num("Replication snapshots kept on the target (newest first).", z.number().int().min(1).max(10000), { default: 10 }),
     snapshot_prefix: str("Prefix of the snapshots replication takes and owns.", checked(snapshotComponentProblem), { default: "backplane-repl-" }),
     raw: bool("Send raw (encrypted datasets stay encrypted in transit and at rest).", { default: false }),
+    every: str("Run the replication from a systemd timer on the source host at this period (e.g. 15m; minutes that divide an hour, hours that divide a day, 1d, 1w): DR follows production between applies. The same script as `backplane replicate`, the same key and safety rules; a cut transfer resumes at the next run.", checked((v) => periodProblem(v)), { example: "15m" }),
     allow_rollback_target: bool("Allow `zfs recv -F` on a diverged target (destroys target-only changes).", { default: false }),
     receive_properties: strMap("Properties set on the target at receive (`recv -o`), checked by the ZFS property catalogue.", z.record(z.string(), z.string())),
     key_id: computed("The replication's id: names its key files, hold tag and authorized_keys line (docs/replication.md)."),
     public_key: computed("Public half of the replication's own SSH key (the private key never leaves the source host)."),
     last_snapshot: computed("Newest snapshot both sides have, as of the last replication."),
     last_guid: computed("GUID of `last_snapshot`."),
+    unit: computed("The systemd unit (backplane-replicate-<key_id>) of a scheduled replication on the source host."),
+    files: computed("sha256 of each installed file of the timer (drift: an edit on the host).", ["map", "string"]),
   },
   refine(v, report) {
     const received = stringMap(v.receive_properties);
