@@ -7,12 +7,20 @@
  *    of uploads and postgres to dr over it ("zfs send | ssh wg-peer zfs recv"): prod sends,
  *    over the tunnel, with a key dr lets run only `zfs recv` into backup/prod/<name>
  *    (docs/replication.md). `backplane apply --stack seed-dr` sets it up and replicates;
- *    `backplane replicate --stack seed-dr` replicates again.
+ *    `backplane replicate --stack seed-dr` replicates again, and prod's own timer every 15 minutes.
+ *  - uploads, logs and postgres are snapshotted by their profiles' policies (snapshots: true;
+ *    docs/schedules.md), on timers on prod: "the backup is a snapshot that already happened".
  */
 import { App, LocalBackend, PgBackend, TerraformStack } from "cdktf";
 import type { Construct } from "constructs";
 import { Host, Probe, Replication, WireGuardMesh } from "../../constructs/index.js";
 import { hostProps, inventory, need } from "../inventory.js";
+
+/**
+ * The seed's schedules (policies and the replications' timers) are on; BACKPLANE_SEED_SCHEDULES=off
+ * at synth leaves them out, for tests of the planner on hosts captured without them.
+ */
+const schedules = process.env.BACKPLANE_SEED_SCHEDULES !== "off";
 
 function storage(stack: Construct) {
   const inv = inventory();
@@ -24,11 +32,11 @@ function storage(stack: Construct) {
   const tank = prod.pool("tank", { name: "tank", vdevs: [prodInv.disks[0]!], filesystemProperties: { mountpoint: "/tank" } });
   const srv = prod.dataset("srv", { name: "tank/srv", dependsOn: [tank] });
   const services = {
-    uploads: prod.dataset("uploads", { name: "tank/srv/uploads", profile: "uploads", dependsOn: [srv] }),
+    uploads: prod.dataset("uploads", { name: "tank/srv/uploads", profile: "uploads", snapshots: schedules, dependsOn: [srv] }),
     transcode: prod.dataset("transcode", { name: "tank/srv/transcode", profile: "transcode", dependsOn: [srv] }),
-    logs: prod.dataset("logs", { name: "tank/srv/logs", profile: "logs", dependsOn: [srv] }),
+    logs: prod.dataset("logs", { name: "tank/srv/logs", profile: "logs", snapshots: schedules, dependsOn: [srv] }),
     ciWorkspace: prod.dataset("ci-workspace", { name: "tank/srv/ci-workspace", profile: "ciWorkspace", dependsOn: [srv] }),
-    postgres: prod.dataset("postgres", { name: "tank/srv/postgres", profile: "postgres", dependsOn: [srv] }),
+    postgres: prod.dataset("postgres", { name: "tank/srv/postgres", profile: "postgres", snapshots: schedules, dependsOn: [srv] }),
   };
   const backup = dr.pool("backup", { name: "backup", vdevs: [drInv.disks[0]!], filesystemProperties: { mountpoint: "/backup" } });
   const backupProd = dr.dataset("backup-prod", { name: "backup/prod", properties: { readonly: "on" }, dependsOn: [backup] });
@@ -83,6 +91,8 @@ class SeedDrStack extends TerraformStack {
         target: dr,
         targetDataset: `backup/prod/${name}`,
         via: mesh,
+        // prod sends by itself every 15 minutes (a timer on prod), between applies too
+        every: schedules ? "15m" : undefined,
       });
       new Probe(this, `probe-lag-${name}`, { host: prod, check: "replication_lag", target: services[name].name, maxLag: "1h" });
       new Probe(this, `probe-fresh-${name}`, { host: dr, check: "snapshot_freshness", target: `backup/prod/${name}`, snapshotPrefix: "backplane-repl-", maxAge: "1d" });

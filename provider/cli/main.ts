@@ -301,7 +301,7 @@ withLocking(withCommon(program.command("apply").description("apply the changes (
           replanDeferred(p.graph, address, st, live, st.serial + 1);
         const r = await apply({ plan, state, backend: p.backend, transports, allowDestroy: o.allowDestroy === true, preventDestroy, parallelism: Number(o.parallelism), replicationParallelism: Number(o.replicationParallelism), log: out, replan, fault: faultInjection() });
         const s = plan.changes.filter((c) => c.action !== "noop");
-        out(`\nApply complete! Resources: ${s.filter((c) => c.action === "create").length} added, ${s.filter((c) => c.action === "update").length} changed, ${s.filter((c) => c.action === "delete").length} destroyed, ${s.filter((c) => c.action === "replace").length} replaced${r.replicated.length ? `; ${r.replicated.length} replicated` : ""}. (${((Date.now() - t0) / 1000).toFixed(1)}s; SSH round trips incl. refresh: ${[...transports].map(([h, t]) => `${h} ${t.roundTrips}`).join(", ")}; ${r.roundTrips} for the changes)`);
+        out(`\nApply complete! Resources: ${s.filter((c) => c.action === "create").length} added, ${s.filter((c) => c.action === "update").length} changed, ${s.filter((c) => c.action === "delete").length} destroyed, ${s.filter((c) => c.action === "replace").length} replaced${r.replicated.some((x) => x.result) ? `; ${r.replicated.filter((x) => x.result).length} replicated` : ""}${r.replicated.some((x) => x.busy) ? `; ${r.replicated.filter((x) => x.busy).length} left to a transfer already running` : ""}. (${((Date.now() - t0) / 1000).toFixed(1)}s; SSH round trips incl. refresh: ${[...transports].map(([h, t]) => `${h} ${t.roundTrips}`).join(", ")}; ${r.roundTrips} for the changes)`);
       } finally {
         await closeAll(transports);
       }
@@ -330,7 +330,8 @@ withLocking(withCommon(program.command("replicate").description("run only the re
         out(renderHuman({ ...only, drift: [], notManaged: [] }, { color: color() }));
         const t0 = Date.now();
         const r = await apply({ plan: only, state, backend: p.backend, transports, allowDestroy: false, preventDestroy: new Set(), parallelism: 1, replicationParallelism: Number(o.replicationParallelism), log: out });
-        out(`\nReplication complete: ${r.replicated.length} replicated, ${syncs.length - r.replicated.length} already in sync (${((Date.now() - t0) / 1000).toFixed(1)}s).`);
+        const [sent, busy] = [r.replicated.filter((x) => x.result).length, r.replicated.filter((x) => x.busy).length];
+        out(`\nReplication complete: ${sent} replicated, ${busy ? `${busy} left to a transfer already running, ` : ""}${syncs.length - r.replicated.length} already in sync (${((Date.now() - t0) / 1000).toFixed(1)}s).`);
       } finally {
         await closeAll(transports);
       }

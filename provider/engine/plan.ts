@@ -8,7 +8,7 @@ import { createHash } from "node:crypto";
 import { CycleError, type DesiredGraph } from "./load.js";
 import { deletionOrder, type DeletionOrder } from "./delete-order.js";
 import { isUnknown } from "../model/desired.js";
-import type { HostLive, UnreadHost } from "../model/live.js";
+import type { HostLive, SnapshotRow, UnreadHost } from "../model/live.js";
 import type { ResourceState, State } from "../model/state.js";
 import { KNOWN_AFTER_APPLY, type Change, type HostError, type Plan, type PlanError, type Drift, type NotManaged, type Sync } from "../model/plan.js";
 import { ENGINE_KINDS, ZFS_KINDS, CHECK_ONLY_KINDS } from "../resources/index.js";
@@ -18,6 +18,7 @@ import { hostFacts, hostRequirementProblems } from "../resources/host-facts.js";
 import type { PlanContext } from "../resources/kind.js";
 import { resourceKind } from "../schema/index.js";
 import { planSync, replicationTopologyProblems, REPLICATION } from "../resources/replication.js";
+import { isStamped, policyOwns, SNAPSHOT_POLICY } from "../resources/snapshot-policy.js";
 
 export interface PlanInput {
   stack: string;
@@ -191,7 +192,7 @@ export function makePlan(input: PlanInput): Plan {
   for (const pair of graph.pskPairs) drift.push(...planPsk(pair, changes, state, live));
   changes.push(...deletions(graph, state, ctx, changes, errors, drift, unread.skip));
   const syncs = replicationSyncs(graph, changes, live, lineage, now, errors, unread.skip);
-  const notManaged = notManagedOn(live, changes, replicationTargets(graph));
+  const notManaged = notManagedOn(live, changes, replicationTargets(graph), scheduledSnapshots(graph, lineage));
 
   let finalChanges = changes;
   if (input.targets && input.targets.length > 0) {
@@ -390,8 +391,16 @@ function replicationTargets(graph: DesiredGraph): Map<string, string[]> {
   return m;
 }
 
+/** Snapshots the stack's schedules took and prune themselves (a policy's, a replication's on its source): not "not managed". */
+function scheduledSnapshots(graph: DesiredGraph, lineage: string): (host: string, s: SnapshotRow) => boolean {
+  const owners = [...graph.resources.values()].filter((r) => r.mode === "resource" && (r.type === SNAPSHOT_POLICY || r.type === REPLICATION));
+  return (host, s) => owners.some((r) => r.host === host && (r.type === SNAPSHOT_POLICY
+    ? policyOwns(r.config, lineage, s)
+    : s.dataset === r.config.source_dataset && s.marker === lineage && isStamped(s.snapshot, (r.config.snapshot_prefix as string | undefined) ?? "backplane-repl-")));
+}
+
 /** What lives under anything the stack manages (pool, dataset, clone) that nothing manages: reported, never touched. */
-function notManagedOn(live: ReadonlyMap<string, HostLive>, changes: readonly Change[], received: ReadonlyMap<string, readonly string[]>): NotManaged[] {
+function notManagedOn(live: ReadonlyMap<string, HostLive>, changes: readonly Change[], received: ReadonlyMap<string, readonly string[]>, scheduled: (host: string, s: SnapshotRow) => boolean): NotManaged[] {
   const notManaged: NotManaged[] = [];
   const managedIds = new Set(changes.map((ch) => `${ch.host}\u0000${ch.id}`));
   for (const [host, l] of live) {
@@ -404,8 +413,8 @@ function notManagedOn(live: ReadonlyMap<string, HostLive>, changes: readonly Cha
       if (roots.some((p) => name.startsWith(`${p}/`))) notManaged.push({ host, kind: "dataset", id: name });
     }
     // snapshots of managed datasets that nothing manages (safety snapshots included: they are the operator's to remove)
-    for (const name of l.snapshots.keys()) {
-      if (managedIds.has(`${host}\u0000${name}`) || isReceived(name)) continue;
+    for (const [name, row] of l.snapshots) {
+      if (managedIds.has(`${host}\u0000${name}`) || isReceived(name) || scheduled(host, row)) continue;
       if (roots.some((p) => name.startsWith(`${p}@`) || name.startsWith(`${p}/`))) notManaged.push({ host, kind: "snapshot", id: name });
     }
   }

@@ -92,6 +92,7 @@ export function renderHuman(plan: Plan, opts: { color: boolean }): string {
   for (const c of changes) {
     out.push(`  ${paint("bold", `# ${c.address}`)}${c.path ? ` (${c.path})` : ""} on ${c.host} ${paint(c.action === "replace" || c.action === "delete" ? "red" : "bold", verb(c))}`);
     if (c.keptAside) out.push(`  ${paint("dim", `# restore: zfs rename ${c.keptAside.at} ${c.id}${c.action === "replace" ? " (after moving the new one away)" : ""}; safety snapshot ${c.keptAside.snapshot.slice(c.keptAside.snapshot.indexOf("@"))}`)}`);
+    if (c.note) out.push(`  # (${c.note})`);
     out.push(`  ${paint(colorOf(c), SYMBOL[c.action])} ${c.type.replace("backplane_", "")} "${c.id}" {`);
     const width = Math.max(0, ...c.attrs.map((a) => a.name.length));
     for (const a of c.attrs) {

@@ -19,6 +19,8 @@ export interface SyncOutcome {
   error: string | null;
   /** the connection was lost: the transfer may have completed; the next plan finds out by GUID */
   unknown: boolean;
+  /** not run: a transfer of this replication was already running on the source host (its timer's, or another operator's) */
+  busy?: boolean;
   seconds: number;
 }
 
@@ -36,6 +38,9 @@ export class ReplicationError extends Error {
   }
 }
 
+/** The sync script's exit code when another transfer of the replication holds its lock (sysexits' EX_TEMPFAIL). */
+export const BUSY_EXIT = 75;
+
 /** How long one transfer may run (see runSyncs). */
 export const TRANSFER_TIMEOUT_MS = 24 * 3600 * 1000;
 
@@ -43,6 +48,7 @@ const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
 
 export function describeOutcome(o: SyncOutcome): string {
   const where = `${o.sync.source} → ${o.sync.targetHost}:${o.sync.target}`;
+  if (o.busy) return `${where}: skipped, a transfer of this replication is already running on ${o.sync.sourceHost} (its timer's?): that one brings the target up`;
   if (!o.result) return `${where}: FAILED after ${o.seconds.toFixed(1)}s: ${o.error}`;
   const r = o.result;
   const rate = r.bytes !== null && o.seconds > 0 ? `, ${mb(r.bytes)} (estimated stream size) at ${(r.bytes / 1e6 / o.seconds).toFixed(1)} MB/s` : "";
@@ -90,7 +96,8 @@ export async function runSyncs(o: {
       const source = o.transports.get(s.sourceHost)!;
       const r = await source.run(s.run!.command, { onStderr: progress(s, t0, o.log), timeoutMs: Math.max(source.commandTimeoutMs ?? 0, TRANSFER_TIMEOUT_MS) });
       outcome.seconds = (Date.now() - t0) / 1000;
-      if (r.exitCode !== 0) outcome.error = hostSaid(r.stderr.split("\n").filter((l) => l.trim() && !isSendChatter(l)).join("\n")) || `exit ${r.exitCode}`;
+      if (r.exitCode === BUSY_EXIT) outcome.busy = true;
+      else if (r.exitCode !== 0) outcome.error = hostSaid(r.stderr.split("\n").filter((l) => l.trim() && !isSendChatter(l)).join("\n")) || `exit ${r.exitCode}`;
       else {
         outcome.result = parseSyncOutput(r.stdout);
         await o.record(s, outcome.result);

@@ -66,6 +66,8 @@ export interface Change {
   movedAsideWith?: string;
   /** a noop whose object is gone from the host: apply drops its record from state */
   removeFromState?: boolean;
+  /** said under the change's heading in the plan text: what it does not do (a timer removed, its snapshots staying) */
+  note?: string;
 }
 
 export interface Drift {

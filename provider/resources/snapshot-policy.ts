@@ -110,6 +110,18 @@ export function policyFiles(lineage: string, address: string, config: Record<str
   });
 }
 
+/** `<prefix><UTC yyyymmddThhmmssZ>`: the names backplane's schedules give their snapshots. */
+export function isStamped(name: string, prefix: string): boolean {
+  return name.startsWith(prefix) && /^\d{8}T\d{6}Z$/.test(name.slice(prefix.length));
+}
+
+/** Whether a snapshot is one this policy took (and may prune): its dataset (or tree), a bucket's name, this stack's marker. */
+export function policyOwns(config: Record<string, unknown>, lineage: string, s: { dataset: string; snapshot: string; marker?: string | null }): boolean {
+  const cfg = configOf(config);
+  const inTree = s.dataset === cfg.dataset || (cfg.recursive && s.dataset.startsWith(`${cfg.dataset}/`));
+  return inTree && s.marker === lineage && bucketsOf(cfg).some((b) => isStamped(s.snapshot, `${cfg.prefix}${b.label}-`));
+}
+
 /** What state records: the unit and each file's sha256 (drift needs them once the code is gone). */
 function recorded(files: TimerFiles): Record<string, unknown> {
   return { unit: files.name, files: Object.fromEntries([...files.files].map(([p, t]) => [p, sha256(t)])) };
@@ -163,6 +175,7 @@ export const snapshotPolicyKind: ResourceKind = {
         after: null,
         attrs: [],
         reason: `no longer in the configuration: ${unit}.timer and its script are removed; the snapshots it took (${state.attributes.dataset as string}@${prefix}…) stay`,
+        note: `${unit}.timer and its script are removed; the snapshots it took (${state.attributes.dataset as string}@${prefix}…) stay`,
         steps: [{ command: removeTimer(unit), label: `Removing ${unit}.timer` }],
       },
     };

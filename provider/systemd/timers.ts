@@ -32,7 +32,7 @@ export const sha256 = (text: string) => createHash("sha256").update(text, "utf8"
  * shellQuote); `body` is fixed text. `description` is ours (no user value: unit files
  * interpret `%` and `\`).
  */
-export function timerFiles(o: { name: string; description: string; header: string; args: readonly string[]; body: string; onCalendar: string; identifier: string }): TimerFiles {
+export function timerFiles(o: { name: string; description: string; header: string; args: readonly string[]; body: string; onCalendar: string; identifier: string; successExitStatus?: number }): TimerFiles {
   if (!/^backplane-[a-z]+-[0-9a-f]{16}$/.test(o.name)) throw new Error(`not a backplane unit name: ${o.name}`);
   if (/[%\\\n]/.test(o.description + o.onCalendar + o.identifier)) throw new Error("unit file text cannot hold %, \\ or a newline");
   const script = [
@@ -51,6 +51,7 @@ export function timerFiles(o: { name: string; description: string; header: strin
     "Type=oneshot",
     `ExecStart=/bin/sh ${SCRIPT_DIR}/${o.name}.sh`,
     `SyslogIdentifier=${o.identifier}`,
+    ...(o.successExitStatus !== undefined ? [`SuccessExitStatus=${o.successExitStatus}`] : []),
     "",
   ].join("\n");
   const timer = [

@@ -15,6 +15,7 @@ import { policyFiles, timerDrift, snapshotPolicyKind } from "../../provider/reso
 import { configSchema } from "../../provider/schema/attr.js";
 import { snapshotPolicy } from "../../provider/schema/kinds/snapshot-policy.js";
 import type { HostLive } from "../../provider/model/live.js";
+import { withHost } from "./helpers/synth.js";
 
 const fixture = (name: string) => readFileSync(join(import.meta.dirname, "..", "fixtures", "timers", `${name}.txt`), "utf8");
 // the policy applied on the vm tier when the fixtures were captured (test/lab/capture-timers.mts)
@@ -202,5 +203,30 @@ exit 0
     expect(r.status, r.stderr).toBe(0);
     expect(r.log.filter((l) => l.startsWith("zfs snapshot"))[0]).toMatch(/^zfs snapshot -r -o /);
     expect(r.log.filter((l) => l.startsWith("zfs destroy")).sort()).toEqual([`zfs destroy ${snap(a, n(0))}`, `zfs destroy ${snap(b, n(0))}`].sort());
+  });
+});
+
+describe("the Dataset construct's snapshots", () => {
+  const policies = (doc: Record<string, any>) => Object.values((doc.resource?.backplane_snapshot_policy ?? {}) as Record<string, any>);
+  it("snapshots: true takes the profile's policy (none for transcode and ciWorkspace), with a dependency on the dataset", () => {
+    const doc = withHost((h) => {
+      for (const p of ["uploads", "transcode", "logs", "ciWorkspace", "postgres"] as const) h.dataset(p, { name: `tank/${p}`, profile: p, snapshots: true });
+    });
+    const byDataset = Object.fromEntries(policies(doc).map((p) => [p.dataset, p]));
+    expect(Object.keys(byDataset).sort()).toEqual(["tank/logs", "tank/postgres", "tank/uploads"]);
+    expect(byDataset["tank/uploads"]).toMatchObject({ hourly: 24, daily: 7 });
+    expect(byDataset["tank/logs"]).toMatchObject({ frequently: 4, hourly: 48, daily: 30, monthly: 12 });
+    expect(byDataset["tank/postgres"]).toMatchObject({ frequently: 4, hourly: 24, daily: 7 });
+    expect(byDataset["tank/logs"].depends_on).toEqual([expect.stringMatching(/^backplane_dataset\./)]);
+  });
+
+  it("a schedule of one's own, with custom buckets as a list of { every, keep }", () => {
+    const doc = withHost((h) => h.dataset("d", { name: "tank/d", snapshots: { every: [{ every: "5m", keep: 12 }], daily: 3, recursive: true } }));
+    expect(policies(doc)[0]).toMatchObject({ dataset: "tank/d", every: { "5m": "12" }, daily: 3, recursive: true });
+  });
+
+  it("snapshots: true without a profile, and a bad period, are refused at synth with the construct path", () => {
+    expect(() => withHost((h) => h.dataset("d", { name: "tank/d", snapshots: true }))).toThrow(/\[test\/prod\/d\] snapshots: true takes the profile's policy/);
+    expect(() => withHost((h) => h.dataset("d", { name: "tank/d", snapshots: { every: [{ every: "45m", keep: 2 }] } }))).toThrow(/snapshots.*every\.45m.*cannot stay aligned/s);
   });
 });
