@@ -129,3 +129,19 @@ export async function seedWorkingCopy(dir: string): Promise<void> {
   await writeFile(join(dir, "main.ts"), main);
   await copyFile(join(ROOT, "examples", "seed", "cdktf.json"), join(dir, "cdktf.json"));
 }
+
+/** Reboots a lab guest from inside (the qemu process and its overlay stay) and waits until the new boot answers. */
+export async function rebootAndWait(host: string): Promise<void> {
+  await sh(host, "(sleep 1; systemctl reboot) >/dev/null 2>&1 &");
+  await new Promise((r) => setTimeout(r, 15_000));
+  const deadline = Date.now() + 300_000;
+  for (;;) {
+    try {
+      // the lab has run far longer than 10 minutes: a small uptime means the new boot answers
+      if (Number((await sh(host, "systemctl is-system-running --wait >/dev/null 2>&1; cut -d. -f1 /proc/uptime")).trim()) < 600) return;
+    } catch {
+      if (Date.now() > deadline) throw new Error(`${host} did not come back after the reboot`);
+    }
+    await new Promise((r) => setTimeout(r, 5_000));
+  }
+}

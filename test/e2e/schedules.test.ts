@@ -11,7 +11,7 @@
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { backplane, project, resetHosts, sh } from "./helpers.js";
+import { backplane, project, rebootAndWait, resetHosts, sh } from "./helpers.js";
 import { PREPARE } from "./replication-stack.js";
 
 const STACK = (policy: boolean) => `
@@ -184,17 +184,7 @@ describe("the back plane runs by itself (vm tier)", () => {
   }, 300_000);
 
   it("a reboot keeps the timers running", async () => {
-    await sh("prod", "(sleep 1; systemctl reboot) >/dev/null 2>&1 &");
-    await sleep(15_000);
-    const deadline = Date.now() + 300_000;
-    for (;;) {
-      try {
-        if (Number((await sh("prod", "systemctl is-system-running --wait >/dev/null 2>&1; cut -d. -f1 /proc/uptime")).trim()) < 600) break;
-      } catch {
-        if (Date.now() > deadline) throw new Error("prod did not come back after the reboot");
-      }
-      await sleep(5_000);
-    }
+    await rebootAndWait("prod");
     for (const u of [policyUnit, replicationUnit]) {
       expect((await sh("prod", `systemctl is-enabled ${u}.timer; systemctl is-active ${u}.timer`)).split("\n").slice(0, 2), u).toEqual(["enabled", "active"]);
     }

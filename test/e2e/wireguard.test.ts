@@ -2,7 +2,7 @@
 import { describe, it, expect, beforeAll } from "vitest";
 import { readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { backplane, project, sh } from "./helpers.js";
+import { backplane, project, rebootAndWait, sh } from "./helpers.js";
 import { readLab } from "../lab/hosts.js";
 
 const HOSTS = ["prod", "dr", "h3"];
@@ -192,18 +192,7 @@ describe("a WireGuard mesh of three vm-tier hosts", () => {
   it("keeps the interface, key and peers across a reboot of the host", async () => {
     const key = (await sh("h3", "wg show wg0 public-key")).trim();
     await sh("h3", "systemctl is-enabled wg-quick@wg0");
-    await sh("h3", "(sleep 1; systemctl reboot) >/dev/null 2>&1 &");
-    await new Promise((r) => setTimeout(r, 15_000));
-    const deadline = Date.now() + 300_000;
-    for (;;) {
-      try {
-        // the lab has run far longer than 10 minutes: a small uptime means the new boot answers
-        if (Number((await sh("h3", "systemctl is-system-running --wait >/dev/null 2>&1; cut -d. -f1 /proc/uptime")).trim()) < 600) break;
-      } catch {
-        if (Date.now() > deadline) throw new Error("h3 did not come back after the reboot");
-      }
-      await new Promise((r) => setTimeout(r, 5_000));
-    }
+    await rebootAndWait("h3");
     expect((await sh("h3", "wg show wg0 public-key")).trim()).toBe(key);
     expect((await sh("h3", "wg show wg0 peers")).trim().split("\n")).toHaveLength(2);
     await pingAll();
