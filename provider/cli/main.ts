@@ -320,7 +320,8 @@ withLocking(withCommon(program.command("replicate").description("run only the re
       const wanted = new Set(addresses.length ? addresses : all);
       const { plan, state, transports } = await planFor(p, {});
       try {
-        const notSetUp = plan.changes.filter((c) => wanted.has(c.address) && c.action !== "noop");
+        // a replication whose only change is its timer is set up: its transfers run (apply repairs the timer)
+        const notSetUp = plan.changes.filter((c) => wanted.has(c.address) && c.action !== "noop" && !(c.action === "update" && c.steps.every((s) => s.schedule)));
         const errors = plan.errors.filter((e) => wanted.has(e.address));
         const unread = (plan.hostErrors ?? []).filter((h) => h.notPlanned.some((a) => wanted.has(a)));
         if (errors.length || unread.length) throw new PlanRefusedError(errors, unread);

@@ -18,7 +18,7 @@ import { hostFacts, hostRequirementProblems } from "../resources/host-facts.js";
 import type { PlanContext } from "../resources/kind.js";
 import { resourceKind } from "../schema/index.js";
 import { planSync, replicationTopologyProblems, REPLICATION } from "../resources/replication.js";
-import { isStamped, policyOwns, SNAPSHOT_POLICY } from "../resources/snapshot-policy.js";
+import { isStamped, policyOwns, scheduleTopologyProblems, SNAPSHOT_POLICY } from "../resources/snapshot-policy.js";
 
 export interface PlanInput {
   stack: string;
@@ -186,6 +186,7 @@ export function makePlan(input: PlanInput): Plan {
   errors.push(...data.errors);
   const replace = new Set(input.replace ?? []);
   errors.push(...replaceProblems(graph, replace));
+  errors.push(...scheduleTopologyProblems(graph));
   const changes = proposedChanges(graph, state, data.values, replace, ctx, errors, drift, unread.skip);
   drift.push(...strayPeers(changes, live));
   // Preshared keys: the leader of each pair hands a new key over when the pair needs one.

@@ -123,6 +123,8 @@ export interface LiveUnit {
   /** epoch seconds a timer last fired */
   lastTrigger: number | null;
   dropIns: string[];
+  /** the unit's files changed since systemd last loaded them */
+  needsReload: boolean;
 }
 
 export interface HostTimers {

@@ -34,6 +34,8 @@ export interface Step {
   handOver?: { host: string; command: Argv };
   /** runs on this other host (one of the change's `alsoUses`), in its own round trip */
   on?: string;
+  /** installs or removes a timer: the change is set up without it (`backplane replicate` may go on) */
+  schedule?: boolean;
 }
 
 export interface Change {

@@ -87,10 +87,13 @@ export function scheduleFailures(resources: readonly DesiredResource[], lineage:
     const f = lastRunFailure(unit, timers);
     if (!f) continue;
     const when = f.at !== null ? ` at ${new Date(f.at * 1000).toISOString()}` : "";
-    out.push({
-      host: r.host, kind: policy ? "snapshot" : "replicate", dataset: String(policy ? r.config.dataset : r.config.source_dataset), recursive: policy && r.config.recursive === true,
-      reason: `the last run of ${unit}.timer failed (${f.result}${f.exitStatus !== null ? `, exit ${f.exitStatus}` : ""})${when}: journalctl -u ${unit}.service`,
-    });
+    const reason = `the last run of ${unit}.timer${policy ? "" : ` on ${r.host}`} failed (${f.result}${f.exitStatus !== null ? `, exit ${f.exitStatus}` : ""})${when}: journalctl -u ${unit}.service`;
+    if (policy) out.push({ host: r.host, kind: "snapshot", dataset: String(r.config.dataset), recursive: r.config.recursive === true, reason });
+    else {
+      out.push({ host: r.host, kind: "replicate", dataset: String(r.config.source_dataset), recursive: false, reason });
+      // the target's snapshots are what the source's timer sends: their freshness fails with it
+      out.push({ host: String(r.config.target_host), kind: "snapshot", dataset: String(r.config.target_dataset), recursive: false, reason });
+    }
   }
   return out;
 }

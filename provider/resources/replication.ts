@@ -115,7 +115,7 @@ const DISPATCH_SCRIPT = [
   "printf 'written\\t%s\\n' \"$(zfs get -Hp -o value written \"$t\")\";",
   "zfs list -Hp -t snapshot -o guid,name -s createtxg -d 1 \"$t\" | awk '{ print \"snapshot\\t\" $0 }' ;;",
   "prune)",
-  "spare=$(cat);",
+  "spare=$(head -c 1048576);",
   "zfs list -Hp -t snapshot -o name,userrefs -s createtxg -d 1 \"$t\" | SPARE=\"$spare\" P=\"$prefix\" R=\"$retain\" awk -F'\\t' '",
   'BEGIN { n = split(ENVIRON["SPARE"], s, "\\n"); for (i = 1; i <= n; i++) spare[s[i]] = 1; p = ENVIRON["P"] }',
   '{ at = index($1, "@"); x = substr($1, at + 1); if (substr(x, 1, length(p)) == p && length(x) == length(p) + 16 && substr(x, length(p) + 1) ~ /^[0-9]+T[0-9]+Z$/ && !(x in spare)) { c++; nm[c] = $1; rf[c] = $2 } }',
@@ -278,7 +278,8 @@ const SYNC_SCRIPT = [
   '    diverged=$(printf \'%s\\n\' "$decided" | awk -F"$tab" \'$1 == "diverged" { printf " %s", $2 }\')',
   '    [ -z "$diverged" ] || [ "$force" = 1 ] || fail "the target diverged from $src: the newest common snapshot is $from, and only the target has$diverged; not overwritten unless the replication sets allow_rollback_target"',
   '    [ "$twritten" = 0 ] || [ "$force" = 1 ] || fail "the target was modified since the common snapshot $from ($twritten bytes written): not rolled back unless the replication sets allow_rollback_target"',
-  '    if [ "$newest" = newest ] && [ "$(zfs get -Hp -o value written "$src")" = 0 ]; then printf \'insync\\t%s\\n\' "$from"; exit 0; fi',
+  // (a target to roll back is not in sync, however idle the source: the operator's plan says the same)
+  '    if [ "$newest" = newest ] && [ -z "$diverged" ] && [ "$twritten" = 0 ] && [ "$(zfs get -Hp -o value written "$src")" = 0 ]; then printf \'insync\\t%s\\n\' "$from"; exit 0; fi',
   "    mode=incremental",
   "  fi",
   // source retention as the operator's plan decides it: ours (the prefix and a time, this stack's
@@ -321,9 +322,10 @@ const SYNC_SCRIPT = [
   "zfs list -H -o name -t snapshot -d 1 \"$src\" | tr '\\n' '\\0' | xargs -0 -r zfs holds -H | awk -F'\\t' -v t=\"$tag\" -v n=\"$new\" '$2 == t && $1 != n { print $1 }' |",
   '  while IFS= read -r s; do zfs release "$tag" "$s" >/dev/null 2>&1 || warn "cannot release the hold on $s"; done',
   // names hold no newline: one per line; a pruned snapshot's bookmark goes with it
-  'printf \'%s\\n\' "$prune" | while IFS= read -r s; do [ -z "$s" ] && continue; if zfs destroy "$s" 2>/dev/null; then zfs destroy "${s%%@*}#${s#*@}" 2>/dev/null; else warn "kept $s (held or cloned)"; fi; done',
+  // each one's marker read once more, alone (a property value cannot forge a line of this read)
+  `printf '%s\\n' "$prune" | while IFS= read -r s; do [ -z "$s" ] && continue; [ "$(zfs get -H -o value -s local ${MANAGED_PROPERTY} "$s")" = "$lineage" ] || { warn "kept $s (not marked by this stack)"; continue; }; if zfs destroy "$s" 2>/dev/null; then zfs destroy "\${s%%@*}#\${s#*@}" 2>/dev/null; else warn "kept $s (held or cloned)"; fi; done`,
   // a timer's run prunes the target through the target's own rule (the operator's apply does it from the target host)
-  'if [ -n "${spare+x}" ]; then printf \'%s\\n\' "$spare" | rsh prune | while IFS= read -r line; do case "$line" in "kept$(printf \'\\t\')"*) warn "kept ${line#*\t} on the target (held or cloned)";; esac; done; fi',
+  'if [ -n "${spare+x}" ]; then pruned=$(printf \'%s\\n\' "$spare" | rsh prune) || warn "pruning on the target failed"; printf \'%s\\n\' "$pruned" | while IFS= read -r line; do case "$line" in "kept$(printf \'\\t\')"*) warn "kept ${line#*\t} on the target (held or cloned)";; esac; done; fi',
   "exit 0",
 ].join("\n");
 
@@ -451,7 +453,7 @@ export const replicationKind: ResourceKind = {
       const unavailable = timersUnavailable(ctx.live);
       if (unavailable) return { errors: [`every: ${unavailable}`], change: noop(base, "cannot be scheduled") };
     }
-    const timerIssues = timer ? timerProblems(timer, ctx.live.timers!) : [];
+    const timerIssues = timer ? timerProblems(timer, ctx.live.timers!, state?.attributes.files as Record<string, unknown> | undefined) : [];
     const oldUnit = !timer && typeof state?.attributes.unit === "string" ? state.attributes.unit : null;
     const after = {
       ...r.config, key_id: id, public_key: publicKey, last_snapshot: state?.attributes.last_snapshot ?? null, last_guid: state?.attributes.last_guid ?? null,
@@ -464,8 +466,8 @@ export const replicationKind: ResourceKind = {
         { command: argv("cat", `${REPLICATION_KEY_DIR}/${id}.pub`), label: "Reading the replication key", captures: "public_key" },
       ]),
       // after the key and its authorisation: the timer's first run needs both
-      ...(timer && timerIssues.length > 0 ? [{ command: installTimer(timer), label: `Installing ${timer.name}.timer` }] : []),
-      ...(oldUnit ? [{ command: removeTimer(oldUnit), label: `Removing ${oldUnit}.timer` }] : []),
+      ...(timer && timerIssues.length > 0 ? [{ command: installTimer(timer), label: `Installing ${timer.name}.timer`, schedule: true }] : []),
+      ...(oldUnit ? [{ command: removeTimer(oldUnit), label: `Removing ${oldUnit}.timer`, schedule: true }] : []),
     ];
     const reasons = [...missing, ...(state ? timerIssues : []), ...(oldUnit ? [`every removed: ${oldUnit}.timer is removed (apply and backplane replicate still replicate)`] : [])];
     return {

@@ -15,10 +15,11 @@
  */
 import { createHash } from "node:crypto";
 import type { HostLive } from "../model/live.js";
+import type { DesiredResource } from "../model/desired.js";
 import type { Drift } from "../model/plan.js";
 import { MANAGED_PROPERTY } from "../zfs/properties.js";
 import { bucketsOf, describeBuckets, onCalendar, specOf, type ScheduleConfig } from "../zfs/snapshot-schedule.js";
-import { installTimer, lastRunFailure, removeTimer, sha256, timerFiles, timerProblems, type TimerFiles } from "../systemd/timers.js";
+import { installTimer, lastRunFailure, ownDropIns, removeTimer, sha256, timerFiles, timerProblems, type TimerFiles } from "../systemd/timers.js";
 import { baseChange, deleteBase, noop, type Planned, type PlanContext, type ResourceKind } from "./kind.js";
 
 export const SNAPSHOT_POLICY = "backplane_snapshot_policy";
@@ -27,7 +28,8 @@ export const DEFAULT_POLICY_PREFIX = "bp-auto-";
 const SNAPSHOT_BODY = [
   "set -u",
   "ds=$1 rec=$2 prefix=$3 lineage=$4 spec=$5",
-  "ms() { date +%s%3N; }",
+  // milliseconds where date has %N (GNU), else whole seconds
+  'ms() { t=$(date +%s%3N); case $t in *N) echo $(( $(date +%s) * 1000 ));; *) echo "$t";; esac; }',
   'zfs list -H -o name "$ds" >/dev/null 2>&1 || { echo "cannot snapshot $ds: it does not exist" >&2; exit 1; }',
   'if [ "$rec" = 1 ]; then r=-r; else r=; fi',
   "now=$(date -u +%s)",
@@ -72,6 +74,8 @@ const SNAPSHOT_BODY = [
   "while IFS='\t' read -r verdict snap; do",
   '  [ -n "$snap" ] || continue',
   '  if [ "$verdict" = held ]; then echo "kept $snap: held ($(zfs holds -H "$snap" | cut -f 2 | tr \'\\n\' \' \'))"; continue; fi',
+  // the marker once more, of this snapshot alone: a value cannot forge a line of this read
+  `  [ "$(zfs get -H -o value -s local ${MANAGED_PROPERTY} "$snap")" = "$lineage" ] || { echo "kept $snap: not marked by this stack"; continue; }`,
   '  if zfs destroy "$snap"; then pruned=$((pruned + 1)); else echo "kept $snap: zfs destroy refused it (a clone\'s origin?)"; fi',
   "done <<EOF",
   "$verdicts",
@@ -122,6 +126,36 @@ export function policyOwns(config: Record<string, unknown>, lineage: string, s: 
   return inTree && s.marker === lineage && bucketsOf(cfg).some((b) => isStamped(s.snapshot, `${cfg.prefix}${b.label}-`));
 }
 
+/**
+ * Schedules backplane does not run, refused before anything reaches a host: two policies of
+ * one host whose trees overlap with the same prefix (the one with fewer kept would prune the
+ * other's snapshots, and their `zfs snapshot -r` would race for one name), and a policy on or
+ * above a replication target (its snapshots would make the target diverge).
+ */
+export function scheduleTopologyProblems(graph: { resources: ReadonlyMap<string, DesiredResource> }): { address: string; host: string; message: string }[] {
+  const problems: { address: string; host: string; message: string }[] = [];
+  const policies = [...graph.resources.values()].filter((r) => r.type === SNAPSHOT_POLICY && r.mode === "resource");
+  const covers = (p: DesiredResource, dataset: string) => {
+    const c = configOf(p.config);
+    return dataset === c.dataset || (c.recursive && dataset.startsWith(`${c.dataset}/`));
+  };
+  policies.forEach((a, i) => {
+    for (const b of policies.slice(0, i)) {
+      const [ca, cb] = [configOf(a.config), configOf(b.config)];
+      if (a.host !== b.host || ca.prefix !== cb.prefix || !(covers(a, cb.dataset) || covers(b, ca.dataset))) continue;
+      problems.push({ address: a.address, host: a.host, message: `${ca.dataset}${ca.recursive ? " and its descendants" : ""} overlaps ${b.address} (${cb.dataset}${cb.recursive ? " and its descendants" : ""}) with the same snapshot_prefix '${ca.prefix}': one would prune the other's snapshots; give one another prefix, or one policy for the tree` });
+    }
+  });
+  for (const r of graph.resources.values()) {
+    if (r.type !== "backplane_replication" || r.mode !== "resource") continue;
+    const [host, target] = [String(r.config.target_host), String(r.config.target_dataset)];
+    for (const p of policies) {
+      if (p.host === host && (covers(p, target) || target === configOf(p.config).dataset)) problems.push({ address: p.address, host, message: `it would snapshot ${target}, the target of ${r.address}: a replication target takes only what it receives (its own snapshots make it diverge); snapshot the source instead` });
+    }
+  }
+  return problems;
+}
+
 /** What state records: the unit and each file's sha256 (drift needs them once the code is gone). */
 function recorded(files: TimerFiles): Record<string, unknown> {
   return { unit: files.name, files: Object.fromEntries([...files.files].map(([p, t]) => [p, sha256(t)])) };
@@ -144,7 +178,7 @@ export const snapshotPolicyKind: ResourceKind = {
     const files = policyFiles(ctx.lineage, r.address, r.config);
     const cfg = configOf(r.config);
     const after = { ...r.config, ...recorded(files) };
-    const problems = timerProblems(files, ctx.live.timers!);
+    const problems = timerProblems(files, ctx.live.timers!, state?.attributes.files as Record<string, unknown> | undefined);
     if (problems.length === 0) return { errors: [], change: noop(base, "up to date", after) };
     const schedule = describeBuckets(bucketsOf(cfg));
     return {
@@ -204,7 +238,11 @@ export function timerDrift(address: string, host: string, id: string, attributes
   if (timer && live.timers.files.has(`/etc/systemd/system/${unit}.timer`)) {
     if (timer.unitFileState !== "enabled") out.push(d(`${unit}.timer`, "enabled", timer.unitFileState || "not enabled"));
     else if (timer.activeState !== "active") out.push(d(`${unit}.timer`, "active", timer.activeState));
-    if (timer.dropIns.length > 0) out.push(d(`${unit}.timer`, "no overrides", timer.dropIns.join(", ")));
+  }
+  for (const kind of ["timer", "service"] as const) {
+    const u = live.timers.units.get(`${unit}.${kind}`);
+    const own = u ? ownDropIns(unit, u) : [];
+    if (own.length > 0) out.push(d(`${unit}.${kind}`, "no overrides", own.join(", ")));
   }
   const failed = lastRunFailure(unit, live.timers);
   if (failed) out.push(d(`${unit}.service last run`, "succeeded", `${failed.result}${failed.exitStatus !== null ? ` (exit ${failed.exitStatus})` : ""}${failed.at !== null ? ` at ${new Date(failed.at * 1000).toISOString()}` : ""}: journalctl -u ${unit}.service`));

@@ -115,13 +115,13 @@ export function removeTimer(name: string): Argv {
 }
 
 /** The properties read back per unit (`systemctl show`, epoch timestamps). */
-export const UNIT_PROPERTIES = ["Id", "LoadState", "UnitFileState", "ActiveState", "Result", "ExecMainStatus", "ExecMainExitTimestamp", "LastTriggerUSec", "DropInPaths"] as const;
+export const UNIT_PROPERTIES = ["Id", "LoadState", "UnitFileState", "ActiveState", "Result", "ExecMainStatus", "ExecMainExitTimestamp", "LastTriggerUSec", "DropInPaths", "NeedDaemonReload"] as const;
 
 /** The kinds of timer backplane installs (the first word of the unit name after backplane-). */
 export const KINDS = ["snapshot", "replicate"] as const;
 
 /** What every unit reports; a timer has no ExecMain*, a service no LastTriggerUSec (systemd 252 leaves them out). */
-const REQUIRED = ["Id", "LoadState", "UnitFileState", "ActiveState", "Result", "DropInPaths"] as const;
+const REQUIRED = ["Id", "LoadState", "UnitFileState", "ActiveState", "Result"] as const;
 
 /**
  * Our units and scripts as they are: `file <path> <sha256>` lines, then `systemctl show` of
@@ -140,8 +140,8 @@ export const timerFacts: Fact<HostTimers> = {
     "done",
     '[ $# -gt 0 ] || exit 0',
     "echo",
-    // a timer's LastTriggerUSec ignores --timestamp=unix (systemd 252): in UTC, it is parsed as such
-    `TZ=UTC0 systemctl show --timestamp=unix -p ${UNIT_PROPERTIES.join(",")} -- "$@"`,
+    // timestamps as text in UTC (--timestamp=unix is systemd 251+, and a timer's LastTriggerUSec ignores it on 252)
+    `TZ=UTC0 systemctl show -p ${UNIT_PROPERTIES.join(",")} -- "$@"`,
   ].join("\n")),
   parse(stdout) {
     const lines = stdout.split("\n");
@@ -203,21 +203,35 @@ function unitOf(b: Map<string, string>): LiveUnit {
     exitStatus: /^\d+$/.test(status) ? Number(status) : null,
     exitedAt: epoch(b.get("ExecMainExitTimestamp") ?? ""),
     lastTrigger: epoch(b.get("LastTriggerUSec") ?? ""),
-    dropIns: b.get("DropInPaths")!.split(" ").filter(Boolean),
+    dropIns: (b.get("DropInPaths") ?? "").split(" ").filter(Boolean),
+    needsReload: b.get("NeedDaemonReload") === "yes",
   };
 }
 
-/** What is wrong with an installed timer, for people: missing, edited, disabled, stopped. Empty = as installed. */
-export function timerProblems(expected: TimerFiles, live: HostTimers): string[] {
+/** Drop-ins that override one of our units from the directories backplane owns (the install removes them). */
+export function ownDropIns(name: string, u: LiveUnit): string[] {
+  return u.dropIns.filter((d) => d.startsWith(`${UNIT_DIR}/${name}.service.d/`) || d.startsWith(`${UNIT_DIR}/${name}.timer.d/`));
+}
+
+/**
+ * What is wrong with an installed timer, for people: missing, changed (by the configuration,
+ * or edited on the host: told apart by the hashes state recorded), overridden, not reloaded,
+ * disabled, stopped. Empty = as installed.
+ */
+export function timerProblems(expected: TimerFiles, live: HostTimers, recorded?: Record<string, unknown>): string[] {
   const problems: string[] = [];
   for (const [path, text] of expected.files) {
     const found = live.files.get(path);
     if (found === undefined) problems.push(`${path} missing`);
-    else if (found !== sha256(text)) problems.push(`${path} edited on the host`);
+    else if (found !== sha256(text)) problems.push(recorded?.[path] === found ? `${path} changes with the configuration` : `${path} edited on the host`);
   }
   const timer = live.units.get(`${expected.name}.timer`);
   const service = live.units.get(`${expected.name}.service`);
-  for (const u of [timer, service]) if (u && u.dropIns.length > 0) problems.push(`overridden by ${u.dropIns.join(", ")}`);
+  for (const u of [timer, service]) {
+    const own = u ? ownDropIns(expected.name, u) : [];
+    if (own.length > 0) problems.push(`overridden by ${own.join(", ")}`);
+  }
+  if ([timer, service].some((u) => u?.needsReload)) problems.push("changed on disk but not reloaded by systemd (an interrupted install?)");
   if (timer && live.files.has(`${UNIT_DIR}/${expected.name}.timer`)) {
     if (timer.unitFileState !== "enabled") problems.push(`${expected.name}.timer is ${timer.unitFileState || "not enabled"} (it would not start at boot)`);
     if (timer.activeState !== "active") problems.push(`${expected.name}.timer is ${timer.activeState} (not scheduled)`);

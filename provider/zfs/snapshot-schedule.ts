@@ -82,12 +82,13 @@ const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
  */
 export function onCalendar(buckets: readonly Bucket[]): string {
   if (buckets.length === 0) throw new Error("a schedule needs at least one bucket");
-  if (buckets.every((b) => b.period === "month")) return "*-*-01 00:00:00";
+  // in UTC, as the slots the host script names snapshots after (not the host's local time)
+  if (buckets.every((b) => b.period === "month")) return "*-*-01 00:00:00 UTC";
   const step = buckets.map((b) => (b.period === "month" ? DAY_MINUTES : b.period)).reduce(gcd);
-  if (step === WEEK_MINUTES) return "Mon *-*-* 00:00:00";
-  if (step % DAY_MINUTES === 0) return "*-*-* 00:00:00";
-  if (step % 60 === 0) return `*-*-* 00/${step / 60}:00:00`;
-  return `*-*-* *:00/${step}:00`;
+  if (step === WEEK_MINUTES) return "Mon *-*-* 00:00:00 UTC";
+  if (step % DAY_MINUTES === 0) return "*-*-* 00:00:00 UTC";
+  if (step % 60 === 0) return `*-*-* 00/${step / 60}:00:00 UTC`;
+  return `*-*-* *:00/${step}:00 UTC`;
 }
 
 /** The spec line per bucket the host script reads: `<label> <minutes|month> <keep>`. */

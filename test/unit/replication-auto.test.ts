@@ -24,6 +24,7 @@ case "$*" in
   "list -Hp -t snapshot -o guid,name -s createtxg -d 1 "*) printf '%b' "$SRC";;
   "get -H -o name,value -s local -t snapshot -d 1 backplane:managed "*) printf '%b' "$MARKS";;
   "get -Hp -o value written "*) echo "\${WRITTEN:-0}";;
+  "get -H -o value -s local backplane:managed "*) printf '%b' "$MARKS" | awk -F'\\t' -v s="$8" '$1 == s { print $2 }';;
   "get -Hp -o value guid "*) echo 4242;;
   "send -nvPt "*) printf 'resume token contents:\\n\\ttoname = %s\\n' "$TONAME";;
   "send -nP "*) printf 'size\\t100\\n';;
@@ -125,6 +126,13 @@ describe("a timer's run decides alone (mode auto)", () => {
     const r = auto({ TSTATE: tstate, SRC: snap("1", A) + snap("2", B), WRITTEN: "1" }, { force: "1" });
     expect(r.code, r.err).toBe(0);
     expect(index(new RegExp(`^zfs send -v -P -L -c -I ${S}@${A} `))).toBeGreaterThanOrEqual(0);
+  });
+
+  it("a diverged or modified target is not 'in sync' however idle the source, when rolling it back is allowed (as the plan says)", () => {
+    const r = auto({ TSTATE: `token\\t-\\nwritten\\t4096\\n${tsnap("1", A)}${tsnap("2", B)}`, SRC: snap("1", A) + snap("2", B), WRITTEN: "0" }, { force: "1" });
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).not.toMatch(/^insync/m);
+    expect(index(new RegExp(`^zfs send -v -P -L -c -I ${S}@${B} `))).toBeGreaterThanOrEqual(0);
   });
 
   it("a target that cannot be read fails the run", () => {

@@ -22,6 +22,7 @@ case "$1 $2" in
   "send -nP") printf 'size\\t100\\n';;
   "send -v") cat "$STUB/stream"; printf 'size\\t100\\n08:00:01\\t50\\tx\\n' >&2; exit \${SENDRC:-0};;
   "get -Hp") echo 4242;;
+  "get -H") echo "\${MARK-L1}";;
   "list -H") printf '%b' "$SNAPS";;
   "holds -H") printf '%b' "$HOLDS";;
   "hold "*|"hold") exit \${HOLDRC:-0};;

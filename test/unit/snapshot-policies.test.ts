@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { bucketsOf, onCalendar, periodProblem, specOf } from "../../provider/zfs/snapshot-schedule.js";
 import { timerFacts, timerProblems, lastRunFailure, sha256 } from "../../provider/systemd/timers.js";
-import { policyFiles, timerDrift, snapshotPolicyKind } from "../../provider/resources/snapshot-policy.js";
+import { policyFiles, timerDrift, snapshotPolicyKind, scheduleTopologyProblems } from "../../provider/resources/snapshot-policy.js";
 import { configSchema } from "../../provider/schema/attr.js";
 import { snapshotPolicy } from "../../provider/schema/kinds/snapshot-policy.js";
 import type { HostLive } from "../../provider/model/live.js";
@@ -19,10 +19,10 @@ import { withHost } from "./helpers/synth.js";
 
 const fixture = (name: string) => readFileSync(join(import.meta.dirname, "..", "fixtures", "timers", `${name}.txt`), "utf8");
 // the policy applied on the vm tier when the fixtures were captured (test/lab/capture-timers.mts)
-const LINEAGE = "a10163cc-de71-4e63-8d1e-a845853a25a1";
+const LINEAGE = "78adbaca-eae7-47b3-9e9c-5c621d5729b2";
 const ADDRESS = "backplane_snapshot_policy.prod_logs_snapshots_resource_AC619CAF";
 const CONFIG = { dataset: "tank/srv/logs", every: { "1m": "2" }, hourly: 3 };
-const UNIT = "backplane-snapshot-68764c94888dfc5f";
+const UNIT = "backplane-snapshot-167931d15a6a7eec";
 const live = (timers: HostLive["timers"]) => ({ host: "prod", timers }) as unknown as HostLive;
 
 describe("schedules", () => {
@@ -36,15 +36,15 @@ describe("schedules", () => {
   });
 
   it.each([
-    [{ every: { "1m": "2" }, hourly: 3 }, "*-*-* *:00/1:00"],
-    [{ frequently: 4, hourly: 24 }, "*-*-* *:00/15:00"],
-    [{ frequently: 4, frequent_period: "10m", every: { "15m": "2" } }, "*-*-* *:00/5:00"],
-    [{ hourly: 24, daily: 7 }, "*-*-* 00/1:00:00"],
-    [{ every: { "6h": "4" }, daily: 7 }, "*-*-* 00/6:00:00"],
-    [{ daily: 7, monthly: 12 }, "*-*-* 00:00:00"],
-    [{ weekly: 4 }, "Mon *-*-* 00:00:00"],
-    [{ weekly: 4, monthly: 2 }, "*-*-* 00:00:00"],
-    [{ monthly: 12 }, "*-*-01 00:00:00"],
+    [{ every: { "1m": "2" }, hourly: 3 }, "*-*-* *:00/1:00 UTC"],
+    [{ frequently: 4, hourly: 24 }, "*-*-* *:00/15:00 UTC"],
+    [{ frequently: 4, frequent_period: "10m", every: { "15m": "2" } }, "*-*-* *:00/5:00 UTC"],
+    [{ hourly: 24, daily: 7 }, "*-*-* 00/1:00:00 UTC"],
+    [{ every: { "6h": "4" }, daily: 7 }, "*-*-* 00/6:00:00 UTC"],
+    [{ daily: 7, monthly: 12 }, "*-*-* 00:00:00 UTC"],
+    [{ weekly: 4 }, "Mon *-*-* 00:00:00 UTC"],
+    [{ weekly: 4, monthly: 2 }, "*-*-* 00:00:00 UTC"],
+    [{ monthly: 12 }, "*-*-01 00:00:00 UTC"],
   ])("the timer of %j fires at %s (every boundary of the shortest common step)", (config, calendar) => {
     expect(onCalendar(bucketsOf(config))).toBe(calendar);
   });
@@ -103,8 +103,13 @@ describe("the timers fact (systemctl show, captured on the vm tier)", () => {
     const t = timerFacts.parse(fixture("installed"));
     expect(t.systemd).toBe(true);
     expect([...t.units.keys()]).toEqual([`${UNIT}.timer`, `${UNIT}.service`]);
-    expect(t.units.get(`${UNIT}.timer`)).toMatchObject({ unitFileState: "enabled", activeState: "active", lastTrigger: Date.parse("2026-11-26T17:32:00Z") / 1000, dropIns: [] });
-    expect(t.units.get(`${UNIT}.service`)).toMatchObject({ result: "success", unitFileState: "static" });
+    // just installed: never fired, never ran
+    expect(t.units.get(`${UNIT}.timer`)).toMatchObject({ unitFileState: "enabled", activeState: "active", lastTrigger: null, dropIns: [], needsReload: false });
+    expect(t.units.get(`${UNIT}.service`)).toMatchObject({ result: "success", unitFileState: "static", exitedAt: null });
+    // after a run (systemctl's UTC text times)
+    const failed = timerFacts.parse(fixture("failed"));
+    expect(failed.units.get(`${UNIT}.timer`)!.lastTrigger).toBe(Date.parse("2026-11-26T18:17:01Z") / 1000);
+    expect(failed.units.get(`${UNIT}.service`)).toMatchObject({ result: "exit-code", exitStatus: 1, exitedAt: Date.parse("2026-11-26T18:17:06Z") / 1000 });
   });
 
   it("a host without systemd says so", () => {
@@ -127,6 +132,21 @@ describe("the timers fact (systemctl show, captured on the vm tier)", () => {
     ["failed", []],
   ])("%s: the plan repairs %j", (name, problems) => {
     expect(timerProblems(policyFiles(LINEAGE, ADDRESS, CONFIG), timerFacts.parse(fixture(name)))).toEqual(problems);
+  });
+
+  it("a file that differs from the code: changed by the configuration when the host has what state recorded, else edited on the host", () => {
+    const t = timerFacts.parse(fixture("installed"));
+    const now = policyFiles(LINEAGE, ADDRESS, { ...CONFIG, hourly: 4 });
+    const recorded = Object.fromEntries([...policyFiles(LINEAGE, ADDRESS, CONFIG).files].map(([p, x]) => [p, sha256(x)]));
+    expect(timerProblems(now, t, recorded)).toEqual([`/etc/backplane/timers/${UNIT}.sh changes with the configuration`]);
+    expect(timerProblems(now, t, {})).toEqual([`/etc/backplane/timers/${UNIT}.sh edited on the host`]);
+  });
+
+  it("a unit changed on disk but not reloaded (an interrupted install) is repaired; a drop-in outside backplane's directories is not its to remove", () => {
+    const t = timerFacts.parse(fixture("installed"));
+    t.units.get(`${UNIT}.timer`)!.needsReload = true;
+    t.units.get(`${UNIT}.service`)!.dropIns = ["/usr/lib/systemd/system/service.d/10-timeout-abort.conf"];
+    expect(timerProblems(policyFiles(LINEAGE, ADDRESS, CONFIG), t)).toEqual(["changed on disk but not reloaded by systemd (an interrupted install?)"]);
   });
 
   it("a missing file is a problem the plan repairs", () => {
@@ -152,7 +172,7 @@ describe("the host script's snapshots and prune decisions (run under sh, zfs sto
 echo "zfs $*" >> "$STUB/log"
 case "$1" in
   list) case "$*" in *"-t snapshot -o name,userrefs"*) printf '%b' "$LIST";; *"-t snapshot"*) exit 1;; *) exit 0;; esac;;
-  get) printf '%b' "$MARKS";;
+  get) case "$*" in "get -H -o value -s local backplane:managed "*) [ "$8" = "\${FORGED:-}" ] && { echo 'value-with\\nnewline'; exit 0; }; printf '%b' "$MARKS" | awk -F'\\t' -v s="$8" '$1 == s { print $2 }';; *) printf '%b' "$MARKS";; esac;;
   holds) printf '%s\\tbackplane-repl-abc\\t-\\n' "$3";;
 esac
 exit 0
@@ -163,10 +183,10 @@ exit 0
     chmodSync(join(dir, "zfs"), 0o755);
     writeFileSync(join(dir, "log"), "");
   });
-  const runPolicy = (config: Record<string, unknown>, list: string[][], marks: string[][]) => {
+  const runPolicy = (config: Record<string, unknown>, list: string[][], marks: string[][], extra: Record<string, string> = {}) => {
     const script = [...policyFiles(LINEAGE, ADDRESS, config).files.values()][0]!;
     writeFileSync(join(dir, "policy.sh"), script);
-    const r = spawnSync("sh", [join(dir, "policy.sh")], { encoding: "utf8", env: { PATH: `${dir}:${process.env.PATH}`, STUB: dir, LIST: list.map((l) => l.join("\t") + "\n").join(""), MARKS: marks.map((l) => l.join("\t") + "\n").join("") } });
+    const r = spawnSync("sh", [join(dir, "policy.sh")], { encoding: "utf8", env: { PATH: `${dir}:${process.env.PATH}`, STUB: dir, LIST: list.map((l) => l.join("\t") + "\n").join(""), MARKS: marks.map((l) => l.join("\t") + "\n").join(""), ...extra } });
     return { ...r, log: readFileSync(join(dir, "log"), "utf8").trim().split("\n") };
   };
   const snap = (ds: string, name: string) => `${ds}@${name}`;
@@ -193,6 +213,16 @@ exit 0
     expect(zfsCalls.slice(2)).toEqual([`zfs destroy ${snap(ds, ours[1]!)}`]);
     expect(r.stdout).toContain(`kept ${snap(ds, ours[0]!)}: held (backplane-repl-abc )`);
     expect(r.stdout).toMatch(/pruned 1 snapshot\(s\) of tank\/srv\/logs in \d+ ms/);
+  });
+
+  it("a marker read in bulk that a property value forged is read again, alone, before each destroy: not ours, kept", () => {
+    const ds = "tank/srv/logs";
+    const n = (i: number) => snap(ds, `bp-auto-1m-20261126T17${i}000Z`);
+    const list = [1, 2, 3].map((i) => [n(i), "0"]);
+    const r = runPolicy(CONFIG, list, list.map(([x]) => [x!, LINEAGE]), { FORGED: n(1) });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.log.filter((l) => l.startsWith("zfs destroy"))).toEqual([]);
+    expect(r.stdout).toContain(`kept ${n(1)}: not marked by this stack`);
   });
 
   it("recursive: one atomic snapshot of the tree, pruned per dataset", () => {
@@ -228,5 +258,31 @@ describe("the Dataset construct's snapshots", () => {
   it("snapshots: true without a profile, and a bad period, are refused at synth with the construct path", () => {
     expect(() => withHost((h) => h.dataset("d", { name: "tank/d", snapshots: true }))).toThrow(/\[test\/prod\/d\] snapshots: true takes the profile's policy/);
     expect(() => withHost((h) => h.dataset("d", { name: "tank/d", snapshots: { every: [{ every: "45m", keep: 2 }] } }))).toThrow(/snapshots.*every\.45m.*cannot stay aligned/s);
+  });
+});
+
+describe("schedules refused at plan", () => {
+  const graph = (resources: Array<{ address: string; type: string; host: string; config: Record<string, unknown> }>) => ({ resources: new Map(resources.map((r) => [r.address, { ...r, mode: "resource" } as never])) });
+  const pol = (address: string, config: Record<string, unknown>, host = "prod") => ({ address, type: "backplane_snapshot_policy", host, config: { hourly: 2, ...config } });
+  it("two policies whose trees overlap with one prefix (one would prune the other's snapshots)", () => {
+    const p = scheduleTopologyProblems(graph([pol("a", { dataset: "tank/a", recursive: true }), pol("b", { dataset: "tank/a/b" })]));
+    expect(p.map((x) => `${x.address}: ${x.message}`)).toEqual([expect.stringMatching(/^b: tank\/a\/b overlaps a \(tank\/a and its descendants\) with the same snapshot_prefix 'bp-auto-'/)]);
+    expect(scheduleTopologyProblems(graph([pol("a", { dataset: "tank/a" }), pol("b", { dataset: "tank/a" })]))).toHaveLength(1);
+  });
+  it("but not other prefixes, other hosts, or a sibling outside a non-recursive policy", () => {
+    expect(scheduleTopologyProblems(graph([pol("a", { dataset: "tank/a", recursive: true }), pol("b", { dataset: "tank/a/b", snapshot_prefix: "x-" })]))).toEqual([]);
+    expect(scheduleTopologyProblems(graph([pol("a", { dataset: "tank/a" }), pol("b", { dataset: "tank/a" }, "dr")]))).toEqual([]);
+    expect(scheduleTopologyProblems(graph([pol("a", { dataset: "tank/a" }), pol("b", { dataset: "tank/a/b" })]))).toEqual([]);
+  });
+  it("a policy on or above a replication target", () => {
+    const rep = { address: "r", type: "backplane_replication", host: "prod", config: { source_dataset: "tank/a", target_host: "dr", target_dataset: "backup/a" } };
+    expect(scheduleTopologyProblems(graph([rep, pol("p", { dataset: "backup", recursive: true }, "dr")])).map((x) => x.address)).toEqual(["p"]);
+    expect(scheduleTopologyProblems(graph([rep, pol("p", { dataset: "backup/a" }, "dr")])).map((x) => x.address)).toEqual(["p"]);
+    expect(scheduleTopologyProblems(graph([rep, pol("p", { dataset: "tank/a" })]))).toEqual([]);
+  });
+  it("a prefix that makes the snapshots' names too long is refused at synth", () => {
+    const r = configSchema(snapshotPolicy).safeParse({ dataset: `tank/${"d".repeat(230)}`, hourly: 1 });
+    expect(r.success).toBe(false);
+    expect(JSON.stringify(r.error?.issues)).toMatch(/would be invalid/);
   });
 });

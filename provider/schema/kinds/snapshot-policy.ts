@@ -1,7 +1,7 @@
 /** backplane_snapshot_policy: sanoid-style scheduled snapshots and retention, run on the host by a systemd timer. */
 import { z } from "zod";
 import { type KindSpec, str, num, bool, strMap, computed, checked, stringMap } from "../attr.js";
-import { datasetNameProblem, snapshotComponentProblem } from "../../zfs/names.js";
+import { datasetNameProblem, snapshotComponentProblem, snapshotNameProblem } from "../../zfs/names.js";
 import { periodProblem, periodMinutes, SANOID_LABELS } from "../../zfs/snapshot-schedule.js";
 
 const count = (what: string) => num(`${what} snapshots kept (newest first); 0 or unset: none taken.`, z.number().int().min(0).max(10000));
@@ -40,6 +40,13 @@ export const snapshotPolicy: KindSpec = {
       const m = periodMinutes(period);
       if (used.has(m)) report(["every", period], `has the same period as ${used.get(m)}: one bucket per period`);
       used.set(m, period);
+    }
+    // the longest name a run makes must be a valid snapshot name (a longer one would fail every run)
+    if (typeof v.dataset === "string" && !datasetNameProblem(v.dataset)) {
+      const prefix = typeof v.snapshot_prefix === "string" ? v.snapshot_prefix : "bp-auto-";
+      const longest = [...SANOID_LABELS, ...Object.keys(custom)].reduce((a, b) => (b.length > a.length ? b : a), "");
+      const p = snapshotNameProblem(`${v.dataset}@${prefix}${longest}-20261126T170000Z`);
+      if (p) report("snapshot_prefix", `the snapshots' names (${v.dataset}@${prefix}${longest}-<UTC yyyymmddThhmmssZ>) would be invalid: ${p}`);
     }
     const counts = [...SANOID_LABELS.map((l) => v[l]), ...Object.values(custom).map(Number)];
     if (!counts.some((c) => typeof c === "number" && c > 0)) report("", `takes no snapshot: give at least one of ${SANOID_LABELS.join(", ")} or every a count above 0`);
