@@ -29,8 +29,9 @@ new bp.Probe(stack, "fresh-logs", { host: prod, check: "snapshot_freshness", tar
 new bp.Probe(stack, "lag-uploads", { host: prod, check: "replication_lag", target: "tank/srv/uploads", maxLag: "5m" });
 `;
 
-const WRITER_START = "nohup sh -c 'i=0; while :; do dd if=/dev/urandom of=/tank/srv/uploads/w$((i % 4)) bs=64k count=8 status=none; i=$((i + 1)); sleep 3; done' >/dev/null 2>&1 & echo $! > /run/bp-writer.pid";
-const WRITER_STOP = "kill $(cat /run/bp-writer.pid) 2>/dev/null; rm -f /run/bp-writer.pid; true";
+// the writer stops itself once /run/bp-writer.stop exists (a kill alone once left it running); stopping waits until it is gone
+const WRITER_START = "rm -f /run/bp-writer.stop; nohup timeout 900 sh -c ': bp_writer_loop; i=0; while [ ! -e /run/bp-writer.stop ]; do dd if=/dev/urandom of=/tank/srv/uploads/w$((i % 4)) bs=64k count=8 status=none; i=$((i + 1)); sleep 3; done' >/dev/null 2>&1 & echo $! > /run/bp-writer.pid";
+const WRITER_STOP = "touch /run/bp-writer.stop; kill $(cat /run/bp-writer.pid 2>/dev/null) 2>/dev/null; for i in $(seq 30); do pgrep -f '[b]p_writer_loop' >/dev/null || break; sleep 1; done; rm -f /run/bp-writer.pid; ! pgrep -f '[b]p_writer_loop' >/dev/null";
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let dir: string;
@@ -188,8 +189,11 @@ describe("the back plane runs by itself (vm tier)", () => {
     for (const u of [policyUnit, replicationUnit]) {
       expect((await sh("prod", `systemctl is-enabled ${u}.timer; systemctl is-active ${u}.timer`)).split("\n").slice(0, 2), u).toEqual(["enabled", "active"]);
     }
-    // and they run: a snapshot after the boot
-    await untilJournal(policyUnit, /^took tank\/srv\/logs@bp-auto-1m-/, 150_000, (await journal(policyUnit)).length);
+    // and they run: a snapshot after the boot, and a replication run (one cut by the reboot is finished)
+    const [p0, r0] = [(await journal(policyUnit)).length, (await journal(replicationUnit)).length];
+    await untilJournal(policyUnit, /^took tank\/srv\/logs@bp-auto-1m-/, 150_000, p0);
+    await untilJournal(replicationUnit, /^(insync|snapshot)\t/, 150_000, r0);
+    await idle(policyUnit, replicationUnit);
     const plan = await backplane(dir, ["plan", "--detailed-exitcode", "--no-synth"]);
     expect(plan.exitCode, plan.stdout + plan.stderr).toBe(0);
   }, 600_000);
