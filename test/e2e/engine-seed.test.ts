@@ -34,7 +34,9 @@ describe("the seed stack on real hosts", () => {
     expect(r.exitCode).toBe(2);
     for (const name of Object.keys(SEED)) expect(r.stdout).toContain(`+ dataset "${name}"`);
     expect(r.stdout).toContain('+ pool "tank"');
-    expect(r.stdout).toContain("Plan: 9 to add, 0 to change, 0 to destroy.");
+    // and the profiles' snapshot policies (snapshots: true) of uploads, logs and postgres
+    for (const name of ["uploads", "logs", "postgres"]) expect(r.stdout).toContain(`+ snapshot_policy "tank/srv/${name} snapshot policy"`);
+    expect(r.stdout).toContain("Plan: 12 to add, 0 to change, 0 to destroy.");
   });
 
   it("applies them with exactly the seed's properties, then plans no changes", async () => {
