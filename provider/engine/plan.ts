@@ -17,8 +17,8 @@ import { planPsk, replanPsk } from "../resources/wireguard-psk.js";
 import { hostFacts, hostRequirementProblems } from "../resources/host-facts.js";
 import type { PlanContext } from "../resources/kind.js";
 import { resourceKind } from "../schema/index.js";
-import { planSync, replicationTopologyProblems, REPLICATION } from "../resources/replication.js";
-import { isStamped, policyOwns, scheduleTopologyProblems, SNAPSHOT_POLICY } from "../resources/snapshot-policy.js";
+import { planSync, replicationOwns, replicationTopologyProblems, REPLICATION } from "../resources/replication.js";
+import { policyOwns, scheduleTopologyProblems, SNAPSHOT_POLICY } from "../resources/snapshot-policy.js";
 
 export interface PlanInput {
   stack: string;
@@ -395,9 +395,7 @@ function replicationTargets(graph: DesiredGraph): Map<string, string[]> {
 /** Snapshots the stack's schedules took and prune themselves (a policy's, a replication's on its source): not "not managed". */
 function scheduledSnapshots(graph: DesiredGraph, lineage: string): (host: string, s: SnapshotRow) => boolean {
   const owners = [...graph.resources.values()].filter((r) => r.mode === "resource" && (r.type === SNAPSHOT_POLICY || r.type === REPLICATION));
-  return (host, s) => owners.some((r) => r.host === host && (r.type === SNAPSHOT_POLICY
-    ? policyOwns(r.config, lineage, s)
-    : s.dataset === r.config.source_dataset && s.marker === lineage && isStamped(s.snapshot, (r.config.snapshot_prefix as string | undefined) ?? "backplane-repl-")));
+  return (host, s) => owners.some((r) => r.host === host && (r.type === SNAPSHOT_POLICY ? policyOwns : replicationOwns)(r.config, lineage, s));
 }
 
 /** What lives under anything the stack manages (pool, dataset, clone) that nothing manages: reported, never touched. */

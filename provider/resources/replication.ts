@@ -28,9 +28,8 @@ import { describeConflict, incrementalPath, type ChainSnapshot } from "../zfs/re
 import { baseChange, deleteBase, noop, type Planned, type PlanContext, type ResourceKind } from "./kind.js";
 import { capabilityProblems, normalizeProperties } from "./zfs-common.js";
 import { poolOf } from "../zfs/names.js";
-import { installTimer, removeTimer, sha256, timerFiles, timerProblems, type TimerFiles } from "../systemd/timers.js";
-import { onCalendar, periodMinutes } from "../zfs/snapshot-schedule.js";
-import { isStamped, timerDrift, timersUnavailable } from "./snapshot-policy.js";
+import { installTimer, removeTimer, sha256, timerDrift, timerFiles, timerProblems, timersUnavailable, type TimerFiles } from "../systemd/timers.js";
+import { isStamped, onCalendar, periodMinutes } from "../zfs/snapshot-schedule.js";
 
 export const REPLICATION = "backplane_replication";
 
@@ -372,6 +371,12 @@ export function parseSyncOutput(stdout: string): SyncResult {
   }
   if (!r.snapshot) throw new Error("the replication script reported no snapshot");
   return r;
+}
+
+/** Whether a snapshot is one this replication took on its source (and prunes there): its dataset, its prefix and a time, this stack's marker. */
+export function replicationOwns(config: Record<string, unknown>, lineage: string, s: { dataset: string; snapshot: string; marker?: string | null }): boolean {
+  const cfg = configOf(config);
+  return s.dataset === cfg.source && s.marker === lineage && isStamped(s.snapshot, cfg.prefix);
 }
 
 /**

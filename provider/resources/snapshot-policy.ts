@@ -14,12 +14,11 @@
  * snapshot_freshness probe).
  */
 import { createHash } from "node:crypto";
-import type { HostLive } from "../model/live.js";
 import type { DesiredResource } from "../model/desired.js";
 import type { Drift } from "../model/plan.js";
 import { MANAGED_PROPERTY } from "../zfs/properties.js";
-import { bucketsOf, describeBuckets, onCalendar, specOf, type ScheduleConfig } from "../zfs/snapshot-schedule.js";
-import { installTimer, lastRunFailure, ownDropIns, removeTimer, sha256, timerFiles, timerProblems, type TimerFiles } from "../systemd/timers.js";
+import { bucketsOf, describeBuckets, isStamped, onCalendar, specOf, type ScheduleConfig } from "../zfs/snapshot-schedule.js";
+import { installTimer, removeTimer, sha256, timerDrift, timerFiles, timerProblems, timersUnavailable, type TimerFiles } from "../systemd/timers.js";
 import { baseChange, deleteBase, noop, type Planned, type PlanContext, type ResourceKind } from "./kind.js";
 
 export const SNAPSHOT_POLICY = "backplane_snapshot_policy";
@@ -114,11 +113,6 @@ export function policyFiles(lineage: string, address: string, config: Record<str
   });
 }
 
-/** `<prefix><UTC yyyymmddThhmmssZ>`: the names backplane's schedules give their snapshots. */
-export function isStamped(name: string, prefix: string): boolean {
-  return name.startsWith(prefix) && /^\d{8}T\d{6}Z$/.test(name.slice(prefix.length));
-}
-
 /** Whether a snapshot is one this policy took (and may prune): its dataset (or tree), a bucket's name, this stack's marker. */
 export function policyOwns(config: Record<string, unknown>, lineage: string, s: { dataset: string; snapshot: string; marker?: string | null }): boolean {
   const cfg = configOf(config);
@@ -159,13 +153,6 @@ export function scheduleTopologyProblems(graph: { resources: ReadonlyMap<string,
 /** What state records: the unit and each file's sha256 (drift needs them once the code is gone). */
 function recorded(files: TimerFiles): Record<string, unknown> {
   return { unit: files.name, files: Object.fromEntries([...files.files].map(([p, t]) => [p, sha256(t)])) };
-}
-
-/** A host whose timers were not read or that cannot run them: why, or null. */
-export function timersUnavailable(live: HostLive): string | null {
-  if (!live.timers) return `the timers of ${live.host} were not read`;
-  if (!live.timers.systemd) return `${live.host} has no systemd (systemctl): backplane runs schedules as systemd timers`;
-  return null;
 }
 
 export const snapshotPolicyKind: ResourceKind = {
@@ -219,32 +206,3 @@ export const snapshotPolicyKind: ResourceKind = {
   },
   importAttributes: () => null,
 };
-
-/**
- * A recorded timer as the host has it: missing, edited, disabled, stopped, or its last run
- * failed (the one thing apply does not repair: the journal says why).
- */
-export function timerDrift(address: string, host: string, id: string, attributes: Record<string, unknown>, live: HostLive): Drift[] {
-  const unit = attributes.unit;
-  const files = attributes.files;
-  if (typeof unit !== "string" || !files || typeof files !== "object" || !live.timers?.systemd) return [];
-  const d = (property: string, recordedValue: string, liveValue: string | null): Drift => ({ address, host, id, property, recorded: recordedValue, live: liveValue });
-  const out: Drift[] = [];
-  for (const [path, hash] of Object.entries(files as Record<string, string>)) {
-    const found = live.timers.files.get(path);
-    if (found !== hash) out.push(d(path, "as installed", found === undefined ? null : "edited on the host"));
-  }
-  const timer = live.timers.units.get(`${unit}.timer`);
-  if (timer && live.timers.files.has(`/etc/systemd/system/${unit}.timer`)) {
-    if (timer.unitFileState !== "enabled") out.push(d(`${unit}.timer`, "enabled", timer.unitFileState || "not enabled"));
-    else if (timer.activeState !== "active") out.push(d(`${unit}.timer`, "active", timer.activeState));
-  }
-  for (const kind of ["timer", "service"] as const) {
-    const u = live.timers.units.get(`${unit}.${kind}`);
-    const own = u ? ownDropIns(unit, u) : [];
-    if (own.length > 0) out.push(d(`${unit}.${kind}`, "no overrides", own.join(", ")));
-  }
-  const failed = lastRunFailure(unit, live.timers);
-  if (failed) out.push(d(`${unit}.service last run`, "succeeded", `${failed.result}${failed.exitStatus !== null ? ` (exit ${failed.exitStatus})` : ""}${failed.at !== null ? ` at ${new Date(failed.at * 1000).toISOString()}` : ""}: journalctl -u ${unit}.service`));
-  return out;
-}

@@ -13,7 +13,8 @@
 import { createHash } from "node:crypto";
 import { argv, toShell, type Argv } from "../model/argv.js";
 import { ParseError, type Fact } from "../model/fact.js";
-import type { HostTimers, LiveUnit } from "../model/live.js";
+import type { HostLive, HostTimers, LiveUnit } from "../model/live.js";
+import type { Drift } from "../model/plan.js";
 
 export const UNIT_DIR = "/etc/systemd/system";
 export const SCRIPT_DIR = "/etc/backplane/timers";
@@ -244,4 +245,40 @@ export function lastRunFailure(name: string, live: HostTimers): { result: string
   const s = live.units.get(`${name}.service`);
   if (!s || s.result === "success") return null;
   return { result: s.result, exitStatus: s.exitStatus, at: s.exitedAt };
+}
+
+/** A host whose timers were not read or that cannot run them: why, or null. */
+export function timersUnavailable(live: HostLive): string | null {
+  if (!live.timers) return `the timers of ${live.host} were not read`;
+  if (!live.timers.systemd) return `${live.host} has no systemd (systemctl): backplane runs schedules as systemd timers`;
+  return null;
+}
+
+/**
+ * A recorded timer as the host has it: missing, edited, disabled, stopped, or its last run
+ * failed (the one thing apply does not repair: the journal says why).
+ */
+export function timerDrift(address: string, host: string, id: string, attributes: Record<string, unknown>, live: HostLive): Drift[] {
+  const unit = attributes.unit;
+  const files = attributes.files;
+  if (typeof unit !== "string" || !files || typeof files !== "object" || !live.timers?.systemd) return [];
+  const d = (property: string, recordedValue: string, liveValue: string | null): Drift => ({ address, host, id, property, recorded: recordedValue, live: liveValue });
+  const out: Drift[] = [];
+  for (const [path, hash] of Object.entries(files as Record<string, string>)) {
+    const found = live.timers.files.get(path);
+    if (found !== hash) out.push(d(path, "as installed", found === undefined ? null : "edited on the host"));
+  }
+  const timer = live.timers.units.get(`${unit}.timer`);
+  if (timer && live.timers.files.has(`${UNIT_DIR}/${unit}.timer`)) {
+    if (timer.unitFileState !== "enabled") out.push(d(`${unit}.timer`, "enabled", timer.unitFileState || "not enabled"));
+    else if (timer.activeState !== "active") out.push(d(`${unit}.timer`, "active", timer.activeState));
+  }
+  for (const kind of ["timer", "service"] as const) {
+    const u = live.timers.units.get(`${unit}.${kind}`);
+    const own = u ? ownDropIns(unit, u) : [];
+    if (own.length > 0) out.push(d(`${unit}.${kind}`, "no overrides", own.join(", ")));
+  }
+  const failed = lastRunFailure(unit, live.timers);
+  if (failed) out.push(d(`${unit}.service last run`, "succeeded", `${failed.result}${failed.exitStatus !== null ? ` (exit ${failed.exitStatus})` : ""}${failed.at !== null ? ` at ${new Date(failed.at * 1000).toISOString()}` : ""}: journalctl -u ${unit}.service`));
+  return out;
 }

@@ -101,3 +101,8 @@ export function describeBuckets(buckets: readonly Bucket[]): string {
   const every = (p: Period) => (p === "month" ? "1 month" : p % WEEK_MINUTES === 0 ? `${p / WEEK_MINUTES}w` : p % DAY_MINUTES === 0 ? `${p / DAY_MINUTES}d` : p % 60 === 0 ? `${p / 60}h` : `${p}m`);
   return buckets.map((b) => `${b.label} (every ${every(b.period)}, keep ${b.keep})`).join(", ");
 }
+
+/** `<prefix><UTC yyyymmddThhmmssZ>`: the names backplane's schedules give their snapshots. */
+export function isStamped(name: string, prefix: string): boolean {
+  return name.startsWith(prefix) && /^\d{8}T\d{6}Z$/.test(name.slice(prefix.length));
+}
