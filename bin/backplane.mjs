@@ -1,5 +1,19 @@
 #!/usr/bin/env node
-// The backplane command: TypeScript sources run through tsx's loader (no build step).
-import { register } from "tsx/esm/api";
-register();
-await import("../provider/cli/main.ts");
+// The backplane command. Installed from the package it runs the compiled JavaScript in dist/
+// (no TypeScript loader at run time); in a checkout, where the TypeScript sources sit beside
+// this file, it runs those through tsx, so a change to them needs no build step.
+import { existsSync } from "node:fs";
+
+const source = new URL("../provider/cli/main.ts", import.meta.url);
+const fromSource = existsSync(source);
+if (fromSource) (await import("tsx/esm/api")).register();
+const load = (module) => import(fromSource ? new URL(`../provider/cli/${module}.ts`, import.meta.url).href : `../dist/provider/cli/${module}.js`);
+
+// `backplane --version` alone loads one small module, not the engine: it answers as fast as node starts
+const words = process.argv.slice(2);
+if (words.length === 1 && ["--version", "-version", "-v", "version"].includes(words[0])) {
+  const { versionFacts, versionText } = await load("version");
+  process.stdout.write(versionText(versionFacts()));
+} else {
+  await load("main");
+}

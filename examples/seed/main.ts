@@ -11,7 +11,7 @@
  *  - uploads, logs and postgres are snapshotted by their profiles' policies (snapshots: true;
  *    docs/schedules.md), on timers on prod: "the backup is a snapshot that already happened".
  */
-import { App, LocalBackend, PgBackend, TerraformStack } from "cdktf";
+import { App, LocalBackend, PgBackend, TerraformOutput, TerraformStack } from "cdktf";
 import type { Construct } from "constructs";
 import { Host, Probe, Replication, WireGuardMesh } from "../../constructs/index.js";
 import { hostProps, inventory, need } from "../inventory.js";
@@ -85,6 +85,12 @@ class SeedDrStack extends TerraformStack {
     // keepalive: an idle tunnel still handshakes every two minutes, so the handshake probe reads its health
     const mesh = new WireGuardMesh(this, "mesh", { hosts: [prod, dr], cidr: "10.201.0.0/24", listenPort: 51820, persistentKeepalive: 25 });
     for (const h of [prod, dr]) new Probe(this, `probe-mesh-${h.hostName}`, { host: h, check: "wireguard_handshake", target: "wg0", maxHandshakeAge: "5m" });
+    // what another system needs of this back plane (`backplane output`): each end's WireGuard
+    // public key (made on the host at apply) and address in the mesh
+    for (const h of [prod, dr]) {
+      new TerraformOutput(this, `${h.hostName}_wg_public_key`, { value: mesh.interfaces.get(h.hostName)!.publicKey, description: `WireGuard public key of wg0 on ${h.hostName}` });
+      new TerraformOutput(this, `${h.hostName}_wg_address`, { value: mesh.addresses.get(h.hostName)! });
+    }
     for (const name of ["uploads", "postgres"] as const) {
       new Replication(this, `replicate-${name}`, {
         source: services[name],

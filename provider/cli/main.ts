@@ -2,8 +2,9 @@
  * The `backplane` command. Thin: parses flags, calls the engine, prints, sets the exit code.
  */
 import { Command, InvalidArgumentError, Option } from "commander";
-import { readFile, writeFile } from "node:fs/promises";
-import { resolve } from "node:path";
+import { access, readFile, writeFile } from "node:fs/promises";
+import { constants as fsConstants } from "node:fs";
+import { dirname, resolve } from "node:path";
 import { randomUUID } from "node:crypto";
 import { createInterface } from "node:readline/promises";
 import { openProject, synth, refreshAll, stacksIn, everyHostRead } from "../engine/project.js";
@@ -33,6 +34,8 @@ import { renderProbeJson, renderProbeTable } from "../engine/probe-render.js";
 import { probeExitCode, type ProbeReport } from "../model/probe.js";
 import { resolveHostTrust } from "./trust.js";
 import { hostSaid } from "../model/echo.js";
+import { terraformSpellings } from "./spellings.js";
+import { registerInfoCommands } from "./info-commands.js";
 
 const color = () => process.stdout.isTTY === true && !process.env.NO_COLOR;
 const out = (s: string) => process.stdout.write(s.endsWith("\n") ? s : `${s}\n`);
@@ -66,6 +69,33 @@ async function project(o: Common, how: { connects?: boolean } = {}): Promise<Wor
 
 async function closeAll(ts: Map<string, Transport>) {
   await closeTransports(ts.values());
+}
+
+/** Hosts read (and worked on) at once unless -parallelism says otherwise. */
+const DEFAULT_PARALLELISM = 8;
+
+function positiveInt(v: string): number {
+  if (!/^[1-9][0-9]{0,3}$/.test(v)) throw new InvalidArgumentError(`expected a whole number from 1 to 9999, got ${JSON.stringify(v)}`);
+  return Number(v);
+}
+
+/**
+ * -out=FILE is checked before any host is read: a plan that took minutes to make is not
+ * then lost to a typo in the folder's name or a read-only file.
+ */
+async function assertWritable(file: string): Promise<void> {
+  const target = resolve(file);
+  try {
+    await access(target, fsConstants.W_OK);
+    return;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw new Error(`cannot write the plan to ${file}: ${(e as Error).message}`);
+  }
+  try {
+    await access(dirname(target), fsConstants.W_OK | fsConstants.X_OK);
+  } catch (e) {
+    throw new Error(`cannot write the plan to ${file}: ${(e as Error).message}`);
+  }
 }
 
 /** commander: a repeatable option collects its values (Terraform's -replace=A -replace=B). */
@@ -117,14 +147,14 @@ async function releaseHeldLocks(): Promise<void> {
 }
 
 /** The plan of every host that could be read; those that could not are the plan's hostErrors. */
-async function planFor(p: Workspace, opts: { refreshOnly?: boolean; targets?: string[]; replace?: string[]; health?: boolean }) {
+async function planFor(p: Workspace, opts: { refreshOnly?: boolean; targets?: string[]; replace?: string[]; health?: boolean; destroy?: boolean; parallelism?: number }) {
   const state = await p.backend.read();
   const transports = transportsFor(p.graph.hosts.values());
   try {
-    const refreshed = await refreshAll(p.graph, transports, 8, { health: opts.health === true, state });
+    const refreshed = await refreshAll(p.graph, transports, opts.parallelism ?? DEFAULT_PARALLELISM, { health: opts.health === true, state });
     const { live, failed } = refreshed;
     const planNow = Math.floor(Date.now() / 1000);
-    const plan = makePlan({ stack: p.stack, graph: p.graph, state, live, unread: failed, newLineage: randomUUID(), refreshOnly: opts.refreshOnly, targets: opts.targets, replace: opts.replace, now: planNow });
+    const plan = makePlan({ stack: p.stack, graph: p.graph, state, live, unread: failed, newLineage: randomUUID(), refreshOnly: opts.refreshOnly, targets: opts.targets, replace: opts.replace, destroy: opts.destroy, now: planNow });
     return { plan, state, transports, live, refreshed, planNow };
   } catch (e) {
     await closeAll(transports);
@@ -221,18 +251,22 @@ withLocking(withCommon(program.command("plan").description("show what apply woul
   .addOption(new Option("--format <format>", "output format").choices(["text", "json", "markdown"]).default("text"))
   .option("--target <address...>", "limit to these resources and their dependencies")
   .option("--refresh-only", "only report drift")
+  .option("--destroy", "plan to remove every resource the state records (the data-safety rules hold: datasets are kept aside, apply needs --allow-destroy)")
   .option("--replace <address>", "replace this resource although nothing changed (a WireGuard interface: a new key); repeat for more", collect, [] as string[])
-  .action(async (o: Common & Locking & { out?: string; detailedExitcode?: boolean; json?: boolean; format: string; target?: string[]; refreshOnly?: boolean; replace?: string[] }) => {
+  .option("--parallelism <n>", `hosts read at once (default ${DEFAULT_PARALLELISM})`, positiveInt)
+  .action(async (o: Common & Locking & { out?: string; detailedExitcode?: boolean; json?: boolean; format: string; target?: string[]; refreshOnly?: boolean; replace?: string[]; destroy?: boolean; parallelism?: number }) => {
     const format = o.json ? "json" : o.format;
     await oneJsonDocument(format === "json", o.stack, async (print) => {
+      if (o.out) await assertWritable(o.out);
+      if (o.destroy && (o.refreshOnly || o.replace?.length)) throw new Error("-destroy cannot be combined with -refresh-only or -replace");
       const p = await project(o);
       process.exitCode = await withStateLock(p, o, "plan", async () => {
-        const { plan, transports, live } = await planFor(p, { refreshOnly: o.refreshOnly, targets: o.target, replace: o.replace });
+        const { plan, transports, live } = await planFor(p, { refreshOnly: o.refreshOnly, targets: o.target, replace: o.replace, destroy: o.destroy, parallelism: o.parallelism });
         await closeAll(transports);
         print(format === "json" ? renderJson(plan) : format === "markdown" ? renderMarkdown(plan) : renderHuman(plan, { color: color() }));
         if (hasProblems(plan)) return 1;
         if (o.out) {
-          const options = { targets: o.target, replace: o.replace, refreshOnly: o.refreshOnly };
+          const options = { targets: o.target, replace: o.replace, refreshOnly: o.refreshOnly, destroy: o.destroy };
           await writeFile(o.out, JSON.stringify(savedPlan({ stack: p.stack, configHash: p.configHash, options, plan, live: liveSummaries(live, p.graph.hosts) }), null, 2) + "\n", { mode: 0o600 });
           // in JSON mode stdout holds the document only
           (format === "json" ? err : out)(`Saved the plan to ${o.out}. Apply exactly this plan with: backplane apply ${o.out}`);
@@ -242,14 +276,25 @@ withLocking(withCommon(program.command("plan").description("show what apply woul
     });
   });
 
-withLocking(withCommon(program.command("apply").description("apply the changes (or a plan saved with plan -out)")))
+withLocking(withCommon(program.command("apply").description("apply the changes (or a plan saved with plan -out); `backplane destroy` is apply -destroy")))
   .argument("[planfile]", "a plan saved with plan -out")
   .option("--auto-approve", "do not ask for confirmation")
+  .option("--input <true|false>", "-input=false: never ask (without -auto-approve the apply is refused instead of prompting)", (v: string) => {
+    if (v !== "true" && v !== "false") throw new InvalidArgumentError("-input takes true or false, e.g. -input=false");
+    return v === "true";
+  }, true)
   .option("--allow-destroy", "allow destroying and replacing objects")
-  .option("--parallelism <n>", "hosts worked on at once", "8")
+  .option("--destroy", "remove every resource the state records (needs --allow-destroy for what it destroys; pools still holding data stay)")
+  .option("--target <address...>", "limit to these resources and their dependencies")
+  .option("--refresh-only", "only accept what was read: record drift, change nothing on the hosts")
+  .option("--parallelism <n>", `hosts read and worked on at once (default ${DEFAULT_PARALLELISM})`, String(DEFAULT_PARALLELISM))
   .option("--replication-parallelism <n>", "replication transfers at once per source host", "2")
   .option("--replace <address>", "replace this resource although nothing changed (a WireGuard interface: a new key); repeat for more", collect, [] as string[])
-  .action(async (planfile: string | undefined, o: Common & Locking & { autoApprove?: boolean; allowDestroy?: boolean; parallelism: string; replicationParallelism: string; replace?: string[] }) => {
+  .action(async (planfile: string | undefined, o: Common & Locking & { autoApprove?: boolean; input: boolean; allowDestroy?: boolean; destroy?: boolean; target?: string[]; refreshOnly?: boolean; parallelism: string; replicationParallelism: string; replace?: string[] }) => {
+    if (planfile && (o.destroy || o.target?.length || o.refreshOnly)) throw new Error("-destroy, -target and -refresh-only belong to the plan: make a new plan with them and -out, then apply it");
+    if (o.destroy && (o.refreshOnly || o.replace?.length)) throw new Error("-destroy cannot be combined with -refresh-only or -replace");
+    if (!o.input && !o.autoApprove && !planfile) throw new Error("refusing to apply: -input=false and no -auto-approve (nothing may ask for approval)");
+    const parallelism = positiveInt(o.parallelism);
     const p = await project(planfile ? { ...o, synth: false } : o);
     await withStateLock(p, o, "apply", async () => {
       let plan: Plan;
@@ -263,19 +308,19 @@ withLocking(withCommon(program.command("apply").description("apply the changes (
         const saved = parseSavedPlan(await readFile(planfile, "utf8"), planfile);
         transports = transportsFor(p.graph.hosts.values());
         // a saved plan is compared with every host as it is now: all must be read
-        live = everyHostRead(await refreshAll(p.graph, transports, 8, { state }));
-        const { targets, replace, refreshOnly } = saved.options;
-        const fresh = makePlan({ targets, replace, refreshOnly, stack: p.stack, graph: p.graph, state, live, newLineage: saved.lineage });
+        live = everyHostRead(await refreshAll(p.graph, transports, parallelism, { state }));
+        const { targets, replace, refreshOnly, destroy } = saved.options;
+        const fresh = makePlan({ targets, replace, refreshOnly, destroy, stack: p.stack, graph: p.graph, state, live, newLineage: saved.lineage });
         const problems = savedPlanProblems(saved, { stack: p.stack, state, configHash: p.configHash, fresh, live: liveSummaries(live, p.graph.hosts) });
         if (problems.length > 0) {
           await closeAll(transports);
           throw new StalePlanError(problems);
         }
-        const flags = [...(targets ?? []).map((t) => `--target ${t}`), ...(replace ?? []).map((r) => `--replace ${r}`), ...(refreshOnly ? ["--refresh-only"] : [])];
+        const flags = [...(targets ?? []).map((t) => `--target ${t}`), ...(replace ?? []).map((r) => `--replace ${r}`), ...(refreshOnly ? ["--refresh-only"] : []), ...(destroy ? ["--destroy"] : [])];
         if (flags.length > 0) out(`The saved plan was made with ${flags.join(" ")}.`);
         plan = fresh;
       } else {
-        const r = await planFor(p, { replace: o.replace });
+        const r = await planFor(p, { replace: o.replace, targets: o.target, refreshOnly: o.refreshOnly, destroy: o.destroy, parallelism });
         plan = r.plan;
         transports = r.transports;
         live = r.live;
@@ -437,6 +482,7 @@ registerRestoreCommands(program, { withCommon, withLocking, project, withStateLo
 registerProbeCommand(program, { withCommon, withLocking, project, withStateLock });
 
 registerStateCommands(program, { withCommon, withLocking, project, withStateLock });
+registerInfoCommands(program, { withCommon, project });
 
 withCommon(program.command("force-unlock").description("remove a lock left by a process that died"))
   .argument("<id>", `the lock ID shown in the lock error; '${UNREADABLE_LOCK_ID}' removes a lock file that cannot be read (empty or garbage)`)
@@ -446,16 +492,18 @@ withCommon(program.command("force-unlock").description("remove a lock left by a 
     out(id === UNREADABLE_LOCK_ID ? "The unreadable lock file was removed." : `Lock ${id} removed.`);
   });
 
-// Terraform spells them -out=FILE, -replace=ADDR, -target=ADDR, -lock=false,
-// -lock-timeout=30s; accept those spellings too.
-const TF_SPELLINGS = ["out", "replace", "target", "lock", "lock-timeout"];
-const args = process.argv.flatMap((a) => {
-  const m = /^-([a-z][a-z-]*)(?:=(.*))?$/s.exec(a);
-  if (!m || !TF_SPELLINGS.includes(m[1]!)) return [a];
-  return m[2] === undefined ? [`--${m[1]}`] : [`--${m[1]}`, m[2]];
-});
+// Terraform's spellings (-out=FILE, -auto-approve, -no-color, -version, ...) as commander's.
+const spelled = terraformSpellings(process.argv.slice(2));
+if (spelled.noColor) process.env.NO_COLOR = "1";
+const args = [...process.argv.slice(0, 2), ...spelled.args];
 
 installExitCleanup({ closeOpen: async () => { await closeOpenTransports(); await releaseHeldLocks(); }, removeRuntime: cleanupRuntimeDir });
+
+// `backplane show | head`: a reader that stops early is not an error of ours
+process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+  if (e.code === "EPIPE") process.exit(0);
+  throw e;
+});
 
 program.parseAsync(args).catch(async (e: Error) => {
   err(`Error: ${e.message}`);

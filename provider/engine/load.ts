@@ -9,6 +9,7 @@
  * whole value: "${backplane_kind.name.attribute}". Everything else (other providers,
  * count/for_each, modules, variables, functions, string interpolation) is refused.
  */
+import { outputsOf, type OutputSpec } from "./outputs.js";
 import { pskPairs, type PskPair } from "../resources/wireguard-psk.js";
 import { dataKind, providerConfig, resourceKind, PROVIDER_NAME } from "../schema/index.js";
 import type { KindSpec } from "../schema/attr.js";
@@ -25,6 +26,8 @@ export interface DesiredGraph {
   backend: BackendConfig | null;
   /** WireGuard peers paired for a preshared key (read from the references, once) */
   pskPairs: PskPair[];
+  /** the stack's outputs (TerraformOutput), checked; absent: none */
+  outputs?: Map<string, OutputSpec>;
 }
 
 export class LoadError extends Error {
@@ -45,7 +48,7 @@ export class CycleError extends LoadError {
   }
 }
 
-const TOP_LEVEL_OK = new Set(["//", "provider", "resource", "data", "terraform"]);
+const TOP_LEVEL_OK = new Set(["//", "provider", "resource", "data", "terraform", "output"]);
 const META_KEYS = new Set(["//", "provider", "depends_on", "lifecycle"]);
 const REFUSED_META: Record<string, string> = {
   count: "count is not supported: declare each object explicitly (constructs make that a loop in TypeScript)",
@@ -96,6 +99,7 @@ export function loadStack(doc: unknown): DesiredGraph {
   collectBlocks(resources, "resource", doc.resource, hosts, problems);
   collectBlocks(resources, "data", doc.data, hosts, problems);
   const refEdges = resolveReferences(resources, problems);
+  const outputs = outputsOf(doc.output, new Set(resources.keys()), problems);
   validateResources(resources, hosts, problems);
   // Preshared keys need both ends of the pair in this stack.
   const psk = pskPairs(resources);
@@ -109,7 +113,7 @@ export function loadStack(doc: unknown): DesiredGraph {
   for (const r of resources.values()) r.dependsOn = [...new Set([...r.dependsOn, ...(refEdges.get(r.address) ?? [])])];
   // Dependency order (Kahn), with the cycle reported when there is one.
   const order = topologicalOrder(new Map([...resources.values()].map((r) => [r.address, new Set(r.dependsOn)])));
-  return { hosts, resources, order, backend: backendFrom(doc.terraform), pskPairs: psk.pairs };
+  return { hosts, resources, order, backend: backendFrom(doc.terraform), pskPairs: psk.pairs, ...(outputs.size ? { outputs } : {}) };
 }
 
 function refuseTopLevel(doc: Json, problems: Problems): void {

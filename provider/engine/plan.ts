@@ -35,6 +35,26 @@ export interface PlanInput {
   unread?: readonly UnreadHost[];
   /** epoch seconds the plan is made at (replication lag); default: now */
   now?: number;
+  /**
+   * Terraform's plan -destroy: every recorded resource leaves, as if the code declared none
+   * (the hosts stay, to be read). The removals are planned by the same rules as any other:
+   * owned objects only, reverse dependency order, datasets kept aside, --allow-destroy at apply.
+   */
+  destroy?: boolean;
+}
+
+/**
+ * What is wrong with the configuration as a whole, known without reading a host (what
+ * `backplane validate` reports besides the loader's per-resource checks): schedules that
+ * overlap or run on a replication's target.
+ */
+export function configurationProblems(graph: DesiredGraph): PlanError[] {
+  return scheduleTopologyProblems(graph);
+}
+
+/** The graph of a destroy plan: the stack's hosts and backend, no resources. */
+export function destroyGraph(graph: DesiredGraph): DesiredGraph {
+  return { ...graph, resources: new Map(), order: [], pskPairs: [] };
 }
 
 /**
@@ -174,9 +194,10 @@ export function replanDeferred(graph: DesiredGraph, address: string, state: Stat
 }
 
 export function makePlan(input: PlanInput): Plan {
-  const { graph, state, live } = input;
+  const { state, live } = input;
+  const graph = input.destroy ? destroyGraph(input.graph) : input.graph;
   const lineage = state?.lineage ?? input.newLineage;
-  const ctx = contexts(graph, state, live, lineage, (state?.serial ?? 0) + 1);
+  const ctx = contexts(graph, state, live, lineage, (state?.serial ?? 0) + 1, input.destroy === true);
   const errors: PlanError[] = [];
   const now = input.now ?? Math.floor(Date.now() / 1000);
   const drift: Drift[] = [];
@@ -186,7 +207,7 @@ export function makePlan(input: PlanInput): Plan {
   errors.push(...data.errors);
   const replace = new Set(input.replace ?? []);
   errors.push(...replaceProblems(graph, replace));
-  errors.push(...scheduleTopologyProblems(graph));
+  errors.push(...configurationProblems(graph));
   const changes = proposedChanges(graph, state, data.values, replace, ctx, errors, drift, unread.skip);
   drift.push(...strayPeers(changes, live));
   // Preshared keys: the leader of each pair hands a new key over when the pair needs one.
@@ -265,12 +286,12 @@ export function contextFor(graph: DesiredGraph, state: State | null, l: HostLive
 }
 
 /** The planning context of each refreshed host (null: the host was not refreshed). */
-function contexts(graph: DesiredGraph, state: State | null, live: ReadonlyMap<string, HostLive>, lineage: string, nextSerial: number): (host: string) => PlanContext | null {
+function contexts(graph: DesiredGraph, state: State | null, live: ReadonlyMap<string, HostLive>, lineage: string, nextSerial: number, destroying: boolean): (host: string) => PlanContext | null {
   const made = new Map<string, PlanContext>();
   return (host) => {
     const l = live.get(host);
     if (!l) return null;
-    if (!made.has(host)) made.set(host, contextFor(graph, state, l, lineage, nextSerial, live));
+    if (!made.has(host)) made.set(host, { ...contextFor(graph, state, l, lineage, nextSerial, live), ...(destroying ? { destroying } : {}) });
     return made.get(host)!;
   };
 }

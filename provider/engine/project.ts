@@ -38,18 +38,24 @@ export async function synth(dir: string, log: (l: string) => void = () => {}): P
   return Date.now() - t0;
 }
 
+/** Where the app writes its stacks: cdktf.json's `output` (cdktf's default cdktf.out). */
+export async function outputDirOf(dir: string): Promise<string> {
+  const cfg = JSON.parse(await readFile(join(dir, "cdktf.json"), "utf8").catch(() => "{}")) as { output?: unknown };
+  return join(dir, typeof cfg.output === "string" && cfg.output !== "" ? cfg.output : "cdktf.out");
+}
+
 export async function stacksIn(dir: string): Promise<string[]> {
-  const root = join(dir, "cdktf.out", "stacks");
+  const root = join(await outputDirOf(dir), "stacks");
   return existsSync(root) ? (await readdir(root)).sort() : [];
 }
 
 export async function openProject(dir: string, stackName?: string): Promise<Project> {
   const stacks = await stacksIn(dir);
-  if (stacks.length === 0) throw new Error(`no synthesized stacks in ${dir}/cdktf.out: run backplane synth`);
+  if (stacks.length === 0) throw new Error(`no synthesized stacks in ${await outputDirOf(dir)}: run backplane synth`);
   const stack = stackName ?? (stacks.length === 1 ? stacks[0]! : undefined);
   if (!stack) throw new Error(`${dir} has several stacks (${stacks.join(", ")}): choose one with --stack`);
   if (!stacks.includes(stack)) throw new Error(`no stack '${stack}' (have: ${stacks.join(", ")})`);
-  const text = await readFile(join(dir, "cdktf.out", "stacks", stack, "cdk.tf.json"), "utf8");
+  const text = await readFile(join(await outputDirOf(dir), "stacks", stack, "cdk.tf.json"), "utf8");
   return { dir, stack, graph: loadStack(JSON.parse(text)), configHash: configHash(text) };
 }
 

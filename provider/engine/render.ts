@@ -76,6 +76,12 @@ export function renderHuman(plan: Plan, opts: { color: boolean }): string {
     for (const s of plan.syncs!) out.push(`  ${paint(s.run ? (s.rollsBack ? "red" : "yellow") : "dim", s.run ? ">" : "=")} ${s.address}: ${describeSync(s)}`);
     out.push("");
   }
+  const leftInPlace = plan.changes.filter((c) => c.action === "noop" && c.note);
+  if (leftInPlace.length > 0) {
+    out.push(paint("bold", "Left in place:"));
+    for (const c of leftInPlace) out.push(`  ${paint("dim", "=")} ${c.address} on ${c.host}: ${c.note}`);
+    out.push("");
+  }
   const changes = plan.changes.filter((c) => c.action !== "noop");
   const incomplete = incompleteNote(plan);
   if (changes.length === 0 && pendingSyncs(plan).length > 0) {
@@ -181,6 +187,12 @@ export function renderMarkdown(plan: Plan): string {
   if ((plan.syncs ?? []).length) {
     out.push("**Replication**", "");
     for (const x of plan.syncs!) out.push(`- ${x.run ? (x.rollsBack ? ":warning:" : ":arrow_right:") : ":white_check_mark:"} \`${x.address}\`: ${describeSync(x)}`);
+    out.push("");
+  }
+  const leftInPlace = plan.changes.filter((c) => c.action === "noop" && c.note);
+  if (leftInPlace.length) {
+    out.push("**Left in place**", "");
+    for (const c of leftInPlace) out.push(`- \`${c.address}\` on \`${c.host}\`: ${c.note}`);
     out.push("");
   }
   const changes = plan.changes.filter((c) => c.action !== "noop");

@@ -18,6 +18,8 @@ export interface PlanOptions {
   targets?: string[];
   replace?: string[];
   refreshOnly?: boolean;
+  /** plan -destroy */
+  destroy?: boolean;
 }
 
 export interface SavedPlan {
@@ -50,16 +52,16 @@ export class StalePlanError extends Error {
   }
 }
 
-/** Only the three flags a plan is made with, each of its own type: nothing else from a file reaches the planner. */
+/** Only the four flags a plan is made with, each of its own type: nothing else from a file reaches the planner. */
 function optionsFrom(o: unknown, file: string): PlanOptions {
   if (o === undefined) return {};
-  const bad = () => new StalePlanError([`${file}: options may hold only targets, replace (lists of addresses) and refreshOnly (true/false)`]);
+  const bad = () => new StalePlanError([`${file}: options may hold only targets, replace (lists of addresses), refreshOnly and destroy (true/false)`]);
   if (typeof o !== "object" || o === null || Array.isArray(o)) throw bad();
   const out: PlanOptions = {};
   for (const [k, v] of Object.entries(o)) {
     if (v === undefined || v === null) continue;
     if ((k === "targets" || k === "replace") && Array.isArray(v) && v.every((x) => typeof x === "string")) out[k] = [...v];
-    else if (k === "refreshOnly" && typeof v === "boolean") out.refreshOnly = v;
+    else if ((k === "refreshOnly" || k === "destroy") && typeof v === "boolean") out[k] = v;
     else throw bad();
   }
   return out;

@@ -23,6 +23,8 @@ export interface PlanContext {
   removedIds: ReadonlySet<string>;
   /** for a removal: the ancestor whose keep-aside moves this dataset along */
   keptAsideWith?: { address: string; id: string };
+  /** a destroy plan (plan -destroy): what cannot go yet without losing data is left in place, not an error */
+  destroying?: boolean;
   /** another host of the stack: its live facts (undefined: not read) and its configuration */
   otherHost?: (host: string) => { live: HostLive | undefined; config: HostConfig | undefined };
 }

@@ -98,7 +98,11 @@ export const poolKind: ResourceKind = {
     // nothing backplane does not own (nor data it kept aside) goes with it.
     const inside = [...ctx.live.datasets.keys(), ...ctx.live.snapshots.keys()].filter((id) => id.startsWith(`${name}/`) || id.startsWith(`${name}@`)).sort();
     if (inside.length > 0) {
-      return { errors: [`pool ${name} on ${state.host} is not empty (${inside.slice(0, 5).join(", ")}${inside.length > 5 ? `, and ${inside.length - 5} more` : ""}); backplane destroys only an empty pool: remove its datasets first (a removed dataset is kept aside under ${name}/backplane-pre-*, which you then destroy yourself)`], change: noop(base, "not empty") };
+      const holds = `${inside.slice(0, 5).join(", ")}${inside.length > 5 ? `, and ${inside.length - 5} more` : ""}`;
+      // A destroy removes everything else and leaves the pool (still recorded): what its
+      // datasets held is kept aside inside it, so destroying it now would destroy that too.
+      if (ctx.destroying) return { errors: [], change: { ...noop(base, "not empty"), note: `left in place: pool ${name} is not empty (${holds}); destroy what is kept aside under ${name}/backplane-pre-* yourself, then run destroy again to remove the pool` } };
+      return { errors: [`pool ${name} on ${state.host} is not empty (${holds}); backplane destroys only an empty pool: remove its datasets first (a removed dataset is kept aside under ${name}/backplane-pre-*, which you then destroy yourself)`], change: noop(base, "not empty") };
     }
     return { errors: [], change: { ...base, action: "delete", reason: "no longer in the configuration", attrs: [], destructive: true, steps: [{ command: argv("zpool", "destroy", name), label: "Destroying" }], after: null } };
   },

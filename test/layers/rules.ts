@@ -10,9 +10,10 @@
  *   state      state backends — the model only
  *   engine     orchestrates them, through interfaces (never a concrete transport or backend)
  *   cli        the composition root: picks the transport and the state backend
+ *   build      the package's build steps (run by npm, imported by nothing above)
  */
 
-export type Layer = "model" | "zfs" | "wg" | "systemd" | "schema" | "resources" | "transport" | "state" | "engine" | "cli";
+export type Layer = "model" | "zfs" | "wg" | "systemd" | "schema" | "resources" | "transport" | "state" | "engine" | "cli" | "build";
 
 /** Longest prefix wins. */
 const LAYER_OF: [prefix: string, layer: Layer][] = [
@@ -25,6 +26,7 @@ const LAYER_OF: [prefix: string, layer: Layer][] = [
   ["provider/transport/", "transport"],
   ["provider/engine/", "engine"],
   ["provider/cli/", "cli"],
+  ["provider/build/", "build"],
   ["state/", "state"],
 ];
 
@@ -39,6 +41,7 @@ const MAY_IMPORT: Record<Layer, readonly Layer[]> = {
   state: ["model"],
   engine: ["model", "zfs", "wg", "systemd", "schema", "resources"],
   cli: ["model", "zfs", "wg", "systemd", "schema", "resources", "transport", "state", "engine"],
+  build: [],
 };
 
 /**
@@ -58,7 +61,7 @@ const PURE: ReadonlySet<Layer> = new Set(["model", "zfs", "wg", "systemd", "sche
 const CONCRETE_PACKAGES = /^(pg|pg-pool|postgres|ssh2|node-ssh|undici|node:net|net|node:http2|node:dgram|node:module|module)$/;
 
 /** Build scripts run by npm, imported by nobody: held to the rules of programs, not of their layer. */
-const PROGRAMS = new Set(["provider/schema/generate.ts"]);
+const PROGRAMS = new Set(["provider/schema/generate.ts", "provider/build/cdktn-entry.ts"]);
 
 export interface ImportEdge {
   from: string;

@@ -36,6 +36,31 @@ describe("planning the seed stack", () => {
     golden("seed-create.json", renderJson(p));
   });
 
+  it("plan -destroy: every recorded object leaves, datasets kept aside, a pool still holding data left in place and said so, nothing created", () => {
+    const live = new Map([["prod", liveFrom("zfs-2.3-prod-seed", "prod")], ["dr", liveFrom("zfs-2.3-dr-seed", "dr")]]);
+    const p = makePlan({ stack: "seed", graph: seedGraph(), state: seedState(), live, newLineage: "unused", destroy: true });
+    expect(p.errors).toEqual([]);
+    const acting = p.changes.filter((c) => c.action !== "noop");
+    expect(acting.map((c) => c.action)).toEqual(acting.map(() => "delete"));
+    const pools = Object.entries(seedState().resources).filter(([, r]) => r.type === "backplane_pool").map(([a]) => a);
+    expect(new Set(acting.map((c) => c.address))).toEqual(new Set(Object.keys(seedState().resources).filter((a) => !pools.includes(a))));
+    // the service datasets go with tank/srv's keep-aside (one rename), not one by one
+    const srv = acting.find((c) => c.id === "tank/srv")!;
+    expect(srv.keptAside?.at).toMatch(/^tank\/backplane-pre-\d+\/srv$/);
+    expect(acting.filter((c) => c.id.startsWith("tank/srv/")).every((c) => c.movedAsideWith === "tank/srv")).toBe(true);
+    expect(acting.every((c) => c.destructive || c.keptAside || c.movedAsideWith)).toBe(true);
+    // a pool keeps what its datasets held (kept aside inside it): it stays, recorded, and the plan says why
+    const left = p.changes.filter((c) => c.action === "noop");
+    expect(left.map((c) => c.address).sort()).toEqual(pools.sort());
+    expect(left.every((c) => c.note?.startsWith("left in place: pool ") && !c.removeFromState)).toBe(true);
+    expect(renderHuman(p, { color: false })).toMatch(/Left in place:\n  = backplane_pool\.\S+ on (prod|dr): left in place: pool (tank|backup) is not empty/);
+    // without -destroy the same pool removal is an error (it would take the kept-aside data with it)
+    const noPools = makePlan({ stack: "seed", graph: { ...seedGraph(), resources: new Map(), order: [] }, state: seedState(), live, newLineage: "unused" });
+    expect(noPools.errors.map((e) => e.address).sort()).toEqual(pools.sort());
+    // the same inputs without -destroy change nothing: the flag alone makes the removals
+    expect(makePlan({ stack: "seed", graph: seedGraph(), state: seedState(), live, newLineage: "unused" }).changes.every((c) => c.action === "noop")).toBe(true);
+  });
+
   it("after apply: no changes and no drift", () => {
     const p = plan({ prod: "zfs-2.3-prod-seed", dr: "zfs-2.3-dr-seed", state: true });
     expect(p.errors).toEqual([]);

@@ -50,7 +50,7 @@ describe("a saved plan", () => {
 
   it("takes from the file's options only the flags a plan is made with (no state, stack or lineage smuggled in)", () => {
     const smuggle = { ...saved(), options: { state: { ...newState("L9"), serial: 4 } } };
-    expect(() => parseSavedPlan(JSON.stringify(smuggle), "x.plan")).toThrow(/options may hold only targets, replace .* and refreshOnly/);
+    expect(() => parseSavedPlan(JSON.stringify(smuggle), "x.plan")).toThrow(/options may hold only targets, replace .* refreshOnly and destroy/);
     expect(() => parseSavedPlan(JSON.stringify({ ...saved(), options: { targets: "a" } }), "x.plan")).toThrow(/options may hold only/);
     expect(parseSavedPlan(JSON.stringify({ ...saved(), options: { targets: ["a"], refreshOnly: false } }), "x.plan").options).toEqual({ targets: ["a"], refreshOnly: false });
   });
@@ -80,13 +80,14 @@ describe("a saved plan", () => {
     expect(p20).not.toContain("more");
   });
 
-  it("reads the options: none, nulls skipped, lists of addresses, refreshOnly true or false; anything else refused", () => {
+  it("reads the options: none, nulls skipped, lists of addresses, refreshOnly and destroy true or false; anything else refused", () => {
     const opts = (o: unknown) => parseSavedPlan(JSON.stringify({ ...saved(), options: o }), "x.plan").options;
     const noOptions = JSON.parse(JSON.stringify(saved()));
     delete noOptions.options;
     expect(parseSavedPlan(JSON.stringify(noOptions), "x.plan").options).toEqual({});
     expect(opts({ targets: null, replace: ["a", "b"], refreshOnly: true })).toEqual({ replace: ["a", "b"], refreshOnly: true });
-    for (const bad of [[], "x", 3, { refreshOnly: "yes" }, { targets: ["a", 1] }, { replace: [1] }, { refreshOnly: 1 }]) expect(() => opts(bad), JSON.stringify(bad)).toThrow(/x\.plan: options may hold only/);
+    expect(opts({ destroy: true, targets: ["a"] })).toEqual({ destroy: true, targets: ["a"] });
+    for (const bad of [[], "x", 3, { refreshOnly: "yes" }, { targets: ["a", 1] }, { replace: [1] }, { refreshOnly: 1 }, { destroy: "yes" }, { destroyAll: true }]) expect(() => opts(bad), JSON.stringify(bad)).toThrow(/x\.plan: options may hold only/);
   });
 
   it("refuses a file that lacks a part of a plan, naming the file", () => {
