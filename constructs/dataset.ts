@@ -1,8 +1,4 @@
-/**
- * Dataset: a ZFS filesystem or volume, optionally from one of the seed's five profiles.
- * The profile expands to explicit properties in cdk.tf.json (what you review is what is
- * set); any property can be overridden. sync=disabled only on ephemeral datasets.
- */
+/** Dataset: the construct of a ZFS filesystem or volume, and its props. */
 import { Construct } from "constructs";
 import { Dataset as DatasetL1 } from "./gen/dataset/index.js";
 import { dataset as datasetKind } from "../provider/schema/kinds/dataset.js";
@@ -11,6 +7,7 @@ import { validateAtSynth, ConstructError } from "./validation.js";
 import type { Host } from "./host.js";
 import { SnapshotPolicy, type SnapshotSchedule } from "./snapshot-policy.js";
 
+/** A dataset's name, profile and properties; {@link Host.dataset} gives it its host. */
 export interface DatasetProps {
   /** full name, pool first: tank/srv/uploads */
   name: string;
@@ -31,6 +28,11 @@ export interface DatasetProps {
   snapshots?: boolean | SnapshotSchedule;
 }
 
+/**
+ * Dataset: a ZFS filesystem or volume, optionally from one of the seed's five profiles.
+ * The profile expands to explicit properties in cdk.tf.json (what you review is what is
+ * set); any property can be overridden. sync=disabled only on ephemeral datasets.
+ */
 export class Dataset extends Construct {
   readonly name: string;
   readonly resource: DatasetL1;

@@ -1,4 +1,4 @@
-/** Host: one machine = one backplane provider alias. Resources are created through it. */
+/** Host, and the props of the pools, snapshots and clones created through it. */
 import { Construct } from "constructs";
 import { BackplaneProvider } from "./gen/provider/index.js";
 import { Pool as PoolL1 } from "./gen/pool/index.js";
@@ -14,6 +14,7 @@ import { compact, validateAtSynth, ConstructError } from "./validation.js";
 import { Dataset, type DatasetProps } from "./dataset.js";
 import { WireGuardInterface, type WireGuardInterfaceProps } from "./wireguard.js";
 
+/** How backplane reaches the machine over SSH: the configuration of its provider alias. */
 export interface HostProps {
   address: string;
   port?: number;
@@ -31,6 +32,7 @@ export interface HostProps {
   peerAddress?: string;
 }
 
+/** A ZFS pool ({@link Host.pool}): an existing one taken over with `adopt`, or one created on unused `vdevs`. */
 export interface PoolProps {
   name: string;
   vdevs?: string[];
@@ -40,6 +42,7 @@ export interface PoolProps {
   mountpoint?: string;
 }
 
+/** A named snapshot of a dataset ({@link Host.snapshot}); `retainPrefix` and `retainCount` prune the others of a prefix. */
 export interface SnapshotProps {
   dataset: string | Dataset;
   name: string;
@@ -48,6 +51,7 @@ export interface SnapshotProps {
   retainCount?: number;
 }
 
+/** A writable clone of a snapshot ({@link Host.clone}); "pool/ds@latest" clones the newest one, pinned in state when planned. */
 export interface CloneProps {
   name: string;
   /** "pool/ds@snap", "pool/ds@latest", or a snapshot construct */
@@ -61,6 +65,10 @@ export interface CloneProps {
 /** The literal dataset@snapshot of each snapshot construct, for clones made from it (its attributes are tokens). */
 const SNAPSHOT_NAMES = new WeakMap<SnapshotL1, string>();
 
+/**
+ * Host: one machine = one backplane provider alias (the construct's name). Resources are
+ * created through it, so each is read and changed over this machine's SSH connection.
+ */
 export class Host extends Construct {
   readonly provider: BackplaneProvider;
   readonly hostName: string;

@@ -1,14 +1,11 @@
-/**
- * Probe: a declared health check of the back plane, evaluated by `backplane probe`
- * (docs/probes.md). Thresholds not given take the documented defaults; one that belongs to
- * another check is refused at synth with this construct's path.
- */
+/** Probe: the construct of a declared health check, and its props. */
 import { Construct } from "constructs";
 import { Probe as ProbeL1 } from "./gen/probe/index.js";
 import { probe as probeKind, type ProbeCheck } from "../provider/schema/kinds/probe.js";
 import { validateAtSynth } from "./validation.js";
 import type { Host } from "./host.js";
 
+/** The host, the check and its target, and thresholds of that check (each threshold below is marked with its check). */
 export interface ProbeProps {
   host: Host;
   check: ProbeCheck;
@@ -34,6 +31,11 @@ export interface ProbeProps {
   snapshotPrefix?: string;
 }
 
+/**
+ * Probe: a declared health check of the back plane, evaluated by `backplane probe`
+ * (docs/probes.md). Thresholds not given take the documented defaults; one that belongs to
+ * another check is refused at synth with this construct's path.
+ */
 export class Probe extends Construct {
   readonly resource: ProbeL1;
   constructor(scope: Construct, id: string, props: ProbeProps) {

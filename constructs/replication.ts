@@ -9,6 +9,7 @@ import type { Dataset } from "./dataset.js";
 import type { Host } from "./host.js";
 import type { WireGuardMesh } from "./wireguard.js";
 
+/** What is replicated to which host and dataset, over which tunnel, and how many replication snapshots each side keeps. */
 export interface ReplicationProps {
   source: Dataset;
   target: Host;
@@ -29,6 +30,12 @@ export interface ReplicationProps {
   every?: string;
 }
 
+/**
+ * Replication: zfs send | ssh wg-peer zfs recv of a dataset to another host, incremental from
+ * the newest common snapshot; a diverged target is refused unless `allowRollbackTarget`.
+ * With `every` the source host also replicates by itself from a systemd timer
+ * (docs/replication.md).
+ */
 export class Replication extends Construct {
   readonly resource: ReplicationL1;
   constructor(scope: Construct, id: string, props: ReplicationProps) {
@@ -69,6 +76,7 @@ export class Replication extends Construct {
   }
 }
 
+/** The production dataset, and the name and properties of the clone made from it. */
 export interface StagingProps {
   /** the production dataset; its newest snapshot, resolved at plan time, is cloned and pinned in state */
   from: Dataset;
@@ -78,7 +86,10 @@ export interface StagingProps {
   ephemeral?: boolean;
 }
 
-/** The seed's "staging = clone of prod@latest". */
+/**
+ * Staging: the seed's "staging = clone of prod@latest". The newest snapshot is resolved
+ * when the clone is planned and pinned in state, so a newer snapshot does not re-clone it.
+ */
 export class Staging extends Construct {
   readonly resource: CloneL1;
   constructor(scope: Construct, id: string, props: StagingProps) {

@@ -1,8 +1,4 @@
-/**
- * SnapshotPolicy: snapshots taken and pruned on the host by a systemd timer (sanoid's
- * vocabulary), so "the backup is a snapshot that already happened" without anyone running
- * backplane. docs/schedules.md has the naming, the timer and what the host runs.
- */
+/** SnapshotPolicy: the construct of snapshots on a schedule, its props and the schedule. */
 import { Construct } from "constructs";
 import { SnapshotPolicy as SnapshotPolicyL1 } from "./gen/snapshot-policy/index.js";
 import { snapshotPolicy as policyKind } from "../provider/schema/kinds/snapshot-policy.js";
@@ -27,11 +23,17 @@ export interface SnapshotSchedule {
   snapshotPrefix?: string;
 }
 
+/** A schedule for one dataset on a host (Dataset's `snapshots` prop makes one for its dataset). */
 export interface SnapshotPolicyProps extends SnapshotSchedule {
   host: Host;
   dataset: string | Dataset;
 }
 
+/**
+ * SnapshotPolicy: snapshots taken and pruned on the host by a systemd timer (sanoid's
+ * vocabulary), so "the backup is a snapshot that already happened" without anyone running
+ * backplane. docs/schedules.md has the naming, the timer and what the host runs.
+ */
 export class SnapshotPolicy extends Construct {
   readonly resource: SnapshotPolicyL1;
   constructor(scope: Construct, id: string, props: SnapshotPolicyProps) {

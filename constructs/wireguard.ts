@@ -8,6 +8,7 @@ import { cidrProblem } from "../provider/wg/net.js";
 import { validateAtSynth, ConstructError } from "./validation.js";
 import type { Host } from "./host.js";
 
+/** A WireGuard interface: its name, addresses and port; {@link Host.wireguard} gives it its host. */
 export interface WireGuardInterfaceProps {
   name: string;
   addresses: string[];
@@ -17,6 +18,11 @@ export interface WireGuardInterfaceProps {
   rotate?: string;
 }
 
+/**
+ * WireGuardInterface: a WireGuard interface on one host, and its peers ({@link addPeer}).
+ * The private key is generated on the host and never read back, so {@link publicKey} is
+ * known only after apply; change `rotate` to generate a new one.
+ */
 export class WireGuardInterface extends Construct {
   readonly resource: InterfaceL1;
   readonly host: Host;
@@ -56,6 +62,7 @@ export class WireGuardInterface extends Construct {
   }
 }
 
+/** The hosts of a mesh, the network their addresses come from, and its topology. */
 export interface WireGuardMeshProps {
   hosts: Host[];
   /** addresses are allocated from this network, e.g. 10.201.0.0/24 */
@@ -114,6 +121,11 @@ export function allocateMeshAddresses(cidr: string, names: string[], fixed: Reco
   return out;
 }
 
+/**
+ * WireGuardMesh: one interface per host, with addresses from `cidr` ({@link allocateMeshAddresses})
+ * and peers between every pair of hosts, or between the hub and each other host. A
+ * Replication `via` the mesh sends its stream through these tunnels.
+ */
 export class WireGuardMesh extends Construct {
   readonly interfaces = new Map<string, WireGuardInterface>();
   readonly addresses: Map<string, string>;
