@@ -1,5 +1,12 @@
 import { defineConfig } from "vitest/config";
 
+/**
+ * The e2e files that start their own ns-tier hosts (network namespaces, zfs-fuse): they need
+ * no vm-tier guest, so they run before the vm lab is up — while CI's image build, when the
+ * image is not cached, still runs in the background (.ci/run).
+ */
+const NS_TIER = ["test/e2e/ns-tier.test.ts", "test/e2e/races.test.ts", "test/e2e/crash-at-every-step.test.ts"];
+
 export default defineConfig({
   test: {
     projects: [
@@ -11,8 +18,18 @@ export default defineConfig({
       },
       {
         test: {
+          name: "e2e-ns",
+          include: NS_TIER,
+          testTimeout: 600_000,
+          hookTimeout: 1_800_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        test: {
           name: "e2e",
           include: ["test/e2e/**/*.test.ts"],
+          exclude: NS_TIER,
           globalSetup: ["test/e2e/global-setup.ts"],
           // Real hosts under software emulation: minutes, not milliseconds.
           testTimeout: 600_000,

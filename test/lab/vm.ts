@@ -29,9 +29,16 @@ export function hostNames(n: number): string[] {
   return Array.from({ length: n }, (_, i) => base[i] ?? `h${i + 1}`);
 }
 
+/**
+ * One image build at a time: .ci/run starts the build in the background while the unit and
+ * ns-tier tests run; the vm lab's start then waits on the same lock and reuses what it built.
+ */
+export const IMAGE_BUILD_LOCK = join(process.env.BACKPLANE_LAB_CACHE ?? "/var/cache/backplane-lab", "build.lock");
+
 async function imageDir(zfs: string, log: (l: string) => void): Promise<string> {
   const build = join(here, "image", "build.sh");
-  const p = execa("bash", [build, "--zfs", zfs], { stdout: "pipe", stderr: "pipe", all: true });
+  await mkdir(dirname(IMAGE_BUILD_LOCK), { recursive: true });
+  const p = execa("flock", [IMAGE_BUILD_LOCK, "bash", build, "--zfs", zfs], { stdout: "pipe", stderr: "pipe", all: true });
   p.all!.on("data", (d: Buffer) => d.toString().split("\n").filter(Boolean).forEach((l) => log(l)));
   await p;
   const { stdout } = await execa("bash", [build, "--zfs", zfs, "--print-dir"]);
