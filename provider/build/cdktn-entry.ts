@@ -34,4 +34,11 @@ for (const f of await filesUnder(to)) {
     changed++;
   }
 }
+// nothing of cdktf may be left: one construct on cdktf's classes would break a cdktn stack
+const left = [];
+for (const f of await filesUnder(to)) if (/(\bfrom\s*|\bimport\s*\(\s*|\bimport\s+|\brequire\s*\(\s*)["']cdktf["']/.test(await readFile(f, "utf8"))) left.push(f);
+if (left.length > 0) {
+  console.error(`dist/constructs-cdktn still imports cdktf in: ${left.join(", ")}`);
+  process.exit(1);
+}
 console.log(`wrote dist/constructs-cdktn (${changed} files import cdktn instead of cdktf)`);

@@ -11,6 +11,7 @@ import { SshTransport } from "../transport/ssh.js";
 import type { StateBackend } from "../../state/backend.js";
 import { PgStateBackend, DEFAULT_SCHEMA } from "../../state/pg.js";
 import { LocalStateBackend } from "../../state/local.js";
+import { debugLog } from "./debug-log.js";
 
 /** A loaded stack with the state backend its `terraform.backend` block names. */
 export interface Workspace extends Project {
@@ -59,7 +60,7 @@ export function workspaceOf(p: Project, wiring: BackendWiring = {}): Workspace {
 const open = new Set<Transport>();
 
 export function transportsFor(hosts: Iterable<HostConfig>): Map<string, Transport> {
-  const made = new Map<string, Transport>([...hosts].map((h) => [h.alias, new SshTransport(h)]));
+  const made = new Map<string, Transport>([...hosts].map((h) => [h.alias, new SshTransport(h, { debug: debugLog() })]));
   for (const t of made.values()) open.add(t);
   return made;
 }

@@ -19,6 +19,16 @@ import { safeMessage } from "../model/echo.js";
 import { versionFacts, versionText } from "./version.js";
 
 const out = (s: string): void => void process.stdout.write(s.endsWith("\n") ? s : `${s}\n`);
+
+/** Every string of a parsed file with its control characters (escape sequences) made visible as `?`. */
+function printable<T>(v: T): T {
+  const clean = (x: unknown): unknown =>
+    typeof x === "string" ? x.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, "?")
+      : Array.isArray(x) ? x.map(clean)
+        : typeof x === "object" && x !== null ? Object.fromEntries(Object.entries(x).map(([k, y]) => [clean(k) as string, clean(y)]))
+          : x;
+  return clean(v) as T;
+}
 const color = () => process.stdout.isTTY === true && !process.env.NO_COLOR;
 
 interface Common { dir: string; stack?: string; synth: boolean; trustOnFirstUse?: boolean }
@@ -49,12 +59,12 @@ export function registerInfoCommands(program: Command, kit: InfoKit): void {
           const f = hostFacts(l);
           return [h, { zfs_version: f.zfs_version || null, zfs_kmod: f.zfs_kmod || null, kernel: f.kernel, wireguard: f.wireguard }];
         }));
+        if (failed.length) process.exitCode = 1;
         if (o.json) return out(JSON.stringify({ ...v, hosts }, null, 2));
         out(versionText(v));
         for (const [h, f] of Object.entries(hosts)) {
-          out("error" in f ? `+ host ${h}: not read: ${f.error}` : `+ host ${h}: OpenZFS ${f.zfs_version ?? "(not OpenZFS)"}${f.zfs_kmod && f.zfs_kmod !== f.zfs_version ? ` (module ${f.zfs_kmod})` : ""}, kernel ${f.kernel}, WireGuard ${f.wireguard}`);
+          out(safeMessage("error" in f ? `+ host ${h}: not read: ${f.error}` : `+ host ${h}: OpenZFS ${f.zfs_version ?? "(not OpenZFS)"}${f.zfs_kmod && f.zfs_kmod !== f.zfs_version ? ` (module ${f.zfs_kmod})` : ""}, kernel ${f.kernel}, WireGuard ${f.wireguard}`, 2000));
         }
-        if (failed.length) process.exitCode = 1;
       } finally {
         await closeTransports(transports.values());
       }
@@ -102,7 +112,8 @@ export function registerInfoCommands(program: Command, kit: InfoKit): void {
     .action(async (planfile: string | undefined, o: Common & { json?: boolean }) => {
       if (planfile) {
         // a saved plan is shown as it was made: no stack, state or host is read
-        const saved = parseSavedPlan(await readFile(planfile, "utf8"), planfile);
+        // a plan file travels (a CI artefact): what it says reaches the terminal without its control characters
+        const saved = printable(parseSavedPlan(await readFile(planfile, "utf8"), planfile));
         if (o.json) return out(renderJson(saved.plan));
         const flags = Object.entries(saved.options).filter(([, v]) => v !== undefined && v !== false && !(Array.isArray(v) && v.length === 0)).map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(", ") : String(v)}`);
         out(`Saved plan for stack ${saved.stack} (state serial ${saved.stateSerial ?? "none"}${flags.length ? `; ${flags.join("; ")}` : ""}).\n`);
@@ -110,7 +121,7 @@ export function registerInfoCommands(program: Command, kit: InfoKit): void {
       }
       const p = await kit.project({ ...o, synth: false }, { connects: false });
       const state = await p.backend.read();
-      if (o.json) return out(JSON.stringify({ stack: p.stack, state, outputs: Object.fromEntries(outputValues(p.graph.outputs ?? new Map(), state).map((v) => [v.name, v])) }, null, 2));
+      if (o.json) return out(JSON.stringify({ stack: p.stack, state, outputs: Object.fromEntries(outputValues(p.graph.outputs ?? new Map(), state, p.graph.resources).map((v) => [v.name, v])) }, null, 2));
       if (!state || Object.keys(state.resources).length === 0) return out(`The state of stack ${p.stack} is empty: nothing has been applied.`);
       out(`# stack ${p.stack}: state serial ${state.serial}, lineage ${state.lineage}\n`);
       for (const [address, r] of Object.entries(state.resources).sort(([a], [b]) => (a < b ? -1 : 1))) {
@@ -121,17 +132,22 @@ export function registerInfoCommands(program: Command, kit: InfoKit): void {
         if (r.dependencies?.length) out(`    ${"(after)".padEnd(width)}   ${r.dependencies.join(", ")}`);
         out("");
       }
-      const values = outputValues(p.graph.outputs ?? new Map(), state);
+      const values = outputValues(p.graph.outputs ?? new Map(), state, p.graph.resources);
       if (values.length) out(`Outputs:\n\n${renderOutputs(values)}`);
     });
 
-  kit.withCommon(program.command("output").description("the values the stack exports (TerraformOutput), from what state recorded"))
+  // as Terraform's output reads what was applied, this reads the synthesized stack as it is (--synth runs the app first)
+  program.command("output").description("the values the stack exports (TerraformOutput), from what state recorded")
     .argument("[name]", "one output (a sensitive one is shown only when named)")
+    .option("--dir <dir>", "project directory (with cdktf.json)", ".")
+    .option("--stack <name>", "stack to use when the app has several")
+    .option("--synth", "run the app first (default: the stack as last synthesized)")
+    .option("--no-synth", "(the default; accepted for symmetry with the other commands)")
     .option("--json", "machine-readable output")
     .option("--raw", "the named output's value alone, as plain text (a string, number or boolean)")
     .action(async (name: string | undefined, o: Common & { json?: boolean; raw?: boolean }) => {
-      const p = await kit.project(o, { connects: false });
-      const all = outputValues(p.graph.outputs ?? new Map(), await p.backend.read());
+      const p = await kit.project({ ...o, synth: o.synth === true }, { connects: false });
+      const all = outputValues(p.graph.outputs ?? new Map(), await p.backend.read(), p.graph.resources);
       if (name === undefined) {
         if (o.raw) throw new Error("-raw needs the name of one output");
         if (o.json) return out(outputsJson(all));

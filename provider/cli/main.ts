@@ -2,7 +2,7 @@
  * The `backplane` command. Thin: parses flags, calls the engine, prints, sets the exit code.
  */
 import { Command, InvalidArgumentError, Option } from "commander";
-import { access, readFile, writeFile } from "node:fs/promises";
+import { access, readFile, stat, writeFile } from "node:fs/promises";
 import { constants as fsConstants } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { randomUUID } from "node:crypto";
@@ -34,7 +34,7 @@ import { renderProbeJson, renderProbeTable } from "../engine/probe-render.js";
 import { probeExitCode, type ProbeReport } from "../model/probe.js";
 import { resolveHostTrust } from "./trust.js";
 import { hostSaid } from "../model/echo.js";
-import { terraformSpellings } from "./spellings.js";
+import { terraformSpellings, type OptionKinds } from "./spellings.js";
 import { registerInfoCommands } from "./info-commands.js";
 
 const color = () => process.stdout.isTTY === true && !process.env.NO_COLOR;
@@ -84,18 +84,35 @@ function positiveInt(v: string): number {
  * then lost to a typo in the folder's name or a read-only file.
  */
 async function assertWritable(file: string): Promise<void> {
+  if (file === "" || file.endsWith("/")) throw new Error(`-out needs a file name, not ${JSON.stringify(file)}`);
   const target = resolve(file);
   try {
+    if ((await stat(target)).isDirectory()) throw new Error(`cannot write the plan to ${file}: it is a directory`);
     await access(target, fsConstants.W_OK);
     return;
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw new Error(`cannot write the plan to ${file}: ${(e as Error).message}`);
+    if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw new Error((e as Error).message.startsWith("cannot write") ? (e as Error).message : `cannot write the plan to ${file}: ${(e as Error).message}`);
   }
   try {
     await access(dirname(target), fsConstants.W_OK | fsConstants.X_OK);
   } catch (e) {
     throw new Error(`cannot write the plan to ${file}: ${(e as Error).message}`);
   }
+}
+
+/** Which long options of the whole command line take a value and which are flags (for terraformSpellings). */
+function optionKinds(root: Command): OptionKinds {
+  const takesValue = new Set<string>();
+  const flags = new Set<string>();
+  const visit = (c: Command) => {
+    for (const o of c.options) {
+      const name = o.long?.replace(/^--/, "");
+      if (name) (o.required || o.optional ? takesValue : flags).add(name);
+    }
+    c.commands.forEach(visit);
+  };
+  visit(root);
+  return { takesValue, flags };
 }
 
 /** commander: a repeatable option collects its values (Terraform's -replace=A -replace=B). */
@@ -193,13 +210,20 @@ function liveSummaries(live: Map<string, HostLive>, hosts: ReadonlyMap<string, H
   }));
 }
 
-async function confirm(plan: Plan, auto: boolean): Promise<boolean> {
+/** The operator's answer; "interrupted": Ctrl-C at the prompt (the terminal is in raw mode: it is a key, not a signal). */
+async function confirm(plan: Plan, auto: boolean): Promise<boolean | "interrupted"> {
   if (auto) return true;
   if (!process.stdin.isTTY) throw new Error("refusing to apply without confirmation: not a terminal; pass --auto-approve");
   const rl = createInterface({ input: process.stdin, output: process.stdout });
-  const a = await rl.question(`\nDo you want to perform these actions on ${[...new Set(plan.changes.filter((c) => c.action !== "noop").map((c) => c.host))].join(", ")}?\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: `);
-  rl.close();
-  return a.trim() === "yes";
+  try {
+    const a = await rl.question(`\nDo you want to perform these actions on ${[...new Set(plan.changes.filter((c) => c.action !== "noop").map((c) => c.host))].join(", ")}?\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: `);
+    return a.trim() === "yes";
+  } catch (e) {
+    if ((e as { code?: string }).code === "ABORT_ERR") return "interrupted";
+    throw e;
+  } finally {
+    rl.close();
+  }
 }
 
 const program = new Command("backplane")
@@ -249,7 +273,7 @@ withLocking(withCommon(program.command("plan").description("show what apply woul
   .option("--detailed-exitcode", "exit 0 = no changes, 2 = changes, 1 = error")
   .option("--json", "machine-readable output (docs/plan-json.md)")
   .addOption(new Option("--format <format>", "output format").choices(["text", "json", "markdown"]).default("text"))
-  .option("--target <address...>", "limit to these resources and their dependencies")
+  .option("--target <address>", "limit to this resource and what it needs (with -destroy: what depends on it); repeat for more", collect, [] as string[])
   .option("--refresh-only", "only report drift")
   .option("--destroy", "plan to remove every resource the state records (the data-safety rules hold: datasets are kept aside, apply needs --allow-destroy)")
   .option("--replace <address>", "replace this resource although nothing changed (a WireGuard interface: a new key); repeat for more", collect, [] as string[])
@@ -257,7 +281,7 @@ withLocking(withCommon(program.command("plan").description("show what apply woul
   .action(async (o: Common & Locking & { out?: string; detailedExitcode?: boolean; json?: boolean; format: string; target?: string[]; refreshOnly?: boolean; replace?: string[]; destroy?: boolean; parallelism?: number }) => {
     const format = o.json ? "json" : o.format;
     await oneJsonDocument(format === "json", o.stack, async (print) => {
-      if (o.out) await assertWritable(o.out);
+      if (o.out !== undefined) await assertWritable(o.out);
       if (o.destroy && (o.refreshOnly || o.replace?.length)) throw new Error("-destroy cannot be combined with -refresh-only or -replace");
       const p = await project(o);
       process.exitCode = await withStateLock(p, o, "plan", async () => {
@@ -285,7 +309,7 @@ withLocking(withCommon(program.command("apply").description("apply the changes (
   }, true)
   .option("--allow-destroy", "allow destroying and replacing objects")
   .option("--destroy", "remove every resource the state records (needs --allow-destroy for what it destroys; pools still holding data stay)")
-  .option("--target <address...>", "limit to these resources and their dependencies")
+  .option("--target <address>", "limit to this resource and what it needs (with -destroy: what depends on it); repeat for more", collect, [] as string[])
   .option("--refresh-only", "only accept what was read: record drift, change nothing on the hosts")
   .option("--parallelism <n>", `hosts read and worked on at once (default ${DEFAULT_PARALLELISM})`, String(DEFAULT_PARALLELISM))
   .option("--replication-parallelism <n>", "replication transfers at once per source host", "2")
@@ -333,10 +357,11 @@ withLocking(withCommon(program.command("apply").description("apply the changes (
         return;
       }
       // A saved plan was reviewed when it was made: applying it needs no second approval (as in Terraform).
-      if (!(await confirm(plan, o.autoApprove === true || planfile !== undefined))) {
+      const approved = await confirm(plan, o.autoApprove === true || planfile !== undefined);
+      if (approved !== true) {
         out("Apply cancelled.");
         await closeAll(transports);
-        process.exitCode = 1;
+        process.exitCode = approved === "interrupted" ? 130 : 1;
         return;
       }
       const t0 = Date.now();
@@ -344,7 +369,18 @@ withLocking(withCommon(program.command("apply").description("apply the changes (
       try {
         const replan = (address: string, st: State) =>
           replanDeferred(p.graph, address, st, live, st.serial + 1);
-        const r = await apply({ plan, state, backend: p.backend, transports, allowDestroy: o.allowDestroy === true, preventDestroy, parallelism: Number(o.parallelism), replicationParallelism: Number(o.replicationParallelism), log: out, replan, fault: faultInjection() });
+        // progress lines, and Ctrl-C: the first stops starting changes, a second abandons (cli/long-run.ts)
+        const { LongRun, interruption, INTERRUPTED_EXIT } = await import("./long-run.js");
+        const run = new LongRun({ out, err, tty: process.stdout.isTTY === true });
+        const r = await run.run((watch) => apply({ plan, state, backend: p.backend, transports, allowDestroy: o.allowDestroy === true, preventDestroy, parallelism: Number(o.parallelism), replicationParallelism: Number(o.replicationParallelism), log: run.detail, replan, fault: faultInjection(), ...watch })).catch((e: unknown) => {
+          if (!interruption(e)) throw e;
+          err(`\n${e.message}`);
+          return null;
+        });
+        if (r === null) {
+          process.exitCode = INTERRUPTED_EXIT;
+          return;
+        }
         const s = plan.changes.filter((c) => c.action !== "noop");
         out(`\nApply complete! Resources: ${s.filter((c) => c.action === "create").length} added, ${s.filter((c) => c.action === "update").length} changed, ${s.filter((c) => c.action === "delete").length} destroyed, ${s.filter((c) => c.action === "replace").length} replaced${r.replicated.some((x) => x.result) ? `; ${r.replicated.filter((x) => x.result).length} replicated` : ""}${r.replicated.some((x) => x.busy) ? `; ${r.replicated.filter((x) => x.busy).length} left to a transfer already running` : ""}. (${((Date.now() - t0) / 1000).toFixed(1)}s; SSH round trips incl. refresh: ${[...transports].map(([h, t]) => `${h} ${t.roundTrips}`).join(", ")}; ${r.roundTrips} for the changes)`);
       } finally {
@@ -375,7 +411,17 @@ withLocking(withCommon(program.command("replicate").description("run only the re
         const only: Plan = { ...plan, changes: plan.changes.filter((c) => c.action === "noop"), syncs };
         out(renderHuman({ ...only, drift: [], notManaged: [] }, { color: color() }));
         const t0 = Date.now();
-        const r = await apply({ plan: only, state, backend: p.backend, transports, allowDestroy: false, preventDestroy: new Set(), parallelism: 1, replicationParallelism: Number(o.replicationParallelism), log: out });
+        const { LongRun, interruption, INTERRUPTED_EXIT } = await import("./long-run.js");
+        const run = new LongRun({ out, err, tty: process.stdout.isTTY === true });
+        const r = await run.run((watch) => apply({ plan: only, state, backend: p.backend, transports, allowDestroy: false, preventDestroy: new Set(), parallelism: 1, replicationParallelism: Number(o.replicationParallelism), log: run.detail, ...watch })).catch((e: unknown) => {
+          if (!interruption(e)) throw e;
+          err(`\n${e.message}`);
+          return null;
+        });
+        if (r === null) {
+          process.exitCode = INTERRUPTED_EXIT;
+          return;
+        }
         const [sent, busy] = [r.replicated.filter((x) => x.result).length, r.replicated.filter((x) => x.busy).length];
         out(`\nReplication complete: ${sent} replicated, ${busy ? `${busy} left to a transfer already running, ` : ""}${syncs.length - r.replicated.length} already in sync (${((Date.now() - t0) / 1000).toFixed(1)}s).`);
       } finally {
@@ -493,16 +539,16 @@ withCommon(program.command("force-unlock").description("remove a lock left by a 
   });
 
 // Terraform's spellings (-out=FILE, -auto-approve, -no-color, -version, ...) as commander's.
-const spelled = terraformSpellings(process.argv.slice(2));
+const spelled = terraformSpellings(process.argv.slice(2), optionKinds(program));
 if (spelled.noColor) process.env.NO_COLOR = "1";
 const args = [...process.argv.slice(0, 2), ...spelled.args];
 
-installExitCleanup({ closeOpen: async () => { await closeOpenTransports(); await releaseHeldLocks(); }, removeRuntime: cleanupRuntimeDir });
+installExitCleanup({ closeOpen: async () => { /* the lock first: closing the masters ends the sessions a command waits on, and its own cleanup would race the exit */ await releaseHeldLocks(); await closeOpenTransports(); }, removeRuntime: cleanupRuntimeDir });
 
-// `backplane show | head`: a reader that stops early is not an error of ours
+// `backplane show | head`: a reader that stops early is not an error of ours, and it changes
+// nothing of the run — the command goes on to its end and its exit code (drift's 2 stays 2)
 process.stdout.on("error", (e: NodeJS.ErrnoException) => {
-  if (e.code === "EPIPE") process.exit(0);
-  throw e;
+  if (e.code !== "EPIPE") throw e;
 });
 
 program.parseAsync(args).catch(async (e: Error) => {

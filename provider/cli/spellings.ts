@@ -2,13 +2,18 @@
  * Terraform's spellings on backplane's command line. Terraform (and OpenTofu) users type
  * single-dash long options without thinking — `-auto-approve`, `-out=plan.bin`,
  * `-lock-timeout=30s`, `-no-color`, `-version` — and commander knows only `--long`. This
- * turns the one form into the other before commander sees the words. Pure.
+ * turns the one form into the other before commander sees the words. Pure: what the
+ * command line's options are (which take a value, which are flags) is handed in.
  *
  *  - `-name` and `-name=value` (a letter, then letters, digits or dashes: two characters at
  *    least, so commander's short options such as `-o FILE` stay as they are) become `--name`
  *    and `--name value`;
- *  - `-v`, `-version`, `--version` alone in first place become the `version` command;
- *  - `destroy …` is `apply --destroy …`, as Terraform's destroy is an alias of apply -destroy;
+ *  - a flag given Terraform's way with a value, `-json=true` / `-destroy=false`, is the flag
+ *    or nothing;
+ *  - the word after an option that takes a value is that value, never rewritten
+ *    (`--out -plan.bin` saves to `-plan.bin`);
+ *  - `-v`, `-version`, `--version` as the command become the `version` command, and
+ *    `destroy …` is `apply --destroy …` (Terraform's destroy is an alias of apply -destroy);
  *  - `-no-color` / `--no-color` anywhere set noColor and are taken out (it is global in
  *    Terraform; here it sets NO_COLOR for the run);
  *  - after a bare `--` nothing is touched (what follows is an operand, e.g. an address).
@@ -18,16 +23,27 @@ export interface Spelled {
   noColor: boolean;
 }
 
+export interface OptionKinds {
+  /** long names (without dashes) of options that take a value */
+  takesValue: ReadonlySet<string>;
+  /** long names of options that take none */
+  flags: ReadonlySet<string>;
+}
+
 const SINGLE_DASH_LONG = /^-([a-z][a-z0-9-]+)(?:=([\s\S]*))?$/;
+const DOUBLE_DASH_LONG = /^--([a-z][a-z0-9-]*)$/;
 const VERSION = new Set(["-v", "-version", "--version"]);
 
-export function terraformSpellings(words: readonly string[]): Spelled {
+export function terraformSpellings(words: readonly string[], kinds: OptionKinds): Spelled {
   const args: string[] = [];
   let noColor = false;
   let operands = false;
-  for (const [i, w] of words.entries()) {
-    if (operands) {
+  let valueNext = false;
+  let first = true;
+  for (const w of words) {
+    if (operands || valueNext) {
       args.push(w);
+      valueNext = false;
       continue;
     }
     if (w === "--") {
@@ -39,18 +55,35 @@ export function terraformSpellings(words: readonly string[]): Spelled {
       noColor = true;
       continue;
     }
-    if (i === 0 && VERSION.has(w)) {
+    const atCommand = first;
+    first = false;
+    if (atCommand && VERSION.has(w)) {
       args.push("version");
       continue;
     }
-    if (i === 0 && w === "destroy") {
+    if (atCommand && w === "destroy") {
       args.push("apply", "--destroy");
       continue;
     }
+    const long = DOUBLE_DASH_LONG.exec(w);
+    if (long) {
+      args.push(w);
+      valueNext = kinds.takesValue.has(long[1]!);
+      continue;
+    }
     const m = SINGLE_DASH_LONG.exec(w);
-    if (!m) args.push(w);
-    else if (m[2] === undefined) args.push(`--${m[1]}`);
-    else args.push(`--${m[1]}`, m[2]);
+    if (!m) {
+      args.push(w);
+      valueNext = w === "-o";
+      continue;
+    }
+    const [, name, value] = m as unknown as [string, string, string | undefined];
+    if (value === undefined) {
+      args.push(`--${name}`);
+      valueNext = kinds.takesValue.has(name);
+    } else if (kinds.flags.has(name) && (value === "true" || value === "false")) {
+      if (value === "true") args.push(`--${name}`);
+    } else args.push(`--${name}`, value);
   }
   return { args, noColor };
 }

@@ -15,6 +15,7 @@ import type { HostConfig } from "../model/desired.js";
 import type { Project } from "../engine/project.js";
 import { argv } from "../model/argv.js";
 import { SshTransport, hostKeyAlias } from "../transport/ssh.js";
+import { debugLog } from "./debug-log.js";
 import { sshFingerprint } from "../transport/transport.js";
 import { learnedHostKeyOf } from "../schema/host-key.js";
 
@@ -79,7 +80,7 @@ export async function resolveHostTrust(p: Project, o: { trustOnFirstUse: boolean
     if (file.includes("${")) throw new Error(`the project folder ${p.dir} contains '\${': ssh would expand it in the learnt keys file's name; move the project to trust on first use`);
     await preparePrivateFile(join(p.dir, ".backplane"), file);
     const connected = await Promise.allSettled(firstUse.map(async (h) => {
-      const t = new SshTransport(h, { acceptNewInto: file });
+      const t = new SshTransport(h, { acceptNewInto: file, debug: debugLog() });
       try {
         const r = await t.run(argv("true"));
         if (r.exitCode !== 0) throw new Error(`${h.alias}: the first connection ran 'true', which exited ${r.exitCode}`);

@@ -18,7 +18,7 @@ import { ConnectError, type RunResult, type Transport } from "../transport/trans
 import { handOver } from "../transport/handover.js";
 import { toDisplay } from "../model/argv.js";
 import type { Change, Step } from "../model/plan.js";
-import { batchScript, splitSections, type BatchItem } from "./batch.js";
+import { batchCommands, batchScript, splitSections, type BatchItem } from "./batch.js";
 import { hostSaid } from "../model/echo.js";
 
 export interface Failure {
@@ -55,7 +55,7 @@ export class BatchRunner {
     let r: RunResult;
     let cut: ConnectError | null = null;
     try {
-      r = await this.transports.get(host)!.script(batchScript(items, nonce));
+      r = await this.transports.get(host)!.script(batchScript(items, nonce), { commands: batchCommands(items) });
     } catch (e) {
       if (!(e instanceof ConnectError)) throw e;
       cut = e;

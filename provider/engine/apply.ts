@@ -3,7 +3,14 @@
  * the changes that are ready on one host at the same time go in ONE round trip (a batch
  * that stops at the first failing command). State is written atomically after every
  * completed change. On failure no new work is scheduled, running batches finish, state is
- * saved, and the error says what was and was not done.
+ * saved, and the error says what was and was not done. A stop asked for (`stop`, the CLI's
+ * first Ctrl-C) does the same without a failure: nothing new starts — no batch, no round trip
+ * of a change not yet begun, no replication transfer — while what was sent to a host runs to
+ * its end (a change whose first round trip was sent finishes all of its round trips), is
+ * recorded, and ApplyInterruptedError lists what was done and what was not started.
+ *
+ * Progress: `onProgress` hears when each change (and transfer) starts and how it ended
+ * (engine/progress.ts formats the lines); the engine itself prints nothing but `log`.
  *
  * The parts: apply-schedule.ts decides what may start (pure), apply-run.ts runs a batch on
  * a host, apply-state.ts writes state; this module walks the plan with them.
@@ -17,6 +24,7 @@ import { unitsToStart, type Unit } from "./apply-schedule.js";
 import { BatchRunner, type Failure } from "./apply-run.js";
 import { ReplicationError, runSyncs, type SyncOutcome } from "./replicate.js";
 import { hostSaid } from "../model/echo.js";
+import type { ProgressAction, ProgressEvent, ProgressOutcome } from "./progress.js";
 
 export class DestroyNotAllowedError extends Error {
   constructor(readonly changes: Change[], readonly prevented: Change[], readonly rollbacks: string[] = []) {
@@ -56,6 +64,23 @@ export class ApplyError extends Error {
   }
 }
 
+/**
+ * The apply stopped because it was asked to (`ApplyOptions.stop`), with nothing failed: the
+ * changes that were running finished and are recorded; `notDone` were never started.
+ */
+export class ApplyInterruptedError extends ApplyError {
+  constructor(done: string[], notDone: string[]) {
+    super([], done, notDone);
+    this.message = [
+      "apply interrupted: nothing new was started after the interrupt, and the changes already running on hosts finished",
+      `completed (recorded in state): ${done.length ? done.join(", ") : "nothing"}`,
+      `not started: ${notDone.length ? notDone.join(", ") : "nothing"}`,
+      "Run the command again to go on: the next plan starts from what was done.",
+    ].join("\n");
+    this.name = "ApplyInterruptedError";
+  }
+}
+
 /** Writing state failed after changes completed on their hosts: they are done, not recorded. */
 export class StateWriteError extends Error {
   /** completed on the host, not in state: the first is the change whose write failed */
@@ -86,6 +111,13 @@ export interface ApplyOptions {
   fault?: (point: "before-batch" | "after-batch" | "before-state-write") => void;
   /** replication transfers at once per source host (default 2) */
   replicationParallelism?: number;
+  /**
+   * Asked to stop (the CLI's first Ctrl-C): checked before each unit is scheduled, before each
+   * change of a unit sends its first round trip, and before each replication transfer.
+   */
+  stop?: AbortSignal;
+  /** hears each change (and transfer) start and end; see engine/progress.ts */
+  onProgress?: (e: ProgressEvent) => void;
 }
 
 export async function apply(o: ApplyOptions): Promise<{ state: State; roundTrips: number; replicated: SyncOutcome[] }> {
@@ -95,6 +127,18 @@ export async function apply(o: ApplyOptions): Promise<{ state: State; roundTrips
   await writer.beforeFirstCommand(o.plan.changes, work.length > 0);
 
   const runner = new BatchRunner(o.transports, o.log, o.fault);
+  const stopped = () => o.stop?.aborted === true;
+  const progress = (c: Change, end?: ProgressOutcome) => {
+    if (!o.onProgress || c.action === "noop") return;
+    const base = { address: c.address, action: c.action as ProgressAction, id: c.id, host: c.host, at: Date.now() };
+    o.onProgress(end ? { ...base, phase: "end", outcome: end } : { ...base, phase: "start" });
+  };
+  /** how a change the runner was given ended: done, or what its failure says, or not run */
+  const outcome = (c: Change, ok: boolean): ProgressOutcome => {
+    if (ok) return "done";
+    const f = runner.failures.find((x) => x.change === c);
+    return f ? (f.unknown ? "unknown" : "failed") : "not run";
+  };
   let stateError: StateWriteError | null = null;
   const pending = new Map(work.map((c) => [c.address, c]));
   const done = new Set<string>();
@@ -129,22 +173,36 @@ export async function apply(o: ApplyOptions): Promise<{ state: State; roundTrips
       }
     }
     // nothing to run (a dataset moved aside with its ancestor): it completes without a round trip
-    for (const c of ready.filter((x) => x.steps.length === 0)) await complete(c);
-    const withSteps = ready.filter((x) => x.steps.length > 0);
-    // once a state write failed nothing more reaches a host (what ran is reported unrecorded)
-    for (const c of withSteps.filter((x) => x.steps.some((st) => st.handOver || st.on))) {
-      if (stateError) return;
-      if (await runner.runHandingOver(host!, c)) await complete(c);
+    for (const c of ready.filter((x) => x.steps.length === 0)) {
+      progress(c);
+      await complete(c);
+      progress(c, "done");
     }
-    if (stateError) return;
-    for (const c of await runner.runPlain(host!, withSteps.filter((x) => !x.steps.some((st) => st.handOver || st.on)))) await complete(c);
+    const withSteps = ready.filter((x) => x.steps.length > 0);
+    // once a state write failed nothing more reaches a host (what ran is reported unrecorded);
+    // once a stop was asked for no change sends its first round trip (a begun one finishes)
+    for (const c of withSteps.filter((x) => x.steps.some((st) => st.handOver || st.on))) {
+      if (stateError || stopped()) return;
+      progress(c);
+      const ok = await runner.runHandingOver(host!, c);
+      if (ok) await complete(c);
+      progress(c, outcome(c, ok));
+    }
+    if (stateError || stopped()) return;
+    const plain = withSteps.filter((x) => !x.steps.some((st) => st.handOver || st.on));
+    for (const c of plain) progress(c);
+    const ok = new Set(await runner.runPlain(host!, plain));
+    for (const c of plain) {
+      if (ok.has(c)) await complete(c);
+      progress(c, outcome(c, ok.has(c)));
+    }
   };
 
   // Start what is ready, wait for one unit to finish, repeat; after a failure only wait.
   const busy = new Set<string>();
   const inFlight = new Set<Promise<void>>();
   for (;;) {
-    if (runner.failures.length === 0 && !stateError) {
+    if (runner.failures.length === 0 && !stateError && !stopped()) {
       for (const u of unitsToStart(pending, busy, o.parallelism)) {
         for (const h of u.hosts) busy.add(h);
         const p: Promise<void> = runUnit(u)
@@ -163,20 +221,25 @@ export async function apply(o: ApplyOptions): Promise<{ state: State; roundTrips
   }
 
   if (runner.failures.length > 0 || pending.size > 0 || stateError) {
+    // stopped on request with nothing failed: what was not started is the whole story
+    if (stopped() && runner.failures.length === 0 && !stateError) throw new ApplyInterruptedError([...done], [...pending.keys()]);
     if (runner.failures.length === 0 && !stateError) runner.failures.push({ change: pending.values().next().value!, command: "(scheduling)", stderr: "dependencies could not be satisfied" });
     const unsettled = new Set(runner.failures.map((f) => f.change.address));
     throw new ApplyError(runner.failures, [...done], [...pending.keys()].filter((a) => !unsettled.has(a)), stateError);
   }
-  const replicated = await replicate(o, writer);
+  const replicated = await replicate(o, writer, [...done]);
   return { state: writer.state, roundTrips: runner.roundTrips, replicated };
 }
 
-/** The plan's replication transfers, once every change is done; each success recorded as it completes. */
-async function replicate(o: ApplyOptions, writer: StateWriter): Promise<SyncOutcome[]> {
+/**
+ * The plan's replication transfers, once every change is done; each success recorded as it
+ * completes. Stopped on request, the transfers not started yet are reported (the running ones finish).
+ */
+async function replicate(o: ApplyOptions, writer: StateWriter, changesDone: string[]): Promise<SyncOutcome[]> {
   const syncs = (o.plan.syncs ?? []).filter((s) => s.run);
   if (syncs.length === 0) return [];
   const outcomes = await runSyncs({
-    syncs, transports: o.transports, parallelism: o.replicationParallelism ?? 2, log: o.log,
+    syncs, transports: o.transports, parallelism: o.replicationParallelism ?? 2, log: o.log, stop: o.stop, onProgress: o.onProgress,
     record: async (s, r) => {
       const rec = writer.state.resources[s.address];
       if (!rec) return;
@@ -185,6 +248,8 @@ async function replicate(o: ApplyOptions, writer: StateWriter): Promise<SyncOutc
     },
   });
   if (outcomes.some((x) => x.error)) throw new ReplicationError(outcomes);
+  const notStarted = syncs.filter((s) => !outcomes.some((x) => x.sync === s));
+  if (notStarted.length > 0) throw new ApplyInterruptedError([...changesDone, ...outcomes.filter((x) => x.result).map((x) => x.sync.address)], notStarted.map((s) => s.address));
   return outcomes;
 }
 

@@ -58,6 +58,11 @@ export function batchScript(items: readonly BatchItem[], nonce: string): string 
   return out.join("\n") + "\n";
 }
 
+/** Every command a batch may run, fallbacks included, in order: what the debug log shows of it (Transport.script's `commands`). */
+export function batchCommands(items: readonly BatchItem[]): Argv[] {
+  return items.flatMap((i) => [i.command, ...(i.fallbacks ?? []).map((f) => f.command)]);
+}
+
 export function splitSections(output: string, nonce: string): Map<string, SectionResult> {
   const m = `@@bp-${nonce}`;
   const result = new Map<string, SectionResult>();

@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import { argv } from "../model/argv.js";
 import type { Transport } from "../transport/transport.js";
 import { wgDump, wgHost, ipAddr, ipLink } from "../wg/facts.js";
-import { batchScript, splitSections, type BatchItem, type SectionResult } from "./batch.js";
+import { batchCommands, batchScript, splitSections, type BatchItem, type SectionResult } from "./batch.js";
 import { zfsVersion, pools, poolProperties, datasetProperties, datasetPropertiesTabs, allPropertiesOldZfs, objectNames, snapshots, localProperties, localPropertiesTabs } from "../zfs/facts.js";
 import { MANAGED_PROPERTY } from "../zfs/properties.js";
 import { replicationDatasets, replicationKeys, replicationSnapshots } from "../zfs/replication-facts.js";
@@ -213,7 +213,8 @@ function mergeLocalProperties(local: PropertyTable, datasets: PropertyTable, sna
 /** One SSH round trip per host, whatever the number of datasets. */
 export async function refreshHost(t: Transport, userProperties: readonly string[], options: RefreshOptions = {}): Promise<HostLive> {
   const nonce = randomBytes(8).toString("hex");
-  const r = await t.script(batchScript(refreshItems(userProperties, options), nonce));
+  const items = refreshItems(userProperties, options);
+  const r = await t.script(batchScript(items, nonce), { commands: batchCommands(items) });
   if (r.exitCode !== 0) throw new RefreshError(t.host, "batch", `exit ${r.exitCode}: ${hostSaid(r.stderr)}`);
   return parseRefresh(t.host, splitSections(r.stdout, nonce), userProperties, options);
 }

@@ -99,7 +99,12 @@ export function loadStack(doc: unknown): DesiredGraph {
   collectBlocks(resources, "resource", doc.resource, hosts, problems);
   collectBlocks(resources, "data", doc.data, hosts, problems);
   const refEdges = resolveReferences(resources, problems);
-  const outputs = outputsOf(doc.output, new Set(resources.keys()), problems);
+  const outputs = outputsOf(doc.output, (target, attr) => {
+    const t = resources.get(target);
+    if (!t) return `names ${target.startsWith("data.") ? "a data source" : "a resource"} this stack does not declare`;
+    const kind = t.mode === "resource" ? resourceKind(t.type) : dataKind(t.type);
+    return attr === "id" || (kind && Object.hasOwn(kind.attributes, attr)) ? null : `names an attribute ${t.type} does not have`;
+  }, problems);
   validateResources(resources, hosts, problems);
   // Preshared keys need both ends of the pair in this stack.
   const psk = pskPairs(resources);

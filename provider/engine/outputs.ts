@@ -10,6 +10,7 @@
  * are read at plan time, never recorded: such an output is unknown here too.
  */
 import type { State } from "../model/state.js";
+import { isUnknown, type DesiredResource } from "../model/desired.js";
 
 export interface OutputSpec {
   value: unknown;
@@ -41,11 +42,17 @@ function referencesIn(v: unknown): string[] {
 }
 
 /**
- * The `output` block, checked: each output an object with a value, `sensitive` a boolean,
- * every reference one to a resource or data source the stack declares. `declared` holds
- * resource addresses (`backplane_x.name`) and data addresses (`data.backplane_x.name`).
+ * What the loader says of one reference inside an output: null when it names an attribute
+ * of a resource or data source the stack declares, else the problem.
  */
-export function outputsOf(block: unknown, declared: ReadonlySet<string>, problems: string[]): Map<string, OutputSpec> {
+export type ReferenceCheck = (target: string, attribute: string) => string | null;
+
+/**
+ * The `output` block, checked: each output an object with a value, `sensitive` a boolean,
+ * every reference one to an attribute (or `id`) of a resource or data source the stack
+ * declares, as `check` says (target: `backplane_x.name` or `data.backplane_x.name`).
+ */
+export function outputsOf(block: unknown, check: ReferenceCheck, problems: string[]): Map<string, OutputSpec> {
   const outputs = new Map<string, OutputSpec>();
   if (block === undefined) return outputs;
   if (!isObject(block)) {
@@ -65,50 +72,64 @@ export function outputsOf(block: unknown, declared: ReadonlySet<string>, problem
     for (const ref of referencesIn(body.value)) {
       const data = ref.startsWith("data.") ? RESOURCE_REFERENCE.exec(ref.slice(5)) : null;
       const m = data ?? RESOURCE_REFERENCE.exec(ref);
+      const problem = m ? check(`${data ? "data." : ""}${m[1]}.${m[2]}`, m[3]!) : null;
       if (!m) problems.push(`${label}: \${${ref}} is not a reference to an attribute of a backplane resource`);
-      else if (!declared.has(`${data ? "data." : ""}${m[1]}.${m[2]}`)) problems.push(`${label}: \${${ref}} names ${data ? "a data source" : "a resource"} this stack does not declare`);
+      else if (problem) problems.push(`${label}: \${${ref}} ${problem}`);
     }
     outputs.set(name, { value: body.value, sensitive: body.sensitive === true, ...(typeof body.description === "string" ? { description: body.description } : {}) });
   }
   return outputs;
 }
 
-/** One reference's value from state, or undefined when state does not know it. */
-function recorded(ref: string, state: State | null): unknown {
+/**
+ * One reference's value: a literal the code set (not computed, not itself a reference), else
+ * what state recorded after apply (`id` is the object's name the record holds); undefined
+ * when neither knows it. Only the record's own keys count.
+ */
+function recorded(ref: string, state: State | null, declared: ReadonlyMap<string, DesiredResource>): unknown {
   const m = RESOURCE_REFERENCE.exec(ref);
   if (!m) return undefined;
-  const attrs = state?.resources[`${m[1]}.${m[2]}`]?.attributes;
-  return attrs?.[m[3]!] ?? undefined;
+  const [address, attr] = [`${m[1]}.${m[2]}`, m[3]!];
+  const record = state?.resources[address];
+  const config = declared.get(address)?.config;
+  if (config && Object.hasOwn(config, attr) && !isUnknown(config[attr]) && !(typeof config[attr] === "string" && (config[attr] as string).includes("${"))) return config[attr];
+  if (!record) return undefined;
+  if (attr === "id") return record.id;
+  return Object.hasOwn(record.attributes, attr) ? record.attributes[attr] ?? undefined : undefined;
 }
 
-function resolve(v: unknown, state: State | null): { value: unknown; known: boolean } {
+type Lookup = (ref: string) => unknown;
+
+function resolve(v: unknown, lookup: Lookup): { value: unknown; known: boolean } {
   if (typeof v === "string") {
     const whole = /^\$\{([^{}]*)\}$/.exec(v);
     if (whole) {
-      const r = recorded(whole[1]!, state);
+      const r = lookup(whole[1]!);
       return r === undefined ? { value: null, known: false } : { value: r, known: true };
     }
     let known = true;
     const text = v.replace(REFERENCE, (_m, ref: string) => {
-      const r = recorded(ref, state);
+      const r = lookup(ref);
       if (r === undefined) known = false;
       return typeof r === "string" ? r : JSON.stringify(r ?? null);
     });
     return known ? { value: text, known } : { value: null, known };
   }
   if (Array.isArray(v)) {
-    const parts = v.map((x) => resolve(x, state));
+    const parts = v.map((x) => resolve(x, lookup));
     return parts.every((p) => p.known) ? { value: parts.map((p) => p.value), known: true } : { value: null, known: false };
   }
   if (isObject(v)) {
-    const parts = Object.entries(v).map(([k, x]) => [k, resolve(x, state)] as const);
+    const parts = Object.entries(v).map(([k, x]) => [k, resolve(x, lookup)] as const);
     return parts.every(([, p]) => p.known) ? { value: Object.fromEntries(parts.map(([k, p]) => [k, p.value])), known: true } : { value: null, known: false };
   }
   return { value: v, known: true };
 }
 
-export function outputValues(outputs: ReadonlyMap<string, OutputSpec>, state: State | null): OutputValue[] {
-  return [...outputs].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([name, o]) => ({ name, ...resolve(o.value, state), sensitive: o.sensitive, ...(o.description ? { description: o.description } : {}) }));
+/** The outputs' values from state, with the declared resources for the literals the code set. */
+export function outputValues(outputs: ReadonlyMap<string, OutputSpec>, state: State | null, declared: ReadonlyMap<string, DesiredResource> = new Map()): OutputValue[] {
+  const lookup: Lookup = (ref) => recorded(ref, state, declared);
+  return [...outputs].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([name, o]) => ({ name, ...resolve(o.value, lookup), sensitive: o.sensitive, ...(o.description ? { description: o.description } : {}) }));
 }
 
 /** Terraform's text: `name = value`, sensitive ones hidden unless asked for by name. */

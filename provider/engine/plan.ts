@@ -7,7 +7,7 @@
 import { createHash } from "node:crypto";
 import { CycleError, type DesiredGraph } from "./load.js";
 import { deletionOrder, type DeletionOrder } from "./delete-order.js";
-import { isUnknown } from "../model/desired.js";
+import { isUnknown, type DesiredResource } from "../model/desired.js";
 import type { HostLive, SnapshotRow, UnreadHost } from "../model/live.js";
 import type { ResourceState, State } from "../model/state.js";
 import { KNOWN_AFTER_APPLY, type Change, type HostError, type Plan, type PlanError, type Drift, type NotManaged, type Sync } from "../model/plan.js";
@@ -46,15 +46,43 @@ export interface PlanInput {
 /**
  * What is wrong with the configuration as a whole, known without reading a host (what
  * `backplane validate` reports besides the loader's per-resource checks): schedules that
- * overlap or run on a replication's target.
+ * overlap or run on a replication's target, replications that collide.
  */
 export function configurationProblems(graph: DesiredGraph): PlanError[] {
-  return scheduleTopologyProblems(graph);
+  return [...scheduleTopologyProblems(graph), ...replicationTopologyProblems(graph)];
 }
 
-/** The graph of a destroy plan: the stack's hosts and backend, no resources. */
-export function destroyGraph(graph: DesiredGraph): DesiredGraph {
-  return { ...graph, resources: new Map(), order: [], pskPairs: [] };
+/**
+ * What a destroy removes: every recorded resource, or with -target the targets and
+ * everything that depends on them (in the code or, for what the code no longer declares,
+ * in the dependencies state recorded), transitively — as Terraform's destroy -target does.
+ */
+export function destroySet(graph: DesiredGraph, state: State | null, targets: readonly string[] | undefined): Set<string> {
+  const recorded = Object.keys(state?.resources ?? {});
+  if (!targets || targets.length === 0) return new Set([...recorded, ...graph.resources.keys()]);
+  const dependents = new Map<string, string[]>();
+  const edge = (from: string, on: string) => dependents.set(on, [...(dependents.get(on) ?? []), from]);
+  for (const r of graph.resources.values()) for (const d of r.dependsOn) edge(r.address, d);
+  for (const [a, r] of Object.entries(state?.resources ?? {})) for (const d of r.dependencies ?? []) edge(a, d);
+  return withDependencies([...targets], (a) => dependents.get(a) ?? []);
+}
+
+/**
+ * The graph a destroy plans against: the stack's hosts and backend, and of its resources
+ * only those the destroy keeps — the removed ones are planned as if the code no longer
+ * declared them, by the same rules as any removal (owned objects only, reverse dependency
+ * order, datasets kept aside; a dataset is carried by its parent's keep-aside only when the
+ * parent leaves too).
+ */
+export function destroyGraph(graph: DesiredGraph, removed: ReadonlySet<string>): DesiredGraph {
+  const resources = new Map([...graph.resources].filter(([a]) => !removed.has(a)));
+  return { ...graph, resources, order: graph.order.filter((a) => resources.has(a)), pskPairs: graph.pskPairs.filter((p) => [p.leader, p.follower].every((x) => resources.has(x.peer) && resources.has(x.iface))) };
+}
+
+/** A destroy may not remove what the code marks prevent_destroy (Terraform refuses it at plan). */
+function preventedDestroys(graph: DesiredGraph, removed: ReadonlySet<string>): PlanError[] {
+  return [...removed].map((a) => graph.resources.get(a)).filter((r): r is DesiredResource => !!r && r.preventDestroy)
+    .map((r) => ({ address: r.address, host: r.host, message: "lifecycle.prevent_destroy is set: a destroy may not remove it (remove the flag from the code first)" }));
 }
 
 /**
@@ -195,7 +223,10 @@ export function replanDeferred(graph: DesiredGraph, address: string, state: Stat
 
 export function makePlan(input: PlanInput): Plan {
   const { state, live } = input;
-  const graph = input.destroy ? destroyGraph(input.graph) : input.graph;
+  // a destroy plans the removal of its set; with -target, the set is what the targets take along
+  const removed = input.destroy ? destroySet(input.graph, state, input.targets) : null;
+  const graph = removed ? destroyGraph(input.graph, removed) : input.graph;
+  const targets = removed && input.targets?.length ? [...removed] : input.targets;
   const lineage = state?.lineage ?? input.newLineage;
   const ctx = contexts(graph, state, live, lineage, (state?.serial ?? 0) + 1, input.destroy === true);
   const errors: PlanError[] = [];
@@ -206,6 +237,7 @@ export function makePlan(input: PlanInput): Plan {
   const data = readDataSources(graph, live, unread.skip);
   errors.push(...data.errors);
   const replace = new Set(input.replace ?? []);
+  if (removed) errors.push(...preventedDestroys(input.graph, removed));
   errors.push(...replaceProblems(graph, replace));
   errors.push(...configurationProblems(graph));
   const changes = proposedChanges(graph, state, data.values, replace, ctx, errors, drift, unread.skip);
@@ -217,21 +249,23 @@ export function makePlan(input: PlanInput): Plan {
   const notManaged = notManagedOn(live, changes, replicationTargets(graph), scheduledSnapshots(graph, lineage));
 
   let finalChanges = changes;
-  if (input.targets && input.targets.length > 0) {
+  if (targets && targets.length > 0) {
     // a target takes what it needs along: its dependencies; for a removal, the removals that
     // must come first and, for a dataset kept aside, the descendants its move carries
     const byAddress = new Map(changes.map((c) => [c.address, c]));
-    const keep = withDependencies(input.targets, (a) => {
+    const keep = withDependencies(targets, (a) => {
       const c = byAddress.get(a);
       const carried = c?.keptAside ? changes.filter((x) => x.movedAsideWith === c.id && x.host === c.host).map((x) => x.address) : [];
       return [...(graph.resources.get(a)?.dependsOn ?? []), ...(c?.action === "delete" ? c.dependsOn : []), ...carried];
     });
-    for (const t of input.targets) if (!graph.resources.has(t) && !state?.resources[t]) errors.push({ address: t, host: "-", message: "--target names no resource" });
+    for (const t of input.targets ?? []) if (!input.graph.resources.has(t) && !state?.resources[t]) errors.push({ address: t, host: "-", message: "--target names no resource" });
     finalChanges = changes.filter((ch) => keep.has(ch.address));
   }
-  let finalSyncs = input.targets && input.targets.length > 0 ? syncs.filter((s) => finalChanges.some((c) => c.address === s.address)) : syncs;
+  let finalSyncs = targets && targets.length > 0 ? syncs.filter((s) => finalChanges.some((c) => c.address === s.address)) : syncs;
   if (input.refreshOnly) {
-    finalChanges = [];
+    // nothing runs on a host; what apply still does is drop the records of objects that are
+    // gone from their hosts and from the code (the noops that say so)
+    finalChanges = finalChanges.filter((c) => c.action === "noop" && c.removeFromState === true);
     finalSyncs = finalSyncs.map((s) => ({ ...s, run: null, pruneTarget: null }));
   }
 
@@ -239,6 +273,7 @@ export function makePlan(input: PlanInput): Plan {
   return {
     stack: input.stack, lineage, stateSerial: state?.serial ?? null, liveFingerprints,
     changes: finalChanges, drift, errors, hostErrors: unread.hostErrors(), notManaged, refreshOnly: input.refreshOnly === true,
+    ...(input.destroy ? { destroy: true } : {}),
     ...(finalSyncs.length > 0 ? { syncs: finalSyncs } : {}),
   };
 }
@@ -250,7 +285,6 @@ export function makePlan(input: PlanInput): Plan {
  */
 function replicationSyncs(graph: DesiredGraph, changes: readonly Change[], live: ReadonlyMap<string, HostLive>, lineage: string, now: number, errors: PlanError[], skip: SkipUnread): Sync[] {
   const syncs: Sync[] = [];
-  errors.push(...replicationTopologyProblems(graph));
   for (const r of graph.resources.values()) {
     if (r.type !== REPLICATION || r.mode !== "resource") continue;
     const targetHost = r.config.target_host as string;

@@ -6,7 +6,7 @@
 import { execa } from "execa";
 import { readFile, readdir } from "node:fs/promises";
 import { existsSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { loadStack, type DesiredGraph } from "./load.js";
 import { configHash } from "./saved-plan.js";
 import { refreshHost } from "./live.js";
@@ -14,6 +14,8 @@ import type { HostLive, UnreadHost } from "../model/live.js";
 import type { Transport } from "../transport/transport.js";
 import { hasTimers, userPropertiesOf } from "../resources/index.js";
 import type { State } from "../model/state.js";
+import { SynthError } from "./synth-error.js";
+import { debugSettings } from "../model/debug-log.js";
 
 /** A synthesized stack, loaded and validated. */
 export interface Project {
@@ -24,24 +26,45 @@ export interface Project {
   configHash: string;
 }
 
-export async function synth(dir: string, log: (l: string) => void = () => {}): Promise<number> {
-  const cfgPath = join(dir, "cdktf.json");
-  if (!existsSync(cfgPath)) throw new Error(`${dir} has no cdktf.json`);
-  const cfg = JSON.parse(await readFile(cfgPath, "utf8")) as { app?: string; output?: string };
-  if (!cfg.app) throw new Error(`${cfgPath} has no "app" to run`);
+/** Runs the app of cdktf.json; a failure is a SynthError (engine/synth-error.ts), `verbose` with the app's whole output (default: the debug log's switch). */
+export async function synth(dir: string, log: (l: string) => void = () => {}, opts: { verbose?: boolean } = {}): Promise<number> {
+  const cfg = await projectConfig(dir);
+  if (typeof cfg.app !== "string" || cfg.app === "") throw new Error(`${join(dir, "cdktf.json")} has no "app" to run`);
   const t0 = Date.now();
-  const outdir = join(dir, cfg.output ?? "cdktf.out");
+  const outdir = await outputDirOf(dir);
   // The app command is the operator's own configuration, run as cdktf runs it: through a shell.
   const r = await execa(cfg.app, { cwd: dir, shell: true, reject: false, all: true, env: { CDKTF_OUTDIR: outdir, CDKTF_DISABLE_PLUGIN_CACHE_ENV: "1" } });
-  if (r.exitCode !== 0) throw new Error(`synth failed (${cfg.app}):\n${r.all}`);
+  // the app's own error first; its stack trace and the rest of its output with BACKPLANE_LOG=debug
+  if (r.exitCode !== 0) throw new SynthError(cfg.app, r.exitCode, String(r.all ?? ""), opts.verbose ?? debugSettings(process.env).on);
   log(`synthesized ${dir} in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
   return Date.now() - t0;
 }
 
-/** Where the app writes its stacks: cdktf.json's `output` (cdktf's default cdktf.out). */
+/** cdktf.json, read: a project's app and output folder. */
+async function projectConfig(dir: string): Promise<{ app?: unknown; output?: unknown }> {
+  const file = join(dir, "cdktf.json");
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch {
+    throw new Error(`${dir} has no cdktf.json`);
+  }
+  try {
+    const cfg = JSON.parse(text) as unknown;
+    if (typeof cfg !== "object" || cfg === null || Array.isArray(cfg)) throw new Error("not a JSON object");
+    return cfg as { app?: unknown; output?: unknown };
+  } catch (e) {
+    throw new Error(`${file}: ${(e as Error).message}`);
+  }
+}
+
+/** Where the app writes its stacks: cdktf.json's `output` (relative to the project, or absolute; cdktf's default cdktf.out). */
 export async function outputDirOf(dir: string): Promise<string> {
-  const cfg = JSON.parse(await readFile(join(dir, "cdktf.json"), "utf8").catch(() => "{}")) as { output?: unknown };
-  return join(dir, typeof cfg.output === "string" && cfg.output !== "" ? cfg.output : "cdktf.out");
+  // a folder that holds only synthesized output (a CI job planning an artefact) has no cdktf.json
+  if (!existsSync(join(dir, "cdktf.json"))) return resolve(dir, "cdktf.out");
+  const { output } = await projectConfig(dir);
+  if (output !== undefined && (typeof output !== "string" || output === "")) throw new Error(`${join(dir, "cdktf.json")}: "output" must be a folder name`);
+  return resolve(dir, output ?? "cdktf.out");
 }
 
 export async function stacksIn(dir: string): Promise<string[]> {

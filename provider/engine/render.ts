@@ -82,6 +82,12 @@ export function renderHuman(plan: Plan, opts: { color: boolean }): string {
     for (const c of leftInPlace) out.push(`  ${paint("dim", "=")} ${c.address} on ${c.host}: ${c.note}`);
     out.push("");
   }
+  const gone = plan.changes.filter((c) => c.action === "noop" && c.removeFromState && !c.note);
+  if (gone.length > 0) {
+    out.push(paint("bold", "Records dropped from state (the object is already gone from its host):"));
+    for (const c of gone) out.push(`  ${paint("dim", "-")} ${c.address}: ${c.id} on ${c.host}`);
+    out.push("");
+  }
   const changes = plan.changes.filter((c) => c.action !== "noop");
   const incomplete = incompleteNote(plan);
   if (changes.length === 0 && pendingSyncs(plan).length > 0) {
@@ -128,6 +134,7 @@ export function renderJson(plan: Plan): string {
       state_serial: plan.stateSerial,
       live_fingerprints: plan.liveFingerprints,
       refresh_only: plan.refreshOnly,
+      destroy: plan.destroy === true,
       summary: summary(plan),
       has_changes: hasChanges(plan),
       changes: plan.changes.filter((c) => c.action !== "noop").map((c) => ({
@@ -141,6 +148,8 @@ export function renderJson(plan: Plan): string {
         kept_aside: c.keptAside ? { at: c.keptAside.at, safety_snapshot: c.keptAside.snapshot, carries: c.keptAside.carries } : null,
         moved_aside_with: c.movedAsideWith ?? null,
       })),
+      // what the plan leaves on its host on purpose, and why (a destroy's non-empty or adopted pool)
+      left_in_place: plan.changes.filter((c) => c.action === "noop" && c.note).map((c) => ({ address: c.address, type: c.type, host: c.host, id: c.id, note: c.note, record_dropped: c.removeFromState === true })),
       drift: plan.drift,
       not_managed: plan.notManaged,
       replications: (plan.syncs ?? []).map((x) => ({

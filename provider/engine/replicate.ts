@@ -10,6 +10,7 @@ import { ConnectError, type Transport } from "../transport/transport.js";
 import type { Sync } from "../model/plan.js";
 import { bytes, isSendChatter, parseSyncOutput, sendProgress, type SyncResult } from "../resources/replication.js";
 import { hostSaid } from "../model/echo.js";
+import type { ProgressEvent } from "./progress.js";
 
 export interface SyncOutcome {
   sync: Sync;
@@ -84,10 +85,16 @@ export async function runSyncs(o: {
   log: (line: string) => void;
   /** records a completed transfer in state */
   record: (s: Sync, r: SyncResult) => Promise<void>;
+  /** asked to stop: no transfer starts any more (a running one finishes); the outcomes leave them out */
+  stop?: AbortSignal;
+  /** hears each transfer start and end (engine/progress.ts) */
+  onProgress?: (e: ProgressEvent) => void;
 }): Promise<SyncOutcome[]> {
   const outcomes: SyncOutcome[] = [];
   const one = async (s: Sync) => {
     const t0 = Date.now();
+    const about = { address: s.address, action: "replicate" as const, id: s.source, host: s.sourceHost, to: `${s.targetHost}:${s.target}` };
+    o.onProgress?.({ ...about, phase: "start", at: t0 });
     o.log(`${s.source} → ${s.targetHost}:${s.target}: ${s.send === "resume" ? "resuming" : `sending ${s.send}`}...`);
     const outcome: SyncOutcome = { sync: s, result: null, error: null, unknown: false, seconds: 0 };
     try {
@@ -115,12 +122,17 @@ export async function runSyncs(o: {
     }
     outcomes.push(outcome);
     o.log(describeOutcome(outcome));
+    o.onProgress?.({ ...about, phase: "end", at: Date.now(), outcome: outcome.error ? (outcome.unknown ? "unknown" : "failed") : outcome.busy ? "not run" : "done" });
   };
   const bySource = new Map<string, Sync[]>();
   for (const s of o.syncs) if (s.run) bySource.set(s.sourceHost, [...(bySource.get(s.sourceHost) ?? []), s]);
   await Promise.all([...bySource.values()].map(async (queue) => {
     const worker = async () => {
-      for (let s = queue.shift(); s; s = queue.shift()) await one(s);
+      while (o.stop?.aborted !== true) {
+        const s = queue.shift();
+        if (!s) return;
+        await one(s);
+      }
     };
     await Promise.all(Array.from({ length: Math.max(1, Math.min(o.parallelism, queue.length)) }, worker));
   }));

@@ -80,7 +80,33 @@ export function parseSavedPlan(text: string, file: string): SavedPlan {
   if (typeof d.stack !== "string" || typeof d.lineage !== "string" || typeof d.configHash !== "string" || typeof d.plan !== "object" || typeof d.live !== "object") {
     throw new StalePlanError([`${file} lacks stack, lineage, configuration hash, plan or live summary`]);
   }
+  const bad = planShapeProblem(d.plan);
+  if (bad) throw new StalePlanError([`${file}: its plan is not one backplane wrote (${bad})`]);
   return { ...(d as SavedPlan), options: optionsFrom(d.options, file) };
+}
+
+const ACTIONS = new Set(["create", "update", "replace", "delete", "noop"]);
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/**
+ * The shape of a plan, as far as rendering it needs (`show PLANFILE`): the lists are lists and
+ * every change names itself with strings and a known action. Applying never runs the file's
+ * plan (it is made again and compared), so this guards the review, not the hosts.
+ */
+function planShapeProblem(plan: unknown): string | null {
+  if (!isObj(plan)) return "no plan object";
+  for (const k of ["changes", "drift", "errors", "notManaged"]) if (!Array.isArray(plan[k])) return `${k} is not a list`;
+  if (plan.hostErrors !== undefined && !Array.isArray(plan.hostErrors)) return "hostErrors is not a list";
+  if (plan.syncs !== undefined && !Array.isArray(plan.syncs)) return "syncs is not a list";
+  for (const [i, c] of (plan.changes as unknown[]).entries()) {
+    if (!isObj(c)) return `change ${i} is not an object`;
+    for (const k of ["address", "type", "host", "id", "reason"]) if (typeof c[k] !== "string") return `change ${i}: ${k} is not a string`;
+    if (!ACTIONS.has(c.action as string)) return `change ${i}: unknown action`;
+    if (!Array.isArray(c.attrs) || !Array.isArray(c.steps)) return `change ${i}: attrs or steps is not a list`;
+    if (!(c.steps as unknown[]).every((st) => isObj(st) && Array.isArray(st.command))) return `change ${i}: a step has no command`;
+  }
+  for (const k of ["drift", "errors", "notManaged"]) if (!(plan[k] as unknown[]).every(isObj)) return `${k} holds something that is not an object`;
+  return null;
 }
 
 /** What a reviewer approved of a change: everything that decides what runs. */

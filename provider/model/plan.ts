@@ -146,6 +146,8 @@ export interface Plan {
   hostErrors?: HostError[];
   notManaged: NotManaged[];
   refreshOnly: boolean;
+  /** a plan -destroy (absent: not one) */
+  destroy?: boolean;
   /** replications and what apply transfers (absent: the stack has none) */
   syncs?: Sync[];
 }

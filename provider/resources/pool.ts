@@ -89,6 +89,8 @@ export const poolKind: ResourceKind = {
     const name = state.id;
     const base = deleteBase(address, state);
     if (!ctx.live.pools.has(name)) return { errors: [], change: alreadyGone(base) };
+    // a destroy forgets a pool it adopted: the pool was there before backplane and stays after it
+    if (ctx.destroying && state.attributes.adopt === true) return { errors: [], change: { ...noop(base, "adopted"), removeFromState: true, note: `left in place: pool ${name} was adopted, backplane never destroys it; its record is dropped` } };
     if (!ownedBy(ctx.live.datasets.get(name), ctx.lineage) || state.attributes.adopt === true) {
       return { errors: [`pool ${name} is no longer in the configuration; backplane does not destroy a pool it adopted or does not own (remove it from state with: backplane state rm ${address})`], change: noop(base, "not owned") };
     }

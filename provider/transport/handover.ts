@@ -51,8 +51,10 @@ export async function handOver(
   const receiver = to.transport.prepare(to.command);
   const sender = from.transport.prepare(from.command);
   // The receiver first, so the sender's stdout can be the receiver's stdin from the start.
-  const pTo = spawn(receiver.file, receiver.args, { stdio: ["pipe", "pipe", "pipe"] });
-  const pFrom = spawn(sender.file, sender.args, { stdio: ["pipe", pTo.stdin!, "pipe"] });
+  // Each in its own process group: a Ctrl-C at the terminal must not cut a hand-over in two
+  // (the CLI lets running work finish on a first Ctrl-C; cli/on-exit.ts).
+  const pTo = spawn(receiver.file, receiver.args, { stdio: ["pipe", "pipe", "pipe"], detached: true });
+  const pFrom = spawn(sender.file, sender.args, { stdio: ["pipe", pTo.stdin!, "pipe"], detached: true });
   const [toEnded, fromEnded] = [exited(pTo), exited(pFrom)];
   pFrom.stdin!.on("error", () => undefined); // a sender that already died: its exit code says so
   // The sender's copy is its own now; close ours so only the sender writes into it.

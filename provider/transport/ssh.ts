@@ -10,7 +10,8 @@ import { existsSync, mkdirSync, writeFileSync, mkdtempSync, appendFileSync, rmSy
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import { argv, toDisplay, toShell, type Argv } from "../model/argv.js";
-import { ConnectError, HostKeyError, neverConnected, type RunOptions, type RunResult, type Transport } from "./transport.js";
+import { ConnectError, HostKeyError, neverConnected, type RunOptions, type RunResult, type ScriptOptions, type Transport, type TransportLogging } from "./transport.js";
+import { roundTripEnd, roundTripLines } from "../model/debug-log.js";
 import type { HostConfig } from "../model/desired.js";
 
 /** This process's folder for ssh's ControlMaster sockets and the pinned known_hosts files. */
@@ -25,13 +26,17 @@ function runtimeDir(): string {
   return runtime;
 }
 
+/** Every ssh process running now, of every transport: in their own process groups, they get no terminal's signal, and execa does not end detached processes when this one exits. */
+const runningSsh = new Set<{ kill: (signal: NodeJS.Signals) => boolean }>();
+
 /**
- * Removes this process's runtime folder, if one was made. Synchronous, so it can run in a
- * process 'exit' handler; close() the transports first where possible (a master whose
- * socket is gone can no longer be told to exit, and lingers until ControlPersist ends).
- * A transport made afterwards makes a new folder.
+ * Ends the ssh processes still running and removes this process's runtime folder, if one was
+ * made. Synchronous, so it can run in a process 'exit' handler; close() the transports first
+ * where possible (a master whose socket is gone can no longer be told to exit, and lingers
+ * until ControlPersist ends). A transport made afterwards makes a new folder.
  */
 export function cleanupRuntimeDir(): void {
+  for (const child of runningSsh) child.kill("SIGTERM");
   if (!runtime) return;
   rmSync(runtime, { recursive: true, force: true });
   runtime = undefined;
@@ -84,7 +89,7 @@ export function knownHostsName(address: string, port: number): string {
   return port === 22 ? a : `[${a}]:${port}`;
 }
 
-export interface SshTransportOptions {
+export interface SshTransportOptions extends TransportLogging {
   commandTimeoutMs?: number;
   /**
    * Trust on first use, asked for explicitly: a host the stack pins no key for is connected
@@ -174,9 +179,10 @@ export class SshTransport implements Transport {
     return prefix ? `${prefix} ${cmd}` : cmd;
   }
 
-  private account(remoteCommand: string, display: string, stdin: string | undefined): string[] {
+  private account(remoteCommand: string, display: string, stdin: string | undefined, shown: Parameters<typeof roundTripLines>[3], how: Parameters<typeof roundTripLines>[2]): string[] {
     this.roundTrips++;
     this.log.push(display);
+    for (const line of this.opts.debug ? roundTripLines(this.host, this.roundTrips, how, shown) : []) this.opts.debug!(line);
     // For the secrets test: every remote command exactly as sent (there is nothing secret in them).
     if (process.env.BACKPLANE_AUDIT_ARGV) appendFileSync(process.env.BACKPLANE_AUDIT_ARGV, `${this.host}\t${remoteCommand}\t${stdin ?? ""}\n`);
     return [...this.base, this.remote(remoteCommand)];
@@ -190,8 +196,21 @@ export class SshTransport implements Transport {
     return perCall ?? this.opts.commandTimeoutMs ?? (this.config.commandTimeout ?? 600) * 1000;
   }
 
-  private async exec(remoteCommand: string, display: string, stdin: string | undefined, timeoutMs?: number, onStderr?: (chunk: string) => void): Promise<RunResult> {
-    const args = this.account(remoteCommand, display, stdin);
+  private async exec(remoteCommand: string, display: string, stdin: string | undefined, shown: Parameters<typeof roundTripLines>[3], timeoutMs?: number, onStderr?: (chunk: string) => void): Promise<RunResult> {
+    const args = this.account(remoteCommand, display, stdin, shown, "command" in shown ? "run" : "script");
+    const n = this.roundTrips;
+    const t0 = Date.now();
+    try {
+      const r = await this.execOnce(args, stdin, timeoutMs, onStderr);
+      this.opts.debug?.(roundTripEnd(this.host, n, Date.now() - t0, r));
+      return r;
+    } catch (e) {
+      this.opts.debug?.(roundTripEnd(this.host, n, Date.now() - t0, { failed: (e as Error).message }));
+      throw e;
+    }
+  }
+
+  private async execOnce(args: string[], stdin: string | undefined, timeoutMs?: number, onStderr?: (chunk: string) => void): Promise<RunResult> {
     const t0 = Date.now();
     const limit = this.timeoutMs(timeoutMs);
     const child = execa("ssh", args, {
@@ -199,7 +218,11 @@ export class SshTransport implements Transport {
       reject: false,
       stripFinalNewline: false,
       maxBuffer: 256 * 1024 * 1024,
+      // its own process group: a Ctrl-C at the terminal reaches this process (which lets a
+      // running batch finish, see cli/on-exit.ts), not ssh, which would cut the batch off
+      detached: true,
     });
+    runningSsh.add(child);
     if (onStderr) child.stderr?.on("data", (c: Buffer) => onStderr(c.toString("utf8")));
     // Killing ssh is not enough when the host hangs: a multiplexed session's stdio belongs to
     // the ControlMaster too, which keeps the pipes open until its keepalives give up (a
@@ -210,7 +233,10 @@ export class SshTransport implements Transport {
       child.kill("SIGKILL");
       void this.close();
     }, limit);
-    const r = await child.finally(() => clearTimeout(timer));
+    const r = await child.finally(() => {
+      clearTimeout(timer);
+      runningSsh.delete(child);
+    });
     const stderr = String(r.stderr ?? "");
     const stdout = String(r.stdout ?? "");
     if (timedOut) throw new ConnectError(this.host, `no answer within ${limit / 1000} s (the host's command_timeout)`, "lost", stdout);
@@ -226,17 +252,19 @@ export class SshTransport implements Transport {
   }
 
   run(cmd: Argv, opts: RunOptions = {}): Promise<RunResult> {
-    return this.exec(toShell(cmd), toDisplay(cmd), opts.stdin, opts.timeoutMs, opts.onStderr);
+    return this.exec(toShell(cmd), toDisplay(cmd), opts.stdin, { command: cmd }, opts.timeoutMs, opts.onStderr);
   }
 
   prepare(cmd: Argv): { file: string; args: string[] } {
-    return { file: "ssh", args: this.account(toShell(cmd), toDisplay(cmd), undefined) };
+    return { file: "ssh", args: this.account(toShell(cmd), toDisplay(cmd), undefined, { command: cmd }, "hand-over") };
   }
 
-  script(text: string, opts: { timeoutMs?: number } = {}): Promise<RunResult> {
-    return this.exec("sh -s", `sh -s <<script (${text.split("\n").length} lines)>>`, text, opts.timeoutMs);
+  script(text: string, opts: ScriptOptions = {}): Promise<RunResult> {
+    const display = `sh -s <<script (${text.split("\n").length} lines)>>`;
+    return this.exec("sh -s", display, text, opts.commands ? { commands: opts.commands } : { display }, opts.timeoutMs);
   }
 
+  /** Asks the master to exit: the sessions it carries end (a round trip still running has an unknown outcome). */
   async close(): Promise<void> {
     await execa("ssh", [...this.base.slice(0, -2), "-O", "exit", "--", this.config.address], { reject: false, timeout: 10_000 });
   }

@@ -17,12 +17,26 @@ export interface RunOptions {
   onStderr?: (chunk: string) => void;
 }
 
+export interface ScriptOptions {
+  timeoutMs?: number;
+  /** the commands the script runs, for the debug log (a script's text is never logged: it is not masked) */
+  commands?: readonly Argv[];
+}
+
+/**
+ * What a transport is given besides its host. `debug` receives one line per command run on
+ * the host and one when each round trip ends (model/debug-log.ts); absent, nothing is logged.
+ */
+export interface TransportLogging {
+  debug?: (line: string) => void;
+}
+
 export interface Transport {
   readonly host: string;
   /** one round trip: a command */
   run(cmd: Argv, opts?: RunOptions): Promise<RunResult>;
   /** one round trip: a POSIX sh script fed on stdin (used to batch many commands) */
-  script(text: string, opts?: { timeoutMs?: number }): Promise<RunResult>;
+  script(text: string, opts?: ScriptOptions): Promise<RunResult>;
   /**
    * The local process that runs `cmd` on the host (counted as a round trip and logged like
    * run()), for callers that must wire its stdio themselves: see handOver().

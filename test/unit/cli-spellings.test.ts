@@ -1,6 +1,13 @@
 /** Terraform's single-dash spellings reach commander as the long options it knows. */
 import { describe, it, expect } from "vitest";
-import { terraformSpellings } from "../../provider/cli/spellings.js";
+import { terraformSpellings as spell, type OptionKinds } from "../../provider/cli/spellings.js";
+
+// the options of backplane's command line, as main.ts hands them in (from commander's definitions)
+const KINDS: OptionKinds = {
+  takesValue: new Set(["out", "target", "replace", "lock", "lock-timeout", "parallelism", "dir", "stack", "format", "input"]),
+  flags: new Set(["detailed-exitcode", "json", "auto-approve", "refresh-only", "destroy", "allow-destroy", "synth", "no-synth", "raw"]),
+};
+const terraformSpellings = (words: string[]) => spell(words, KINDS);
 
 describe("Terraform's spellings on the command line", () => {
   it.each([
@@ -41,6 +48,25 @@ describe("Terraform's spellings on the command line", () => {
 
   it("after a bare -- nothing is rewritten: what follows is an operand", () => {
     expect(terraformSpellings(["state", "rm", "--", "-odd-address", "-no-color"])).toEqual({ args: ["state", "rm", "--", "-odd-address", "-no-color"], noColor: false });
+  });
+
+  it("a flag with Terraform's =true / =false is the flag or nothing; an option's value may be true or false", () => {
+    expect(terraformSpellings(["plan", "-json=true", "-destroy=false"]).args).toEqual(["plan", "--json"]);
+    expect(terraformSpellings(["show", "-json=false", "x.plan"]).args).toEqual(["show", "x.plan"]);
+    expect(terraformSpellings(["apply", "-input=false", "-lock=true"]).args).toEqual(["apply", "--input", "false", "--lock", "true"]);
+    expect(terraformSpellings(["plan", "-out=false"]).args).toEqual(["plan", "--out", "false"]);
+  });
+
+  it("the word after an option that takes a value is its value, whatever it looks like", () => {
+    expect(terraformSpellings(["plan", "--out", "-myplan"]).args).toEqual(["plan", "--out", "-myplan"]);
+    expect(terraformSpellings(["plan", "-out", "-no-color"])).toEqual({ args: ["plan", "--out", "-no-color"], noColor: false });
+    expect(terraformSpellings(["plan", "-o", "-x.plan", "-json"]).args).toEqual(["plan", "-o", "-x.plan", "--json"]);
+    expect(terraformSpellings(["plan", "--json", "-destroy"]).args).toEqual(["plan", "--json", "--destroy"]);
+  });
+
+  it("-no-color before the command does not hide it: -version and destroy are still the command", () => {
+    expect(terraformSpellings(["-no-color", "-version"])).toEqual({ args: ["version"], noColor: true });
+    expect(terraformSpellings(["-no-color", "destroy", "-auto-approve"])).toEqual({ args: ["apply", "--destroy", "--auto-approve"], noColor: true });
   });
 
   it("a word that is a value, not an option, stays: numbers, paths, words with capitals", () => {

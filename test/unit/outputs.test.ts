@@ -32,7 +32,7 @@ describe("the stack's outputs", () => {
   });
 
   it("resolves references inside strings, lists and maps; one unknown part makes the whole unknown", () => {
-    const declared = new Set(["backplane_wireguard_interface.dr_mesh-wg0_resource_6627D4A4"]);
+    const declared = (target: string) => (target === "backplane_wireguard_interface.dr_mesh-wg0_resource_6627D4A4" ? null : "names a resource this stack does not declare");
     const ref = "${backplane_wireguard_interface.dr_mesh-wg0_resource_6627D4A4.public_key}";
     const problems: string[] = [];
     const outs = outputsOf({
@@ -61,6 +61,9 @@ describe("the stack's outputs", () => {
       extra: { value: 1, precondition: [] },
       "bad name": { value: 1 },
       flag: { value: 1, sensitive: "yes" },
+      proto: { value: "${backplane_wireguard_interface.dr_mesh-wg0_resource_6627D4A4.__proto__}" },
+      ctor: { value: "${backplane_wireguard_interface.dr_mesh-wg0_resource_6627D4A4.constructor}" },
+      typo: { value: "${backplane_wireguard_interface.dr_mesh-wg0_resource_6627D4A4.public_keys}" },
     };
     try {
       loadStack(doc);
@@ -74,6 +77,19 @@ describe("the stack's outputs", () => {
       expect(p).toContain("output \"extra\": 'precondition' is not supported (value, sensitive, description)");
       expect(p).toContain('output "bad name": a name is a letter or _ then letters, digits, _ or -');
       expect(p).toContain('output "flag": sensitive must be true or false');
+      for (const [name, attr] of [["proto", "__proto__"], ["ctor", "constructor"], ["typo", "public_keys"]]) {
+        expect(p).toContain(`output "${name}": \${backplane_wireguard_interface.dr_mesh-wg0_resource_6627D4A4.${attr}} names an attribute backplane_wireguard_interface does not have`);
+      }
     }
+  });
+
+  it("id is the recorded object's name; an attribute the code set is known at synth, before any apply", () => {
+    const g = loadStack(structuredClone(seedDocs()["seed-dr"]));
+    const iface = "backplane_wireguard_interface.dr_mesh-wg0_resource_6627D4A4";
+    const outs = outputsOf({ id: { value: `\${${iface}.id}` }, name: { value: `\${${iface}.name}` }, port: { value: `\${${iface}.listen_port}` } }, () => null, []);
+    const after = Object.fromEntries(outputValues(outs, recorded, g.resources).map((v) => [v.name, v.value]));
+    expect(after).toEqual({ id: "wg0", name: "wg0", port: 51820 });
+    const before = Object.fromEntries(outputValues(outs, null, g.resources).map((v) => [v.name, [v.value, v.known]]));
+    expect(before).toEqual({ id: [null, false], name: ["wg0", true], port: [51820, true] });
   });
 });

@@ -61,6 +61,39 @@ describe("planning the seed stack", () => {
     expect(makePlan({ stack: "seed", graph: seedGraph(), state: seedState(), live, newLineage: "unused" }).changes.every((c) => c.action === "noop")).toBe(true);
   });
 
+  it("plan -destroy -target: only the target and what depends on it leave; a child dataset alone is kept aside alone, its parent and siblings stay", () => {
+    const live = new Map([["prod", liveFrom("zfs-2.3-prod-seed", "prod")], ["dr", liveFrom("zfs-2.3-dr-seed", "dr")]]);
+    const uploads = byId(seedGraph(), "tank/srv/uploads").address;
+    const p = makePlan({ stack: "seed", graph: seedGraph(), state: seedState(), live, newLineage: "unused", destroy: true, targets: [uploads] });
+    expect(p.errors).toEqual([]);
+    const acting = p.changes.filter((c) => c.action !== "noop");
+    expect(acting.map((c) => [c.id, c.action])).toEqual([["tank/srv/uploads", "delete"]]);
+    expect(acting[0]!.keptAside?.at).toMatch(/^tank\/backplane-pre-\d+\/srv\/uploads$/);
+    // a pool targeted takes its datasets along (they depend on it), and stays itself while it holds what they kept aside
+    const tank = byId(seedGraph(), "tank").address;
+    const q = makePlan({ stack: "seed", graph: seedGraph(), state: seedState(), live, newLineage: "unused", destroy: true, targets: [tank] });
+    expect(q.errors).toEqual([]);
+    expect(q.changes.filter((c) => c.action === "delete").map((c) => c.id).sort()).toEqual(["tank/srv", "tank/srv/ci-workspace", "tank/srv/logs", "tank/srv/postgres", "tank/srv/transcode", "tank/srv/uploads"]);
+    expect(q.changes.find((c) => c.id === "tank")).toMatchObject({ action: "noop", note: expect.stringContaining("left in place") });
+    expect(q.changes.some((c) => c.host === "dr")).toBe(false);
+  });
+
+  it("plan -destroy refuses, at plan, to remove what the code marks prevent_destroy; an adopted pool is left on its host and forgotten", () => {
+    const live = new Map([["prod", liveFrom("zfs-2.3-prod-seed", "prod")], ["dr", liveFrom("zfs-2.3-dr-seed", "dr")]]);
+    const g = seedGraph();
+    const uploads = byId(g, "tank/srv/uploads");
+    uploads.preventDestroy = true;
+    const p = makePlan({ stack: "seed", graph: g, state: seedState(), live, newLineage: "unused", destroy: true });
+    expect(p.errors).toEqual([{ address: uploads.address, host: "prod", message: "lifecycle.prevent_destroy is set: a destroy may not remove it (remove the flag from the code first)" }]);
+    const state = seedState();
+    for (const r of Object.values(state.resources)) if (r.type === "backplane_pool") r.attributes.adopt = true;
+    const q = makePlan({ stack: "seed", graph: seedGraph(), state, live, newLineage: "unused", destroy: true });
+    expect(q.errors).toEqual([]);
+    const pools = q.changes.filter((c) => c.type === "backplane_pool");
+    expect(pools.map((c) => [c.id, c.action, c.removeFromState])).toEqual(expect.arrayContaining([["tank", "noop", true], ["backup", "noop", true]]));
+    expect(pools.every((c) => /^left in place: pool \S+ was adopted, backplane never destroys it; its record is dropped$/.test(c.note ?? ""))).toBe(true);
+  });
+
   it("after apply: no changes and no drift", () => {
     const p = plan({ prod: "zfs-2.3-prod-seed", dr: "zfs-2.3-dr-seed", state: true });
     expect(p.errors).toEqual([]);

@@ -90,6 +90,23 @@ describe("a saved plan", () => {
     for (const bad of [[], "x", 3, { refreshOnly: "yes" }, { targets: ["a", 1] }, { replace: [1] }, { refreshOnly: 1 }, { destroy: "yes" }, { destroyAll: true }]) expect(() => opts(bad), JSON.stringify(bad)).toThrow(/x\.plan: options may hold only/);
   });
 
+  it("refuses a plan that is not one backplane wrote, before anything renders it (show PLANFILE reviews CI artefacts)", () => {
+    const mangle: [string, (d: any) => void, RegExp][] = [
+      ["plan null", (d) => { d.plan = null; }, /lacks stack|no plan object/],
+      ["plan empty", (d) => { d.plan = {}; }, /changes is not a list/],
+      ["changes not a list", (d) => { d.plan.changes = {}; }, /changes is not a list/],
+      ["a change without an address", (d) => { delete d.plan.changes[0].address; }, /change 0: address is not a string/],
+      ["an unknown action", (d) => { d.plan.changes[0].action = "wipe"; }, /change 0: unknown action/],
+      ["a step without its command", (d) => { d.plan.changes[0].steps = [{}]; }, /change 0: a step has no command/],
+      ["drift of strings", (d) => { d.plan.drift = ["x"]; }, /drift holds something that is not an object/],
+    ];
+    for (const [what, f, msg] of mangle) {
+      const d = JSON.parse(JSON.stringify(saved()));
+      f(d);
+      expect(() => parseSavedPlan(JSON.stringify(d), "x.plan"), what).toThrow(msg);
+    }
+  });
+
   it("refuses a file that lacks a part of a plan, naming the file", () => {
     for (const part of ["stack", "lineage", "configHash", "plan", "live"]) {
       const d = JSON.parse(JSON.stringify(saved()));
