@@ -52,7 +52,6 @@ const datasetsOnProd = async () => (await sh("prod", "zfs list -H -o name -r tan
 
 describe("Ctrl-C during apply (vm tier)", () => {
   beforeAll(async () => {
-    await resetHosts();
     await sh("prod", `for d in /usr/local/sbin /usr/local/bin; do mkdir -p $d; cat > $d/zfs <<'EOF'\n${WRAPPER}EOF\nchmod 755 $d/zfs; done; rm -f /run/backplane-test-slow-started`);
     // the wrapper is the zfs a batch runs (sshd's PATH for the lab's user)
     expect((await sh("prod", "command -v zfs")).trim()).toMatch(/^\/usr\/local\/s?bin\/zfs$/);
@@ -62,6 +61,7 @@ describe("Ctrl-C during apply (vm tier)", () => {
   });
 
   it("the first lets the running batch finish over the real session, records it, starts nothing more, exits 130, lock released", async () => {
+    await resetHosts();
     const p = await project("ctrl-c-once", STACK);
     await sh("prod", "rm -f /run/backplane-test-slow-started");
     const run = applyInGroup(p);
@@ -81,6 +81,7 @@ describe("Ctrl-C during apply (vm tier)", () => {
   });
 
   it("a second exits at once naming what it abandons; the next apply adopts what the batch made", async () => {
+    await resetHosts();
     const p = await project("ctrl-c-twice", STACK);
     await sh("prod", "rm -f /run/backplane-test-slow-started");
     const run = applyInGroup(p);
