@@ -1,7 +1,7 @@
 /**
  * The `backplane` command. Thin: parses flags, calls the engine, prints, sets the exit code.
  */
-import { Command, InvalidArgumentError, Option } from "commander";
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { access, readFile, stat, writeFile } from "node:fs/promises";
 import { constants as fsConstants } from "node:fs";
 import { dirname, resolve } from "node:path";
@@ -551,8 +551,39 @@ process.stdout.on("error", (e: NodeJS.ErrnoException) => {
   if (e.code !== "EPIPE") throw e;
 });
 
+/**
+ * A JSON mode (-json, --format json) keeps stdout one JSON document whatever happens: a run
+ * that fails before printing its own (a flag refused, a stack that does not load, a host
+ * error in `version --hosts -json`, ...) prints an error object there, so a pipeline never
+ * reads an empty stdout as "nothing to report".
+ */
+const jsonMode = args.some((a, i) => a === "--json" || a === "--format=json" || (a === "--format" && args[i + 1] === "json"));
+let stdoutUsed = false;
+const writeStdout = process.stdout.write.bind(process.stdout);
+process.stdout.write = ((...a: Parameters<typeof writeStdout>) => {
+  stdoutUsed = true;
+  return writeStdout(...a);
+}) as typeof process.stdout.write;
+const jsonError = (message: string) => {
+  if (jsonMode && !stdoutUsed) writeStdout(`${JSON.stringify({ format_version: "1", error: { message } }, null, 2)}\n`);
+};
+
+// commander's own refusals (an unknown flag, a missing argument) come here too, rather than exit on their own
+const overrideExits = (c: Command): void => {
+  c.exitOverride();
+  c.commands.forEach(overrideExits);
+};
+overrideExits(program);
+
 program.parseAsync(args).catch(async (e: Error) => {
+  if (e instanceof CommanderError) {
+    // help and version displays are not failures; commander has already printed its message
+    if (e.exitCode === 0) process.exit(0);
+    jsonError(e.message.replace(/^error: /, ""));
+    process.exit(e.exitCode);
+  }
   err(`Error: ${e.message}`);
+  jsonError(e.message);
   // the ssh masters of a command that failed half way are closed before the folder goes
   await closeOpenTransports();
   process.exit(1);
