@@ -14,7 +14,8 @@ import { cleanupRuntimeDir } from "../transport/ssh.js";
 import { makePlan, liveSummary, replanDeferred } from "../engine/plan.js";
 import { hostFacts } from "../resources/host-facts.js";
 import { renderHuman, renderJson, renderJsonFailure, renderMarkdown } from "../engine/render.js";
-import { apply } from "../engine/apply.js";
+import { apply, type ApplyOptions } from "../engine/apply.js";
+import { LongRun, interruption, INTERRUPTED_EXIT } from "./long-run.js";
 import { hasChanges, hasProblems, PlanRefusedError, type Plan } from "../model/plan.js";
 import { ENGINE_KINDS } from "../resources/index.js";
 import type { HostLive } from "../model/live.js";
@@ -113,6 +114,23 @@ function optionKinds(root: Command): OptionKinds {
   };
   visit(root);
   return { takesValue, flags };
+}
+
+/**
+ * apply() with what a person watching expects (cli/long-run.ts): per-resource progress lines,
+ * and Ctrl-C — the first stops starting changes, a second abandons. Null when the run was
+ * stopped that way (the exit code is then set: 130, with nothing failed).
+ */
+async function watchedApply(o: Omit<ApplyOptions, "log" | "stop" | "onProgress">): Promise<Awaited<ReturnType<typeof apply>> | null> {
+  const run = new LongRun({ out, err, tty: process.stdout.isTTY === true });
+  try {
+    return await run.run((watch) => apply({ ...o, log: run.detail, ...watch }));
+  } catch (e) {
+    if (!interruption(e)) throw e;
+    err(`\n${e.message}`);
+    process.exitCode = INTERRUPTED_EXIT;
+    return null;
+  }
 }
 
 /** commander: a repeatable option collects its values (Terraform's -replace=A -replace=B). */
@@ -369,18 +387,8 @@ withLocking(withCommon(program.command("apply").description("apply the changes (
       try {
         const replan = (address: string, st: State) =>
           replanDeferred(p.graph, address, st, live, st.serial + 1);
-        // progress lines, and Ctrl-C: the first stops starting changes, a second abandons (cli/long-run.ts)
-        const { LongRun, interruption, INTERRUPTED_EXIT } = await import("./long-run.js");
-        const run = new LongRun({ out, err, tty: process.stdout.isTTY === true });
-        const r = await run.run((watch) => apply({ plan, state, backend: p.backend, transports, allowDestroy: o.allowDestroy === true, preventDestroy, parallelism: Number(o.parallelism), replicationParallelism: Number(o.replicationParallelism), log: run.detail, replan, fault: faultInjection(), ...watch })).catch((e: unknown) => {
-          if (!interruption(e)) throw e;
-          err(`\n${e.message}`);
-          return null;
-        });
-        if (r === null) {
-          process.exitCode = INTERRUPTED_EXIT;
-          return;
-        }
+        const r = await watchedApply({ plan, state, backend: p.backend, transports, allowDestroy: o.allowDestroy === true, preventDestroy, parallelism, replicationParallelism: Number(o.replicationParallelism), replan, fault: faultInjection() });
+        if (r === null) return;
         const s = plan.changes.filter((c) => c.action !== "noop");
         out(`\nApply complete! Resources: ${s.filter((c) => c.action === "create").length} added, ${s.filter((c) => c.action === "update").length} changed, ${s.filter((c) => c.action === "delete").length} destroyed, ${s.filter((c) => c.action === "replace").length} replaced${r.replicated.some((x) => x.result) ? `; ${r.replicated.filter((x) => x.result).length} replicated` : ""}${r.replicated.some((x) => x.busy) ? `; ${r.replicated.filter((x) => x.busy).length} left to a transfer already running` : ""}. (${((Date.now() - t0) / 1000).toFixed(1)}s; SSH round trips incl. refresh: ${[...transports].map(([h, t]) => `${h} ${t.roundTrips}`).join(", ")}; ${r.roundTrips} for the changes)`);
       } finally {
@@ -411,17 +419,8 @@ withLocking(withCommon(program.command("replicate").description("run only the re
         const only: Plan = { ...plan, changes: plan.changes.filter((c) => c.action === "noop"), syncs };
         out(renderHuman({ ...only, drift: [], notManaged: [] }, { color: color() }));
         const t0 = Date.now();
-        const { LongRun, interruption, INTERRUPTED_EXIT } = await import("./long-run.js");
-        const run = new LongRun({ out, err, tty: process.stdout.isTTY === true });
-        const r = await run.run((watch) => apply({ plan: only, state, backend: p.backend, transports, allowDestroy: false, preventDestroy: new Set(), parallelism: 1, replicationParallelism: Number(o.replicationParallelism), log: run.detail, ...watch })).catch((e: unknown) => {
-          if (!interruption(e)) throw e;
-          err(`\n${e.message}`);
-          return null;
-        });
-        if (r === null) {
-          process.exitCode = INTERRUPTED_EXIT;
-          return;
-        }
+        const r = await watchedApply({ plan: only, state, backend: p.backend, transports, allowDestroy: false, preventDestroy: new Set(), parallelism: 1, replicationParallelism: Number(o.replicationParallelism) });
+        if (r === null) return;
         const [sent, busy] = [r.replicated.filter((x) => x.result).length, r.replicated.filter((x) => x.busy).length];
         out(`\nReplication complete: ${sent} replicated, ${busy ? `${busy} left to a transfer already running, ` : ""}${syncs.length - r.replicated.length} already in sync (${((Date.now() - t0) / 1000).toFixed(1)}s).`);
       } finally {
