@@ -40,7 +40,13 @@ import { registerInfoCommands } from "./info-commands.js";
 
 const color = () => process.stdout.isTTY === true && !process.env.NO_COLOR;
 const out = (s: string) => process.stdout.write(s.endsWith("\n") ? s : `${s}\n`);
-const err = (s: string) => process.stderr.write(s.endsWith("\n") ? s : `${s}\n`);
+const err = (s: string) => {
+  try {
+    process.stderr.write(s.endsWith("\n") ? s : `${s}\n`);
+  } catch {
+    // a closed or hung-up stderr: the message has nowhere to go, the run goes on
+  }
+};
 
 interface Common {
   dir: string;
@@ -65,7 +71,15 @@ async function project(o: Common, how: { connects?: boolean } = {}): Promise<Wor
   if (o.synth) await synth(dir);
   const loaded = await openProject(dir, o.stack);
   const opened = how.connects === false ? loaded : await resolveHostTrust(loaded, { trustOnFirstUse: o.trustOnFirstUse === true, onNotice: (m) => err(`backplane: ${m}`) });
-  return workspaceOf(opened, { onNotice: err, scope: scopeOf(o), fault: faultInjection() });
+  const w = workspaceOf(opened, { onNotice: err, scope: scopeOf(o), fault: faultInjection() });
+  // once a signal ends the process, nothing more is written to state: the lock is released
+  // first, and a batch that ends meanwhile must not record itself under someone else's lock
+  const write = w.backend.write.bind(w.backend);
+  w.backend.write = async (...a: Parameters<typeof write>) => {
+    if (endingOnSignal) throw new Error("not written: the process is ending on a signal (the next plan finds what the change did)");
+    return write(...a);
+  };
+  return w;
 }
 
 async function closeAll(ts: Map<string, Transport>) {
@@ -104,16 +118,17 @@ async function assertWritable(file: string): Promise<void> {
 /** Which long options of the whole command line take a value and which are flags (for terraformSpellings). */
 function optionKinds(root: Command): OptionKinds {
   const takesValue = new Set<string>();
+  const optionalValue = new Set<string>();
   const flags = new Set<string>();
   const visit = (c: Command) => {
     for (const o of c.options) {
       const name = o.long?.replace(/^--/, "");
-      if (name) (o.required || o.optional ? takesValue : flags).add(name);
+      if (name) (o.required ? takesValue : o.optional ? optionalValue : flags).add(name);
     }
     c.commands.forEach(visit);
   };
   visit(root);
-  return { takesValue, flags };
+  return { takesValue, optionalValue, flags };
 }
 
 /**
@@ -542,13 +557,18 @@ const spelled = terraformSpellings(process.argv.slice(2), optionKinds(program));
 if (spelled.noColor) process.env.NO_COLOR = "1";
 const args = [...process.argv.slice(0, 2), ...spelled.args];
 
-installExitCleanup({ closeOpen: async () => { /* the lock first: closing the masters ends the sessions a command waits on, and its own cleanup would race the exit */ await releaseHeldLocks(); await closeOpenTransports(); }, removeRuntime: cleanupRuntimeDir });
+let endingOnSignal = false;
+installExitCleanup({ closeOpen: async () => { /* the lock first: closing the masters ends the sessions a command waits on, and its own cleanup would race the exit */ endingOnSignal = true; await releaseHeldLocks(); await closeOpenTransports(); }, removeRuntime: cleanupRuntimeDir });
 
 // `backplane show | head`: a reader that stops early is not an error of ours, and it changes
 // nothing of the run — the command goes on to its end and its exit code (drift's 2 stays 2)
-process.stdout.on("error", (e: NodeJS.ErrnoException) => {
-  if (e.code !== "EPIPE") throw e;
-});
+// The same for stderr, and for a terminal that hung up (EIO): the run ends as it would have,
+// releasing its lock, rather than die on a write nobody can read.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code !== "EPIPE" && e.code !== "EIO") throw e;
+  });
+}
 
 /**
  * A JSON mode (-json, --format json) keeps stdout one JSON document whatever happens: a run
@@ -564,7 +584,8 @@ process.stdout.write = ((...a: Parameters<typeof writeStdout>) => {
   return writeStdout(...a);
 }) as typeof process.stdout.write;
 const jsonError = (message: string) => {
-  if (jsonMode && !stdoutUsed) writeStdout(`${JSON.stringify({ format_version: "1", error: { message } }, null, 2)}\n`);
+  // the shape plan and drift print for a run that failed before it had a plan (docs/plan-json.md)
+  if (jsonMode && !stdoutUsed) writeStdout(renderJsonFailure(null, message));
 };
 
 // commander's own refusals (an unknown flag, a missing argument) come here too, rather than exit on their own

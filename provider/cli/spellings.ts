@@ -26,6 +26,8 @@ export interface Spelled {
 export interface OptionKinds {
   /** long names (without dashes) of options that take a value */
   takesValue: ReadonlySet<string>;
+  /** long names of options whose value may be left out (`--lock [true|false]`): the next word is theirs only when it is true or false */
+  optionalValue?: ReadonlySet<string>;
   /** long names of options that take none */
   flags: ReadonlySet<string>;
 }
@@ -40,7 +42,9 @@ export function terraformSpellings(words: readonly string[], kinds: OptionKinds)
   let operands = false;
   let valueNext = false;
   let first = true;
-  for (const w of words) {
+  // whether the word after option `name` is its value
+  const takes = (name: string, next: string | undefined) => kinds.takesValue.has(name) || (kinds.optionalValue?.has(name) === true && (next === "true" || next === "false"));
+  for (const [i, w] of words.entries()) {
     if (operands || valueNext) {
       args.push(w);
       valueNext = false;
@@ -68,7 +72,7 @@ export function terraformSpellings(words: readonly string[], kinds: OptionKinds)
     const long = DOUBLE_DASH_LONG.exec(w);
     if (long) {
       args.push(w);
-      valueNext = kinds.takesValue.has(long[1]!);
+      valueNext = takes(long[1]!, words[i + 1]);
       continue;
     }
     const m = SINGLE_DASH_LONG.exec(w);
@@ -80,7 +84,7 @@ export function terraformSpellings(words: readonly string[], kinds: OptionKinds)
     const [, name, value] = m as unknown as [string, string, string | undefined];
     if (value === undefined) {
       args.push(`--${name}`);
-      valueNext = kinds.takesValue.has(name);
+      valueNext = takes(name, words[i + 1]);
     } else if (kinds.flags.has(name) && (value === "true" || value === "false")) {
       if (value === "true") args.push(`--${name}`);
     } else args.push(`--${name}`, value);

@@ -82,20 +82,23 @@ export function outputsOf(block: unknown, check: ReferenceCheck, problems: strin
 }
 
 /**
- * One reference's value: a literal the code set (not computed, not itself a reference), else
- * what state recorded after apply (`id` is the object's name the record holds); undefined
- * when neither knows it. Only the record's own keys count.
+ * One reference's value, as deployed: what state recorded after apply (`id` is the object's
+ * name the record holds; only the record's own keys count). Before the resource was ever
+ * applied, a literal the code sets (not computed, not itself a reference) is known already;
+ * undefined when neither knows it. Code changed since the apply does not show until applied.
  */
 function recorded(ref: string, state: State | null, declared: ReadonlyMap<string, DesiredResource>): unknown {
   const m = RESOURCE_REFERENCE.exec(ref);
   if (!m) return undefined;
   const [address, attr] = [`${m[1]}.${m[2]}`, m[3]!];
   const record = state?.resources[address];
+  if (record) {
+    if (attr === "id") return record.id;
+    return Object.hasOwn(record.attributes, attr) ? record.attributes[attr] ?? undefined : undefined;
+  }
   const config = declared.get(address)?.config;
   if (config && Object.hasOwn(config, attr) && !isUnknown(config[attr]) && !(typeof config[attr] === "string" && (config[attr] as string).includes("${"))) return config[attr];
-  if (!record) return undefined;
-  if (attr === "id") return record.id;
-  return Object.hasOwn(record.attributes, attr) ? record.attributes[attr] ?? undefined : undefined;
+  return undefined;
 }
 
 type Lookup = (ref: string) => unknown;

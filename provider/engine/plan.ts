@@ -79,9 +79,9 @@ export function destroyGraph(graph: DesiredGraph, removed: ReadonlySet<string>):
   return { ...graph, resources, order: graph.order.filter((a) => resources.has(a)), pskPairs: graph.pskPairs.filter((p) => [p.leader, p.follower].every((x) => resources.has(x.peer) && resources.has(x.iface))) };
 }
 
-/** A destroy may not remove what the code marks prevent_destroy (Terraform refuses it at plan). */
-function preventedDestroys(graph: DesiredGraph, removed: ReadonlySet<string>): PlanError[] {
-  return [...removed].map((a) => graph.resources.get(a)).filter((r): r is DesiredResource => !!r && r.preventDestroy)
+/** A destroy may not remove what the code marks prevent_destroy and state records (Terraform refuses it at plan). */
+function preventedDestroys(graph: DesiredGraph, state: State | null, removed: ReadonlySet<string>): PlanError[] {
+  return [...removed].filter((a) => state?.resources[a]).map((a) => graph.resources.get(a)).filter((r): r is DesiredResource => !!r && r.preventDestroy)
     .map((r) => ({ address: r.address, host: r.host, message: "lifecycle.prevent_destroy is set: a destroy may not remove it (remove the flag from the code first)" }));
 }
 
@@ -237,7 +237,7 @@ export function makePlan(input: PlanInput): Plan {
   const data = readDataSources(graph, live, unread.skip);
   errors.push(...data.errors);
   const replace = new Set(input.replace ?? []);
-  if (removed) errors.push(...preventedDestroys(input.graph, removed));
+  if (removed) errors.push(...preventedDestroys(input.graph, state, removed));
   errors.push(...replaceProblems(graph, replace));
   errors.push(...configurationProblems(graph));
   const changes = proposedChanges(graph, state, data.values, replace, ctx, errors, drift, unread.skip);

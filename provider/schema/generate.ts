@@ -3,7 +3,8 @@
  * from the provider schema with @cdktf/provider-generator, and docs/resources.md.
  * Runs offline. `--check` only verifies docs/resources.md is current (exit 1 if not).
  */
-import { mkdtemp, rm, writeFile, readFile, cp, mkdir } from "node:fs/promises";
+import { mkdtemp, rm, writeFile, readFile, cp, mkdir, rename } from "node:fs/promises";
+import { existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -34,12 +35,18 @@ async function main() {
   const { generateProviderBindingsFromSchema } = await import("@cdktf/provider-generator");
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   await generateProviderBindingsFromSchema(join(tmp, "out"), providerSchemaJson() as any);
+  // Swapped in by two renames beside it (same file system), not removed then copied: a stack
+  // synthesizing meanwhile (the e2e tiers run at once) never finds the folder missing.
   const target = join(root, "constructs", "gen");
-  await rm(target, { recursive: true, force: true });
-  await cp(join(tmp, "out", "providers", "backplane"), target, {
+  const next = await mkdtemp(join(root, "constructs", ".gen-next-"));
+  await cp(join(tmp, "out", "providers", "backplane"), next, {
     recursive: true,
     filter: (src) => !src.endsWith("README.md"),
   });
+  const old = `${next}-old`;
+  if (existsSync(target)) await rename(target, old);
+  await rename(next, target);
+  await rm(old, { recursive: true, force: true });
   await rm(tmp, { recursive: true, force: true });
   console.log("generated constructs/gen (L1 bindings) and docs/resources.md");
 }

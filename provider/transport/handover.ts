@@ -9,7 +9,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { constants as osConstants } from "node:os";
 import type { Argv } from "../model/argv.js";
-import type { RunResult, Transport } from "./transport.js";
+import { runningChildren, type RunResult, type Transport } from "./transport.js";
 
 export const HANDED_OVER = "ok";
 
@@ -55,6 +55,10 @@ export async function handOver(
   // (the CLI lets running work finish on a first Ctrl-C; cli/on-exit.ts).
   const pTo = spawn(receiver.file, receiver.args, { stdio: ["pipe", "pipe", "pipe"], detached: true });
   const pFrom = spawn(sender.file, sender.args, { stdio: ["pipe", pTo.stdin!, "pipe"], detached: true });
+  for (const p of [pTo, pFrom]) {
+    runningChildren.add(p);
+    p.once("close", () => runningChildren.delete(p));
+  }
   const [toEnded, fromEnded] = [exited(pTo), exited(pFrom)];
   pFrom.stdin!.on("error", () => undefined); // a sender that already died: its exit code says so
   // The sender's copy is its own now; close ours so only the sender writes into it.

@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, writeFileSync, mkdtempSync, appendFileSync, rmSy
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import { argv, toDisplay, toShell, type Argv } from "../model/argv.js";
-import { ConnectError, HostKeyError, neverConnected, type RunOptions, type RunResult, type ScriptOptions, type Transport, type TransportLogging } from "./transport.js";
+import { ConnectError, HostKeyError, neverConnected, runningChildren, type RunOptions, type RunResult, type ScriptOptions, type Transport, type TransportLogging } from "./transport.js";
 import { roundTripEnd, roundTripLines } from "../model/debug-log.js";
 import type { HostConfig } from "../model/desired.js";
 
@@ -26,8 +26,6 @@ function runtimeDir(): string {
   return runtime;
 }
 
-/** Every ssh process running now, of every transport: in their own process groups, they get no terminal's signal, and execa does not end detached processes when this one exits. */
-const runningSsh = new Set<{ kill: (signal: NodeJS.Signals) => boolean }>();
 
 /**
  * Ends the ssh processes still running and removes this process's runtime folder, if one was
@@ -36,7 +34,7 @@ const runningSsh = new Set<{ kill: (signal: NodeJS.Signals) => boolean }>();
  * until ControlPersist ends). A transport made afterwards makes a new folder.
  */
 export function cleanupRuntimeDir(): void {
-  for (const child of runningSsh) child.kill("SIGTERM");
+  for (const child of runningChildren) child.kill("SIGTERM");
   if (!runtime) return;
   rmSync(runtime, { recursive: true, force: true });
   runtime = undefined;
@@ -222,7 +220,7 @@ export class SshTransport implements Transport {
       // running batch finish, see cli/on-exit.ts), not ssh, which would cut the batch off
       detached: true,
     });
-    runningSsh.add(child);
+    runningChildren.add(child);
     if (onStderr) child.stderr?.on("data", (c: Buffer) => onStderr(c.toString("utf8")));
     // Killing ssh is not enough when the host hangs: a multiplexed session's stdio belongs to
     // the ControlMaster too, which keeps the pipes open until its keepalives give up (a
@@ -235,7 +233,7 @@ export class SshTransport implements Transport {
     }, limit);
     const r = await child.finally(() => {
       clearTimeout(timer);
-      runningSsh.delete(child);
+      runningChildren.delete(child);
     });
     const stderr = String(r.stderr ?? "");
     const stdout = String(r.stdout ?? "");

@@ -99,3 +99,11 @@ export class ConnectError extends Error {
 export function neverConnected(sshStderr: string): boolean {
   return /connect to host .*: (Connection refused|Connection timed out|No route to host|Network is unreachable)|Could not resolve hostname|Connection timed out during banner exchange|Permission denied \(|Connection closed by .* port \d+\s*$/m.test(sshStderr);
 }
+
+/**
+ * The processes transports started for hosts that still run (ssh sessions, both ends of a
+ * hand-over). Each runs in its own process group, so a terminal's Ctrl-C does not cut it; in
+ * exchange nothing ends it with this process unless told: the exit cleanup
+ * (ssh.ts cleanupRuntimeDir) ends every one still here.
+ */
+export const runningChildren = new Set<{ kill: (signal?: NodeJS.Signals) => boolean }>();

@@ -22,8 +22,11 @@ describe("JSON modes on failure", () => {
   ])("%s: stdout is a JSON error object, exit 1", async (_what, args, message) => {
     const r = await backplane(empty(), args);
     expect(r.exitCode, r.stderr).toBe(1);
-    const doc = JSON.parse(r.stdout) as { error: { message: string } };
-    expect(doc.error.message).toContain(message);
+    // one shape for every failure: plan's own (docs/plan-json.md)
+    const doc = JSON.parse(r.stdout) as { errors: { address: null; host: null; message: string }[]; host_errors: unknown[] };
+    expect(doc.errors).toHaveLength(1);
+    expect(doc.errors[0]!.message).toContain(message);
+    expect(doc.host_errors).toEqual([]);
   });
 
   it("a JSON document the command printed itself is not followed by another", async () => {

@@ -4,7 +4,8 @@ import { terraformSpellings as spell, type OptionKinds } from "../../provider/cl
 
 // the options of backplane's command line, as main.ts hands them in (from commander's definitions)
 const KINDS: OptionKinds = {
-  takesValue: new Set(["out", "target", "replace", "lock", "lock-timeout", "parallelism", "dir", "stack", "format", "input"]),
+  takesValue: new Set(["out", "target", "replace", "lock-timeout", "parallelism", "dir", "stack", "format", "input"]),
+  optionalValue: new Set(["lock"]),
   flags: new Set(["detailed-exitcode", "json", "auto-approve", "refresh-only", "destroy", "allow-destroy", "synth", "no-synth", "raw"]),
 };
 const terraformSpellings = (words: string[]) => spell(words, KINDS);
@@ -62,6 +63,12 @@ describe("Terraform's spellings on the command line", () => {
     expect(terraformSpellings(["plan", "-out", "-no-color"])).toEqual({ args: ["plan", "--out", "-no-color"], noColor: false });
     expect(terraformSpellings(["plan", "-o", "-x.plan", "-json"]).args).toEqual(["plan", "-o", "-x.plan", "--json"]);
     expect(terraformSpellings(["plan", "--json", "-destroy"]).args).toEqual(["plan", "--json", "--destroy"]);
+  });
+
+  it("an option whose value may be left out takes the next word only when it is true or false", () => {
+    expect(terraformSpellings(["plan", "-lock", "-detailed-exitcode"]).args).toEqual(["plan", "--lock", "--detailed-exitcode"]);
+    expect(terraformSpellings(["plan", "-lock", "-no-color"])).toEqual({ args: ["plan", "--lock"], noColor: true });
+    expect(terraformSpellings(["plan", "--lock", "false", "-json"]).args).toEqual(["plan", "--lock", "false", "--json"]);
   });
 
   it("-no-color before the command does not hide it: -version and destroy are still the command", () => {

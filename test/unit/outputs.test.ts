@@ -91,5 +91,9 @@ describe("the stack's outputs", () => {
     expect(after).toEqual({ id: "wg0", name: "wg0", port: 51820 });
     const before = Object.fromEntries(outputValues(outs, null, g.resources).map((v) => [v.name, [v.value, v.known]]));
     expect(before).toEqual({ id: [null, false], name: ["wg0", true], port: [51820, true] });
+    // the code changed since the apply: the output says what is deployed, not what is planned
+    g.resources.get(iface)!.config.listen_port = 51999;
+    expect(outputValues(outs, recorded, g.resources).find((v) => v.name === "port")!.value).toBe(51820);
+    expect(outputValues(outs, null, g.resources).find((v) => v.name === "port")!.value).toBe(51999);
   });
 });

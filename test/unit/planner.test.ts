@@ -85,6 +85,10 @@ describe("planning the seed stack", () => {
     uploads.preventDestroy = true;
     const p = makePlan({ stack: "seed", graph: g, state: seedState(), live, newLineage: "unused", destroy: true });
     expect(p.errors).toEqual([{ address: uploads.address, host: "prod", message: "lifecycle.prevent_destroy is set: a destroy may not remove it (remove the flag from the code first)" }]);
+    // what was never applied has nothing to protect: a destroy plans around it
+    const unapplied = seedState();
+    delete unapplied.resources[uploads.address];
+    expect(makePlan({ stack: "seed", graph: g, state: unapplied, live, newLineage: "unused", destroy: true }).errors).toEqual([]);
     const state = seedState();
     for (const r of Object.values(state.resources)) if (r.type === "backplane_pool") r.attributes.adopt = true;
     const q = makePlan({ stack: "seed", graph: seedGraph(), state, live, newLineage: "unused", destroy: true });
