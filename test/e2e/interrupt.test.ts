@@ -50,6 +50,16 @@ async function until(what: string, ok: () => boolean | Promise<boolean>, ms = 30
 const startedOnProd = async () => (await sh("prod", "[ -f /run/backplane-test-slow-started ] && echo yes || echo no")).trim() === "yes";
 const datasetsOnProd = async () => (await sh("prod", "zfs list -H -o name -r tank 2>/dev/null || true")).trim().split("\n").filter(Boolean);
 
+/** From clean hosts, a new stack's apply in its own process group, once prod runs the slow create. */
+async function applyUntilSlowStarts(name: string) {
+  await resetHosts();
+  const p = await project(name, STACK);
+  await sh("prod", "rm -f /run/backplane-test-slow-started");
+  const run = applyInGroup(p);
+  await until("zfs create tank/slow on prod", startedOnProd);
+  return { p, run };
+}
+
 describe("Ctrl-C during apply (vm tier)", () => {
   beforeAll(async () => {
     await sh("prod", `for d in /usr/local/sbin /usr/local/bin; do mkdir -p $d; cat > $d/zfs <<'EOF'\n${WRAPPER}EOF\nchmod 755 $d/zfs; done; rm -f /run/backplane-test-slow-started`);
@@ -61,11 +71,7 @@ describe("Ctrl-C during apply (vm tier)", () => {
   });
 
   it("the first lets the running batch finish over the real session, records it, starts nothing more, exits 130, lock released", async () => {
-    await resetHosts();
-    const p = await project("ctrl-c-once", STACK);
-    await sh("prod", "rm -f /run/backplane-test-slow-started");
-    const run = applyInGroup(p);
-    await until("zfs create tank/slow on prod", startedOnProd);
+    const { p, run } = await applyUntilSlowStarts("ctrl-c-once");
     run.ctrlC();
     const code = await run.exited;
     console.log(`ctrl-c once: exit ${code}\n${run.out()}`);
@@ -81,11 +87,7 @@ describe("Ctrl-C during apply (vm tier)", () => {
   });
 
   it("a second exits at once naming what it abandons; the next apply adopts what the batch made", async () => {
-    await resetHosts();
-    const p = await project("ctrl-c-twice", STACK);
-    await sh("prod", "rm -f /run/backplane-test-slow-started");
-    const run = applyInGroup(p);
-    await until("zfs create tank/slow on prod", startedOnProd);
+    const { p, run } = await applyUntilSlowStarts("ctrl-c-twice");
     run.ctrlC();
     await until("the interrupt to be acknowledged", () => run.stderr().includes("Interrupt received."), 30_000);
     const t0 = Date.now();
