@@ -13,7 +13,7 @@ import type { AttrChange, Change, Drift, Step } from "../model/plan.js";
 import type { HostLive } from "../model/live.js";
 import { KNOWN_AFTER_APPLY } from "../model/plan.js";
 import { wireguardKeyProblem } from "../wg/net.js";
-import { baseChange, noop, alreadyGone, deleteBase, type Planned, type ResourceKind } from "./kind.js";
+import { baseChange, noop, alreadyGone, deleteBase, type PlanContext, type Planned, type ResourceKind } from "./kind.js";
 import { removePskStep } from "./wireguard-psk.js";
 import { PERSIST_LINES } from "../wg/persist.js";
 
@@ -53,6 +53,23 @@ const DELETE_SCRIPT = [
   // the marker goes last: an interrupted removal leaves an interface still marked ours
   'rm -f "/etc/wireguard/$name.backplane"',
 ].join("\n");
+
+/** Why an interface is not this stack's, from its marker file (absent, or another lineage). */
+function notOursBecause(name: string, marker: string | undefined): string {
+  return marker === undefined
+    ? `carries no ownership marker (/etc/wireguard/${name}.backplane)`
+    : `its marker /etc/wireguard/${name}.backplane names another stack (${marker || "(empty)"})`;
+}
+
+/**
+ * A peer is configured on an interface it names; when that interface's marker names another
+ * stack, the peer is that stack's to manage (a peer on an interface nobody marks — made by
+ * hand — stays allowed: the peer itself is this stack's).
+ */
+function foreignInterface(iface: string, ctx: PlanContext): string | undefined {
+  const marker = ctx.live.wg.markers.get(iface);
+  return marker !== undefined && marker !== ctx.lineage && ctx.live.wg.interfaces.has(iface) ? marker : undefined;
+}
 
 const script = (text: string, ...args: string[]): Argv => argv("sh", "-c", text, "backplane-wg", ...args);
 const save = (name: string): Step => ({ command: script(SAVE_SCRIPT, name), label: "Persisting" });
@@ -112,13 +129,17 @@ export const wireguardInterfaceKind: ResourceKind = {
         },
       };
     }
-    // no record, but the marker says this stack created it (an apply cut off before it could
-    // record it): adopted, planned like a recorded one
+    // Ours only by the marker file: with no record, one naming this stack means an apply cut
+    // off before it could record the interface (adopted, planned like a recorded one); with a
+    // record, a missing or foreign marker means the interface was made again since — by hand or
+    // by another stack — and the record no longer names what is there.
     const marker = wg.markers.get(want.name);
-    if (!state && marker !== ctx.lineage) {
-      errors.push(marker
-        ? `WireGuard interface ${want.name} on ${ctx.live.host} belongs to another stack (its marker /etc/wireguard/${want.name}.backplane says ${marker || "(empty)"})`
-        : `WireGuard interface ${want.name} already exists on ${ctx.live.host} and is not managed by this stack`);
+    if (marker !== ctx.lineage) {
+      errors.push(state
+        ? `WireGuard interface ${want.name} on ${ctx.live.host} is recorded in state but ${notOursBecause(want.name, marker)}: backplane does not change it (if it was made again by hand, remove the record with: backplane state rm ${r.address})`
+        : marker
+          ? `WireGuard interface ${want.name} on ${ctx.live.host} belongs to another stack (its marker /etc/wireguard/${want.name}.backplane says ${marker || "(empty)"})`
+          : `WireGuard interface ${want.name} already exists on ${ctx.live.host} and is not managed by this stack`);
       return { errors, change: noop(base, "not managed") };
     }
     const steps: Step[] = [];
@@ -169,6 +190,10 @@ export const wireguardInterfaceKind: ResourceKind = {
   planDelete(address, state, ctx): Planned {
     const base = deleteBase(address, state);
     if (!ctx.live.wg.interfaces.has(state.id)) return { errors: [], change: alreadyGone(base) };
+    const marker = ctx.live.wg.markers.get(state.id);
+    if (marker !== ctx.lineage) {
+      return { errors: [`WireGuard interface ${state.id} on ${state.host} is no longer in the configuration but ${notOursBecause(state.id, marker)}; backplane does not destroy it (remove it from state with: backplane state rm ${address})`], change: noop(base, "not owned") };
+    }
     return { errors: [], change: { ...base, action: "delete", reason: "no longer in the configuration", attrs: [], destructive: true, steps: [{ command: script(DELETE_SCRIPT, state.id), label: "Destroying" }], after: null } };
   },
 
@@ -198,6 +223,8 @@ export const wireguardInterfaceKind: ResourceKind = {
  * otherwise a stray peer can't be told from a peer being re-keyed in this apply.
  */
 export function removeStrayPeers(iface: Change, peers: readonly Change[], live: HostLive): Drift[] {
+  // a refused interface (not this stack's: its change has no desired value) keeps its peers
+  if (iface.after === null) return [];
   const mine = peers.filter((p) => (p.after?.interface ?? p.id.split(" ")[0]) === iface.id);
   if (mine.some((p) => p.deferred)) return [];
   const wanted = new Set(mine.map((p) => p.after?.public_key as string | undefined).filter((k): k is string => !!k));
@@ -272,6 +299,8 @@ export const wireguardPeerKind: ResourceKind = {
     const base = baseChange(r, peerId(iface, want.public_key));
     const problem = wireguardKeyProblem(want.public_key);
     if (problem) return { errors: [`public_key: ${problem}`], change: noop(base, "invalid") };
+    const foreign = foreignInterface(iface, ctx);
+    if (foreign !== undefined) return { errors: [`interface ${iface} on ${ctx.live.host} belongs to another stack (its marker /etc/wireguard/${iface}.backplane says ${foreign || "(empty)"}): backplane does not configure peers on it`], change: noop(base, "not managed") };
     const steps: Step[] = [];
     const attrs: AttrChange[] = [];
     const oldKey = state?.attributes.public_key as string | undefined;
@@ -310,6 +339,8 @@ export const wireguardPeerKind: ResourceKind = {
     const a = state.attributes as unknown as PeerDesired;
     const base = deleteBase(address, state);
     if (!ctx.live.wg.interfaces.get(a.interface)?.peers.has(a.public_key)) return { errors: [], change: alreadyGone(base) };
+    const foreign = foreignInterface(a.interface, ctx);
+    if (foreign !== undefined) return { errors: [`${state.id} on ${state.host} is no longer in the configuration, but interface ${a.interface} now belongs to another stack (its marker says ${foreign || "(empty)"}); backplane does not remove its peers (remove the record with: backplane state rm ${address})`], change: noop(base, "not owned") };
     return { errors: [], change: { ...base, action: "delete", reason: "no longer in the configuration", attrs: [], destructive: false, steps: [{ command: argv("wg", "set", a.interface, "peer", a.public_key, "remove"), label: "Removing" }, save(a.interface)], after: null } };
   },
 

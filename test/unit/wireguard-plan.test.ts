@@ -283,3 +283,67 @@ describe("an interface's ownership marker is never written over what is not ours
     expect(script.indexOf('rm -f "/etc/wireguard/$name.backplane"')).toBeGreaterThan(script.indexOf('"/etc/wireguard/$name.key"'));
   });
 });
+
+describe("a recorded interface is ours only while its marker names this stack", () => {
+  // The captured mesh, recorded in state; prod's wg0 marker then says something else (made
+  // again by hand after ours was deleted, or taken by another stack).
+  const OTHER = "00000000-0000-4000-8000-0000000000aa";
+  const relabel = (marker: string | null): Map<string, HostLive> => {
+    const l = lives();
+    const prod = l.get("prod")!;
+    const markers = new Map(prod.wg.markers);
+    if (marker === null) markers.delete("wg0");
+    else markers.set("wg0", marker);
+    l.set("prod", { ...prod, wg: { ...prod.wg, markers } });
+    return l;
+  };
+  const ifaceAddress = (host: string) => Object.entries(state().resources).find(([, r]) => r.type === "backplane_wireguard_interface" && r.host === host)![0];
+  const prodPeers = () => Object.entries(state().resources).filter(([, r]) => r.type === "backplane_wireguard_peer" && r.host === "prod").map(([a]) => a);
+  const planWith = (live: Map<string, HostLive>, d = doc()) => makePlan({ stack: "mesh", graph: loadStack(d), state: state(), live, newLineage: "x" });
+  const prodChanges = (p: ReturnType<typeof makePlan>) => p.changes.filter((c) => c.host === "prod" && c.type.startsWith("backplane_wireguard_"));
+
+  it("the captured mesh as recorded plans nothing on prod (the marker names this stack)", () => {
+    const p = planWith(lives());
+    expect(p.errors).toEqual([]);
+    expect(prodChanges(p).every((c) => c.action === "noop")).toBe(true);
+  });
+
+  it("a recorded interface whose marker is gone or names another stack is refused, not changed", () => {
+    for (const [marker, why] of [[null, "carries no ownership marker (/etc/wireguard/wg0.backplane)"], [OTHER, `its marker /etc/wireguard/wg0.backplane names another stack (${OTHER})`]] as const) {
+      const p = planWith(relabel(marker));
+      expect(p.errors.map((e) => e.message)).toContainEqual(expect.stringContaining(`WireGuard interface wg0 on prod is recorded in state but ${why}: backplane does not change it (if it was made again by hand, remove the record with: backplane state rm ${ifaceAddress("prod")})`));
+      expect(p.changes.find((c) => c.address === ifaceAddress("prod"))!.steps).toEqual([]);
+    }
+  });
+
+  it("removing a recorded interface whose marker is gone or names another stack is refused, with no step", () => {
+    const noInterfaces = { ...doc(), resource: {} };
+    for (const marker of [null, OTHER]) {
+      const p = planWith(relabel(marker), noInterfaces);
+      expect(p.errors.map((e) => e.message)).toContainEqual(expect.stringMatching(new RegExp(`^.*WireGuard interface wg0 on prod is no longer in the configuration but .*; backplane does not destroy it \\(remove it from state with: backplane state rm ${ifaceAddress("prod").replace(/[.[\]]/g, "\\$&")}\\)`)));
+      const del = p.changes.find((c) => c.address === ifaceAddress("prod"))!;
+      expect([del.action, del.steps]).toEqual(["noop", []]);
+    }
+    // the other hosts' interfaces, still marked by this stack, are removed as before
+    const p = planWith(relabel(OTHER), noInterfaces);
+    expect(p.changes.find((c) => c.address === ifaceAddress("dr"))!.action).toBe("delete");
+  });
+
+  it("peers on an interface another stack marks are neither configured nor removed", () => {
+    const p = planWith(relabel(OTHER));
+    for (const a of prodPeers()) {
+      expect(p.errors.map((e) => e.message)).toContainEqual(expect.stringContaining(`belongs to another stack (its marker /etc/wireguard/wg0.backplane says ${OTHER}): backplane does not configure peers on it`));
+      expect(p.changes.find((c) => c.address === a)!.steps).toEqual([]);
+    }
+    const gone = planWith(relabel(OTHER), { ...doc(), resource: { ...doc().resource, backplane_wireguard_peer: {} } });
+    for (const a of prodPeers()) {
+      expect(gone.errors.map((e) => e.message)).toContainEqual(expect.stringContaining(`on prod is no longer in the configuration, but interface wg0 now belongs to another stack (its marker says ${OTHER}); backplane does not remove its peers (remove the record with: backplane state rm ${a})`));
+      expect(gone.changes.find((c) => c.address === a)!.steps).toEqual([]);
+    }
+  });
+
+  it("peers recorded on an interface nobody marks (made by hand) are still removed when dropped from the code", () => {
+    const gone = planWith(relabel(null), { ...doc(), resource: { ...doc().resource, backplane_wireguard_peer: {} } });
+    for (const a of prodPeers()) expect(gone.changes.find((c) => c.address === a)!.action).toBe("delete");
+  });
+});
