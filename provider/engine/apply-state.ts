@@ -1,7 +1,12 @@
 /**
  * The apply's state writer: one in-memory state, written through the backend after every
- * completed change. Hosts finish in parallel, so writes are queued one after another — two
- * at once would both compare-and-swap against the same serial and the second would fail.
+ * completed batch (the changes one round trip completed on a host: none of them is known done
+ * before the host answers, so a write per batch records each change as soon as one per change
+ * would). Hosts finish in parallel, so writes are queued one after another — two at once would
+ * both compare-and-swap against the same serial and the second would fail — and the saves asked
+ * for while a write is waiting in the queue join it: a fleet finishing together costs one write,
+ * not one per host, and the cost of an apply's writes grows with its batches, not with the
+ * square of its changes.
  */
 import type { StateBackend } from "../../state/backend.js";
 import { newState, type ResourceState, type State } from "../model/state.js";
@@ -17,19 +22,25 @@ export class StateWriter {
   /** the serial the backend holds now (null: no state written yet) */
   private stored: number | null;
   private writing: Promise<void> = Promise.resolve();
+  /** a write queued but not started: saves asked for now are in it */
+  private queued: Promise<void> | null = null;
 
   constructor(private readonly backend: StateBackend, initial: State | null, lineage: string) {
     this.state = initial ? structuredClone(initial) : newState(lineage);
     this.stored = initial ? initial.serial : null;
   }
 
-  /** Writes the state as it is now, after every write already queued. */
+  /** Writes the state as it is now (or later), after the write in progress; joins a write already waiting. */
   save(): Promise<void> {
+    if (this.queued) return this.queued;
     const p = this.writing.then(async () => {
+      // from here on a save needs a write of its own: this one may have serialized the state already
+      this.queued = null;
       this.state.serial = (this.stored ?? 0) + 1;
       await this.backend.write(this.state, this.stored);
       this.stored = this.state.serial;
     });
+    this.queued = p;
     this.writing = p.catch(() => undefined);
     return p;
   }
@@ -46,10 +57,15 @@ export class StateWriter {
     if (recorded || (commandsFollow && this.stored === null)) await this.save();
   }
 
-  /** What a completed change leaves: its `after`, or nothing when it removed the object. */
-  async record(c: Change): Promise<void> {
-    if (c.after) this.state.resources[c.address] = recordOf(c, c.after);
-    else delete this.state.resources[c.address];
+  /**
+   * What completed changes leave, in one write: each one's `after`, or nothing when it removed
+   * the object; a noop without `after` (a deferred change found already right) leaves its record alone.
+   */
+  async record(changes: readonly Change[]): Promise<void> {
+    for (const c of changes) {
+      if (c.after) this.state.resources[c.address] = recordOf(c, c.after);
+      else if (c.action !== "noop") delete this.state.resources[c.address];
+    }
     await this.save();
   }
 

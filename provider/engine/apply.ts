@@ -83,12 +83,12 @@ export class ApplyInterruptedError extends ApplyError {
 
 /** Writing state failed after changes completed on their hosts: they are done, not recorded. */
 export class StateWriteError extends Error {
-  /** completed on the host, not in state: the first is the change whose write failed */
+  /** completed on the host, not in state: the first are those whose write failed */
   readonly unrecorded: Change[];
-  constructor(change: Change, readonly cause: Error) {
+  constructor(changes: readonly Change[], readonly cause: Error) {
     super(`writing state failed: ${cause.message}`);
     this.name = "StateWriteError";
-    this.unrecorded = [change];
+    this.unrecorded = [...changes];
   }
 }
 
@@ -142,22 +142,24 @@ export async function apply(o: ApplyOptions): Promise<{ state: State; roundTrips
   let stateError: StateWriteError | null = null;
   const pending = new Map(work.map((c) => [c.address, c]));
   const done = new Set<string>();
-  // The host work of `c` is done; a failing state write is reported as what it is, and once
-  // one failed nothing more is written (each write compares-and-swaps on the last).
-  const complete = async (c: Change) => {
-    pending.delete(c.address);
+  // The host work of `cs` is done (one batch, or one change of its own round trips): recorded in
+  // one write. A failing state write is reported as what it is, and once one failed nothing
+  // more is written (each write compares-and-swaps on the last).
+  const complete = async (cs: readonly Change[]) => {
+    if (cs.length === 0) return;
+    for (const c of cs) pending.delete(c.address);
     if (stateError) {
-      stateError.unrecorded.push(c);
+      stateError.unrecorded.push(...cs);
       return;
     }
     try {
       o.fault?.("before-state-write");
-      // a noop without `after` (a deferred change found already right) leaves its record alone
-      if (c.action === "noop" && !c.after) await writer.save();
-      else await writer.record(c);
-      done.add(c.address);
+      await writer.record(cs);
+      for (const c of cs) done.add(c.address);
     } catch (e) {
-      stateError = new StateWriteError(c, e as Error);
+      // units whose changes joined the same failed write all land here: the first names the cause
+      if (stateError) (stateError as StateWriteError).unrecorded.push(...cs);
+      else stateError = new StateWriteError(cs, e as Error);
     }
   };
 
@@ -166,18 +168,17 @@ export async function apply(o: ApplyOptions): Promise<{ state: State; roundTrips
     for (const c of batch) {
       const r = c.deferred ? replanDeferred(o, c, writer.state) : { change: c };
       if ("error" in r) runner.failures.push({ change: c, command: "(plan during apply)", stderr: r.error });
-      else if (r.change.action === "noop") await complete(r.change);
+      else if (r.change.action === "noop") await complete([r.change]);
       else {
         pending.set(c.address, r.change);
         ready.push(r.change);
       }
     }
     // nothing to run (a dataset moved aside with its ancestor): it completes without a round trip
-    for (const c of ready.filter((x) => x.steps.length === 0)) {
-      progress(c);
-      await complete(c);
-      progress(c, "done");
-    }
+    const noCommand = ready.filter((x) => x.steps.length === 0);
+    for (const c of noCommand) progress(c);
+    await complete(noCommand);
+    for (const c of noCommand) progress(c, "done");
     const withSteps = ready.filter((x) => x.steps.length > 0);
     // once a state write failed nothing more reaches a host (what ran is reported unrecorded);
     // once a stop was asked for no change sends its first round trip (a begun one finishes)
@@ -185,17 +186,15 @@ export async function apply(o: ApplyOptions): Promise<{ state: State; roundTrips
       if (stateError || stopped()) return;
       progress(c);
       const ok = await runner.runHandingOver(host!, c);
-      if (ok) await complete(c);
+      if (ok) await complete([c]);
       progress(c, outcome(c, ok));
     }
     if (stateError || stopped()) return;
     const plain = withSteps.filter((x) => !x.steps.some((st) => st.handOver || st.on));
     for (const c of plain) progress(c);
     const ok = new Set(await runner.runPlain(host!, plain));
-    for (const c of plain) {
-      if (ok.has(c)) await complete(c);
-      progress(c, outcome(c, ok.has(c)));
-    }
+    await complete(plain.filter((c) => ok.has(c)));
+    for (const c of plain) progress(c, outcome(c, ok.has(c)));
   };
 
   // Start what is ready, wait for one unit to finish, repeat; after a failure only wait.

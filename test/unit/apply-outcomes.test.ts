@@ -111,7 +111,8 @@ describe("a state that cannot be written", () => {
     const backend = new FailingWrites(join(dir, "terraform.tfstate"));
     const after = join(dir, "never");
     const first = change("one", argv("true"));
-    const second = change("two", argv("true"));
+    // three batches, one after another: "one" is recorded, "two"'s write fails, "three" never starts
+    const second = change("two", argv("true"), [first.address]);
     const third = change("three", argv("touch", after), [first.address, second.address]);
     const { err, state } = await run(new LocalTransport("a"), [first, second, third], backend);
     const e = err as ApplyError;

@@ -14,6 +14,7 @@ import { LocalTransport } from "../../provider/transport/local.js";
 import { LocalStateBackend } from "../../state/local.js";
 import { argv } from "../../provider/model/argv.js";
 import type { Change, Plan } from "../../provider/model/plan.js";
+import type { State } from "../../provider/model/state.js";
 
 function change(host: string, name: string, seconds: string, dependsOn: string[] = []): Change {
   return {
@@ -98,21 +99,70 @@ describe("the scheduler decides what may start (pure)", () => {
   });
 });
 
+/** counts writes; `nextWrite()` resolves when the next write begins */
+class CountingBackend extends LocalStateBackend {
+  writes = 0;
+  private begun: (() => void)[] = [];
+  nextWrite(): Promise<void> {
+    return new Promise((r) => this.begun.push(r));
+  }
+  override async write(state: State, expected: number | null): Promise<void> {
+    this.writes++;
+    for (const r of this.begun.splice(0)) r();
+    return super.write(state, expected);
+  }
+}
+
 describe("the state writer", () => {
-  it("queues writes so parallel records each get the next serial", async () => {
+  it("records completed together are written together; one completed during a write gets the next serial", async () => {
     const dir = await mkdtemp(join(tmpdir(), "bp-writer-"));
-    const backend = new LocalStateBackend(join(dir, "terraform.tfstate"));
+    const backend = new CountingBackend(join(dir, "terraform.tfstate"));
     const w = new StateWriter(backend, null, "lineage-w");
-    await Promise.all(["a", "b", "c"].map((h) => w.record(change(h, h, "0"))));
+    // three hosts' batches finishing in the same moment: the saves join one write
+    await Promise.all(["a", "b", "c"].map((h) => w.record([change(h, h, "0")])));
+    expect(backend.writes).toBe(1);
+    expect(await backend.read()).toMatchObject({ lineage: "lineage-w", serial: 1 });
+    // one record while a write is in progress, two more while that one waits: two more writes
+    const begun = backend.nextWrite();
+    const first = w.record([change("d", "d", "0")]);
+    await begun;
+    await Promise.all([first, w.record([change("e", "e", "0")]), w.record([change("f", "f", "0")])]);
+    expect(backend.writes).toBe(3);
     const stored = await backend.read();
-    expect(stored).toMatchObject({ lineage: "lineage-w", serial: 3 });
-    expect(Object.keys(stored!.resources).sort()).toEqual(["backplane_dataset.a", "backplane_dataset.b", "backplane_dataset.c"]);
+    expect(stored).toMatchObject({ serial: 3 });
+    expect(Object.keys(stored!.resources).sort()).toEqual(["a", "b", "c", "d", "e", "f"].map((x) => `backplane_dataset.${x}`));
+  });
+
+  it("an apply writes state once per batch, not once per change (the cost grows linearly, not with the square)", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "bp-writer-"));
+    const backend = new CountingBackend(join(dir, "terraform.tfstate"));
+    const transports = new Map(["a", "b"].map((h) => [h, new LocalTransport(h)]));
+    // per host: a parent, then 60 children that depend on it: two batches per host
+    const changes = ["a", "b"].flatMap((h) => {
+      const parent = { ...change(h, `${h}-p`, "0"), steps: [{ command: argv("true"), label: "Creating" }] };
+      return [parent, ...Array.from({ length: 60 }, (_, i) => ({ ...change(h, `${h}-c${i}`, "0", [parent.address]), steps: [{ command: argv("true"), label: "Creating" }] }))];
+    });
+    const r = await apply({ plan: plan(changes), state: null, backend, transports, allowDestroy: false, preventDestroy: new Set(), parallelism: 8, log: () => {} });
+    expect(Object.keys(r.state.resources)).toHaveLength(122);
+    // the new stack's first state, then at most one write per batch (hosts finishing together share one)
+    expect(backend.writes).toBeGreaterThanOrEqual(3);
+    expect(backend.writes).toBeLessThanOrEqual(1 + 4);
+    expect((await backend.read())!.serial).toBe(backend.writes);
+  });
+
+  it("a batch of many changes costs one write, whatever their number", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "bp-writer-"));
+    const backend = new CountingBackend(join(dir, "terraform.tfstate"));
+    const w = new StateWriter(backend, null, "l");
+    await w.record(Array.from({ length: 200 }, (_, i) => change("a", `d${i}`, "0")));
+    expect(backend.writes).toBe(1);
+    expect(Object.keys((await backend.read())!.resources)).toHaveLength(200);
   });
 
   it("records what each resource depends on, so removals keep their order after the code is gone", async () => {
     const dir = await mkdtemp(join(tmpdir(), "bp-writer-"));
     const w = new StateWriter(new LocalStateBackend(join(dir, "terraform.tfstate")), null, "l");
-    await w.record(change("a", "child", "0", ["backplane_dataset.parent", "backplane_pool.tank"]));
+    await w.record([change("a", "child", "0", ["backplane_dataset.parent", "backplane_pool.tank"])]);
     expect(w.state.resources["backplane_dataset.child"]!.dependencies).toEqual(["backplane_dataset.parent", "backplane_pool.tank"]);
   });
 
@@ -124,7 +174,7 @@ describe("the state writer", () => {
     expect(w.recordUpToDate([upToDate])).toBe(true);
     expect(w.recordUpToDate([upToDate])).toBe(false);
     expect(await backend.read()).toBeNull();
-    await w.record({ ...upToDate, action: "delete", after: null });
+    await w.record([{ ...upToDate, action: "delete", after: null }]);
     expect((await backend.read())!.resources).toEqual({});
   });
 });
