@@ -9,6 +9,7 @@ import { resolve } from "node:path";
 import type { Workspace } from "./compose.js";
 import { closeTransports, transportsFor } from "./compose.js";
 import { openProject, refreshAll, stacksIn, synth } from "../engine/project.js";
+import { parallelismOption } from "./parallelism.js";
 import { configurationProblems } from "../engine/plan.js";
 import { LoadError } from "../engine/load.js";
 import { parseSavedPlan } from "../engine/saved-plan.js";
@@ -45,13 +46,14 @@ export function registerInfoCommands(program: Command, kit: InfoKit): void {
   kit.withCommon(program.command("version").description("backplane's version and node's; with --hosts, each host's OpenZFS, kernel and WireGuard"))
     .option("--hosts", "also read each host of the stack (one round trip each)")
     .option("--json", "machine-readable output")
-    .action(async (o: Common & { hosts?: boolean; json?: boolean }) => {
+    .addOption(parallelismOption())
+    .action(async (o: Common & { hosts?: boolean; json?: boolean; parallelism?: number }) => {
       const v = versionFacts();
       if (!o.hosts) return out(o.json ? JSON.stringify(v, null, 2) : versionText(v));
       const p = await kit.project(o);
       const transports = transportsFor(p.graph.hosts.values());
       try {
-        const { live, failed } = await refreshAll(p.graph, transports);
+        const { live, failed } = await refreshAll(p.graph, transports, o.parallelism);
         type HostVersions = { error: string } | { zfs_version: string | null; zfs_kmod: string | null; kernel: string; wireguard: string };
         const hosts: Record<string, HostVersions> = Object.fromEntries([...p.graph.hosts.keys()].map((h): [string, HostVersions] => {
           const l = live.get(h);

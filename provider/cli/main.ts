@@ -7,7 +7,8 @@ import { constants as fsConstants } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { randomUUID } from "node:crypto";
 import { createInterface } from "node:readline/promises";
-import { openProject, synth, refreshAll, stacksIn, everyHostRead } from "../engine/project.js";
+import { openProject, synth, refreshAll, stacksIn, everyHostRead, DEFAULT_PARALLELISM } from "../engine/project.js";
+import { parallelismOption } from "./parallelism.js";
 import { closeOpenTransports, closeTransports, transportsFor, workspaceOf, type Workspace } from "./compose.js";
 import { installExitCleanup } from "./on-exit.js";
 import { cleanupRuntimeDir } from "../transport/ssh.js";
@@ -84,14 +85,6 @@ async function project(o: Common, how: { connects?: boolean } = {}): Promise<Wor
 
 async function closeAll(ts: Map<string, Transport>) {
   await closeTransports(ts.values());
-}
-
-/** Hosts read (and worked on) at once unless -parallelism says otherwise. */
-const DEFAULT_PARALLELISM = 8;
-
-function positiveInt(v: string): number {
-  if (!/^[1-9][0-9]{0,3}$/.test(v)) throw new InvalidArgumentError(`expected a whole number from 1 to 9999, got ${JSON.stringify(v)}`);
-  return Number(v);
 }
 
 /**
@@ -310,7 +303,7 @@ withLocking(withCommon(program.command("plan").description("show what apply woul
   .option("--refresh-only", "only report drift")
   .option("--destroy", "plan to remove every resource the state records (the data-safety rules hold: datasets are kept aside, apply needs --allow-destroy)")
   .option("--replace <address>", "replace this resource although nothing changed (a WireGuard interface: a new key); repeat for more", collect, [] as string[])
-  .option("--parallelism <n>", `hosts read at once (default ${DEFAULT_PARALLELISM})`, positiveInt)
+  .addOption(parallelismOption())
   .action(async (o: Common & Locking & { out?: string; detailedExitcode?: boolean; json?: boolean; format: string; target?: string[]; refreshOnly?: boolean; replace?: string[]; destroy?: boolean; parallelism?: number }) => {
     const format = o.json ? "json" : o.format;
     await oneJsonDocument(format === "json", o.stack, async (print) => {
@@ -344,14 +337,14 @@ withLocking(withCommon(program.command("apply").description("apply the changes (
   .option("--destroy", "remove every resource the state records (needs --allow-destroy for what it destroys; pools still holding data stay)")
   .option("--target <address>", "limit to this resource and what it needs (with -destroy: what depends on it); repeat for more", collect, [] as string[])
   .option("--refresh-only", "only accept what was read: record drift, change nothing on the hosts")
-  .option("--parallelism <n>", `hosts read and worked on at once (default ${DEFAULT_PARALLELISM})`, String(DEFAULT_PARALLELISM))
+  .addOption(parallelismOption("hosts read and worked on at once"))
   .option("--replication-parallelism <n>", "replication transfers at once per source host", "2")
   .option("--replace <address>", "replace this resource although nothing changed (a WireGuard interface: a new key); repeat for more", collect, [] as string[])
-  .action(async (planfile: string | undefined, o: Common & Locking & { autoApprove?: boolean; input: boolean; allowDestroy?: boolean; destroy?: boolean; target?: string[]; refreshOnly?: boolean; parallelism: string; replicationParallelism: string; replace?: string[] }) => {
+  .action(async (planfile: string | undefined, o: Common & Locking & { autoApprove?: boolean; input: boolean; allowDestroy?: boolean; destroy?: boolean; target?: string[]; refreshOnly?: boolean; parallelism?: number; replicationParallelism: string; replace?: string[] }) => {
     if (planfile && (o.destroy || o.target?.length || o.refreshOnly)) throw new Error("-destroy, -target and -refresh-only belong to the plan: make a new plan with them and -out, then apply it");
     if (o.destroy && (o.refreshOnly || o.replace?.length)) throw new Error("-destroy cannot be combined with -refresh-only or -replace");
     if (!o.input && !o.autoApprove && !planfile) throw new Error("refusing to apply: -input=false and no -auto-approve (nothing may ask for approval)");
-    const parallelism = positiveInt(o.parallelism);
+    const parallelism = o.parallelism ?? DEFAULT_PARALLELISM;
     const p = await project(planfile ? { ...o, synth: false } : o);
     await withStateLock(p, o, "apply", async () => {
       let plan: Plan;
@@ -415,14 +408,15 @@ withLocking(withCommon(program.command("apply").description("apply the changes (
 withLocking(withCommon(program.command("replicate").description("run only the replication transfers (what a timer or a CI schedule calls), with apply's safety rules")))
   .argument("[address...]", "replications to run (default: every replication of the stack)")
   .option("--replication-parallelism <n>", "replication transfers at once per source host", "2")
-  .action(async (addresses: string[], o: Common & Locking & { replicationParallelism: string }) => {
+  .addOption(parallelismOption())
+  .action(async (addresses: string[], o: Common & Locking & { replicationParallelism: string; parallelism?: number }) => {
     const p = await project(o);
     await withStateLock(p, o, "replicate", async () => {
       const all = [...p.graph.resources.values()].filter((r) => r.type === "backplane_replication").map((r) => r.address);
       const unknown = addresses.filter((a) => !all.includes(a));
       if (unknown.length) throw new Error(`not a replication of this stack: ${unknown.join(", ")} (replications: ${all.join(", ") || "none"})`);
       const wanted = new Set(addresses.length ? addresses : all);
-      const { plan, state, transports } = await planFor(p, {});
+      const { plan, state, transports } = await planFor(p, { parallelism: o.parallelism });
       try {
         // a replication whose only change is its timer is set up: its transfers run (apply repairs the timer)
         const notSetUp = plan.changes.filter((c) => wanted.has(c.address) && c.action !== "noop" && !(c.action === "update" && c.steps.every((s) => s.schedule)));
@@ -447,11 +441,12 @@ withLocking(withCommon(program.command("replicate").description("run only the re
 withLocking(withCommon(program.command("drift").description("CI check: exit 0 when hosts match the code, 2 when they drifted or changes are pending, 1 on error")))
   .addOption(new Option("--format <format>", "report format").choices(["text", "json", "markdown"]).default("markdown"))
   .option("--probes", "also evaluate the stack's probes (from the same read of each host); a failing probe counts as drift (exit 2)")
-  .action(async (o: Common & Locking & { format: string; probes?: boolean }) => {
+  .addOption(parallelismOption())
+  .action(async (o: Common & Locking & { format: string; probes?: boolean; parallelism?: number }) => {
     await oneJsonDocument(o.format === "json", o.stack, async (print) => {
       const p = await project(o);
       process.exitCode = await withStateLock(p, o, "drift", async () => {
-        const { plan, transports, state, refreshed, planNow } = await planFor(p, { health: o.probes === true });
+        const { plan, transports, state, refreshed, planNow } = await planFor(p, { health: o.probes === true, parallelism: o.parallelism });
         let probes: ProbeReport | null = null;
         try {
           if (o.probes) probes = await runProbes(p.graph, transports, state, p.stack, { refreshed, plan, planNow });
@@ -517,11 +512,12 @@ withLocking(withCommon(program.command("import").description("adopt an existing 
 
 withCommon(program.command("facts").description("what each host is and can do: OpenZFS version, kernel, WireGuard implementation, pool features"))
   .option("--json", "machine-readable output")
-  .action(async (o: Common & { json?: boolean }) => {
+  .addOption(parallelismOption())
+  .action(async (o: Common & { json?: boolean; parallelism?: number }) => {
     const p = await project(o);
     const transports = transportsFor(p.graph.hosts.values());
     try {
-      const live = everyHostRead(await refreshAll(p.graph, transports));
+      const live = everyHostRead(await refreshAll(p.graph, transports, o.parallelism));
       // the backplane_host data source's attributes, plus what only a person needs
       const facts = Object.fromEntries([...live].map(([h, l]) => [h, {
         ...hostFacts(l), zfs_note: l.zfs.userland ? null : l.zfs.raw, legacy: l.legacy,

@@ -10,6 +10,7 @@ import { createServer, type Server } from "node:http";
 import { rename, writeFile } from "node:fs/promises";
 import { dirname, basename, join } from "node:path";
 import { runProbes } from "../engine/probe-run.js";
+import { parallelismOption } from "./parallelism.js";
 import { renderProbeJson, renderProbeTable, renderPrometheus } from "../engine/probe-render.js";
 import { probeExitCode, type ProbeReport } from "../model/probe.js";
 import { parseDuration } from "../model/duration.js";
@@ -20,7 +21,7 @@ const out = (s: string) => process.stdout.write(s.endsWith("\n") ? s : `${s}\n`)
 const err = (s: string) => process.stderr.write(s.endsWith("\n") ? s : `${s}\n`);
 
 interface Common { dir: string; stack?: string; synth: boolean }
-interface ProbeOptions extends Common { json?: boolean; format: string; listen?: string; cache: string; textfile?: string }
+interface ProbeOptions extends Common { json?: boolean; format: string; listen?: string; cache: string; textfile?: string; parallelism?: number }
 
 /** host:port of --listen; an IPv6 address in brackets ([::1]:9100). */
 export function parseListen(text: string): { host: string; port: number } {
@@ -37,10 +38,10 @@ export function listenWarning(host: string): string | null {
 }
 
 /** The probes of one stack, evaluated with transports kept open between evaluations (one ssh master per host). */
-export function probeEvaluator(p: Workspace) {
+export function probeEvaluator(p: Workspace, parallelism?: number) {
   const transports = transportsFor(p.graph.hosts.values());
   return {
-    evaluate: async (): Promise<ProbeReport> => runProbes(p.graph, transports, await p.backend.read(), p.stack),
+    evaluate: async (): Promise<ProbeReport> => runProbes(p.graph, transports, await p.backend.read(), p.stack, undefined, parallelism),
     close: () => closeTransports(transports.values()),
   };
 }
@@ -117,13 +118,14 @@ export function registerProbeCommand(program: Command, kit: CliKit): void {
     .option("--textfile <path>", "also write the Prometheus text to this file atomically (node_exporter's textfile collector)")
     .option("--listen <host:port>", "serve /metrics (Prometheus text) instead of printing; probes are evaluated on a scrape")
     .option("--cache <duration>", "with --listen: how old the served evaluation may get before a scrape starts the next one", "15s")
+    .addOption(parallelismOption())
     .action(async (o: ProbeOptions) => {
       const format = o.json ? "json" : o.format;
       const cacheMs = parseDuration(o.cache, "--cache");
       const where = o.listen ? parseListen(o.listen) : null;
       if (where && (o.textfile || o.json || o.format !== "table")) throw new Error("--listen serves Prometheus text at /metrics: it takes neither --textfile, --json nor --format");
       const p = await kit.project(o);
-      const ev = probeEvaluator(p);
+      const ev = probeEvaluator(p, o.parallelism);
       if (where) {
         const warning = listenWarning(where.host);
         if (warning) err(warning);

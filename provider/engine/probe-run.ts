@@ -10,7 +10,7 @@ import type { Transport } from "../transport/transport.js";
 import type { State } from "../model/state.js";
 import type { Plan } from "../model/plan.js";
 import type { ProbeReport, ProbeResult } from "../model/probe.js";
-import { refreshAll, type Refreshed } from "./project.js";
+import { DEFAULT_PARALLELISM, refreshAll, type Refreshed } from "./project.js";
 import { makePlan } from "./plan.js";
 import { batchScript, splitSections } from "./batch.js";
 import { evaluateProbe, replicationViews, scheduleFailures } from "../resources/probe.js";
@@ -48,14 +48,14 @@ export async function sampleIo(t: Transport, seconds: number): Promise<IoSample>
  * (`backplane drift --probes`: one read, one plan); otherwise both are made here, the hosts
  * read while the I/O samples run.
  */
-export async function runProbes(graph: DesiredGraph, transports: ReadonlyMap<string, Transport>, state: State | null, stack: string, planned?: { refreshed: Refreshed; plan: Plan; planNow: number }): Promise<ProbeReport> {
+export async function runProbes(graph: DesiredGraph, transports: ReadonlyMap<string, Transport>, state: State | null, stack: string, planned?: { refreshed: Refreshed; plan: Plan; planNow: number }, parallelism = DEFAULT_PARALLELISM): Promise<ProbeReport> {
   const t0 = Date.now();
   const at = new Date(t0).toISOString();
   const probes = [...graph.resources.values()].filter((r) => r.type === "backplane_probe");
   const ioSeconds = new Map<string, number>();
   for (const p of probes) if (p.config.check === "io_latency") ioSeconds.set(p.host, Math.max(ioSeconds.get(p.host) ?? 0, probeThresholds(p.config).sampleSeconds));
   const [read, ...io] = await Promise.all([
-    planned?.refreshed ?? refreshAll(graph, transports, 8, { health: true, state }),
+    planned?.refreshed ?? refreshAll(graph, transports, parallelism, { health: true, state }),
     ...[...ioSeconds].map(async ([host, seconds]) => [host, await sampleIo(transports.get(host)!, seconds).catch((e: Error): IoSample => ({ failed: e.message }))] as const),
   ]);
   const ioByHost = new Map(io);

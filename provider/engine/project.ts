@@ -94,7 +94,14 @@ export interface Refreshed {
  * reachable, host key refused, output not understood) does not stop the others: its error is
  * kept, so a plan can show what was read and say what was not.
  */
-export async function refreshAll(graph: DesiredGraph, transports: ReadonlyMap<string, Transport>, parallelism = 8, extra: { health?: boolean; state?: State | null } = {}): Promise<Refreshed> {
+/**
+ * Hosts read (and, by apply, worked on) at once unless -parallelism says otherwise. A read is
+ * one ssh round trip that mostly waits on the network: 32 keeps a fleet's plan at a few rounds
+ * of connection latency while bounding the ssh processes started at once.
+ */
+export const DEFAULT_PARALLELISM = 32;
+
+export async function refreshAll(graph: DesiredGraph, transports: ReadonlyMap<string, Transport>, parallelism = DEFAULT_PARALLELISM, extra: { health?: boolean; state?: State | null } = {}): Promise<Refreshed> {
   const userProps = userPropertiesOf([...graph.resources.values()].map((r) => r.config));
   const options = { replication: [...graph.resources.values()].some((r) => r.type === "backplane_replication"), health: extra.health === true, timers: hasTimers(graph, extra.state ?? null) };
   const hosts = [...transports.keys()];

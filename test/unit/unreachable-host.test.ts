@@ -6,7 +6,7 @@
 import { describe, it, expect } from "vitest";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { refreshAll } from "../../provider/engine/project.js";
+import { DEFAULT_PARALLELISM, refreshAll } from "../../provider/engine/project.js";
 import { makePlan } from "../../provider/engine/plan.js";
 import { renderHuman, renderJson, renderMarkdown } from "../../provider/engine/render.js";
 import { PlanRefusedError, type Plan } from "../../provider/model/plan.js";
@@ -122,5 +122,37 @@ describe("a plan with a host that could not be read", () => {
     const md = renderMarkdown(partialPlan());
     expect(md).toContain("**Hosts not read**");
     expect(md).toContain("- :x: `dr`: dr: cannot connect over ssh");
+  });
+});
+
+describe("hosts read at once (-parallelism)", () => {
+  /** counts the reads in flight; each takes a little while, as a round trip does */
+  class Slow extends FixtureTransport {
+    static inFlight = 0;
+    static most = 0;
+    override async script(text: string): Promise<RunResult> {
+      Slow.most = Math.max(Slow.most, ++Slow.inFlight);
+      await new Promise((r) => setTimeout(r, 20));
+      Slow.inFlight--;
+      return super.script(text);
+    }
+  }
+  const fleet = (n: number) => new Map(Array.from({ length: n }, (_, i) => [`h${i}`, new Slow(`h${i}`, "zfs-2.3-prod-empty")] as const));
+  const mostAtOnce = async (n: number, parallelism?: number) => {
+    Slow.most = 0;
+    const r = await refreshAll(seedGraph(), fleet(n), parallelism);
+    expect(r.live.size).toBe(n);
+    return Slow.most;
+  };
+
+  it("reads up to 32 hosts at once by default, sized for a fleet (one round trip each, mostly waiting)", async () => {
+    expect(DEFAULT_PARALLELISM).toBe(32);
+    expect(await mostAtOnce(40)).toBe(32);
+    expect(await mostAtOnce(12)).toBe(12);
+  });
+
+  it("reads as many at once as -parallelism says", async () => {
+    expect(await mostAtOnce(40, 5)).toBe(5);
+    expect(await mostAtOnce(3, 1)).toBe(1);
   });
 });
