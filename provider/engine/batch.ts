@@ -27,31 +27,31 @@ export interface SectionResult {
   elapsedMs: number;
 }
 
-export function batchScript(items: readonly BatchItem[], nonce: string): string {
+/**
+ * `timed`: each section's end line carries how long its command ran (apply logs it). A refresh
+ * does not need it and saves the two `date` processes per section; its end lines say 0 ms.
+ * Either way `sed` runs only for a command that wrote to stderr (`[ -s ]` is a builtin).
+ */
+export function batchScript(items: readonly BatchItem[], nonce: string, opts: { timed?: boolean } = {}): string {
   if (!/^[a-z0-9]+$/.test(nonce)) throw new Error("nonce must be lowercase alphanumeric");
   const m = `@@bp-${nonce}`;
+  const timed = opts.timed !== false;
   const out = ["t=$(mktemp -d) || exit 97", "trap 'rm -rf \"$t\"' EXIT", "export LC_ALL=C"];
+  const section = (key: string, command: Argv, err: string) => [
+    `printf '%s\\n' '${m}:begin ${key}'`,
+    ...(timed ? [`s=$(date +%s%N)`] : []),
+    `${toShell(command)} 2>"$t/${err}" </dev/null; rc=$?`,
+    timed
+      ? `printf '\\n%s %s %s\\n' '${m}:end ${key}' "$rc" "$(( ($(date +%s%N) - s) / 1000000 ))"`
+      : `printf '\\n%s %s 0\\n' '${m}:end ${key}' "$rc"`,
+    `[ ! -s "$t/${err}" ] || sed 's/^/${m}:stderr /' "$t/${err}"`,
+  ];
   for (const [i, item] of items.entries()) {
     if (!/^[A-Za-z0-9_.:-]+$/.test(item.key)) throw new Error(`bad batch key ${item.key}`);
-    out.push(
-      `printf '%s\\n' '${m}:begin ${item.key}'`,
-      `s=$(date +%s%N)`,
-      `${toShell(item.command)} 2>"$t/e${i}" </dev/null; rc=$?`,
-      `printf '\\n%s %s %s\\n' '${m}:end ${item.key}' "$rc" "$(( ($(date +%s%N) - s) / 1000000 ))"`,
-      `sed 's/^/${m}:stderr /' "$t/e${i}"`,
-    );
+    out.push(...section(item.key, item.command, `e${i}`));
     for (const [j, f] of (item.fallbacks ?? []).entries()) {
       if (!/^[a-z0-9-]+$/.test(f.name)) throw new Error(`bad fallback name ${f.name}`);
-      const key = `${item.key}.${f.name}`;
-      out.push(
-        `if [ "$rc" -ne 0 ]; then`,
-        `printf '%s\\n' '${m}:begin ${key}'`,
-        `s=$(date +%s%N)`,
-        `${toShell(f.command)} 2>"$t/f${i}_${j}" </dev/null; rc=$?`,
-        `printf '\\n%s %s %s\\n' '${m}:end ${key}' "$rc" "$(( ($(date +%s%N) - s) / 1000000 ))"`,
-        `sed 's/^/${m}:stderr /' "$t/f${i}_${j}"`,
-        `fi`,
-      );
+      out.push(`if [ "$rc" -ne 0 ]; then`, ...section(`${item.key}.${f.name}`, f.command, `f${i}_${j}`), `fi`);
     }
     if (item.stopOnError) out.push(`[ "$rc" -eq 0 ] || exit 0`);
   }

@@ -214,7 +214,7 @@ function mergeLocalProperties(local: PropertyTable, datasets: PropertyTable, sna
 export async function refreshHost(t: Transport, userProperties: readonly string[], options: RefreshOptions = {}): Promise<HostLive> {
   const nonce = randomBytes(8).toString("hex");
   const items = refreshItems(userProperties, options);
-  const r = await t.script(batchScript(items, nonce), { commands: batchCommands(items) });
+  const r = await t.script(batchScript(items, nonce, { timed: false }), { commands: batchCommands(items) });
   if (r.exitCode !== 0) throw new RefreshError(t.host, "batch", `exit ${r.exitCode}: ${hostSaid(r.stderr)}`);
   return parseRefresh(t.host, splitSections(r.stdout, nonce), userProperties, options);
 }

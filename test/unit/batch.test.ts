@@ -1,6 +1,7 @@
 /** Batched round trips: the script's sections come back apart, and no output can forge a marker. */
 import { describe, it, expect } from "vitest";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { execFileSync } from "node:child_process";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -34,6 +35,33 @@ describe("batch scripts", () => {
     const s = splitSections(execFileSync("sh", ["-s"], { input: script }).toString(), "n0nce");
     expect(s.get("a")?.exitCode).toBe(1);
     expect(s.has("b")).toBe(false);
+  });
+
+  it("untimed (a refresh): the same sections, stderr and fallbacks, without starting date; timed (apply): how long each ran", () => {
+    const items = [
+      { key: "a", command: argv("sh", "-c", "sleep 0.2; echo out; echo err >&2") },
+      { key: "b", command: argv("false"), fallbacks: [{ name: "old", command: argv("echo", "fallback") }] },
+    ];
+    const untimed = batchScript(items, "n0nce", { timed: false });
+    expect(untimed).not.toContain("date");
+    const u = splitSections(execFileSync("sh", ["-s"], { input: untimed }).toString(), "n0nce");
+    expect(u.get("a")).toEqual({ stdout: "out\n", stderr: "err\n", exitCode: 0, elapsedMs: 0 });
+    expect(u.get("b")).toMatchObject({ exitCode: 1, stderr: "" });
+    expect(u.get("b.old")).toMatchObject({ stdout: "fallback\n", exitCode: 0 });
+    const t = splitSections(execFileSync("sh", ["-s"], { input: batchScript(items, "n0nce") }).toString(), "n0nce");
+    expect(t.get("a")).toMatchObject({ stdout: "out\n", stderr: "err\n", exitCode: 0 });
+    expect(t.get("a")!.elapsedMs).toBeGreaterThanOrEqual(150);
+  });
+
+  it("start sed for a section's stderr only when the command wrote some (a refresh has dozens of quiet sections)", () => {
+    const script = batchScript([{ key: "quiet", command: argv("true") }, { key: "loud", command: argv("sh", "-c", "echo x >&2") }], "n0nce", { timed: false });
+    // a PATH whose sed records that it ran, then does what sed does
+    const bin = mkdtempSync(join(tmpdir(), "bp-sed-"));
+    const real = execFileSync("sh", ["-c", "command -v sed"]).toString().trim();
+    writeFileSync(join(bin, "sed"), `#!/bin/sh\necho ran >> "${bin}/count"\nexec ${real} "$@"\n`, { mode: 0o755 });
+    const out = execFileSync("sh", ["-s"], { input: script, env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } }).toString();
+    expect(splitSections(out, "n0nce").get("loud")!.stderr).toBe("x\n");
+    expect(readFileSync(join(bin, "count"), "utf8")).toBe("ran\n");
   });
 
   it("ignore marker lines forged by command output (wrong nonce)", () => {
