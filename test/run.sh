@@ -10,9 +10,10 @@
 set -u
 cd "$(dirname "$0")/.."
 unit_log=$(mktemp)
-npx vitest run --project unit 2>&1 | tee "$unit_log"; unit=${PIPESTATUS[0]}
 ns_log=$(mktemp)
 vm_log=$(mktemp)
+trap 'rm -f "$unit_log" "$ns_log" "$vm_log"' EXIT
+npx vitest run --project unit 2>&1 | tee "$unit_log"; unit=${PIPESTATUS[0]}
 shown=0
 show_ns() { # the ns run's report when it ran beside, once, however this script ends (a CI timeout included)
   [ "$shown" = 1 ] && return
@@ -26,23 +27,22 @@ if [ -n "$image" ] && [ -f "$image/manifest.txt" ] && [ -f "$image/root.img" ]; 
   npx vitest run --project e2e-ns 2>&1 | tee "$ns_log"; ns=${PIPESTATUS[0]}
   npx vitest run --project e2e 2>&1 | tee "$vm_log"; vm=${PIPESTATUS[0]}
 else
-  trap show_ns EXIT
+  trap 'show_ns; rm -f "$unit_log" "$ns_log" "$vm_log"' EXIT
   nice -n 10 npx vitest run --project e2e-ns >"$ns_log" 2>&1 &
   ns_pid=$!
   npx vitest run --project e2e 2>&1 | tee "$vm_log"; vm=${PIPESTATUS[0]}
   wait "$ns_pid"; ns=$?
   show_ns
 fi
-recap() { # name log: vitest's own "Failed Tests" section (names, errors, source lines), colours off
+recap() { # name log: vitest's own "Failed Tests"/"Unhandled Errors" sections (names, errors, source lines), colours off
   sed 's/\x1b\[[0-9;]*m//g' "$2" | awk -v name="$1" '
-    /⎯+ Failed (Tests|Suites) [0-9]+ ⎯+/ { on = 1 }
+    /⎯+ (Failed (Tests|Suites) [0-9]+|Unhandled Errors?) ⎯+/ { on = 1 }
     /^ *Test Files / { on = 0 }
     on { if (!printed) { print ""; print "── failures in " name " ──"; printed = 1 }; print }'
 }
 recap unit "$unit_log"
 recap e2e-ns "$ns_log"
 recap e2e "$vm_log"
-rm -f "$unit_log" "$ns_log" "$vm_log"
 echo "test: unit exit $unit, e2e-ns exit $ns, e2e exit $vm"
 worst=$unit
 [ "$ns" -gt "$worst" ] && worst=$ns

@@ -465,7 +465,7 @@ withLocking(withCommon(program.command("drift").description("CI check: exit 0 wh
     });
   });
 
-withLocking(withCommon(program.command("import").description("adopt an existing pool, dataset, snapshot or clone into state")))
+withLocking(withCommon(program.command("import").description("adopt an existing pool, dataset, snapshot, clone or WireGuard interface into state")))
   .argument("<address>", "resource address in the stack, e.g. backplane_dataset.prod_media_resource_1234")
   .argument("<id>", "the object's name on the host, e.g. tank/media")
   .option("--force-takeover", "take the object over from the stack whose marker it carries")

@@ -1,8 +1,7 @@
 /**
  * `-parallelism=N`: how many hosts are read at once by every command that reads hosts (plan,
  * apply, destroy, drift, replicate, probe, facts, version --hosts), and how many are worked on
- * at once by apply. A read is one ssh round trip per host that mostly waits on the network, so
- * the default is sized for a fleet rather than for this machine's cores (docs/cli.md).
+ * at once by apply. The default and why it is not higher: engine/project.ts, docs/cli.md.
  */
 import { InvalidArgumentError, Option } from "commander";
 import { DEFAULT_PARALLELISM } from "../engine/project.js";

@@ -24,6 +24,8 @@ export class StateWriter {
   private writing: Promise<void> = Promise.resolve();
   /** a write queued but not started: saves asked for now are in it */
   private queued: Promise<void> | null = null;
+  /** the first write that failed: no write follows it (a later one would store the records it was to store) */
+  private failed: Error | null = null;
 
   constructor(private readonly backend: StateBackend, initial: State | null, lineage: string) {
     this.state = initial ? structuredClone(initial) : newState(lineage);
@@ -36,8 +38,14 @@ export class StateWriter {
     const p = this.writing.then(async () => {
       // from here on a save needs a write of its own: this one may have serialized the state already
       this.queued = null;
+      if (this.failed) throw this.failed;
       this.state.serial = (this.stored ?? 0) + 1;
-      await this.backend.write(this.state, this.stored);
+      try {
+        await this.backend.write(this.state, this.stored);
+      } catch (e) {
+        this.failed = e as Error;
+        throw e;
+      }
       this.stored = this.state.serial;
     });
     this.queued = p;

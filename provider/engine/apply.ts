@@ -145,21 +145,26 @@ export async function apply(o: ApplyOptions): Promise<{ state: State; roundTrips
   // The host work of `cs` is done (one batch, or one change of its own round trips): recorded in
   // one write. A failing state write is reported as what it is, and once one failed nothing
   // more is written (each write compares-and-swaps on the last).
+  // The changes stay pending until their write has settled: what depends on them starts only
+  // once they are recorded (or the failed write has stopped the apply).
   const complete = async (cs: readonly Change[]) => {
     if (cs.length === 0) return;
-    for (const c of cs) pending.delete(c.address);
-    if (stateError) {
-      stateError.unrecorded.push(...cs);
-      return;
-    }
     try {
-      o.fault?.("before-state-write");
-      await writer.record(cs);
-      for (const c of cs) done.add(c.address);
-    } catch (e) {
-      // units whose changes joined the same failed write all land here: the first names the cause
-      if (stateError) (stateError as StateWriteError).unrecorded.push(...cs);
-      else stateError = new StateWriteError(cs, e as Error);
+      if (stateError) {
+        stateError.unrecorded.push(...cs);
+        return;
+      }
+      try {
+        o.fault?.("before-state-write");
+        await writer.record(cs);
+        for (const c of cs) done.add(c.address);
+      } catch (e) {
+        // units whose changes joined the same failed write all land here: the first names the cause
+        if (stateError) (stateError as StateWriteError).unrecorded.push(...cs);
+        else stateError = new StateWriteError(cs, e as Error);
+      }
+    } finally {
+      for (const c of cs) pending.delete(c.address);
     }
   };
 

@@ -1,5 +1,5 @@
 /**
- * `backplane import ADDR ID`: adopting an object that exists on a host. Pure: decides what
+ * `backplane import ADDR ID`: adopting an object that exists on a host (a ZFS object or a WireGuard interface). Pure: decides what
  * to record and which marker command makes the object this stack's; the CLI runs it.
  *
  * An object another stack owns (its local backplane:managed marker names another lineage) is
@@ -11,6 +11,9 @@ import type { HostLive } from "../model/live.js";
 import { MANAGED_PROPERTY } from "../zfs/properties.js";
 import { ENGINE_KINDS, ZFS_KINDS } from "../resources/index.js";
 import { markerOf } from "../resources/zfs-common.js";
+import { wireguardImportMarker } from "../resources/wireguard.js";
+
+const WG_INTERFACE = "backplane_wireguard_interface";
 
 export class ImportRefusedError extends Error {
   constructor(message: string, readonly owner: string | null = null) {
@@ -30,6 +33,7 @@ export interface ImportPlan {
 /** The lineage in the object's own (local) ownership marker, or null. */
 export function ownerOf(type: string, id: string, live: HostLive): string | null {
   if (type === "backplane_snapshot") return live.snapshots.get(id)?.marker ?? null;
+  if (type === WG_INTERFACE) return live.wg.markers.get(id) ?? null;
   return markerOf(live.datasets.get(id));
 }
 
@@ -52,8 +56,8 @@ function onlyDeclared(type: string, attributes: Record<string, unknown>, config:
 
 export function planImport(o: { type: string; id: string; host: string; lineage: string; live: HostLive; forceTakeover: boolean; config?: Record<string, unknown> }): ImportPlan {
   const kind = ENGINE_KINDS.get(o.type);
-  if (!kind || !ZFS_KINDS.has(o.type)) throw new ImportRefusedError(`${o.type} cannot be imported (import adopts pools, datasets, snapshots and clones)`);
-  const found = kind.importAttributes(o.id, o.live);
+  if (!kind || !(ZFS_KINDS.has(o.type) || o.type === WG_INTERFACE)) throw new ImportRefusedError(`${o.type} cannot be imported (import adopts pools, datasets, snapshots, clones and WireGuard interfaces)`);
+  const found = kind.importAttributes(o.id, o.live, o.config);
   if (!found) throw new ImportRefusedError(`${o.id} does not exist on ${o.host}`);
   const attributes = onlyDeclared(o.type, found, o.config ?? {});
   const owner = ownerOf(o.type, o.id, o.live);
@@ -61,5 +65,6 @@ export function planImport(o: { type: string; id: string; host: string; lineage:
   if (owner && !o.forceTakeover) {
     throw new ImportRefusedError(`${o.id} on ${o.host} belongs to another stack (backplane:managed=${owner}); importing it would take it over and that stack would no longer manage it. If that is what you want, run import again with --force-takeover`, owner);
   }
-  return { attributes, marker: argv("zfs", "set", `${MANAGED_PROPERTY}=${o.lineage}`, o.id), takesOverFrom: owner };
+  const marker = o.type === WG_INTERFACE ? wireguardImportMarker(o.id, o.lineage) : argv("zfs", "set", `${MANAGED_PROPERTY}=${o.lineage}`, o.id);
+  return { attributes, marker, takesOverFrom: owner };
 }

@@ -95,11 +95,13 @@ export interface Refreshed {
  * kept, so a plan can show what was read and say what was not.
  */
 /**
- * Hosts read (and, by apply, worked on) at once unless -parallelism says otherwise. A read is
- * one ssh round trip that mostly waits on the network: 32 keeps a fleet's plan at a few rounds
- * of connection latency while bounding the ssh processes started at once.
+ * Hosts read (and, by apply, worked on) at once unless -parallelism says otherwise: 10, as
+ * Terraform's default. Not higher by default because the connections are ssh handshakes, and
+ * a fleet reached through one bastion (ProxyJump) meets sshd's MaxStartups there: from 10
+ * handshakes at once (OpenSSH's default 10:30:100) it drops new ones at random, which would
+ * show as hosts that could not be read. Fleets reached directly raise it (docs/cli.md).
  */
-export const DEFAULT_PARALLELISM = 32;
+export const DEFAULT_PARALLELISM = 10;
 
 export async function refreshAll(graph: DesiredGraph, transports: ReadonlyMap<string, Transport>, parallelism = DEFAULT_PARALLELISM, extra: { health?: boolean; state?: State | null } = {}): Promise<Refreshed> {
   const userProps = userPropertiesOf([...graph.resources.values()].map((r) => r.config));

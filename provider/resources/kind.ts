@@ -41,8 +41,8 @@ export interface ResourceKind {
   plan(r: DesiredResource, state: ResourceState | undefined, ctx: PlanContext): Planned;
   planDelete(address: string, state: ResourceState, ctx: PlanContext): Planned;
   drift(address: string, state: ResourceState, live: HostLive): Drift[];
-  /** attributes to record when adopting an existing object (`backplane import`) */
-  importAttributes(id: string, live: HostLive): Record<string, unknown> | null;
+  /** what state records of an existing object `import` adopts (null: it does not exist); `config` is the code's for it */
+  importAttributes(id: string, live: HostLive, config?: Record<string, unknown>): Record<string, unknown> | null;
 }
 
 export function baseChange(r: { address: string; type: string; host: string; path: string; dependsOn?: string[] }, id: string): Omit<Change, "action" | "reason" | "attrs" | "destructive" | "steps" | "after"> {

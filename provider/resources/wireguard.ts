@@ -62,13 +62,15 @@ function notOursBecause(name: string, marker: string | undefined): string {
 }
 
 /**
- * A peer is configured on an interface it names; when that interface's marker names another
- * stack, the peer is that stack's to manage (a peer on an interface nobody marks — made by
- * hand — stays allowed: the peer itself is this stack's).
+ * Peers are configured and removed only on an interface this stack manages: one that does not
+ * exist yet (this plan creates it, or the apply fails on it), or one whose marker names this
+ * stack. On any other — another stack's, or one made by hand — they are not ours to change.
+ * Returns why not, or null.
  */
-function foreignInterface(iface: string, ctx: PlanContext): string | undefined {
+function peersNotOurs(iface: string, ctx: PlanContext): string | null {
+  if (!ctx.live.wg.interfaces.has(iface)) return null;
   const marker = ctx.live.wg.markers.get(iface);
-  return marker !== undefined && marker !== ctx.lineage && ctx.live.wg.interfaces.has(iface) ? marker : undefined;
+  return marker === ctx.lineage ? null : `interface ${iface} on ${ctx.live.host} is not managed by this stack (${notOursBecause(iface, marker)})`;
 }
 
 const script = (text: string, ...args: string[]): Argv => argv("sh", "-c", text, "backplane-wg", ...args);
@@ -136,7 +138,7 @@ export const wireguardInterfaceKind: ResourceKind = {
     const marker = wg.markers.get(want.name);
     if (marker !== ctx.lineage) {
       errors.push(state
-        ? `WireGuard interface ${want.name} on ${ctx.live.host} is recorded in state but ${notOursBecause(want.name, marker)}: backplane does not change it (if it was made again by hand, remove the record with: backplane state rm ${r.address})`
+        ? `WireGuard interface ${want.name} on ${ctx.live.host} is recorded in state but ${notOursBecause(want.name, marker)}: backplane does not change it. If it was made again by hand, remove the record (backplane state rm ${r.address}); if it is this stack's and only its marker was lost, adopt it again: backplane state rm ${r.address}, then backplane import ${r.address} ${want.name}`
         : marker
           ? `WireGuard interface ${want.name} on ${ctx.live.host} belongs to another stack (its marker /etc/wireguard/${want.name}.backplane says ${marker || "(empty)"})`
           : `WireGuard interface ${want.name} already exists on ${ctx.live.host} and is not managed by this stack`);
@@ -212,10 +214,30 @@ export const wireguardInterfaceKind: ResourceKind = {
     return out;
   },
 
-  importAttributes() {
-    return null;
+  /**
+   * An existing interface as state records one this stack made (the code's rotate value: an
+   * import is not a rotation); import writes the marker (importMarker).
+   */
+  importAttributes(id, live, config) {
+    const i = live.wg.interfaces.get(id);
+    if (!i) return null;
+    const link = live.wg.links.get(id);
+    return {
+      name: id,
+      addresses: [...(live.wg.addresses.get(id) ?? [])].filter((a) => !a.startsWith("fe80:")).sort(),
+      listen_port: i.listenPort,
+      ...(link ? { mtu: link.mtu } : {}),
+      fwmark: i.fwmark,
+      ...(config?.rotate !== undefined ? { rotate: config.rotate } : {}),
+      public_key: i.publicKey,
+    };
   },
 };
+
+/** The command import runs to make an interface this stack's: its marker file, written whole. */
+export function wireguardImportMarker(name: string, lineage: string): Argv {
+  return script('set -e; umask 077; printf "%s\\n" "$2" > "/etc/wireguard/$1.backplane.new"; mv "/etc/wireguard/$1.backplane.new" "/etc/wireguard/$1.backplane"', name, lineage);
+}
 
 /**
  * Peers on a managed interface that no configuration asks for (added by hand) are drift,
@@ -278,6 +300,8 @@ export const wireguardPeerKind: ResourceKind = {
   plan(r, state, ctx): Planned {
     const c = r.config;
     const iface = c.interface as string;
+    const notOurs = peersNotOurs(iface, ctx);
+    if (notOurs) return { errors: [`${notOurs}: backplane does not configure peers on it`], change: noop(baseChange(r, peerId(iface, typeof c.public_key === "string" ? c.public_key : null)), "not managed") };
     if (isUnknown(c.public_key)) {
       return {
         errors: [],
@@ -299,8 +323,6 @@ export const wireguardPeerKind: ResourceKind = {
     const base = baseChange(r, peerId(iface, want.public_key));
     const problem = wireguardKeyProblem(want.public_key);
     if (problem) return { errors: [`public_key: ${problem}`], change: noop(base, "invalid") };
-    const foreign = foreignInterface(iface, ctx);
-    if (foreign !== undefined) return { errors: [`interface ${iface} on ${ctx.live.host} belongs to another stack (its marker /etc/wireguard/${iface}.backplane says ${foreign || "(empty)"}): backplane does not configure peers on it`], change: noop(base, "not managed") };
     const steps: Step[] = [];
     const attrs: AttrChange[] = [];
     const oldKey = state?.attributes.public_key as string | undefined;
@@ -339,8 +361,8 @@ export const wireguardPeerKind: ResourceKind = {
     const a = state.attributes as unknown as PeerDesired;
     const base = deleteBase(address, state);
     if (!ctx.live.wg.interfaces.get(a.interface)?.peers.has(a.public_key)) return { errors: [], change: alreadyGone(base) };
-    const foreign = foreignInterface(a.interface, ctx);
-    if (foreign !== undefined) return { errors: [`${state.id} on ${state.host} is no longer in the configuration, but interface ${a.interface} now belongs to another stack (its marker says ${foreign || "(empty)"}); backplane does not remove its peers (remove the record with: backplane state rm ${address})`], change: noop(base, "not owned") };
+    const notOurs = peersNotOurs(a.interface, ctx);
+    if (notOurs) return { errors: [`${state.id} on ${state.host} is no longer in the configuration, but ${notOurs}; backplane does not remove its peers (remove the record with: backplane state rm ${address})`], change: noop(base, "not owned") };
     return { errors: [], change: { ...base, action: "delete", reason: "no longer in the configuration", attrs: [], destructive: false, steps: [{ command: argv("wg", "set", a.interface, "peer", a.public_key, "remove"), label: "Removing" }, save(a.interface)], after: null } };
   },
 

@@ -6,7 +6,7 @@
  * arrived before the cut (the e2e network-fault suite cuts a real link).
  */
 import { describe, it, expect } from "vitest";
-import { mkdtemp, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -177,5 +177,61 @@ describe("a state write that failed is not retried for the changes after it", ()
     const e = err as ApplyError;
     expect(e.stateError!.unrecorded.map((c) => c.address)).toEqual(["backplane_dataset.one", "backplane_dataset.two", "backplane_dataset.three"]);
     expect(backend.writes).toBe(2);
+  });
+});
+
+describe("what depends on a change starts only once that change is recorded (adversarial review)", () => {
+  /** a slow backend (a network database): the state is taken when the write starts, stored 400 ms later */
+  class SlowWrites extends LocalStateBackend {
+    writes = 0;
+    constructor(path: string, private readonly failWrite: number | null = null) {
+      super(path);
+    }
+    override async write(state: State, expected: number | null): Promise<void> {
+      const n = ++this.writes;
+      const doc = structuredClone(state);
+      await new Promise((r) => setTimeout(r, 400));
+      if (n === this.failWrite) throw new Error(`EIO: write ${n} failed`);
+      return super.write(doc, expected);
+    }
+  }
+  const on = (host: string, name: string, command: Argv, dependsOn: string[] = []): Change => ({ ...change(name, command, dependsOn), host });
+  const go = (changes: Change[], backend: LocalStateBackend) => apply({
+    plan: plan(changes), state: null, backend, transports: new Map([...new Set(changes.map((c) => c.host))].map((h) => [h, new LocalTransport(h)])),
+    allowDestroy: false, preventDestroy: new Set(), parallelism: 8, log: () => {},
+  }).then(() => null, (e: Error) => e);
+
+  it("a dependent on another host reads a stored state that records what it depends on", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "bp-outcome-"));
+    const path = join(dir, "terraform.tfstate");
+    const seen = join(dir, "seen-by-c.json");
+    // b's write starts first; a's is queued behind it; c (after a) must wait for a's, not b's
+    const a = on("a", "a", argv("sleep", "0.25"));
+    const c = on("c", "c", argv("cp", path, seen), [a.address]);
+    expect(await go([a, on("b", "b", argv("true")), c], new SlowWrites(path))).toBeNull();
+    expect(Object.keys((JSON.parse(await readFile(seen, "utf8")) as State).resources)).toContain(a.address);
+  });
+
+  it("when that write fails, the dependent never runs", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "bp-outcome-"));
+    const ran = join(dir, "c-ran");
+    // writes: 1 the new stack's empty state, 2 b, 3 a (fails)
+    const a = on("a", "a", argv("sleep", "0.25"));
+    const err = await go([a, on("b", "b", argv("true")), on("c", "c", argv("touch", ran), [a.address])], new SlowWrites(join(dir, "t.tfstate"), 3));
+    expect((err as ApplyError).stateError!.unrecorded.map((c) => c.address)).toEqual([a.address]);
+    expect((err as ApplyError).notDone).toEqual(["backplane_dataset.c"]);
+    expect(existsSync(ran)).toBe(false);
+  });
+
+  it("after a failed write no write follows: what the error calls unrecorded is not in the stored state", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "bp-outcome-"));
+    // writes: 1 empty state, 2 x (fails), y's queued behind it
+    const backend = new SlowWrites(join(dir, "t.tfstate"), 2);
+    const err = (await go([on("x", "x", argv("true")), on("y", "y", argv("sleep", "0.1"))], backend)) as ApplyError;
+    const unrecorded = err.stateError!.unrecorded.map((c) => c.address).sort();
+    expect(unrecorded).toEqual(["backplane_dataset.x", "backplane_dataset.y"]);
+    expect(backend.writes).toBe(2);
+    const stored = await backend.read();
+    for (const u of unrecorded) expect(Object.keys(stored?.resources ?? {})).not.toContain(u);
   });
 });

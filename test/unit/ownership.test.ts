@@ -296,7 +296,7 @@ describe("import", () => {
   });
 
   it("refuses kinds it cannot adopt and objects that do not exist", () => {
-    expect(() => imp("backplane_wireguard_interface", "wg0")).toThrow(/cannot be imported/);
+    expect(() => imp("backplane_wireguard_peer", "wg0 peer x")).toThrow(/cannot be imported/);
     expect(() => imp("backplane_dataset", "tank/nope")).toThrow("tank/nope does not exist on prod");
   });
 });

@@ -145,14 +145,15 @@ describe("hosts read at once (-parallelism)", () => {
     return Slow.most;
   };
 
-  it("reads up to 32 hosts at once by default, sized for a fleet (one round trip each, mostly waiting)", async () => {
-    expect(DEFAULT_PARALLELISM).toBe(32);
-    expect(await mostAtOnce(40)).toBe(32);
-    expect(await mostAtOnce(12)).toBe(12);
+  it("reads up to 10 hosts at once by default (below a bastion's MaxStartups)", async () => {
+    expect(DEFAULT_PARALLELISM).toBe(10);
+    expect(await mostAtOnce(40)).toBe(10);
+    expect(await mostAtOnce(7)).toBe(7);
   });
 
   it("reads as many at once as -parallelism says", async () => {
     expect(await mostAtOnce(40, 5)).toBe(5);
+    expect(await mostAtOnce(40, 25)).toBe(25);
     expect(await mostAtOnce(3, 1)).toBe(1);
   });
 });

@@ -11,6 +11,7 @@ import { makePlan, replanDeferred } from "../../provider/engine/plan.js";
 import { renderHuman, renderJson } from "../../provider/engine/render.js";
 import { toDisplay } from "../../provider/model/argv.js";
 import { pskPairs } from "../../provider/resources/wireguard-psk.js";
+import { planImport } from "../../provider/engine/import.js";
 import type { HostLive } from "../../provider/model/live.js";
 import { wgDump } from "../../provider/wg/facts.js";
 import { ParseError } from "../../provider/model/fact.js";
@@ -311,7 +312,7 @@ describe("a recorded interface is ours only while its marker names this stack", 
   it("a recorded interface whose marker is gone or names another stack is refused, not changed", () => {
     for (const [marker, why] of [[null, "carries no ownership marker (/etc/wireguard/wg0.backplane)"], [OTHER, `its marker /etc/wireguard/wg0.backplane names another stack (${OTHER})`]] as const) {
       const p = planWith(relabel(marker));
-      expect(p.errors.map((e) => e.message)).toContainEqual(expect.stringContaining(`WireGuard interface wg0 on prod is recorded in state but ${why}: backplane does not change it (if it was made again by hand, remove the record with: backplane state rm ${ifaceAddress("prod")})`));
+      expect(p.errors.map((e) => e.message)).toContainEqual(expect.stringContaining(`WireGuard interface wg0 on prod is recorded in state but ${why}: backplane does not change it. If it was made again by hand, remove the record (backplane state rm ${ifaceAddress("prod")}); if it is this stack's and only its marker was lost, adopt it again: backplane state rm ${ifaceAddress("prod")}, then backplane import ${ifaceAddress("prod")} wg0`));
       expect(p.changes.find((c) => c.address === ifaceAddress("prod"))!.steps).toEqual([]);
     }
   });
@@ -329,21 +330,59 @@ describe("a recorded interface is ours only while its marker names this stack", 
     expect(p.changes.find((c) => c.address === ifaceAddress("dr"))!.action).toBe("delete");
   });
 
-  it("peers on an interface another stack marks are neither configured nor removed", () => {
-    const p = planWith(relabel(OTHER));
-    for (const a of prodPeers()) {
-      expect(p.errors.map((e) => e.message)).toContainEqual(expect.stringContaining(`belongs to another stack (its marker /etc/wireguard/wg0.backplane says ${OTHER}): backplane does not configure peers on it`));
-      expect(p.changes.find((c) => c.address === a)!.steps).toEqual([]);
-    }
-    const gone = planWith(relabel(OTHER), { ...doc(), resource: { ...doc().resource, backplane_wireguard_peer: {} } });
-    for (const a of prodPeers()) {
-      expect(gone.errors.map((e) => e.message)).toContainEqual(expect.stringContaining(`on prod is no longer in the configuration, but interface wg0 now belongs to another stack (its marker says ${OTHER}); backplane does not remove its peers (remove the record with: backplane state rm ${a})`));
-      expect(gone.changes.find((c) => c.address === a)!.steps).toEqual([]);
+  it("peers on an interface another stack marks, or nobody marks, are neither configured nor removed", () => {
+    for (const [marker, why] of [[OTHER, `its marker /etc/wireguard/wg0.backplane names another stack (${OTHER})`], [null, "carries no ownership marker (/etc/wireguard/wg0.backplane)"]] as const) {
+      const p = planWith(relabel(marker));
+      for (const a of prodPeers()) {
+        expect(p.errors.map((e) => e.message)).toContainEqual(expect.stringContaining(`interface wg0 on prod is not managed by this stack (${why}): backplane does not configure peers on it`));
+        expect(p.changes.find((c) => c.address === a)!.steps).toEqual([]);
+      }
+      const gone = planWith(relabel(marker), { ...doc(), resource: { ...doc().resource, backplane_wireguard_peer: {} } });
+      for (const a of prodPeers()) {
+        expect(gone.errors.map((e) => e.message)).toContainEqual(expect.stringContaining(`on prod is no longer in the configuration, but interface wg0 on prod is not managed by this stack (${why}); backplane does not remove its peers (remove the record with: backplane state rm ${a})`));
+        expect(gone.changes.find((c) => c.address === a)!.steps).toEqual([]);
+      }
     }
   });
 
-  it("peers recorded on an interface nobody marks (made by hand) are still removed when dropped from the code", () => {
-    const gone = planWith(relabel(null), { ...doc(), resource: { ...doc().resource, backplane_wireguard_peer: {} } });
-    for (const a of prodPeers()) expect(gone.changes.find((c) => c.address === a)!.action).toBe("delete");
+  it("with this stack's interfaces gone from state and code (state rm, then removed), peers on the unmarked one are not removed", () => {
+    // the reviewer's path: the recorded interface refused, its record removed, the WireGuard code dropped
+    const s = state();
+    delete s.resources[ifaceAddress("prod")];
+    const noWg = { ...doc(), resource: Object.fromEntries(Object.entries(doc().resource).filter(([t]) => !t.startsWith("backplane_wireguard"))) };
+    const p = makePlan({ stack: "mesh", graph: loadStack(noWg), state: s, live: relabel(null), newLineage: "x" });
+    expect(p.errors.length).toBeGreaterThan(0);
+    const prodSteps = p.changes.filter((c) => c.host === "prod" && c.type === "backplane_wireguard_peer").flatMap((c) => c.steps);
+    expect(prodSteps).toEqual([]);
+  });
+
+  it("a peer whose key another host generates in this apply is refused at plan on an interface not ours, not only at apply", () => {
+    const p = makePlan({ stack: "mesh", graph: graph(), state: state(), live: relabel(OTHER), newLineage: "x", replace: [ifaceAddress("dr")] });
+    expect(p.errors.map((e) => e.message)).toContainEqual(expect.stringContaining("interface wg0 on prod is not managed by this stack"));
+  });
+
+  it("a recorded interface whose marker was lost can be adopted again: import writes the marker and records what is there", () => {
+    const live = relabel(null).get("prod")!;
+    const i = planImport({ type: "backplane_wireguard_interface", id: "wg0", host: "prod", lineage: state().lineage, live, forceTakeover: false, config: doc().resource.backplane_wireguard_interface[ifaceAddress("prod").split(".")[1]!] });
+    const recorded = state().resources[ifaceAddress("prod")]!.attributes;
+    expect(i.attributes).toMatchObject({ name: "wg0", addresses: recorded.addresses, listen_port: recorded.listen_port, public_key: recorded.public_key });
+    expect(i.takesOverFrom).toBeNull();
+    const [sh, c, script, , name, lineage] = i.marker!.map((w) => w.text);
+    expect([sh, c, name, lineage]).toEqual(["sh", "-c", "wg0", state().lineage]);
+    expect(script).toContain('> "/etc/wireguard/$1.backplane.new"; mv "/etc/wireguard/$1.backplane.new" "/etc/wireguard/$1.backplane"');
+    // once marked and recorded as import records it, the plan is clean and changes nothing
+    const s = state();
+    s.resources[ifaceAddress("prod")] = { ...s.resources[ifaceAddress("prod")]!, attributes: i.attributes };
+    const p = makePlan({ stack: "mesh", graph: graph(), state: s, live: lives(), newLineage: "x" });
+    expect(p.errors).toEqual([]);
+    expect(p.changes.filter((c) => c.host === "prod" && c.type.startsWith("backplane_wireguard_")).every((c) => c.action === "noop")).toBe(true);
+  });
+
+  it("import refuses an interface another stack marks unless forced, and one that does not exist", () => {
+    const live = relabel(OTHER).get("prod")!;
+    const imp = (forceTakeover: boolean) => planImport({ type: "backplane_wireguard_interface", id: "wg0", host: "prod", lineage: state().lineage, live, forceTakeover });
+    expect(() => imp(false)).toThrow(`wg0 on prod belongs to another stack (backplane:managed=${OTHER})`);
+    expect(imp(true).takesOverFrom).toBe(OTHER);
+    expect(() => planImport({ type: "backplane_wireguard_interface", id: "wg9", host: "prod", lineage: "L", live, forceTakeover: false })).toThrow("wg9 does not exist on prod");
   });
 });
