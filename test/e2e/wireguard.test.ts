@@ -189,6 +189,30 @@ describe("a WireGuard mesh of three vm-tier hosts", () => {
     await expectConverged();
   });
 
+  it("refuses an interface that lost its marker, changing nothing, and adopts it again by state rm and import", async () => {
+    const key = (await sh("dr", "wg show wg0 public-key")).trim();
+    const peers = (await sh("dr", "wg show wg0 peers")).trim();
+    const lineage = (await sh("dr", "cat /etc/wireguard/wg0.backplane")).trim();
+    await sh("dr", "rm /etc/wireguard/wg0.backplane");
+    const state = JSON.parse(await readFile(join(dir, "terraform.tfstate"), "utf8")) as { resources: Record<string, { type: string; host: string }> };
+    const address = Object.entries(state.resources).find(([, r]) => r.type === "backplane_wireguard_interface" && r.host === "dr")![0];
+    const refused = await backplane(dir, ["apply", "--auto-approve", "--no-synth"], env);
+    expect(refused.exitCode).toBe(1);
+    expect(refused.stdout + refused.stderr).toContain("WireGuard interface wg0 on dr is recorded in state but carries no ownership marker (/etc/wireguard/wg0.backplane): backplane does not change it.");
+    expect(refused.stdout + refused.stderr).toContain(`then backplane import ${address} wg0`);
+    // nothing ran: the key and peers are as they were, and no marker was written
+    expect((await sh("dr", "wg show wg0 public-key")).trim()).toBe(key);
+    expect((await sh("dr", "wg show wg0 peers")).trim()).toBe(peers);
+    expect(await sh("dr", "test -e /etc/wireguard/wg0.backplane && echo marked || echo unmarked")).toBe("unmarked\n");
+    expect((await backplane(dir, ["state", "rm", address, "--no-synth"], env)).exitCode).toBe(0);
+    const imported = await backplane(dir, ["import", address, "wg0", "--no-synth"], env);
+    expect(imported.exitCode, imported.stdout + imported.stderr).toBe(0);
+    expect(await sh("dr", "cat /etc/wireguard/wg0.backplane")).toBe(`${lineage}\n`);
+    expect(await sh("dr", "stat -c %a /etc/wireguard/wg0.backplane")).toBe("600\n");
+    expect((await sh("dr", "wg show wg0 public-key")).trim()).toBe(key);
+    await expectConverged();
+  });
+
   it("keeps the interface, key and peers across a reboot of the host", async () => {
     const key = (await sh("h3", "wg show wg0 public-key")).trim();
     await sh("h3", "systemctl is-enabled wg-quick@wg0");
