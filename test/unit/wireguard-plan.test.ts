@@ -25,6 +25,16 @@ const state = (): State => fixture("psk-mesh.state.json");
 const HOSTS = ["prod", "dr", "h3"];
 const lives = (over: Record<string, string> = {}): Map<string, HostLive> =>
   new Map(HOSTS.map((h) => [h, liveFrom(over[h] ?? `zfs-2.3-${h}-wg-psk-mesh`, h)]));
+/** The captured mesh with prod's wg0 marker file saying `marker` (null: no marker file). */
+const relabel = (marker: string | null): Map<string, HostLive> => {
+  const l = lives();
+  const prod = l.get("prod")!;
+  const markers = new Map(prod.wg.markers);
+  if (marker === null) markers.delete("wg0");
+  else markers.set("wg0", marker);
+  l.set("prod", { ...prod, wg: { ...prod.wg, markers } });
+  return l;
+};
 const peerAddr = (host: string, other: string) => Object.keys(doc().resource.backplane_wireguard_peer).map((k) => `backplane_wireguard_peer.${k}`).find((a) => a.includes(`.${host}_mesh-wg0_peer-${other}_`))!;
 
 describe("reading WireGuard from a real refresh", () => {
@@ -219,15 +229,6 @@ describe("an interface made by an apply that could not record it", () => {
   });
 
   it("is refused when the marker names another stack, or when there is none", () => {
-    const relabel = (marker: string | null) => {
-      const l = lives();
-      const prod = l.get("prod")!;
-      const markers = new Map(prod.wg.markers);
-      if (marker === null) markers.delete("wg0");
-      else markers.set("wg0", marker);
-      l.set("prod", { ...prod, wg: { ...prod.wg, markers } });
-      return l;
-    };
     expect(errorsOf(relabel("00000000-0000-4000-8000-0000000000aa"))).toContainEqual(expect.stringContaining("WireGuard interface wg0 on prod belongs to another stack (its marker /etc/wireguard/wg0.backplane says 00000000-0000-4000-8000-0000000000aa)"));
     expect(errorsOf(relabel(null))).toContainEqual(expect.stringContaining("WireGuard interface wg0 already exists on prod and is not managed by this stack"));
   });
@@ -289,15 +290,6 @@ describe("a recorded interface is ours only while its marker names this stack", 
   // The captured mesh, recorded in state; prod's wg0 marker then says something else (made
   // again by hand after ours was deleted, or taken by another stack).
   const OTHER = "00000000-0000-4000-8000-0000000000aa";
-  const relabel = (marker: string | null): Map<string, HostLive> => {
-    const l = lives();
-    const prod = l.get("prod")!;
-    const markers = new Map(prod.wg.markers);
-    if (marker === null) markers.delete("wg0");
-    else markers.set("wg0", marker);
-    l.set("prod", { ...prod, wg: { ...prod.wg, markers } });
-    return l;
-  };
   const ifaceAddress = (host: string) => Object.entries(state().resources).find(([, r]) => r.type === "backplane_wireguard_interface" && r.host === host)![0];
   const prodPeers = () => Object.entries(state().resources).filter(([, r]) => r.type === "backplane_wireguard_peer" && r.host === "prod").map(([a]) => a);
   const planWith = (live: Map<string, HostLive>, d = doc()) => makePlan({ stack: "mesh", graph: loadStack(d), state: state(), live, newLineage: "x" });
