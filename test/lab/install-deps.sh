@@ -17,6 +17,12 @@ if [ "${1:-}" = "--tools" ]; then
   pkgs=(prometheus postgresql)
   extra=(--no-install-recommends)
 fi
+# --bench: the peers the benchmarks compare with (bench/), from Debian's packages: Ansible with
+# community.general.zfs, syncoid (sanoid) and GNU time for the controller's CPU
+if [ "${1:-}" = "--bench" ]; then
+  pkgs=(ansible sanoid time)
+  extra=(--no-install-recommends)
+fi
 missing=()
 for p in "${pkgs[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
