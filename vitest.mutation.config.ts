@@ -10,6 +10,9 @@ export default defineConfig({
     include: ["test/unit/**/*.test.ts"],
     // these drive the CLI, the state files and ssh as child processes or through real locks:
     // they test the I/O layers, which are not mutated, and take most of the suite's time
+    // Stryker switches mutants on at run time (one instrumented copy of the code): modules need
+    // not be loaded again for every mutant, and loading them again was most of each mutant's time
+    isolate: false,
     exclude: [
       "test/unit/cli-*.test.ts",
       "test/unit/state-*.test.ts",

@@ -8,25 +8,20 @@
  *
  *   npx tsx bench/cold-start.mts [--record]
  */
-import { execFileSync, spawnSync } from "node:child_process";
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { appendFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { installedCli } from "./measure.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const version = (JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { version: string }).version;
 
 const work = mkdtempSync(join(tmpdir(), "bp-cold-"));
 try {
-  const stdout = execFileSync("npm", ["pack", "--pack-destination", work, "--json"], { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
-  // the build's own lines come first, then npm's JSON report
-  const packed = JSON.parse(stdout.slice(stdout.lastIndexOf("\n[\n") + 1)) as { filename: string }[];
+  const bin = installedCli(root, work);
   const app = join(work, "app");
-  execFileSync("mkdir", [app]);
-  writeFileSync(join(app, "package.json"), JSON.stringify({ name: "cold", private: true }));
-  execFileSync("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", join(work, packed[0]!.filename)], { cwd: app, stdio: "ignore" });
-  const bin = join(app, "node_modules", "backplane", "bin", "backplane.mjs");
 
   const cases: [name: string, args: string[]][] = [
     ["peer: node -e 0", ["-e", "0"]],

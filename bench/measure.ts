@@ -8,6 +8,7 @@
  * a round trip to the host and is not counted. Both backplane and Ansible start `ssh` from PATH.
  */
 import { execa } from "execa";
+import { execFileSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
@@ -103,4 +104,20 @@ export async function machine(): Promise<string> {
 export function ensureDir(dir: string): string {
   if (!existsSync(dir)) mkdirSync(dir, { recursive: true });
   return dir;
+}
+
+/**
+ * backplane as users get it: the packed package (`npm pack`, which builds dist/) installed in
+ * `work`/app, so its bin runs the compiled JavaScript (a checkout's bin runs the TypeScript
+ * sources through tsx). Returns the path of the installed bin.
+ */
+export function installedCli(root: string, work: string): string {
+  const stdout = execFileSync("npm", ["pack", "--pack-destination", work, "--json"], { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
+  // the build's own lines come first, then npm's JSON report
+  const packed = JSON.parse(stdout.slice(stdout.lastIndexOf("\n[\n") + 1)) as { filename: string }[];
+  const app = join(work, "app");
+  mkdirSync(app, { recursive: true });
+  writeFileSync(join(app, "package.json"), JSON.stringify({ name: "bench-app", private: true }));
+  execFileSync("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", join(work, packed[0]!.filename)], { cwd: app, stdio: "ignore" });
+  return join(app, "node_modules", "backplane", "bin", "backplane.mjs");
 }

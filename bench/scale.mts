@@ -36,7 +36,7 @@ import { readLab, type LabHost } from "../test/lab/hosts.js";
 import { project, ROOT } from "../test/e2e/helpers.js";
 import { batchScript } from "../provider/engine/batch.js";
 import { refreshItems } from "../provider/engine/live.js";
-import { machine, measure, median, minMedian, ratio, roundTripCounter, type Measured } from "./measure.js";
+import { installedCli, machine, measure, median, minMedian, ratio, roundTripCounter, type Measured } from "./measure.js";
 
 const { values } = parseArgs({
   options: {
@@ -63,6 +63,8 @@ const log = (l: string) => console.log(l);
 const labDir = tier === "ns" ? "/var/tmp/backplane-bench-ns" : (process.env.BACKPLANE_LAB_DIR ?? "/var/tmp/backplane-lab");
 const work = mkdtempSync(join(tmpdir(), "bp-bench-scale-"));
 const counter = roundTripCounter(join(work, "bin"));
+// the packed CLI (compiled JavaScript), as operators run it; the stacks' synth runs their main.ts with tsx
+const cli = installedCli(ROOT, work);
 
 await execa("bash", [join(ROOT, "test", "lab", "install-deps.sh"), "--bench"], { stdio: "inherit" });
 if (tier === "ns") {
@@ -163,8 +165,7 @@ async function ansible(files: { inventory: string; playbook: string }, check: bo
 }
 
 async function bp(dir: string, args: string[]): Promise<Measured> {
-  const m = await measure(counter, join(work, "m"), join(ROOT, "bin", "backplane.mjs"), args, { cwd: dir, env });
-  return m;
+  return measure(counter, join(work, "m"), cli, args, { cwd: dir, env });
 }
 
 async function floor(hosts: LabHost[], script?: string): Promise<Measured> {

@@ -7,7 +7,8 @@ import { existsSync } from "node:fs";
 const source = new URL("../provider/cli/main.ts", import.meta.url);
 const fromSource = existsSync(source);
 if (fromSource) (await import("tsx/esm/api")).register();
-const load = (module) => import(fromSource ? new URL(`../provider/cli/${module}.ts`, import.meta.url).href : `../dist/provider/cli/${module}.js`);
+// installed, the engine is one bundled file (provider/build/bundle-cli.ts): node loads one module, not ≈380
+const load = (module) => import(fromSource ? new URL(`../provider/cli/${module}.ts`, import.meta.url).href : module === "main" ? "../dist/cli.mjs" : `../dist/provider/cli/${module}.js`);
 
 // `backplane --version` alone loads one small module, not the engine: it answers as fast as node starts
 const words = process.argv.slice(2);

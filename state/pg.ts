@@ -10,7 +10,7 @@
  * server restart, a dropped link) makes the next write fail instead of racing the next holder.
  * The connection string never appears in a message.
  */
-import pg from "pg";
+import type pg from "pg";
 import { randomUUID } from "node:crypto";
 import { hostname, userInfo } from "node:os";
 import type { StateBackend, WriteOptions } from "./backend.js";
@@ -18,6 +18,14 @@ import { echo } from "../provider/model/echo.js";
 import { STATE_VERSION, StateConflictError, StateLineageError, StateLockedError, type LockInfo, type State } from "../provider/model/state.js";
 
 export const DEFAULT_SCHEMA = "terraform_remote_state";
+
+/**
+ * The PostgreSQL client library, loaded at the first connection: a command whose stack keeps
+ * its state in a local file never loads it (it was a tenth of a plan's start-up; the CLI
+ * bundle leaves it outside: provider/build/bundle-cli.ts).
+ */
+let library: Promise<typeof pg> | null = null;
+const loadPg = () => (library ??= import("pg").then((m) => m.default));
 
 /** How long one statement may wait (a row locked by someone's open psql transaction): then it fails, it never hangs. */
 const STATEMENT_TIMEOUT_MS = 60_000;
@@ -77,8 +85,16 @@ export class PgStateBackend implements StateBackend {
     return `PostgreSQL state (schema ${this.schema}, workspace ${this.opts.workspace})`;
   }
 
+  /** set by the first connect(); every query, hence every q(), comes after it */
+  private pg: typeof pg | null = null;
+
+  private ident(name: string): string {
+    if (!this.pg) throw new Error("internal: a PostgreSQL identifier quoted before the client library was loaded");
+    return this.pg.escapeIdentifier(name);
+  }
+
   private q(table: string): string {
-    return `${pg.Client.prototype.escapeIdentifier(this.schema)}.${pg.Client.prototype.escapeIdentifier(table)}`;
+    return `${this.ident(this.schema)}.${this.ident(table)}`;
   }
 
   /** The advisory lock's two keys: schema and workspace hashed apart (no separator two names could share). */
@@ -87,6 +103,7 @@ export class PgStateBackend implements StateBackend {
   }
 
   private async connect(what: string): Promise<pg.Client> {
+    const pg = (this.pg = await loadPg());
     const c = new pg.Client({ connectionString: this.opts.connStr, application_name: "backplane", connectionTimeoutMillis: 15_000, statement_timeout: STATEMENT_TIMEOUT_MS, keepAlive: true });
     // a dropped connection emits 'error' on the client: without a listener it would kill the process
     c.on("error", () => undefined);
@@ -128,7 +145,7 @@ export class PgStateBackend implements StateBackend {
         await c.query("BEGIN");
         // two first runs at once: CREATE … IF NOT EXISTS alone can still collide
         await c.query("SELECT pg_advisory_xact_lock(hashtext('backplane:schema'))");
-        await c.query(`CREATE SCHEMA IF NOT EXISTS ${pg.Client.prototype.escapeIdentifier(this.schema)}`);
+        await c.query(`CREATE SCHEMA IF NOT EXISTS ${this.ident(this.schema)}`);
         await c.query(`CREATE TABLE IF NOT EXISTS ${this.q("backplane_states")} (workspace text PRIMARY KEY, lineage text NOT NULL, serial bigint NOT NULL, state text NOT NULL, updated_at timestamptz NOT NULL DEFAULT now())`);
         // every write its own row (a forced push of an older serial does not replace what was written before)
         await c.query(`CREATE TABLE IF NOT EXISTS ${this.q("backplane_state_history")} (id bigserial PRIMARY KEY, workspace text NOT NULL, lineage text NOT NULL, serial bigint NOT NULL, resources integer NOT NULL, state text NOT NULL, operation text NOT NULL, who text NOT NULL, written_at timestamptz NOT NULL DEFAULT clock_timestamp())`);

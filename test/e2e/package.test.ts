@@ -49,6 +49,8 @@ describe("the package, installed outside the checkout", () => {
     const installed = join(app, "node_modules", "backplane");
     const files = (await readdir(installed, { recursive: true })).map(String);
     expect(files).toContain(join("dist", "provider", "cli", "main.js"));
+    // the engine the bin loads: one bundled module (its start-up: bench/RESULTS.md)
+    expect(files).toContain(join("dist", "cli.mjs"));
     expect(files).toContain(join("dist", "constructs", "index.d.ts"));
     expect(files).toContain(join("dist", "constructs", "gen", "dataset", "index.js"));
     expect(files).toContain(join("dist", "constructs-cdktn", "index.js"));

@@ -26,10 +26,17 @@ export interface CliRun {
   signal: NodeJS.Signals | null;
 }
 
+/**
+ * The command the CLI tests run: the checkout's bin (TypeScript sources through tsx), or, with
+ * BACKPLANE_TEST_BIN, another one, such as an installed package's bin (its bundled dist/cli.mjs):
+ * `BACKPLANE_TEST_BIN=…/node_modules/backplane/bin/backplane.mjs npx vitest run test/unit/cli-*`.
+ */
+const BIN = process.env.BACKPLANE_TEST_BIN || join(ROOT, "bin", "backplane.mjs");
+
 /** Runs bin/backplane.mjs in `cwd` with `args`; `env` is added to a copy of this process's; `onStderr` sees stderr as it grows. */
 export function backplane(cwd: string, args: string[], env: Record<string, string> = {}, watch: { onStderr?: (soFar: string) => void } = {}): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(ROOT, "bin", "backplane.mjs"), ...args], { cwd, env: { ...process.env, NO_COLOR: "1", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, NO_COLOR: "1", ...env }, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));

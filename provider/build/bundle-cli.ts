@@ -1,0 +1,28 @@
+/**
+ * Build step (after tsc): dist/cli.mjs, the command's engine in one file. The compiled CLI is
+ * ≈380 modules (execa, zod and backplane's own), and node resolving and loading them one by
+ * one was most of a plan's time before its first SSH command (bench/RESULTS.md, "Where a
+ * plan's time goes"). bin/backplane.mjs loads this file; dist/provider/ stays as tsc wrote it,
+ * for the constructs and their declarations.
+ *
+ * `pg` stays outside the bundle: state/pg.ts loads it only when a stack uses the PostgreSQL
+ * backend, so a plan with local state never pays for it.
+ */
+import { build } from "esbuild";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const dist = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "dist");
+
+await build({
+  entryPoints: [join(dist, "provider", "cli", "main.js")],
+  outfile: join(dist, "cli.mjs"),
+  bundle: true,
+  platform: "node",
+  format: "esm",
+  target: "node20",
+  external: ["pg"],
+  // CommonJS dependencies (cross-spawn, commander) call require(); an ES module has none
+  banner: { js: "import { createRequire as __backplaneRequire } from 'node:module'; const require = __backplaneRequire(import.meta.url);" },
+  logLevel: "warning",
+});
