@@ -33,7 +33,8 @@ import { randomBytes } from "node:crypto";
 import { nsUp } from "../test/lab/ns.js";
 import { labDown } from "../test/lab/vm.js";
 import { readLab, type LabHost } from "../test/lab/hosts.js";
-import { project, ROOT } from "../test/e2e/helpers.js";
+import { ROOT } from "../test/e2e/helpers.js";
+import { ANSIBLE_PROPS, benchHosts, benchStack, poolOf } from "./bench-hosts.js";
 import { batchScript } from "../provider/engine/batch.js";
 import { refreshItems } from "../provider/engine/live.js";
 import { installedCli, machine, measure, median, minMedian, ratio, roundTripCounter, type Measured } from "./measure.js";
@@ -55,9 +56,6 @@ const DS = values.datasets!.split(",").map(Number);
 const runs = Number(values.runs);
 const budget = Number(values["ansible-budget"]);
 const FORKS = 10; // backplane's default -parallelism (provider/engine/project.ts)
-const PROPS = { compression: "gzip", atime: "off", recordsize: "64K" };
-// Ansible compares `zfs get -Hp` values: recordsize in bytes
-const ANSIBLE_PROPS = { compression: "gzip", atime: "off", recordsize: "65536" };
 
 const log = (l: string) => console.log(l);
 const labDir = tier === "ns" ? "/var/tmp/backplane-bench-ns" : (process.env.BACKPLANE_LAB_DIR ?? "/var/tmp/backplane-lab");
@@ -73,41 +71,9 @@ if (tier === "ns") {
 }
 const lab = readLab(join(labDir, "hosts.json"));
 if (lab.hosts.length < Math.max(...HS)) throw new Error(`the ${tier} lab in ${labDir} has ${lab.hosts.length} hosts, the benchmark needs ${Math.max(...HS)}`);
-const sshConfig = join(labDir, "ssh_config");
 const env = { BACKPLANE_INVENTORY: join(labDir, "hosts.json"), NO_COLOR: "1" };
-const poolOf = (h: LabHost) => `b${h.name}`;
-
-async function onHost(h: LabHost, script: string): Promise<string> {
-  const r = await execa("ssh", ["-F", sshConfig, h.name, script], { reject: false, timeout: 300_000 });
-  if (r.exitCode !== 0) throw new Error(`${h.name}: ${script}: exit ${r.exitCode}: ${r.stderr}`);
-  return r.stdout;
-}
-
-/** Every pool on the hosts destroyed and their first disk cleared: the "from nothing" of an apply. */
-async function reset(hosts: LabHost[]): Promise<void> {
-  await Promise.all(hosts.map((h) => onHost(h,
-    `for p in $(zpool list -H -o name); do zpool destroy -f "$p" || exit 1; done; zpool labelclear -f ${h.disks[0]} 2>/dev/null; wipefs -qa ${h.disks[0]} 2>/dev/null; true`)));
-}
-
-/** The hosts hold the pool and D datasets with the properties (whoever made them). */
-async function verify(hosts: LabHost[], d: number, who: string): Promise<void> {
-  await Promise.all(hosts.map(async (h) => {
-    const names = (await onHost(h, `zfs list -H -o name -r ${poolOf(h)}`)).trim().split("\n");
-    if (names.length !== d + 1) throw new Error(`${who}: ${h.name} has ${names.length - 1} datasets under ${poolOf(h)}, expected ${d}`);
-    const v = (await onHost(h, `zfs get -H -o value compression,atime,recordsize ${poolOf(h)}/d0`)).trim().split("\n");
-    if (v.join(",") !== "gzip,off,64K") throw new Error(`${who}: ${h.name}: ${poolOf(h)}/d0 has ${v.join(",")}`);
-  }));
-}
-
-async function stack(hosts: LabHost[], d: number): Promise<string> {
-  return project(`bench-scale-${hosts.length}x${d}`, `
-for (const name of ${JSON.stringify(hosts.map((h) => h.name))}) {
-  const hi = need(inv, name);
-  const h = new Host(stack, name, hostProps(hi));
-  const pool = h.pool("pool", { name: "b" + name, vdevs: [hi.disks[0]!], filesystemProperties: { mountpoint: "none" } });
-  for (let i = 0; i < ${d}; i++) h.dataset("d" + i, { name: "b" + name + "/d" + i, properties: ${JSON.stringify(PROPS)}, dependsOn: [pool] });
-}`);
-}
+const { onHost, reset, verify, sshConfig } = benchHosts(labDir);
+const stack = (hosts: LabHost[], d: number) => benchStack(hosts, d);
 
 /** The playbook an operator would write for the same: the pool if missing, then the datasets. */
 function ansibleFiles(hosts: LabHost[], d: number): { inventory: string; playbook: string } {
@@ -222,12 +188,17 @@ for (const d of DS) {
     cell.bpApply.push(apply);
     log(`backplane apply: ${apply.wall.toFixed(2)} s, ${apply.roundTrips} round trips`);
 
+    // Ansible's --check costs about what its apply did: as many runs as fit in the budget (at
+    // least one), and no warm-up run when even one is long
+    const checkCost = typeof cell.ansibleApply === "string" ? Infinity : cell.ansibleApply[0]!.wall;
+    const checkRuns = Math.max(1, Math.min(runs, Math.floor(budget / checkCost)));
     for (let i = 0; i <= runs; i++) {
       const p = await bp(dir, ["plan", "--detailed-exitcode"]);
       if (p.exitCode !== 0 || !p.stdout.includes("No changes.")) throw new Error(`plan after apply is not empty (${p.exitCode}):\n${p.stdout.slice(-2000)}\n${p.stderr}`);
       const q = await bp(dir, ["plan", "--detailed-exitcode", "--no-synth"]);
       if (q.exitCode !== 0) throw new Error(`plan --no-synth: ${q.exitCode}\n${q.stderr}`);
-      const c = typeof cell.check === "string" ? null : await ansible(files, true);
+      const checkNow = typeof cell.check !== "string" && (i === 0 ? checkCost * (checkRuns + 1) <= budget : i <= checkRuns);
+      const c = checkNow ? await ansible(files, true) : null;
       const ft = await floor(hosts);
       const fs = await floor(hosts, refreshScript);
       if (i === 0) continue; // warm-up: file caches, the hosts' first zfs-fuse reads
@@ -260,7 +231,7 @@ const lines = [
   "",
   "| H × D | backplane plan | plan --no-synth | ansible --check | floor: ssh true | floor: ssh sh -s (refresh script) | plan / ansible | plan / floor true | no-synth / floor script | rt/host plan | rt/host ansible | CPU plan | CPU ansible |",
   "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
-  ...cells.map((c) => `| ${c.h} × ${c.d} | ${minMedian(walls(c.plan))} | ${minMedian(walls(c.planNoSynth))} | ${orSkip(c.check, (m) => minMedian(walls(m)))} | ${minMedian(walls(c.floorTrue))} | ${minMedian(walls(c.floorScript))} | ` +
+  ...cells.map((c) => `| ${c.h} × ${c.d} | ${minMedian(walls(c.plan))} | ${minMedian(walls(c.planNoSynth))} | ${orSkip(c.check, (m) => `${minMedian(walls(m))} (n=${m.length})`)} | ${minMedian(walls(c.floorTrue))} | ${minMedian(walls(c.floorScript))} | ` +
     `${orSkip(c.check, (m) => ratio(med(c.plan), med(m)))} | ${ratio(med(c.plan), med(c.floorTrue))} | ${ratio(med(c.planNoSynth), med(c.floorScript))} | ${perHost(c.plan, c.h)} | ${orSkip(c.check, (m) => perHost(m, c.h))} | ${cpu(c.plan)} | ${orSkip(c.check, cpu)} |`),
   "",
   "### Apply from nothing (pool + D datasets on each host)",

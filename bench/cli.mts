@@ -1,0 +1,126 @@
+/**
+ * The CLI's own costs (#17 item 4), each against a peer in the same run:
+ *
+ * 1. synth of the seed stack (examples/seed): `backplane synth` against running the stack's
+ *    app alone (`tsx main.ts`, what any synth must do at least).
+ * 2. parse of one refresh of a host with D datasets (default 5,000): an ns-tier host of its own
+ *    gets them from `backplane apply` (timed, once), then its refresh output is captured, never
+ *    invented; backplane's strict parse against a naive split of lines and tabs.
+ * 3. plan of those D datasets end to end (`backplane plan --no-synth`, the packed CLI) against
+ *    one cold round trip running the same refresh script plus that parse.
+ *
+ *   npx tsx bench/cli.mts [--datasets 5000] [--runs 11] [--record] [--keep]
+ */
+import { execa } from "execa";
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { performance } from "node:perf_hooks";
+import { randomBytes } from "node:crypto";
+import { ROOT, seedWorkingCopy } from "../test/e2e/helpers.js";
+import { batchScript, splitSections } from "../provider/engine/batch.js";
+import { parseRefresh, refreshItems } from "../provider/engine/live.js";
+import { installedCli, machine, median, min } from "./measure.js";
+import { benchHosts, benchStack } from "./bench-hosts.js";
+import { nsUp } from "../test/lab/ns.js";
+import { labDown } from "../test/lab/vm.js";
+
+const { values } = parseArgs({ options: {
+  datasets: { type: "string", default: "5000" }, runs: { type: "string", default: "11" },
+  record: { type: "boolean", default: false }, keep: { type: "boolean", default: false },
+} });
+const runs = Number(values.runs);
+const D = Number(values.datasets);
+const lab = "/var/tmp/backplane-bench-cli";
+const env = { ...process.env, BACKPLANE_INVENTORY: join(lab, "hosts.json"), NO_COLOR: "1" };
+const work = mkdtempSync(join(tmpdir(), "bp-bench-cli-"));
+const cli = installedCli(ROOT, work);
+const fmt = (xs: number[], unit = "ms") => `${min(xs).toFixed(unit === "ms" ? 0 : 2)} / ${median(xs).toFixed(unit === "ms" ? 0 : 2)} ${unit}`;
+
+async function wall(file: string, args: string[], cwd: string): Promise<number> {
+  const t0 = performance.now();
+  const r = await execa(file, args, { cwd, env, reject: false });
+  if (r.exitCode !== 0) throw new Error(`${file} ${args.join(" ")}: exit ${r.exitCode}\n${r.stdout}\n${r.stderr}`);
+  return performance.now() - t0;
+}
+
+// an ns lab of two hosts (a stack's inventory names prod and dr; the seed's synth reads it)
+await execa("bash", [join(ROOT, "test", "lab", "install-deps.sh"), "--ns"], { stdio: "inherit" });
+const { hosts: [prod] } = await nsUp({ hosts: 2, dir: lab, log: (l) => console.log(l) });
+
+// 1. synth of the seed stack, against its app alone
+// inside the checkout, as the e2e tests keep it: the seed's app is `npx tsx main.ts`
+const seed = join(ROOT, "test", "e2e", ".work", "bench-seed");
+await seedWorkingCopy(seed);
+const appCommand = (JSON.parse(readFileSync(join(seed, "cdktf.json"), "utf8")) as { app: string }).app;
+const synth: number[] = [], app: number[] = [];
+for (let i = 0; i <= runs; i++) {
+  const s = await wall(cli, ["synth"], seed);
+  const a = await wall("sh", ["-c", appCommand], seed);
+  if (i > 0) { synth.push(s); app.push(a); }
+}
+
+// 2. parse of a captured refresh of a host with D datasets (the inventory of a stack names prod and dr)
+const { reset, verify, sshConfig } = benchHosts(lab);
+await reset([prod!]);
+const project = await benchStack([prod!], D, `bench-cli-1x${D}`);
+const applied = await wall(cli, ["apply", "--auto-approve"], project);
+await verify([prod!], D, "backplane");
+console.log(`apply of ${D} datasets on prod: ${(applied / 1000).toFixed(1)} s`);
+const nonce = randomBytes(8).toString("hex");
+const script = batchScript(refreshItems([]), nonce, { timed: false });
+const captured = await execa("ssh", ["-F", sshConfig, "prod", "sh", "-s"], { input: script, maxBuffer: 1 << 30 });
+const raw = captured.stdout;
+const live = parseRefresh("prod", splitSections(raw, nonce), []);
+if (live.datasets.size !== D + 1) throw new Error(`the refresh of prod read ${live.datasets.size} datasets, not ${D} and the pool`);
+writeFileSync(join(work, "refresh.txt"), raw);
+function naive(text: string) {
+  const m = new Map<string, Map<string, string>>();
+  for (const line of text.split("\n")) {
+    const [name, prop, value] = line.split("\t");
+    if (!name || !prop) continue;
+    let row = m.get(name);
+    if (!row) m.set(name, (row = new Map()));
+    row.set(prop, value ?? "");
+  }
+  return m;
+}
+const parse: number[] = [], naiveParse: number[] = [];
+for (let i = 0; i < runs + 3; i++) {
+  let t0 = performance.now();
+  parseRefresh("prod", splitSections(raw, nonce), []);
+  const p = performance.now() - t0;
+  t0 = performance.now();
+  naive(raw);
+  const n = performance.now() - t0;
+  if (i >= 3) { parse.push(p); naiveParse.push(n); }
+}
+
+// 3. plan of the D datasets end to end, against one cold round trip of the same script + the parse
+const scriptFile = join(work, "refresh.sh");
+writeFileSync(scriptFile, script);
+const plan: number[] = [], floor: number[] = [];
+for (let i = 0; i <= runs; i++) {
+  const p = await wall(cli, ["plan", "--no-synth"], project);
+  const f = await wall("sh", ["-c", `ssh -F ${sshConfig} -o ControlMaster=no -o ControlPath=none prod sh -s < ${scriptFile} > /dev/null`], work);
+  if (i > 0) { plan.push(p); floor.push(f); }
+}
+const bound = median(floor) + median(parse);
+
+const table = [
+  `## The CLI's own costs (\`npx tsx bench/cli.mts --datasets ${D} --runs ${runs}\`), ${new Date().toISOString().slice(0, 10)}`,
+  "",
+  `${await machine()}; the packed CLI (bundled dist/cli.mjs); an ns-tier host (zfs-fuse 0.7) whose ${D} datasets \`backplane apply\` made in ${(applied / 1000).toFixed(1)} s; min / median of ${runs} runs after a warm-up, interleaved with the peer.`,
+  "",
+  "| what | backplane | peer | peer is | ratio |",
+  "|---|---|---|---|---|",
+  `| synth of the seed stack | ${fmt(synth)} | ${fmt(app)} | the stack's app alone (\`${appCommand}\`, cdktf.json's app) | ${(median(synth) / median(app)).toFixed(2)}x |`,
+  `| parse of one refresh, ${live.datasets.size} datasets (${(raw.length / 2 ** 20).toFixed(1)} MiB, ${raw.split("\n").length} lines, captured from ns host prod) | ${fmt(parse)} | ${fmt(naiveParse)} | a naive split into maps, no checks | ${(median(parse) / median(naiveParse)).toFixed(2)}x |`,
+  `| plan of ${live.datasets.size} datasets, one host, \`plan --no-synth\` | ${fmt(plan)} | ${median(floor).toFixed(0)} + ${median(parse).toFixed(0)} = ${bound.toFixed(0)} ms | one cold \`ssh prod sh -s\` of the same refresh script + the parse above | ${(median(plan) / bound).toFixed(2)}x |`,
+  "",
+].join("\n");
+console.log(table);
+if (values.record) appendFileSync(join(ROOT, "bench", "RESULTS.md"), `\n${table}`);
+rmSync(work, { recursive: true, force: true });
+if (!values.keep) await labDown((l) => console.log(l), lab);
