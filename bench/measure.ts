@@ -21,6 +21,8 @@ export interface Measured {
   roundTrips: number;
   /** CPU seconds of the command and the children it waited for (user + system) */
   controllerCpu: number;
+  /** the command's peak resident memory, MiB (GNU time: the largest of it and its children) */
+  maxRssMiB: number;
   /** CPU seconds the whole machine spent meanwhile (every ns host's sshd, zfs-fuse, zfs, python…) */
   machineCpu: number;
   stdout: string;
@@ -72,14 +74,14 @@ export async function measure(
   writeFileSync(count, "");
   const cpu0 = machineCpuSeconds();
   const t0 = performance.now();
-  const r = await execa("/usr/bin/time", ["-f", "%U %S", "-o", times, file, ...args], {
+  const r = await execa("/usr/bin/time", ["-f", "%U %S %M", "-o", times, file, ...args], {
     cwd: opts.cwd, reject: false, input: opts.input ?? "", env: { ...opts.env, ...counter.env(count) },
   });
   const wall = (performance.now() - t0) / 1000;
   const machineCpu = machineCpuSeconds() - cpu0;
-  const [u, s] = readFileSync(times, "utf8").trim().split("\n").pop()!.split(" ").map(Number);
+  const [u, s, rssKiB] = readFileSync(times, "utf8").trim().split("\n").pop()!.split(" ").map(Number);
   const roundTrips = readFileSync(count, "utf8").split("\n").filter(Boolean).length;
-  return { wall, roundTrips, controllerCpu: u! + s!, machineCpu, stdout: String(r.stdout), stderr: String(r.stderr), exitCode: r.exitCode ?? -1 };
+  return { wall, roundTrips, controllerCpu: u! + s!, maxRssMiB: rssKiB! / 1024, machineCpu, stdout: String(r.stdout), stderr: String(r.stderr), exitCode: r.exitCode ?? -1 };
 }
 
 export const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
@@ -112,6 +114,7 @@ export function ensureDir(dir: string): string {
  * sources through tsx). Returns the path of the installed bin.
  */
 export function installedCli(root: string, work: string): string {
+  mkdirSync(work, { recursive: true });
   const stdout = execFileSync("npm", ["pack", "--pack-destination", work, "--json"], { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
   // the build's own lines come first, then npm's JSON report
   const packed = JSON.parse(stdout.slice(stdout.lastIndexOf("\n[\n") + 1)) as { filename: string }[];

@@ -1,12 +1,11 @@
 /**
  * Where a plan's time goes (#17: "a plan of one host with 100 datasets takes 2.3× the bare round
- * trip running the same script"): `backplane plan --no-synth` of one host with D datasets (the
- * stack bench/scale.mts applied), the packed CLI of this checkout against the packed CLI of
+ * trip running the same script"): `backplane plan --no-synth` of one ns-tier host with D datasets
+ * (applied first, on a lab of its own), the packed CLI of this checkout against the packed CLI of
  * --before (a git revision), and the floor: one cold `ssh host sh -s` running the refresh
  * script. Each plan's own debug log (BACKPLANE_LOG=debug) gives its round trip's time, so a
  * plan splits into: before its SSH command starts, the round trip, and after it.
  *
- *   npx tsx bench/scale.mts --tier ns --hosts 1 --datasets 100 --keep   (makes the stack)
  *   npx tsx bench/plan-overhead.mts --before <rev> [--datasets 100] [--runs 11] [--record]
  */
 import { execa } from "execa";
@@ -19,15 +18,18 @@ import { ROOT } from "../test/e2e/helpers.js";
 import { batchScript } from "../provider/engine/batch.js";
 import { refreshItems } from "../provider/engine/live.js";
 import { installedCli, machine, median, min } from "./measure.js";
+import { benchHosts, benchStack } from "./bench-hosts.js";
+import { nsUp } from "../test/lab/ns.js";
+import { labDown } from "../test/lab/vm.js";
 
 const { values } = parseArgs({ options: {
   before: { type: "string" }, datasets: { type: "string", default: "100" }, runs: { type: "string", default: "11" },
-  lab: { type: "string", default: "/var/tmp/backplane-bench-ns" }, record: { type: "boolean", default: false },
+  record: { type: "boolean", default: false },
 } });
 if (!values.before) throw new Error("--before <git revision> is required: the CLI to compare with");
 const runs = Number(values.runs);
-const project = join(ROOT, "test", "e2e", ".work", `bench-scale-1x${values.datasets}`);
-const env = { ...process.env, BACKPLANE_INVENTORY: join(values.lab, "hosts.json"), NO_COLOR: "1", BACKPLANE_LOG: "debug" };
+const lab = "/var/tmp/backplane-bench-overhead";
+const env = { ...process.env, BACKPLANE_INVENTORY: join(lab, "hosts.json"), NO_COLOR: "1", BACKPLANE_LOG: "debug" };
 const work = mkdtempSync(join(tmpdir(), "bp-bench-overhead-"));
 
 // the CLI at --before: a worktree of that revision, built with this checkout's node_modules
@@ -37,6 +39,15 @@ try {
   await execa("ln", ["-s", join(ROOT, "node_modules"), join(tree, "node_modules")]);
   const before = installedCli(tree, join(work, "b"));
   const now = installedCli(ROOT, join(work, "n"));
+  // one host with the datasets (a stack's inventory names prod and dr), applied by this checkout's CLI
+  await execa("bash", [join(ROOT, "test", "lab", "install-deps.sh"), "--ns"], { stdio: "inherit" });
+  const { hosts: [prod] } = await nsUp({ hosts: 2, dir: lab, log: (l) => console.log(l) });
+  const { reset, verify } = benchHosts(lab);
+  await reset([prod!]);
+  const project = await benchStack([prod!], Number(values.datasets), `bench-overhead-1x${values.datasets}`);
+  const applied = await execa("node", [now, "apply", "--auto-approve"], { cwd: project, env: { ...env, BACKPLANE_LOG: "" }, reject: false });
+  if (applied.exitCode !== 0) throw new Error(`apply: ${applied.stdout}\n${applied.stderr}`);
+  await verify([prod!], Number(values.datasets), "backplane");
   const host = "prod";
   const script = join(work, "refresh.sh");
   writeFileSync(script, batchScript(refreshItems([]), randomBytes(8).toString("hex"), { timed: false }));
@@ -53,7 +64,7 @@ try {
   }
   async function floor(): Promise<number> {
     const t0 = performance.now();
-    await execa("sh", ["-c", `ssh -F ${join(values.lab, "ssh_config")} -o ControlMaster=no -o ControlPath=none ${host} sh -s < ${script} > /dev/null`]);
+    await execa("sh", ["-c", `ssh -F ${join(lab, "ssh_config")} -o ControlMaster=no -o ControlPath=none ${host} sh -s < ${script} > /dev/null`]);
     return (performance.now() - t0) / 1000;
   }
   async function nodeStart(): Promise<number> {
@@ -91,4 +102,5 @@ try {
   if (values.record) appendFileSync(join(ROOT, "bench", "RESULTS.md"), `\n${table}`);
 } finally {
   await execa("git", ["worktree", "remove", "--force", tree], { cwd: ROOT, reject: false });
+  await labDown(() => undefined, lab);
 }

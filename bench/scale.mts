@@ -251,5 +251,5 @@ if (values.record) appendFileSync(join(ROOT, "bench", "RESULTS.md"), `\n${table}
 if (tier === "ns" && !values.keep) await labDown(log, labDir);
 
 function strip(m: Measured) {
-  return { wall: m.wall, roundTrips: m.roundTrips, controllerCpu: m.controllerCpu, machineCpu: m.machineCpu };
+  return { wall: m.wall, roundTrips: m.roundTrips, controllerCpu: m.controllerCpu, maxRssMiB: m.maxRssMiB, machineCpu: m.machineCpu };
 }

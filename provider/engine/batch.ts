@@ -28,22 +28,24 @@ export interface SectionResult {
 }
 
 /**
- * `timed`: each section's end line carries how long its command ran (apply logs it). A refresh
- * does not need it and saves the two `date` processes per section; its end lines say 0 ms.
- * Either way `sed` runs only for a command that wrote to stderr (`[ -s ]` is a builtin).
+ * `timed`: each section's end line carries how long its command ran (apply logs it). One `date`
+ * per section: its reading ends this section and starts the next (the few builtins between two
+ * commands count to the next one), where a reading before and after each command took two
+ * processes (≈35 ms each under the lab's emulation). A refresh does not need timings at all and
+ * starts no `date`; its end lines say 0 ms. Either way `sed` runs only for a command that wrote
+ * to stderr (`[ -s ]` is a builtin).
  */
 export function batchScript(items: readonly BatchItem[], nonce: string, opts: { timed?: boolean } = {}): string {
   if (!/^[a-z0-9]+$/.test(nonce)) throw new Error("nonce must be lowercase alphanumeric");
   const m = `@@bp-${nonce}`;
   const timed = opts.timed !== false;
-  const out = ["t=$(mktemp -d) || exit 97", "trap 'rm -rf \"$t\"' EXIT", "export LC_ALL=C"];
+  const out = ["t=$(mktemp -d) || exit 97", "trap 'rm -rf \"$t\"' EXIT", "export LC_ALL=C", ...(timed ? ["s=$(date +%s%N)"] : [])];
   const section = (key: string, command: Argv, err: string) => [
     `printf '%s\\n' '${m}:begin ${key}'`,
-    ...(timed ? [`s=$(date +%s%N)`] : []),
     `${toShell(command)} 2>"$t/${err}" </dev/null; rc=$?`,
-    timed
-      ? `printf '\\n%s %s %s\\n' '${m}:end ${key}' "$rc" "$(( ($(date +%s%N) - s) / 1000000 ))"`
-      : `printf '\\n%s %s 0\\n' '${m}:end ${key}' "$rc"`,
+    ...(timed
+      ? [`e=$(date +%s%N)`, `printf '\\n%s %s %s\\n' '${m}:end ${key}' "$rc" "$(( (e - s) / 1000000 ))"`, `s=$e`]
+      : [`printf '\\n%s %s 0\\n' '${m}:end ${key}' "$rc"`]),
     `[ ! -s "$t/${err}" ] || sed 's/^/${m}:stderr /' "$t/${err}"`,
   ];
   for (const [i, item] of items.entries()) {

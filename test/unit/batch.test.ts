@@ -53,6 +53,23 @@ describe("batch scripts", () => {
     expect(t.get("a")!.elapsedMs).toBeGreaterThanOrEqual(150);
   });
 
+  it("timed (apply): one date per section and one at the start, each reading ending a section and starting the next", () => {
+    const items = [
+      { key: "a", command: argv("sleep", "0.2") },
+      { key: "b", command: argv("true") },
+      { key: "c", command: argv("sleep", "0.1") },
+    ];
+    const bin = mkdtempSync(join(tmpdir(), "bp-date-"));
+    const real = execFileSync("sh", ["-c", "command -v date"]).toString().trim();
+    writeFileSync(join(bin, "date"), `#!/bin/sh\necho ran >> "${bin}/count"\nexec ${real} "$@"\n`, { mode: 0o755 });
+    const out = execFileSync("sh", ["-s"], { input: batchScript(items, "n0nce"), env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } }).toString();
+    expect(readFileSync(join(bin, "count"), "utf8").split("\n").filter(Boolean)).toHaveLength(items.length + 1);
+    const t = splitSections(out, "n0nce");
+    expect(t.get("a")!.elapsedMs).toBeGreaterThanOrEqual(150);
+    expect(t.get("b")!.elapsedMs).toBeLessThan(150);
+    expect(t.get("c")!.elapsedMs).toBeGreaterThanOrEqual(80);
+  });
+
   it("start sed for a section's stderr only when the command wrote some (a refresh has dozens of quiet sections)", () => {
     const script = batchScript([{ key: "quiet", command: argv("true") }, { key: "loud", command: argv("sh", "-c", "echo x >&2") }], "n0nce", { timed: false });
     // a PATH whose sed records that it ran, then does what sed does

@@ -57,7 +57,7 @@ class ScriptedTransport implements Transport {
       const begin = /:begin (\S+)'$/.exec(line);
       if (!begin) continue;
       const key = begin[1]!;
-      const a = this.answer(key, lines[i + 2]!);
+      const a = this.answer(key, lines[i + 1]!);
       out.push(`${m}:begin ${key}`);
       if (a === "cut") return { stdout: out.join("\n") + "\n", stderr: "Connection reset by peer", exitCode: 255, durationMs: 1 };
       out.push(`${a.stdout ?? ""}`, `${m}:end ${key} ${a.rc} 3`, ...(a.stderr ? [`${m}:stderr ${a.stderr}`] : []));
