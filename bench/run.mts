@@ -1,6 +1,6 @@
 /**
- * `npm run bench [-- --record]`: the benchmarks that fit in ≈15 minutes on this machine (2
- * cores), one after another, each against its peer in the same run; `--record` appends their
+ * `npm run bench [-- --record]`: the benchmarks sized to fit in ≈15 minutes on this machine (2
+ * cores; from its parts' times in bench/RESULTS.md, the set not yet timed whole), one after another, each against its peer in the same run; `--record` appends their
  * tables to bench/RESULTS.md. Not part of `npm test`. The long ones run alone (bench/RESULTS.md
  * names each table's command): the full scale matrix (`bench/scale.mts --hosts 1,5,20 --datasets
  * 10,100,500`), 5,000 datasets (`bench/cli.mts`), the vm tier, replication.
