@@ -21,7 +21,7 @@ import { randomBytes } from "node:crypto";
 import { ROOT, seedWorkingCopy } from "../test/e2e/helpers.js";
 import { batchScript, splitSections } from "../provider/engine/batch.js";
 import { parseRefresh, refreshItems } from "../provider/engine/live.js";
-import { installedCli, machine, measure, median, min, roundTripCounter } from "./measure.js";
+import { installedCli, machine, measure, median, min, naiveSplit, roundTripCounter } from "./measure.js";
 import { benchHosts, benchStack } from "./bench-hosts.js";
 import { nsUp } from "../test/lab/ns.js";
 import { labDown } from "../test/lab/vm.js";
@@ -75,24 +75,13 @@ const raw = captured.stdout;
 const live = parseRefresh("prod", splitSections(raw, nonce), []);
 if (live.datasets.size !== D + 1) throw new Error(`the refresh of prod read ${live.datasets.size} datasets, not ${D} and the pool`);
 writeFileSync(join(work, "refresh.txt"), raw);
-function naive(text: string) {
-  const m = new Map<string, Map<string, string>>();
-  for (const line of text.split("\n")) {
-    const [name, prop, value] = line.split("\t");
-    if (!name || !prop) continue;
-    let row = m.get(name);
-    if (!row) m.set(name, (row = new Map()));
-    row.set(prop, value ?? "");
-  }
-  return m;
-}
 const parse: number[] = [], naiveParse: number[] = [];
 for (let i = 0; i < runs + 3; i++) {
   let t0 = performance.now();
   parseRefresh("prod", splitSections(raw, nonce), []);
   const p = performance.now() - t0;
   t0 = performance.now();
-  naive(raw);
+  naiveSplit(raw);
   const n = performance.now() - t0;
   if (i >= 3) { parse.push(p); naiveParse.push(n); }
 }

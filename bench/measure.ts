@@ -124,3 +124,19 @@ export function installedCli(root: string, work: string): string {
   execFileSync("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", join(work, packed[0]!.filename)], { cwd: app, stdio: "ignore" });
   return join(app, "node_modules", "backplane", "bin", "backplane.mjs");
 }
+
+/**
+ * The peer of a parse benchmark: lines split on tabs into name → property → value, nothing
+ * checked (no column counts, duplicates or sources). Its ratio says what strictness costs.
+ */
+export function naiveSplit(text: string): Map<string, Map<string, string>> {
+  const m = new Map<string, Map<string, string>>();
+  for (const line of text.split("\n")) {
+    const [name, prop, value] = line.split("\t");
+    if (!name || !prop) continue;
+    let row = m.get(name);
+    if (!row) m.set(name, (row = new Map()));
+    row.set(prop, value ?? "");
+  }
+  return m;
+}

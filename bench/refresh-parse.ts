@@ -19,23 +19,13 @@ import { parseRefresh, refreshHost } from "../provider/engine/live.js";
 import { argv } from "../provider/model/argv.js";
 import { SshTransport } from "../provider/transport/ssh.js";
 import { readLab } from "../test/lab/hosts.js";
+import { naiveSplit } from "./measure.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const fx = join(root, "test", "fixtures", "refresh");
 const nonce = readFileSync(join(fx, "zfs-2.3-200-datasets.nonce"), "utf8").trim();
 const raw = readFileSync(join(fx, "zfs-2.3-200-datasets.txt"), "utf8");
 
-function naive(text: string) {
-  const m = new Map<string, Map<string, string>>();
-  for (const line of text.split("\n")) {
-    const [name, prop, value] = line.split("\t");
-    if (!name || !prop) continue;
-    let row = m.get(name);
-    if (!row) m.set(name, (row = new Map()));
-    row.set(prop, value ?? "");
-  }
-  return m;
-}
 
 function median(xs: number[]) {
   const s = [...xs].sort((a, b) => a - b);
@@ -54,7 +44,7 @@ function time(fn: () => unknown, runs: number): number {
 }
 
 const ours = time(() => parseRefresh("dr", splitSections(raw, nonce), []), 200);
-const peer = time(() => naive(raw), 200);
+const peer = time(() => naiveSplit(raw), 200);
 const lines = raw.split("\n").length;
 console.log(`parse: 200 datasets, ${lines} lines, ${(raw.length / 1024).toFixed(0)} KiB`);
 console.log(`  backplane strict parse (median of 200): ${ours.toFixed(2)} ms`);
