@@ -46,76 +46,80 @@ async function wall(file: string, args: string[], cwd: string): Promise<number> 
 }
 
 // an ns lab of two hosts (a stack's inventory names prod and dr; the seed's synth reads it)
+await execa("bash", [join(ROOT, "test", "lab", "install-deps.sh"), "--bench"], { stdio: "inherit" });
 await execa("bash", [join(ROOT, "test", "lab", "install-deps.sh"), "--ns"], { stdio: "inherit" });
 const { hosts: [prod] } = await nsUp({ hosts: 2, dir: lab, log: (l) => console.log(l), diskMiB: Math.max(256, Math.ceil(D / 1000) * 256) });
 
-// 1. synth of the seed stack, against its app alone
-// inside the checkout, as the e2e tests keep it: the seed's app is `npx tsx main.ts`
-const seed = join(ROOT, "test", "e2e", ".work", "bench-seed");
-await seedWorkingCopy(seed);
-const appCommand = (JSON.parse(readFileSync(join(seed, "cdktf.json"), "utf8")) as { app: string }).app;
-const synth: number[] = [], app: number[] = [];
-for (let i = 0; i <= runs; i++) {
-  const s = await wall(cli, ["synth"], seed);
-  const a = await wall("sh", ["-c", appCommand], seed);
-  if (i > 0) { synth.push(s); app.push(a); }
-}
+try {
+  // 1. synth of the seed stack, against its app alone
+  // inside the checkout, as the e2e tests keep it: the seed's app is `npx tsx main.ts`
+  const seed = join(ROOT, "test", "e2e", ".work", "bench-seed");
+  await seedWorkingCopy(seed);
+  const appCommand = (JSON.parse(readFileSync(join(seed, "cdktf.json"), "utf8")) as { app: string }).app;
+  const synth: number[] = [], app: number[] = [];
+  for (let i = 0; i <= runs; i++) {
+    const s = await wall(cli, ["synth"], seed);
+    const a = await wall("sh", ["-c", appCommand], seed);
+    if (i > 0) { synth.push(s); app.push(a); }
+  }
 
-// 2. parse of a captured refresh of a host with D datasets (the inventory of a stack names prod and dr)
-const { reset, verify, sshConfig } = benchHosts(lab);
-await reset([prod!]);
-const project = await benchStack([prod!], D, `bench-cli-1x${D}`);
-const applied = await wall(cli, ["apply", "--auto-approve"], project);
-await verify([prod!], D, "backplane");
-console.log(`apply of ${D} datasets on prod: ${(applied / 1000).toFixed(1)} s`);
-const nonce = randomBytes(8).toString("hex");
-const script = batchScript(refreshItems([]), nonce, { timed: false });
-const captured = await execa("ssh", ["-F", sshConfig, "prod", "sh", "-s"], { input: script, maxBuffer: 1 << 30 });
-const raw = captured.stdout;
-const live = parseRefresh("prod", splitSections(raw, nonce), []);
-if (live.datasets.size !== D + 1) throw new Error(`the refresh of prod read ${live.datasets.size} datasets, not ${D} and the pool`);
-writeFileSync(join(work, "refresh.txt"), raw);
-const parse: number[] = [], naiveParse: number[] = [];
-for (let i = 0; i < runs + 3; i++) {
-  let t0 = performance.now();
-  parseRefresh("prod", splitSections(raw, nonce), []);
-  const p = performance.now() - t0;
-  t0 = performance.now();
-  naiveSplit(raw);
-  const n = performance.now() - t0;
-  if (i >= 3) { parse.push(p); naiveParse.push(n); }
-}
+  // 2. parse of a captured refresh of a host with D datasets (the inventory of a stack names prod and dr)
+  const { reset, verify, sshConfig } = benchHosts(lab);
+  await reset([prod!]);
+  const project = await benchStack([prod!], D, `bench-cli-1x${D}`);
+  const applied = await wall(cli, ["apply", "--auto-approve"], project);
+  await verify([prod!], D, "backplane");
+  console.log(`apply of ${D} datasets on prod: ${(applied / 1000).toFixed(1)} s`);
+  const nonce = randomBytes(8).toString("hex");
+  const script = batchScript(refreshItems([]), nonce, { timed: false });
+  const captured = await execa("ssh", ["-F", sshConfig, "prod", "sh", "-s"], { input: script, maxBuffer: 1 << 30 });
+  const raw = captured.stdout;
+  const live = parseRefresh("prod", splitSections(raw, nonce), []);
+  if (live.datasets.size !== D + 1) throw new Error(`the refresh of prod read ${live.datasets.size} datasets, not ${D} and the pool`);
+  writeFileSync(join(work, "refresh.txt"), raw);
+  const parse: number[] = [], naiveParse: number[] = [];
+  for (let i = 0; i < runs + 3; i++) {
+    let t0 = performance.now();
+    parseRefresh("prod", splitSections(raw, nonce), []);
+    const p = performance.now() - t0;
+    t0 = performance.now();
+    naiveSplit(raw);
+    const n = performance.now() - t0;
+    if (i >= 3) { parse.push(p); naiveParse.push(n); }
+  }
 
-// 3. plan of the D datasets end to end, against one cold round trip of the same script + the parse
-const scriptFile = join(work, "refresh.sh");
-writeFileSync(scriptFile, script);
-const counter = roundTripCounter(join(work, "bin"));
-const plan: number[] = [], floor: number[] = [], planCpu: number[] = [], planRss: number[] = [];
-for (let i = 0; i <= runs; i++) {
-  const m = await measure(counter, join(work, "m"), cli, ["plan", "--no-synth"], { cwd: project, env });
-  if (m.exitCode !== 0 || m.roundTrips !== 1) throw new Error(`plan: exit ${m.exitCode}, ${m.roundTrips} round trips\n${m.stdout}\n${m.stderr}`);
-  const p = m.wall * 1000;
-  if (i > 0) { planCpu.push(m.controllerCpu); planRss.push(m.maxRssMiB); }
-  const f = await wall("sh", ["-c", `ssh -F ${sshConfig} -o ControlMaster=no -o ControlPath=none prod sh -s < ${scriptFile} > /dev/null`], work);
-  if (i > 0) { plan.push(p); floor.push(f); }
-}
-const bound = median(floor) + median(parse);
+  // 3. plan of the D datasets end to end, against one cold round trip of the same script + the parse
+  const scriptFile = join(work, "refresh.sh");
+  writeFileSync(scriptFile, script);
+  const counter = roundTripCounter(join(work, "bin"));
+  const plan: number[] = [], floor: number[] = [], planCpu: number[] = [], planRss: number[] = [];
+  for (let i = 0; i <= runs; i++) {
+    const m = await measure(counter, join(work, "m"), cli, ["plan", "--no-synth"], { cwd: project, env });
+    if (m.exitCode !== 0 || m.roundTrips !== 1) throw new Error(`plan: exit ${m.exitCode}, ${m.roundTrips} round trips\n${m.stdout}\n${m.stderr}`);
+    const p = m.wall * 1000;
+    if (i > 0) { planCpu.push(m.controllerCpu); planRss.push(m.maxRssMiB); }
+    const f = await wall("sh", ["-c", `ssh -F ${sshConfig} -o ControlMaster=no -o ControlPath=none prod sh -s < ${scriptFile} > /dev/null`], work);
+    if (i > 0) { plan.push(p); floor.push(f); }
+  }
+  const bound = median(floor) + median(parse);
 
-const table = [
-  `## The CLI's own costs (\`npx tsx bench/cli.mts --datasets ${D} --runs ${runs}\`), ${new Date().toISOString().slice(0, 10)}`,
-  "",
-  `${await machine()}; the packed CLI (bundled dist/cli.mjs); an ns-tier host (zfs-fuse 0.7) holding the ${D} datasets; min / median of ${runs} runs after a warm-up, interleaved with the peer.`,
-  "",
-  "| what | backplane | peer | peer is | ratio |",
-  "|---|---|---|---|---|",
-  `| synth of the seed stack | ${fmt(synth)} | ${fmt(app)} | the stack's app alone (\`${appCommand}\`, cdktf.json's app) | ${(median(synth) / median(app)).toFixed(2)}x |`,
-  `| parse of one refresh, ${live.datasets.size} datasets (${(raw.length / 2 ** 20).toFixed(1)} MiB, ${raw.split("\n").length} lines, captured from ns host prod) | ${fmt(parse)} | ${fmt(naiveParse)} | a naive split into maps, no checks | ${(median(parse) / median(naiveParse)).toFixed(2)}x |`,
-  `| plan of ${live.datasets.size} datasets, one host, \`plan --no-synth\` | ${fmt(plan)} | ${median(floor).toFixed(0)} + ${median(parse).toFixed(0)} = ${bound.toFixed(0)} ms | one cold \`ssh prod sh -s\` of the same refresh script + the parse above | ${(median(plan) / bound).toFixed(2)}x |`,
-  "",
-  `The plan of ${live.datasets.size} datasets: one SSH round trip; the CLI's CPU ${median(planCpu).toFixed(2)} s (user + system, median), peak memory ${median(planRss).toFixed(0)} MiB.`,
-  "",
-].join("\n");
-console.log(table);
-if (values.record) appendFileSync(join(ROOT, "bench", "RESULTS.md"), `\n${table}`);
-rmSync(work, { recursive: true, force: true });
-if (!values.keep) await labDown((l) => console.log(l), lab);
+  const table = [
+    `## The CLI's own costs (\`npx tsx bench/cli.mts --datasets ${D} --runs ${runs}\`), ${new Date().toISOString().slice(0, 10)}`,
+    "",
+    `${await machine()}; the packed CLI (bundled dist/cli.mjs); an ns-tier host (zfs-fuse 0.7) holding the ${D} datasets; min / median of ${runs} runs after a warm-up, interleaved with the peer.`,
+    "",
+    "| what | backplane | peer | peer is | ratio |",
+    "|---|---|---|---|---|",
+    `| synth of the seed stack | ${fmt(synth)} | ${fmt(app)} | the stack's app alone (\`${appCommand}\`, cdktf.json's app) | ${(median(synth) / median(app)).toFixed(2)}x |`,
+    `| parse of one refresh, ${live.datasets.size} datasets (${(raw.length / 2 ** 20).toFixed(1)} MiB, ${raw.split("\n").length} lines, captured from ns host prod) | ${fmt(parse)} | ${fmt(naiveParse)} | a naive split into maps, no checks | ${(median(parse) / median(naiveParse)).toFixed(2)}x |`,
+    `| plan of ${live.datasets.size} datasets, one host, \`plan --no-synth\` | ${fmt(plan)} | ${median(floor).toFixed(0)} + ${median(parse).toFixed(0)} = ${bound.toFixed(0)} ms | one cold \`ssh prod sh -s\` of the same refresh script + the parse above | ${(median(plan) / bound).toFixed(2)}x |`,
+    "",
+    `The plan of ${live.datasets.size} datasets: one SSH round trip; the CLI's CPU ${median(planCpu).toFixed(2)} s (user + system, median), peak memory ${median(planRss).toFixed(0)} MiB.`,
+    "",
+  ].join("\n");
+  console.log(table);
+  if (values.record) appendFileSync(join(ROOT, "bench", "RESULTS.md"), `\n${table}`);
+} finally {
+  rmSync(work, { recursive: true, force: true });
+  if (!values.keep) await labDown((l) => console.log(l), lab);
+}

@@ -115,7 +115,8 @@ export function ensureDir(dir: string): string {
  */
 export function installedCli(root: string, work: string): string {
   mkdirSync(work, { recursive: true });
-  const stdout = execFileSync("npm", ["pack", "--pack-destination", work, "--json"], { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
+  // stderr piped: a failed build inside prepack shows in the thrown error
+  const stdout = execFileSync("npm", ["pack", "--pack-destination", work, "--json"], { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
   // the build's own lines come first, then npm's JSON report
   const packed = JSON.parse(stdout.slice(stdout.lastIndexOf("\n[\n") + 1)) as { filename: string }[];
   const app = join(work, "app");

@@ -48,6 +48,8 @@ const { values } = parseArgs({
     "ansible-budget": { type: "string", default: "300" },
     record: { type: "boolean", default: false },
     keep: { type: "boolean", default: false },
+    // the vm tier's hosts are the shared lab: every pool on them is destroyed between runs
+    "destroy-lab-pools": { type: "boolean", default: false },
   },
 });
 const tier = values.tier as "ns" | "vm";
@@ -67,7 +69,10 @@ const cli = installedCli(ROOT, work);
 await execa("bash", [join(ROOT, "test", "lab", "install-deps.sh"), "--bench"], { stdio: "inherit" });
 if (tier === "ns") {
   await execa("bash", [join(ROOT, "test", "lab", "install-deps.sh"), "--ns"], { stdio: "inherit" });
-  await nsUp({ hosts: Math.max(...HS), dir: labDir, log });
+  // two at least: a stack's inventory names prod and dr (test/e2e/helpers.ts project())
+  await nsUp({ hosts: Math.max(2, ...HS), dir: labDir, log });
+} else if (!values["destroy-lab-pools"]) {
+  throw new Error("--tier vm destroys every pool on the running lab's hosts between runs: say so with --destroy-lab-pools (and run nothing else on the lab meanwhile)");
 }
 const lab = readLab(join(labDir, "hosts.json"));
 if (lab.hosts.length < Math.max(...HS)) throw new Error(`the ${tier} lab in ${labDir} has ${lab.hosts.length} hosts, the benchmark needs ${Math.max(...HS)}`);
@@ -76,7 +81,7 @@ const { onHost, reset, verify, sshConfig } = benchHosts(labDir);
 const stack = (hosts: LabHost[], d: number) => benchStack(hosts, d);
 
 /** The playbook an operator would write for the same: the pool if missing, then the datasets. */
-function ansibleFiles(hosts: LabHost[], d: number): { inventory: string; playbook: string } {
+function ansibleFiles(hosts: LabHost[], d: number): { inventory: string; playbook: string; hosts: number } {
   const dir = join(work, `ansible-${hosts.length}x${d}`);
   const inventory = join(dir, "inventory.ini");
   const playbook = join(dir, "datasets.yml");
@@ -108,11 +113,11 @@ function ansibleFiles(hosts: LabHost[], d: number): { inventory: string; playboo
         extra_zfs_properties: ${JSON.stringify(ANSIBLE_PROPS)}
       loop: "{{ range(${d}) | list }}"
 `);
-  return { inventory, playbook };
+  return { inventory, playbook, hosts: hosts.length };
 }
 
 let runNo = 0;
-async function ansible(files: { inventory: string; playbook: string }, check: boolean): Promise<Measured> {
+async function ansible(files: { inventory: string; playbook: string; hosts: number }, check: boolean): Promise<Measured> {
   const cp = join(work, `cp-${++runNo}`);
   mkdirSync(cp);
   const m = await measure(counter, join(work, "m"), "ansible-playbook", ["-i", files.inventory, files.playbook, ...(check ? ["--check"] : [])], {
@@ -123,7 +128,9 @@ async function ansible(files: { inventory: string; playbook: string }, check: bo
   });
   if (m.exitCode !== 0) throw new Error(`ansible-playbook ${check ? "--check " : ""}failed (${m.exitCode}):\n${m.stdout.slice(-3000)}\n${m.stderr.slice(-2000)}`);
   const recap = m.stdout.slice(m.stdout.lastIndexOf("PLAY RECAP"));
-  if (check && !/changed=0/.test(recap)) throw new Error(`ansible --check found changes:\n${recap}`);
+  const hostLines = recap.split("\n").filter((l) => /\bok=\d+/.test(l));
+  if (hostLines.length !== files.hosts) throw new Error(`ansible: ${hostLines.length} hosts in the recap, expected ${files.hosts}:\n${recap}`);
+  if (check && hostLines.some((l) => !/\bchanged=0\b/.test(l))) throw new Error(`ansible --check found changes:\n${recap}`);
   if (/failed=[1-9]|unreachable=[1-9]/.test(recap)) throw new Error(`ansible: ${recap}`);
   // its masters persist 60 s; stop them so the next command starts as cold as this one did
   await execa("sh", ["-c", `for s in ${cp}/*; do [ -S "$s" ] && ssh -o ControlPath="$s" -O exit x >/dev/null 2>&1; done; true`]);
@@ -137,9 +144,10 @@ async function bp(dir: string, args: string[]): Promise<Measured> {
 async function floor(hosts: LabHost[], script?: string): Promise<Measured> {
   const cold = `-F ${sshConfig} -o ControlMaster=no -o ControlPath=none`;
   const body = script
-    ? hosts.map((h) => `ssh ${cold} ${h.name} sh -s < ${script} > /dev/null &`).join("\n")
-    : hosts.map((h) => `ssh ${cold} ${h.name} true &`).join("\n");
-  const m = await measure(counter, join(work, "m"), "sh", ["-c", `${body}\nwait`]);
+    ? hosts.map((h) => `ssh ${cold} ${h.name} sh -s < ${script} > /dev/null & pids="$pids $!"`).join("\n")
+    : hosts.map((h) => `ssh ${cold} ${h.name} true & pids="$pids $!"`).join("\n");
+  // every ssh's own exit status: a bare `wait` says 0 whatever they said
+  const m = await measure(counter, join(work, "m"), "sh", ["-c", `pids=\n${body}\nrc=0; for p in $pids; do wait "$p" || rc=1; done; exit $rc`]);
   if (m.exitCode !== 0) throw new Error(`floor: ${m.stderr}`);
   return m;
 }

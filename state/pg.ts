@@ -25,7 +25,10 @@ export const DEFAULT_SCHEMA = "terraform_remote_state";
  * bundle leaves it outside: provider/build/bundle-cli.ts).
  */
 let library: Promise<typeof pg> | null = null;
-const loadPg = () => (library ??= import("pg").then((m) => m.default));
+const loadPg = () => (library ??= import("pg").then((m) => m.default, (e: unknown) => {
+  library = null; // a later connection tries again
+  throw e;
+}));
 
 /** How long one statement may wait (a row locked by someone's open psql transaction): then it fails, it never hangs. */
 const STATEMENT_TIMEOUT_MS = 60_000;
@@ -103,7 +106,12 @@ export class PgStateBackend implements StateBackend {
   }
 
   private async connect(what: string): Promise<pg.Client> {
-    const pg = (this.pg = await loadPg());
+    let pg: typeof import("pg").default;
+    try {
+      pg = this.pg = await loadPg();
+    } catch (e) {
+      throw new PgStateError(`loading the PostgreSQL client (${what})`, e);
+    }
     const c = new pg.Client({ connectionString: this.opts.connStr, application_name: "backplane", connectionTimeoutMillis: 15_000, statement_timeout: STATEMENT_TIMEOUT_MS, keepAlive: true });
     // a dropped connection emits 'error' on the client: without a listener it would kill the process
     c.on("error", () => undefined);

@@ -29,8 +29,9 @@ export interface SectionResult {
 
 /**
  * `timed`: each section's end line carries how long its command ran (apply logs it). One `date`
- * per section: its reading ends this section and starts the next (the few builtins between two
- * commands count to the next one), where a reading before and after each command took two
+ * per section: its reading ends this section and starts the next (what runs between two
+ * commands counts to the next one: builtins, and the `sed` of a section that wrote to stderr),
+ * where a reading before and after each command took two
  * processes (≈35 ms each under the lab's emulation). A refresh does not need timings at all and
  * starts no `date`; its end lines say 0 ms. Either way `sed` runs only for a command that wrote
  * to stderr (`[ -s ]` is a builtin).

@@ -31,7 +31,9 @@ export function nsLabNames(dir: string) {
   return {
     hub: `bpns${tag}-hub`,
     host: (name: string) => `bpns${tag}-${name}`,
-    port: (n: number) => 23000 + (h.readUInt16BE(2) % 400) * MAX_HOSTS + n,
+    // below 32768, where Linux's ephemeral ports begin: a listener there can collide with an
+    // outgoing connection's port
+    port: (n: number) => 23000 + (h.readUInt16BE(2) % 250) * MAX_HOSTS + n,
   };
 }
 
