@@ -12,7 +12,9 @@ import { seedDocs } from "./helpers/seed.js";
 
 const empty = () => mkdtempSync(join(tmpdir(), "bp-json-"));
 
-describe("JSON modes on failure", () => {
+// each case starts the CLI from the TypeScript sources (tsx): seconds on a loaded machine, past
+// vitest's 5 s default (two cases took 5.1–5.5 s beside a CI run's qemu guests)
+describe("JSON modes on failure", { timeout: 30_000 }, () => {
   it.each([
     ["a refused flag", ["plan", "-json", "--bogus"], "unknown option '--bogus'"],
     ["a refused flag, Terraform's spelling of the mode", ["facts", "-json", "-lock=maybe"], "unknown option '--lock'"],
