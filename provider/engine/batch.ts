@@ -31,10 +31,9 @@ export interface SectionResult {
  * `timed`: each section's end line carries how long its command ran (apply logs it). One `date`
  * per section: its reading ends this section and starts the next (what runs between two
  * commands counts to the next one: builtins, and the `sed` of a section that wrote to stderr),
- * where a reading before and after each command took two
- * processes (≈35 ms each under the lab's emulation). A refresh does not need timings at all and
- * starts no `date`; its end lines say 0 ms. Either way `sed` runs only for a command that wrote
- * to stderr (`[ -s ]` is a builtin).
+ * where a reading before and after each command took two processes (≈35 ms each under the
+ * lab's emulation). A refresh does not need timings at all and starts no `date`; its end lines
+ * say 0 ms. Either way `sed` runs only for a command that wrote to stderr (`[ -s ]` is a builtin).
  */
 export function batchScript(items: readonly BatchItem[], nonce: string, opts: { timed?: boolean } = {}): string {
   if (!/^[a-z0-9]+$/.test(nonce)) throw new Error("nonce must be lowercase alphanumeric");
