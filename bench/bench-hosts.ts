@@ -5,8 +5,24 @@
  */
 import { execa } from "execa";
 import { join } from "node:path";
-import type { LabHost } from "../test/lab/hosts.js";
-import { project } from "../test/e2e/helpers.js";
+import { randomBytes } from "node:crypto";
+import type { LabDescription, LabHost } from "../test/lab/hosts.js";
+import { project, ROOT } from "../test/e2e/helpers.js";
+import { nsUp } from "../test/lab/ns.js";
+import { batchScript } from "../provider/engine/batch.js";
+import { refreshItems } from "../provider/engine/live.js";
+
+/** An ns lab of its own for a benchmark (the peers' tools and the ns packages installed first). */
+export async function benchLab(dir: string, hosts: number, diskMiB?: number): Promise<LabDescription> {
+  for (const set of ["--bench", "--ns"]) await execa("bash", [join(ROOT, "test", "lab", "install-deps.sh"), set], { stdio: "inherit" });
+  return nsUp({ hosts, dir, log: (l) => console.log(l), diskMiB });
+}
+
+/** The script a refresh sends (no timings), as the floor runs it over bare ssh. */
+export const refreshScript = () => batchScript(refreshItems([]), randomBytes(8).toString("hex"), { timed: false });
+
+/** ssh options for a connection from nothing: no ControlMaster, none reused (the floors). */
+export const coldSsh = (sshConfig: string) => `-F ${sshConfig} -o ControlMaster=no -o ControlPath=none`;
 
 /** what every dataset sets (zfs-fuse knows all three: no zstd, records ≤ 128K) */
 export const PROPS = { compression: "gzip", atime: "off", recordsize: "64K" };

@@ -22,8 +22,7 @@ import { ROOT, seedWorkingCopy } from "../test/e2e/helpers.js";
 import { batchScript, splitSections } from "../provider/engine/batch.js";
 import { parseRefresh, refreshItems } from "../provider/engine/live.js";
 import { installedCli, machine, measure, median, min, naiveSplit, roundTripCounter } from "./measure.js";
-import { benchHosts, benchStack } from "./bench-hosts.js";
-import { nsUp } from "../test/lab/ns.js";
+import { benchHosts, benchLab, benchStack, coldSsh } from "./bench-hosts.js";
 import { labDown } from "../test/lab/vm.js";
 
 const { values } = parseArgs({ options: {
@@ -46,9 +45,7 @@ async function wall(file: string, args: string[], cwd: string): Promise<number> 
 }
 
 // an ns lab of two hosts (a stack's inventory names prod and dr; the seed's synth reads it)
-await execa("bash", [join(ROOT, "test", "lab", "install-deps.sh"), "--bench"], { stdio: "inherit" });
-await execa("bash", [join(ROOT, "test", "lab", "install-deps.sh"), "--ns"], { stdio: "inherit" });
-const { hosts: [prod] } = await nsUp({ hosts: 2, dir: lab, log: (l) => console.log(l), diskMiB: Math.max(256, Math.ceil(D / 1000) * 256) });
+const { hosts: [prod] } = await benchLab(lab, 2, Math.max(256, Math.ceil(D / 1000) * 256));
 
 try {
   // 1. synth of the seed stack, against its app alone
@@ -98,7 +95,7 @@ try {
     if (m.exitCode !== 0 || m.roundTrips !== 1) throw new Error(`plan: exit ${m.exitCode}, ${m.roundTrips} round trips\n${m.stdout}\n${m.stderr}`);
     const p = m.wall * 1000;
     if (i > 0) { planCpu.push(m.controllerCpu); planRss.push(m.maxRssMiB); }
-    const f = await wall("sh", ["-c", `ssh -F ${sshConfig} -o ControlMaster=no -o ControlPath=none prod sh -s < ${scriptFile} > /dev/null`], work);
+    const f = await wall("sh", ["-c", `ssh ${coldSsh(sshConfig)} prod sh -s < ${scriptFile} > /dev/null`], work);
     if (i > 0) { plan.push(p); floor.push(f); }
   }
   const bound = median(floor) + median(parse);

@@ -13,13 +13,9 @@ import { appendFileSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { randomBytes } from "node:crypto";
 import { ROOT } from "../test/e2e/helpers.js";
-import { batchScript } from "../provider/engine/batch.js";
-import { refreshItems } from "../provider/engine/live.js";
 import { installedCli, machine, median, min } from "./measure.js";
-import { benchHosts, benchStack } from "./bench-hosts.js";
-import { nsUp } from "../test/lab/ns.js";
+import { benchHosts, benchLab, benchStack, coldSsh, refreshScript } from "./bench-hosts.js";
 import { labDown } from "../test/lab/vm.js";
 
 const { values } = parseArgs({ options: {
@@ -40,8 +36,7 @@ try {
   const before = installedCli(tree, join(work, "b"));
   const now = installedCli(ROOT, join(work, "n"));
   // one host with the datasets (a stack's inventory names prod and dr), applied by this checkout's CLI
-  await execa("bash", [join(ROOT, "test", "lab", "install-deps.sh"), "--ns"], { stdio: "inherit" });
-  const { hosts: [prod] } = await nsUp({ hosts: 2, dir: lab, log: (l) => console.log(l) });
+  const { hosts: [prod] } = await benchLab(lab, 2);
   const { reset, verify } = benchHosts(lab);
   await reset([prod!]);
   const project = await benchStack([prod!], Number(values.datasets), `bench-overhead-1x${values.datasets}`);
@@ -50,7 +45,7 @@ try {
   await verify([prod!], Number(values.datasets), "backplane");
   const host = "prod";
   const script = join(work, "refresh.sh");
-  writeFileSync(script, batchScript(refreshItems([]), randomBytes(8).toString("hex"), { timed: false }));
+  writeFileSync(script, refreshScript());
 
   interface Split { wall: number; roundTrip: number }
   async function plan(bin: string): Promise<Split> {
@@ -64,7 +59,7 @@ try {
   }
   async function floor(): Promise<number> {
     const t0 = performance.now();
-    await execa("sh", ["-c", `ssh -F ${join(lab, "ssh_config")} -o ControlMaster=no -o ControlPath=none ${host} sh -s < ${script} > /dev/null`]);
+    await execa("sh", ["-c", `ssh ${coldSsh(join(lab, "ssh_config"))} ${host} sh -s < ${script} > /dev/null`]);
     return (performance.now() - t0) / 1000;
   }
   async function nodeStart(): Promise<number> {

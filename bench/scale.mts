@@ -29,14 +29,11 @@ import { appendFileSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { randomBytes } from "node:crypto";
 import { nsUp } from "../test/lab/ns.js";
 import { labDown } from "../test/lab/vm.js";
 import { readLab, type LabHost } from "../test/lab/hosts.js";
 import { ROOT } from "../test/e2e/helpers.js";
-import { ANSIBLE_PROPS, benchHosts, benchStack, poolOf } from "./bench-hosts.js";
-import { batchScript } from "../provider/engine/batch.js";
-import { refreshItems } from "../provider/engine/live.js";
+import { ANSIBLE_PROPS, benchHosts, benchStack, coldSsh, poolOf, refreshScript } from "./bench-hosts.js";
 import { installedCli, machine, measure, median, minMedian, ratio, roundTripCounter, type Measured } from "./measure.js";
 
 const { values } = parseArgs({
@@ -142,7 +139,7 @@ async function bp(dir: string, args: string[]): Promise<Measured> {
 }
 
 async function floor(hosts: LabHost[], script?: string): Promise<Measured> {
-  const cold = `-F ${sshConfig} -o ControlMaster=no -o ControlPath=none`;
+  const cold = coldSsh(sshConfig);
   const body = script
     ? hosts.map((h) => `ssh ${cold} ${h.name} sh -s < ${script} > /dev/null & pids="$pids $!"`).join("\n")
     : hosts.map((h) => `ssh ${cold} ${h.name} true & pids="$pids $!"`).join("\n");
@@ -165,8 +162,8 @@ const cells: Cell[] = [];
 let ansiblePerItem: number | null = null;
 const predictAnsible = (h: number, d: number) => (ansiblePerItem === null ? 0 : ansiblePerItem * h * d);
 
-const refreshScript = join(work, "refresh.sh");
-writeFileSync(refreshScript, batchScript(refreshItems([]), randomBytes(8).toString("hex"), { timed: false }));
+const refreshScriptFile = join(work, "refresh.sh");
+writeFileSync(refreshScriptFile, refreshScript());
 
 for (const d of DS) {
   for (const h of HS) {
@@ -208,7 +205,7 @@ for (const d of DS) {
       const checkNow = typeof cell.check !== "string" && (i === 0 ? checkCost * (checkRuns + 1) <= budget : i <= checkRuns);
       const c = checkNow ? await ansible(files, true) : null;
       const ft = await floor(hosts);
-      const fs = await floor(hosts, refreshScript);
+      const fs = await floor(hosts, refreshScriptFile);
       if (i === 0) continue; // warm-up: file caches, the hosts' first zfs-fuse reads
       cell.plan.push(p); cell.planNoSynth.push(q); cell.floorTrue.push(ft); cell.floorScript.push(fs);
       if (c) (cell.check as Measured[]).push(c);
