@@ -23,8 +23,11 @@ export default async function setup() {
     started = true;
   }
   const t0 = Date.now();
-  // Three hosts: prod and dr for the storage tests, h3 to make the WireGuard mesh a real mesh.
-  await vmUp({ hosts: 3, zfs: "2.3", memoryMiB: 1536, log: (l) => console.log(l) });
+  // Three hosts: prod and dr for the storage tests, h3 to make the WireGuard mesh a real mesh
+  // (the timer tests' own lab, beside it, needs prod and dr only: test/run.sh).
+  const hosts = Number(process.env.BACKPLANE_LAB_VM_HOSTS ?? 3);
+  if (!Number.isInteger(hosts) || hosts < 2 || hosts > 9) throw new Error(`BACKPLANE_LAB_VM_HOSTS must be 2 to 9, not '${process.env.BACKPLANE_LAB_VM_HOSTS}'`);
+  await vmUp({ hosts, zfs: "2.3", memoryMiB: 1536, log: (l) => console.log(l) });
   console.log(`e2e: lab ready after ${((Date.now() - t0) / 1000).toFixed(0)} s`);
   return async () => {
     if (started && process.env.BACKPLANE_LAB_KEEP !== "1") await labDown((l) => console.log(l));

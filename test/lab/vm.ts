@@ -11,9 +11,21 @@ import { fileURLToPath } from "node:url";
 import { LAB_DIR, HOSTS_FILE, type LabDescription, type LabHost } from "./hosts.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
-export const NETNS = "bplab";
+/**
+ * A second vm lab can run beside the first (CI runs the timer tests, which mostly wait for
+ * minute ticks, on their own two guests while the other files use the main lab): its own
+ * folder (BACKPLANE_LAB_DIR), network namespace and SSH ports.
+ */
+export const NETNS = process.env.BACKPLANE_LAB_NETNS ?? "bplab";
 const BRIDGE = "br0";
-const SSH_PORT_BASE = 22220;
+const SSH_PORT_BASE = portBase(process.env.BACKPLANE_LAB_PORT_BASE);
+
+function portBase(value: string | undefined): number {
+  if (value === undefined) return 22220;
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1024 || n > 65000) throw new Error(`BACKPLANE_LAB_PORT_BASE must be a port number from 1024 to 65000, not '${value}'`);
+  return n;
+}
 const DISKS_PER_HOST = 2;
 const DISK_SIZE = 1024 * 1024 * 1024;
 
