@@ -1,36 +1,47 @@
 /**
- * Replication throughput on the vm tier, backplane against the bare pipe between the same
- * two hosts in the same run: a full send of --size-mib (default 256) random MiB, then an
- * incremental of --change-mib (default 1), each --runs times (default 3), alternating.
+ * Replication throughput on the vm tier: backplane against syncoid and the bare pipe between
+ * the same two hosts in the same run: a full send of --size-mib (default 1024) random MiB,
+ * then an incremental of --change-mib (default 1 % of it), each --runs times (default 3),
+ * alternating.
  *
  *   backplane: `backplane replicate` (refresh, plan, snapshot, hold, send | ssh | recv,
  *              bookmark, release, prune, state write), wall time of the command, and the
  *              transfer's own time as the apply reports it
+ *   syncoid:   Debian's sanoid package (its .debs fetched with this machine's apt
+ *              configuration and installed into the guests for the run; the image stays as it
+ *              is), run on prod with its defaults (a sync snapshot, -I from the newest common
+ *              one, lzop and mbuffer on the pipe) to root@dr's WireGuard address, timed on prod
  *   bare pipe: `zfs send -L -c … | ssh <dr's tunnel address> zfs recv …` run on prod, the
  *              same key and the same forced `zfs recv`, timed on prod
  *
- * A full run destroys the target on dr first (the full stream starts from nothing). Needs
- * the vm lab up (npm run lab -- up). Appends its table to bench/RESULTS.md.
+ * Pools stripe both lab disks (2 GiB a host). A full run destroys its target on dr first (the
+ * full stream starts from nothing). Needs the vm lab up (npm run lab -- up). Appends its
+ * table to bench/RESULTS.md.
  *
- *   npx tsx bench/replication.mts [--size-mib 256] [--change-mib 1] [--runs 3]
+ *   npx tsx bench/replication.mts [--size-mib 1024] [--change-mib 10] [--runs 3]
  */
-import { appendFile } from "node:fs/promises";
+import { appendFile, mkdtemp, readdir, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { execa } from "execa";
+import { LAB_DIR } from "../test/lab/hosts.js";
 import { parseArgs } from "node:util";
 import { backplane, project, resetHosts, sh, ROOT } from "../test/e2e/helpers.js";
 import { PREPARE } from "../test/e2e/replication-stack.js";
 
-const { values } = parseArgs({ options: { "size-mib": { type: "string", default: "256" }, "change-mib": { type: "string", default: "1" }, runs: { type: "string", default: "3" } } });
-const [sizeMiB, changeMiB, runs] = [Number(values["size-mib"]), Number(values["change-mib"]), Number(values.runs)];
+const { values } = parseArgs({ options: { "size-mib": { type: "string", default: "1024" }, "change-mib": { type: "string" }, runs: { type: "string", default: "3" } } });
+const sizeMiB = Number(values["size-mib"]);
+const [changeMiB, runs] = [Number(values["change-mib"] ?? Math.max(1, Math.round(sizeMiB / 100))), Number(values.runs)];
+if (![sizeMiB, changeMiB, runs].every((n) => Number.isInteger(n) && n > 0) || sizeMiB > 1400) throw new Error("--size-mib (1 to 1400: two 1 GiB disks a host), --change-mib and --runs are positive whole numbers");
 const KEY_DIR = "/etc/backplane/replication";
 
 const STACK = `
 const prod = new Host(stack, "prod", hostProps(prodInv));
 const dr = new Host(stack, "dr", hostProps(drInv));
-const tank = prod.pool("tank", { name: "tank", vdevs: [prodInv.disks[0]!], filesystemProperties: { mountpoint: "/tank" } });
+const tank = prod.pool("tank", { name: "tank", vdevs: [prodInv.disks[0]!, prodInv.disks[1]!], filesystemProperties: { mountpoint: "/tank" } });
 const srv = prod.dataset("srv", { name: "tank/srv", dependsOn: [tank] });
 const uploads = prod.dataset("uploads", { name: "tank/srv/uploads", profile: "uploads", dependsOn: [srv] });
-const backup = dr.pool("backup", { name: "backup", vdevs: [drInv.disks[0]!], filesystemProperties: { mountpoint: "/backup" } });
+const backup = dr.pool("backup", { name: "backup", vdevs: [drInv.disks[0]!, drInv.disks[1]!], filesystemProperties: { mountpoint: "/backup" } });
 dr.dataset("backup-prod", { name: "backup/prod", properties: { readonly: "on" }, dependsOn: [backup] });
 const mesh = new bp.WireGuardMesh(stack, "mesh", { hosts: [prod, dr], cidr: "10.201.0.0/24", listenPort: 51820 });
 new bp.Replication(stack, "uploads-dr", { source: uploads, target: dr, targetDataset: "backup/prod/uploads", via: mesh, retainSource: 2, retainTarget: 2 });
@@ -48,6 +59,38 @@ const drWg = (await sh("dr", "ip -o -4 addr show dev wg0 | awk '{print $4}' | cu
 const id = (await sh("prod", `ls ${KEY_DIR} | grep -v '\\.' | head -1`)).trim();
 const ssh = `ssh -F /dev/null -i ${KEY_DIR}/${id} -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=${KEY_DIR}/${id}.known_hosts ${drWg} recv`;
 await sh("prod", `dd if=/dev/urandom of=/tank/srv/uploads/data.bin bs=1M count=${sizeMiB} status=none && sync`);
+
+/**
+ * syncoid on prod, able to reach dr as root over WireGuard with a key of its own (syncoid runs
+ * zfs list/get/send/recv and its helpers there: no forced command). Returns its version.
+ */
+async function prepareSyncoid(): Promise<string> {
+  const debs = await mkdtemp(join(tmpdir(), "bp-syncoid-debs-"));
+  // the machine's own apt configuration names the mirror; the guests are Debian 12 like it
+  await execa("apt-get", ["download", "-q", "sanoid", "libcapture-tiny-perl", "libconfig-inifiles-perl", "pv", "lzop", "liblzo2-2", "mbuffer"], { cwd: debs });
+  const files = (await readdir(debs)).map((f) => join(debs, f));
+  for (const h of ["prod", "dr"]) {
+    await sh(h, "rm -rf /tmp/bench-debs && mkdir /tmp/bench-debs");
+    await execa("scp", ["-q", "-F", join(LAB_DIR, "ssh_config"), ...files, `${h}:/tmp/bench-debs/`]);
+    // sanoid's own timer has no configuration here and is not part of the comparison
+    await sh(h, "DEBIAN_FRONTEND=noninteractive dpkg -i /tmp/bench-debs/*.deb >/dev/null && systemctl disable --now sanoid.timer >/dev/null 2>&1; true");
+  }
+  await rm(debs, { recursive: true, force: true });
+  await sh("prod", `[ -f ${SYNCOID_KEY} ] || ssh-keygen -q -t ed25519 -N '' -f ${SYNCOID_KEY}`);
+  const pub = (await sh("prod", `cat ${SYNCOID_KEY}.pub`)).trim();
+  await sh("dr", `mkdir -p /root/.ssh && grep -qxF '${pub}' /root/.ssh/authorized_keys 2>/dev/null || echo '${pub}' >> /root/.ssh/authorized_keys`);
+  return (await sh("prod", "syncoid --version 2>&1 | head -1")).trim();
+}
+const SYNCOID_KEY = "/root/.ssh/bench-syncoid";
+const SYNCOID_TARGET = "backup/prod/uploads-syncoid";
+const syncoidVersion = await prepareSyncoid();
+
+/** syncoid with its defaults, timed on prod; full when its target is absent, else incremental. */
+async function viaSyncoid(): Promise<number> {
+  const cmd = `syncoid --quiet --sshkey=${SYNCOID_KEY} --sshoption=StrictHostKeyChecking=accept-new --sshoption=UserKnownHostsFile=${SYNCOID_KEY}.known_hosts tank/srv/uploads root@${drWg}:${SYNCOID_TARGET}`;
+  const out = await sh("prod", `s=$(date +%s%N) && ${cmd} >&2 && echo $(( $(date +%s%N) - s ))`);
+  return seconds(out.trim().split("\n").pop()!);
+}
 
 /** backplane replicate: wall seconds of the command, and the transfer's seconds as it reports them. */
 async function viaBackplane(): Promise<{ wall: number; transfer: number; kind: string }> {
@@ -69,10 +112,11 @@ async function bare(kind: "full" | "incremental", n: number): Promise<number> {
   return seconds(out.trim().split("\n").pop()!);
 }
 
-const dropTarget = () => sh("dr", "zfs destroy -r backup/prod/uploads");
+const dropTarget = () => sh("dr", "if zfs list backup/prod/uploads >/dev/null 2>&1; then zfs destroy -r backup/prod/uploads; fi");
 const change = () => sh("prod", `dd if=/dev/urandom of=/tank/srv/uploads/data.bin bs=1M count=${changeMiB} seek=${Math.floor(sizeMiB / 2)} conv=notrunc status=none && sync`);
 
-const rows = { bpFull: [] as number[], bpFullWall: [] as number[], bareFull: [] as number[], bpInc: [] as number[], bpIncWall: [] as number[], bareInc: [] as number[] };
+const rows = { bpFull: [] as number[], bpFullWall: [] as number[], bareFull: [] as number[], bpInc: [] as number[], bpIncWall: [] as number[], bareInc: [] as number[], syncoidFull: [] as number[], syncoidInc: [] as number[] };
+const dropSyncoidTarget = () => sh("dr", `if zfs list ${SYNCOID_TARGET} >/dev/null 2>&1; then zfs destroy -r ${SYNCOID_TARGET}; fi`);
 for (let i = 0; i < runs; i++) {
   await dropTarget();
   const b = await viaBackplane();
@@ -86,27 +130,38 @@ for (let i = 0; i < runs; i++) {
   rows.bareFull.push(await bare("full", i));
   await change();
   rows.bareInc.push(await bare("incremental", i));
-  console.log(`run ${i + 1}: full backplane ${b.transfer}s (wall ${b.wall}s) / bare ${rows.bareFull.at(-1)!.toFixed(1)}s; incremental backplane ${inc.transfer}s (wall ${inc.wall}s) / bare ${rows.bareInc.at(-1)!.toFixed(1)}s`);
+  // (dr holds one full copy at a time: both disks hold two at most)
+  await dropTarget();
+
+  await dropSyncoidTarget();
+  rows.syncoidFull.push(await viaSyncoid());
+  await change();
+  rows.syncoidInc.push(await viaSyncoid());
+  await dropSyncoidTarget();
+  console.log(`run ${i + 1}: full backplane ${b.transfer}s (wall ${b.wall}s) / syncoid ${rows.syncoidFull.at(-1)!.toFixed(1)}s / bare ${rows.bareFull.at(-1)!.toFixed(1)}s; ` +
+    `incremental backplane ${inc.transfer}s (wall ${inc.wall}s) / syncoid ${rows.syncoidInc.at(-1)!.toFixed(1)}s / bare ${rows.bareInc.at(-1)!.toFixed(1)}s`);
 }
-// leave the target as backplane expects it for later runs of the stack
-await dropTarget();
 
 const zfs = (await sh("prod", "zfs version | head -1")).trim();
 const f = (x: number) => x.toFixed(1);
 const table = [
   `## Replication (\`npx tsx bench/replication.mts --size-mib ${sizeMiB} --change-mib ${changeMiB} --runs ${runs}\`), ${new Date().toISOString().slice(0, 10)}`,
   "",
-  `vm tier (TCG), prod → dr over in-kernel WireGuard, ${zfs}; ${sizeMiB} MiB of random data (uploads profile: recordsize 1M, zstd),`,
-  `then ${changeMiB} MiB rewritten. Medians of ${runs} runs, alternating backplane and the bare pipe with the same key and forced \`zfs recv\`.`,
+  `vm tier (TCG), prod → dr over in-kernel WireGuard, ${zfs}, ${syncoidVersion}; ${sizeMiB} MiB of random data (uploads profile: recordsize 1M, zstd),`,
+  `then ${changeMiB} MiB rewritten. Medians of ${runs} runs, alternating backplane, the bare pipe (the same key and forced \`zfs recv\`) and syncoid (its defaults).`,
+  "Ratios are the other's time over backplane's transfer: above 1 backplane is faster.",
   "",
-  "| what | backplane transfer | backplane `replicate` wall | bare pipe | transfer ratio | wall ratio |",
-  "|---|---|---|---|---|---|",
-  `| full ${sizeMiB} MiB | ${f(median(rows.bpFull))} s (${f(sizeMiB / median(rows.bpFull))} MiB/s) | ${f(median(rows.bpFullWall))} s | ${f(median(rows.bareFull))} s (${f(sizeMiB / median(rows.bareFull))} MiB/s) | ${(median(rows.bpFull) / median(rows.bareFull)).toFixed(2)}x | ${(median(rows.bpFullWall) / median(rows.bareFull)).toFixed(2)}x |`,
-  `| incremental ${changeMiB} MiB | ${f(median(rows.bpInc))} s | ${f(median(rows.bpIncWall))} s | ${f(median(rows.bareInc))} s | ${(median(rows.bpInc) / median(rows.bareInc)).toFixed(2)}x | ${(median(rows.bpIncWall) / median(rows.bareInc)).toFixed(2)}x |`,
+  "| what | backplane transfer | backplane `replicate` wall | syncoid | bare pipe | syncoid / backplane | bare / backplane | bare / backplane wall |",
+  "|---|---|---|---|---|---|---|---|",
+  `| full ${sizeMiB} MiB | ${f(median(rows.bpFull))} s (${f(sizeMiB / median(rows.bpFull))} MiB/s) | ${f(median(rows.bpFullWall))} s | ${f(median(rows.syncoidFull))} s | ${f(median(rows.bareFull))} s (${f(sizeMiB / median(rows.bareFull))} MiB/s) | ${(median(rows.syncoidFull) / median(rows.bpFull)).toFixed(2)}x | ${(median(rows.bareFull) / median(rows.bpFull)).toFixed(2)}x | ${(median(rows.bareFull) / median(rows.bpFullWall)).toFixed(2)}x |`,
+  `| incremental ${changeMiB} MiB | ${f(median(rows.bpInc))} s | ${f(median(rows.bpIncWall))} s | ${f(median(rows.syncoidInc))} s | ${f(median(rows.bareInc))} s | ${(median(rows.syncoidInc) / median(rows.bpInc)).toFixed(2)}x | ${(median(rows.bareInc) / median(rows.bpInc)).toFixed(2)}x | ${(median(rows.bareInc) / median(rows.bpIncWall)).toFixed(2)}x |`,
   "",
-  `Every run: full ${rows.bpFull.map(f).join(", ")} s vs bare ${rows.bareFull.map(f).join(", ")} s; incremental ${rows.bpInc.map(f).join(", ")} s vs bare ${rows.bareInc.map(f).join(", ")} s.`,
+  `Every run: full ${rows.bpFull.map(f).join(", ")} s vs syncoid ${rows.syncoidFull.map(f).join(", ")} s vs bare ${rows.bareFull.map(f).join(", ")} s; ` +
+    `incremental ${rows.bpInc.map(f).join(", ")} s vs syncoid ${rows.syncoidInc.map(f).join(", ")} s vs bare ${rows.bareInc.map(f).join(", ")} s.`,
   "The transfer is the source host's round trip (snapshot, hold, estimate, send | ssh | recv, bookmark, release, prune); the wall",
-  "time adds the CLI start, the refresh of both hosts, the plan, the target's pruning and the state write.",
+  "time adds the CLI start, the refresh of both hosts, the plan, the target's pruning and the state write. syncoid's time is its",
+  "whole run on prod (its own listing of both sides, sync snapshot, send | lzop | mbuffer | ssh | … | recv, pruning its old sync snapshots);",
+  "its full send is the source's oldest snapshot and then -I to the newest, so it also carries the earlier runs' rewrites (backplane's full is one snapshot).",
   "",
 ].join("\n");
 console.log(`\n${table}`);

@@ -226,7 +226,8 @@ export async function vmUp(opts: UpOptions): Promise<LabDescription> {
   await writeFile(knownHosts, knownLines.join("\n") + "\n");
   await writeFile(sshConfigFile, sshConfig(hosts));
   await chmod(operatorKey, 0o600);
-  const deadline = Date.now() + 420_000;
+  // (five guests booting at once on two cores, beside the ns tier, took 342 s: measured 2026-11-27)
+  const deadline = Date.now() + 900_000;
   const boots = await Promise.all(hosts.map((h) => waitForSsh(h, deadline, join(LAB_DIR, h.name, "console.log"))));
   hosts.forEach((h, i) => opts.log(`lab: ${h.name} answers on ssh after ${boots[i]!.toFixed(0)} s`));
   const desc: LabDescription = { tier: "vm", startedAt: new Date().toISOString(), hosts };
