@@ -32,7 +32,7 @@ import { PREPARE } from "../test/e2e/replication-stack.js";
 const { values } = parseArgs({ options: { "size-mib": { type: "string", default: "1024" }, "change-mib": { type: "string" }, runs: { type: "string", default: "3" } } });
 const sizeMiB = Number(values["size-mib"]);
 const [changeMiB, runs] = [Number(values["change-mib"] ?? Math.max(1, Math.round(sizeMiB / 100))), Number(values.runs)];
-if (![sizeMiB, changeMiB, runs].every((n) => Number.isInteger(n) && n > 0) || sizeMiB > 1400) throw new Error("--size-mib (1 to 1400: two 1 GiB disks a host), --change-mib and --runs are positive whole numbers");
+if (![sizeMiB, changeMiB, runs].every((n) => Number.isInteger(n) && n > 0) || sizeMiB > 1400 || changeMiB > sizeMiB / 10) throw new Error("--size-mib (1 to 1400: two 1 GiB disks a host), --change-mib (at most a tenth of it) and --runs are positive whole numbers");
 const KEY_DIR = "/etc/backplane/replication";
 
 const STACK = `
@@ -68,21 +68,27 @@ async function prepareSyncoid(): Promise<string> {
   const debs = await mkdtemp(join(tmpdir(), "bp-syncoid-debs-"));
   // the machine's own apt configuration names the mirror; the guests are Debian 12 like it
   await execa("apt-get", ["download", "-q", "sanoid", "libcapture-tiny-perl", "libconfig-inifiles-perl", "pv", "lzop", "liblzo2-2", "mbuffer"], { cwd: debs });
-  const files = (await readdir(debs)).map((f) => join(debs, f));
-  for (const h of ["prod", "dr"]) {
-    await sh(h, "rm -rf /tmp/bench-debs && mkdir /tmp/bench-debs");
-    await execa("scp", ["-q", "-F", join(LAB_DIR, "ssh_config"), ...files, `${h}:/tmp/bench-debs/`]);
-    // sanoid's own timer has no configuration here and is not part of the comparison
-    await sh(h, "DEBIAN_FRONTEND=noninteractive dpkg -i /tmp/bench-debs/*.deb >/dev/null && systemctl disable --now sanoid.timer >/dev/null 2>&1; true");
+  try {
+    const files = (await readdir(debs)).map((f) => join(debs, f));
+    for (const h of ["prod", "dr"]) {
+      await sh(h, "rm -rf /tmp/bench-debs && mkdir /tmp/bench-debs");
+      await execa("scp", ["-q", "-F", join(LAB_DIR, "ssh_config"), ...files, `${h}:/tmp/bench-debs/`]);
+      // sanoid's own timer has no configuration here and is not part of the comparison
+      await sh(h, "DEBIAN_FRONTEND=noninteractive dpkg -i /tmp/bench-debs/*.deb >/dev/null && { systemctl disable --now sanoid.timer >/dev/null 2>&1 || true; } && command -v syncoid >/dev/null");
+    }
+  } finally {
+    await rm(debs, { recursive: true, force: true });
   }
-  await rm(debs, { recursive: true, force: true });
   await sh("prod", `[ -f ${SYNCOID_KEY} ] || ssh-keygen -q -t ed25519 -N '' -f ${SYNCOID_KEY}`);
   const pub = (await sh("prod", `cat ${SYNCOID_KEY}.pub`)).trim();
   await sh("dr", `mkdir -p /root/.ssh && grep -qxF '${pub}' /root/.ssh/authorized_keys 2>/dev/null || echo '${pub}' >> /root/.ssh/authorized_keys`);
-  return (await sh("prod", "syncoid --version 2>&1 | head -1")).trim();
+  const version = (await sh("prod", "syncoid --version 2>&1")).trim().split("\n")[0]!;
+  if (!/syncoid/i.test(version)) throw new Error(`syncoid on prod does not say its version: ${version}`);
+  return version;
 }
 const SYNCOID_KEY = "/root/.ssh/bench-syncoid";
-const SYNCOID_TARGET = "backup/prod/uploads-syncoid";
+// beside backup/prod, not under it: that one is readonly=on and mounted, and syncoid's receive mounts what it makes
+const SYNCOID_TARGET = "backup/uploads-syncoid";
 const syncoidVersion = await prepareSyncoid();
 
 /** syncoid with its defaults, timed on prod; full when its target is absent, else incremental. */
@@ -130,6 +136,8 @@ for (let i = 0; i < runs; i++) {
   rows.bareFull.push(await bare("full", i));
   await change();
   rows.bareInc.push(await bare("incremental", i));
+  // the bare pipe's snapshots go: the next runs' chains (syncoid sends -I from the oldest) stay alike
+  await sh("prod", "zfs list -H -o name -t snapshot tank/srv/uploads | grep '@bare-' | xargs -r -n1 zfs destroy");
   // (dr holds one full copy at a time: both disks hold two at most)
   await dropTarget();
 
@@ -161,7 +169,8 @@ const table = [
   "The transfer is the source host's round trip (snapshot, hold, estimate, send | ssh | recv, bookmark, release, prune); the wall",
   "time adds the CLI start, the refresh of both hosts, the plan, the target's pruning and the state write. syncoid's time is its",
   "whole run on prod (its own listing of both sides, sync snapshot, send | lzop | mbuffer | ssh | … | recv, pruning its old sync snapshots);",
-  "its full send is the source's oldest snapshot and then -I to the newest, so it also carries the earlier runs' rewrites (backplane's full is one snapshot).",
+  "its full send is the source's oldest snapshot and then -I to the newest, so it also carries the earlier runs' rewrites (backplane's full is one snapshot);",
+  "its defaults compress the pipe with lzop, on the guests' single emulated CPU (random data does not compress).",
   "",
 ].join("\n");
 console.log(`\n${table}`);

@@ -123,7 +123,9 @@ describe("the back plane runs by itself (vm tier)", () => {
     }
     await sh("prod", WRITER_STOP);
     expect(ticks, "policy runs").toBeGreaterThanOrEqual(3);
-    await idle(policyUnit, replicationUnit);
+    // in the quiet part of a minute, no run in progress: no tick lands between the reads below
+    await quietPartOfMinute();
+    const thisStack = await lines("prod", `journalctl -o cat -u ${policyUnit}.service --no-pager --since @${appliedAt}`);
     const logs = await snapshots("prod", "tank/srv/logs");
     const auto = logs.filter((s) => /@bp-auto-1m-2026/.test(s));
     // the count (1) plus the held one
@@ -132,7 +134,6 @@ describe("the back plane runs by itself (vm tier)", () => {
     const j = await journal(policyUnit);
     // hourly: 2 keeps the newest two of those this stack's runs took (one, or two when the runs
     // crossed an hour); an earlier run of this file on the same lab logged under the same unit
-    const thisStack = await lines("prod", `journalctl -o cat -u ${policyUnit}.service --no-pager --since @${appliedAt}`);
     const hourlyTaken = thisStack.map((l) => /^took (tank\/srv\/logs@bp-auto-hourly-\S+) in \d+ ms$/.exec(l)?.[1]).filter((s): s is string => !!s);
     expect(hourlyTaken.length, thisStack.join("\n")).toBeGreaterThanOrEqual(1);
     expect(logs.filter((s) => /@bp-auto-hourly-/.test(s))).toEqual(hourlyTaken.slice(-2));
@@ -167,7 +168,7 @@ describe("the back plane runs by itself (vm tier)", () => {
     await quietPartOfMinute();
     const again = await backplane(dir, ["drift", "--no-synth"]);
     expect(again.exitCode, again.stdout + again.stderr).toBe(0);
-  }, 300_000);
+  }, 600_000);
 
   it("a failed run is drift and fails the probe that reads what the timer makes", async () => {
     // the run fails: its dataset is away for a moment; the timer stays stopped while drift and
@@ -189,10 +190,12 @@ describe("the back plane runs by itself (vm tier)", () => {
     await quietPartOfMinute();
     const again = await backplane(dir, ["drift", "--no-synth"]);
     expect(again.exitCode, again.stdout + again.stderr).toBe(0);
-  }, 300_000);
+  }, 600_000);
 
   it("a reboot mid-send: the timers are enabled and running after the boot, and the next tick resumes the cut transfer", async () => {
-    // incompressible data (compression=off): ≈ 30 s on the wire under emulation, more beside other guests
+    // incompressible data (compression=off): ≈ 30 s on the wire under emulation, more beside other
+    // guests; written in the quiet part of a minute, so no tick sends a part of it before the reboot
+    await quietPartOfMinute();
     await sh("prod", "dd if=/dev/urandom of=/tank/srv/uploads/big bs=1M count=80 status=none");
     const before = (await journal(replicationUnit)).length;
     await untilJournal(replicationUnit, /^\d\d:\d\d:\d\d\t[1-9]\d*\t/, 150_000, before);
@@ -242,5 +245,5 @@ describe("the back plane runs by itself (vm tier)", () => {
     await quietPartOfMinute();
     const again = await backplane(dir, ["plan", "--detailed-exitcode", "--no-synth"]);
     expect(again.exitCode, again.stdout + again.stderr).toBe(0);
-  }, 300_000);
+  }, 600_000);
 });

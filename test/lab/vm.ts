@@ -4,6 +4,7 @@
  * port forward on 127.0.0.1. Everything started is recorded in pid files and stopped by them.
  */
 import { execa } from "execa";
+import { createHash } from "node:crypto";
 import { mkdir, readFile, rm, writeFile, readdir, truncate, chmod } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { join, dirname } from "node:path";
@@ -14,14 +15,18 @@ const here = dirname(fileURLToPath(import.meta.url));
 /**
  * A second vm lab can run beside the first (CI runs the timer tests, which mostly wait for
  * minute ticks, on their own two guests while the other files use the main lab): its own
- * folder (BACKPLANE_LAB_DIR), network namespace and SSH ports.
+ * folder (BACKPLANE_LAB_DIR), network namespace (BACKPLANE_LAB_NETNS) and SSH ports
+ * (BACKPLANE_LAB_PORT_BASE). A folder other than the default one alone already gets a namespace
+ * and ports of its own, from a hash of its path (below 23000, where the ns labs' ports begin).
  */
-export const NETNS = process.env.BACKPLANE_LAB_NETNS ?? "bplab";
+const DEFAULT_LAB = LAB_DIR === "/var/tmp/backplane-lab";
+const labHash = createHash("sha256").update(LAB_DIR).digest();
+export const NETNS = process.env.BACKPLANE_LAB_NETNS ?? (DEFAULT_LAB ? "bplab" : `bplab-${labHash.toString("hex").slice(0, 6)}`);
 const BRIDGE = "br0";
 const SSH_PORT_BASE = portBase(process.env.BACKPLANE_LAB_PORT_BASE);
 
 function portBase(value: string | undefined): number {
-  if (value === undefined) return 22220;
+  if (value === undefined) return DEFAULT_LAB ? 22220 : 22300 + (labHash.readUInt16BE(0) % 68) * 10;
   const n = Number(value);
   if (!/^\d+$/.test(value) || n < 1024 || n > 65000) throw new Error(`BACKPLANE_LAB_PORT_BASE must be a port number from 1024 to 65000, not '${value}'`);
   return n;
