@@ -28,6 +28,8 @@ import { LAB_DIR } from "../test/lab/hosts.js";
 import { parseArgs } from "node:util";
 import { backplane, project, resetHosts, sh, ROOT } from "../test/e2e/helpers.js";
 import { PREPARE } from "../test/e2e/replication-stack.js";
+// the lower middle of an even count (the upper one made a median of two runs their maximum)
+import { median } from "./measure.js";
 
 const { values } = parseArgs({ options: { "size-mib": { type: "string", default: "1024" }, "change-mib": { type: "string" }, runs: { type: "string", default: "3" } } });
 const sizeMiB = Number(values["size-mib"]);
@@ -47,7 +49,6 @@ const mesh = new bp.WireGuardMesh(stack, "mesh", { hosts: [prod, dr], cidr: "10.
 new bp.Replication(stack, "uploads-dr", { source: uploads, target: dr, targetDataset: "backup/prod/uploads", via: mesh, retainSource: 2, retainTarget: 2 });
 `;
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const seconds = (ns: string) => Number(ns) / 1e9;
 
 await resetHosts();
@@ -156,7 +157,7 @@ const table = [
   `## Replication (\`npx tsx bench/replication.mts --size-mib ${sizeMiB} --change-mib ${changeMiB} --runs ${runs}\`), ${new Date().toISOString().slice(0, 10)}`,
   "",
   `vm tier (TCG), prod → dr over in-kernel WireGuard, ${zfs}, ${syncoidVersion}; ${sizeMiB} MiB of random data (uploads profile: recordsize 1M, zstd),`,
-  `then ${changeMiB} MiB rewritten. Medians of ${runs} runs, alternating backplane, the bare pipe (the same key and forced \`zfs recv\`) and syncoid (its defaults).`,
+  `then ${changeMiB} MiB rewritten. Medians of ${runs} runs (of an even count, the lower middle one), alternating backplane, the bare pipe (the same key and forced \`zfs recv\`) and syncoid (its defaults).`,
   "Ratios are the other's time over backplane's transfer: above 1 backplane is faster.",
   "",
   "| what | backplane transfer | backplane `replicate` wall | syncoid | bare pipe | syncoid / backplane | bare / backplane | bare / backplane wall |",
