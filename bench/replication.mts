@@ -119,11 +119,13 @@ async function bare(kind: "full" | "incremental", n: number): Promise<number> {
   return seconds(out.trim().split("\n").pop()!);
 }
 
-const dropTarget = () => sh("dr", "if zfs list backup/prod/uploads >/dev/null 2>&1; then zfs destroy -r backup/prod/uploads; fi");
+/** A target on dr destroyed with what it holds, if it is there (a full send starts from nothing). */
+const dropOnDr = (dataset: string) => sh("dr", `if zfs list ${dataset} >/dev/null 2>&1; then zfs destroy -r ${dataset}; fi`);
+const dropTarget = () => dropOnDr("backup/prod/uploads");
 const change = () => sh("prod", `dd if=/dev/urandom of=/tank/srv/uploads/data.bin bs=1M count=${changeMiB} seek=${Math.floor(sizeMiB / 2)} conv=notrunc status=none && sync`);
 
 const rows = { bpFull: [] as number[], bpFullWall: [] as number[], bareFull: [] as number[], bpInc: [] as number[], bpIncWall: [] as number[], bareInc: [] as number[], syncoidFull: [] as number[], syncoidInc: [] as number[] };
-const dropSyncoidTarget = () => sh("dr", `if zfs list ${SYNCOID_TARGET} >/dev/null 2>&1; then zfs destroy -r ${SYNCOID_TARGET}; fi`);
+const dropSyncoidTarget = () => dropOnDr(SYNCOID_TARGET);
 for (let i = 0; i < runs; i++) {
   await dropTarget();
   const b = await viaBackplane();

@@ -42,8 +42,8 @@ let appliedAt: number;
 
 const lines = async (host: string, script: string) => (await sh(host, script)).split("\n").filter(Boolean);
 const snapshots = (host: string, dataset: string) => lines(host, `zfs list -H -o name -t snapshot -s createtxg -d 1 ${dataset}`);
-/** A unit's journal lines, of every boot or (thisBoot) of the current one only. */
-const journal = (unit: string, thisBoot = false) => lines("prod", `journalctl ${thisBoot ? "-b " : ""}-o cat -u ${unit}.service --no-pager`);
+/** A unit's journal lines, of every boot or (thisBoot) of the current one only, or since an epoch second of prod's. */
+const journal = (unit: string, thisBoot = false, since?: number) => lines("prod", `journalctl ${thisBoot ? "-b " : ""}${since !== undefined ? `--since @${since} ` : ""}-o cat -u ${unit}.service --no-pager`);
 const epochNow = async (host: string) => Number((await sh(host, "date +%s")).trim());
 /** Seconds dr's copy is behind: prod's clock minus the creation (carried by the stream) of dr's newest replicated snapshot. */
 async function lagSeconds(): Promise<number> {
@@ -125,7 +125,7 @@ describe("the back plane runs by itself (vm tier)", () => {
     expect(ticks, "policy runs").toBeGreaterThanOrEqual(3);
     // in the quiet part of a minute, no run in progress: no tick lands between the reads below
     await quietPartOfMinute();
-    const thisStack = await lines("prod", `journalctl -o cat -u ${policyUnit}.service --no-pager --since @${appliedAt}`);
+    const thisStack = await journal(policyUnit, false, appliedAt);
     const logs = await snapshots("prod", "tank/srv/logs");
     const auto = logs.filter((s) => /@bp-auto-1m-2026/.test(s));
     // the count (1) plus the held one
