@@ -8,10 +8,12 @@ import { defineConfig } from "vitest/config";
 const NS_TIER = ["test/e2e/ns-tier.test.ts", "test/e2e/races.test.ts", "test/e2e/crash-at-every-step.test.ts"];
 
 /**
- * The vm-tier files that mostly wait for systemd timers' minute ticks (≈14 min of a CI run):
- * test/run.sh runs them on a lab of their own, beside the other vm-tier files.
+ * The vm-tier files that need only the hosts prod and dr: test/run.sh runs them on a second lab
+ * of two guests, beside the other vm-tier files. The timer tests mostly wait for systemd timers'
+ * minute ticks (≈14 min alone); replication and restore (≈10 min) moved there from the main lab
+ * when a cold CI run took 78 min, the main vm run 50 of them.
  */
-const TIMERS = ["test/e2e/schedules.test.ts"];
+const SIDE = ["test/e2e/schedules.test.ts", "test/e2e/replication.test.ts", "test/e2e/restore.test.ts"];
 
 const VM = {
   globalSetup: ["test/e2e/global-setup.ts"],
@@ -43,14 +45,14 @@ export default defineConfig({
         test: {
           name: "e2e",
           include: ["test/e2e/**/*.test.ts"],
-          exclude: [...NS_TIER, ...TIMERS],
+          exclude: [...NS_TIER, ...SIDE],
           ...VM,
         },
       },
       {
         test: {
-          name: "e2e-timers",
-          include: TIMERS,
+          name: "e2e-side",
+          include: SIDE,
           ...VM,
         },
       },

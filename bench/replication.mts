@@ -153,6 +153,37 @@ for (let i = 0; i < runs; i++) {
     `incremental backplane ${inc.transfer}s (wall ${inc.wall}s) / syncoid ${rows.syncoidInc.at(-1)!.toFixed(1)}s / bare ${rows.bareInc.at(-1)!.toFixed(1)}s`);
 }
 
+/**
+ * Where backplane's transfer loses to the bare pipe: its fixed steps on the source, each timed
+ * alone on prod (median of the runs, ms) on a snapshot of the same dataset after one more change,
+ * in the order the transfer runs them. `true` is the timing's own cost.
+ */
+const STEPS: [string, string][] = [
+  ["(the timing itself: true)", "true"],
+  ["zfs snapshot -o backplane:managed=…", "zfs snapshot -o backplane:managed=bench \"$new\""],
+  ["zfs hold", "zfs hold bench \"$new\""],
+  ["estimate: zfs send -nP -L -c -I", "zfs send -nP -L -c -I \"$from\" \"$new\""],
+  ["zfs bookmark", "zfs bookmark \"$new\" \"${new%%@*}#${new#*@}\""],
+  ["zfs get guid", "zfs get -Hp -o value guid \"$new\""],
+  ["list + holds of the chain (the old hold's search)", "zfs list -H -o name -t snapshot -d 1 tank/srv/uploads | tr '\\n' '\\0' | xargs -0 -r zfs holds -H"],
+  ["zfs release (the old hold)", "zfs release bench \"$new\""],
+  ["prune: zfs get the marker", "zfs get -H -o value -s local backplane:managed \"$new\""],
+  ["prune: zfs destroy the snapshot", "zfs destroy \"$new\""],
+  ["prune: zfs destroy its bookmark", "zfs destroy \"${new%%@*}#${new#*@}\""],
+];
+const stepMs: number[][] = STEPS.map(() => []);
+for (let i = 0; i < runs; i++) {
+  await change();
+  const script = [
+    "from=$(zfs list -H -o name -t snapshot -s createtxg tank/srv/uploads | tail -1) new=tank/srv/uploads@bench-profile",
+    ...STEPS.map(([, cmd]) => `s=$(date +%s%N); ${cmd} >/dev/null 2>&1 || { echo "failed: ${cmd.replace(/["$`\\]/g, "")}" >&2; exit 1; }; echo $(( $(date +%s%N) - s ))`),
+  ].join("\n");
+  const out = (await sh("prod", script)).trim().split("\n").map(Number);
+  if (out.length !== STEPS.length || out.some((n) => !Number.isFinite(n))) throw new Error(`the step profile printed ${out.join(" ")}`);
+  out.forEach((ns, k) => stepMs[k]!.push(ns / 1e6));
+}
+const stepsTotal = stepMs.slice(1).reduce((t, xs) => t + median(xs), 0);
+
 const zfs = (await sh("prod", "zfs version | head -1")).trim();
 const f = (x: number) => x.toFixed(1);
 const table = [
@@ -174,6 +205,13 @@ const table = [
   "whole run on prod (its own listing of both sides, sync snapshot, send | lzop | mbuffer | ssh | … | recv, pruning its old sync snapshots);",
   "its full send is the source's oldest snapshot and then -I to the newest, so it also carries the earlier runs' rewrites (backplane's full is one snapshot);",
   "its defaults compress the pipe with lzop, on the guests' single emulated CPU (random data does not compress).",
+  "",
+  `Backplane's fixed steps on the source, each timed alone on prod (ms, median of ${runs}, after a ${changeMiB} MiB change; the bare pipe has none of them):`,
+  "",
+  "| step | ms |",
+  "|---|---|",
+  ...STEPS.map(([name], k) => `| ${name} | ${median(stepMs[k]!).toFixed(0)} |`),
+  `| **all but the first** | **${stepsTotal.toFixed(0)}** |`,
   "",
 ].join("\n");
 console.log(`\n${table}`);

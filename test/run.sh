@@ -5,8 +5,9 @@
 #      run while .ci/run still builds the guest image in the background, which the vm tier
 #      waits for anyway;
 #   3. the vm-tier files on the main lab (booted once by the e2e project's global setup) and,
-#      beside them, the timer tests (e2e-timers: ≈14 min alone, most of it waiting for the
-#      timers' minute ticks) on a second lab of two guests, booted once the main one is up.
+#      beside them, the files that need only prod and dr (e2e-side: the timer tests, ≈14 min
+#      alone, most of it waiting for the timers' minute ticks; replication; restore) on a second
+#      lab of two guests, booted once the main one is up.
 # Why not everything at once: the CI of 2026-11-27 ran the ns files beside the vm files and took
 # 3,790 s for the tests where the one before, ns files first, took 2,699 s in all; TCG guests slow down more than in
 # proportion when the two cores are shared, and the crash matrix went past its timeout.
@@ -14,11 +15,19 @@
 # CI log names what failed. The exit code is the worst of the four. --e2e: the e2e runs only.
 set -u
 cd "$(dirname "$0")/.."
+# The CLI the tests start: the built dist/ (what the package runs: ≈0.5 s a start where the
+# sources through tsx take ≈2 s, and the tests start it hundreds of times) when it is newer than
+# every source file, as after `npm test`'s build; otherwise the sources (bin/backplane.mjs).
+if [ -f dist/cli.mjs ] && [ -z "$(find provider -name '*.ts' -newer dist/cli.mjs -print -quit)" ]; then
+  export BACKPLANE_RUN_DIST=1
+else
+  echo "test/run.sh: dist/ is missing or older than provider/: the tests run the CLI from its sources (npm run build makes it)"
+fi
 unit_log=$(mktemp)
 ns_log=$(mktemp)
 vm_log=$(mktemp)
-timers_log=$(mktemp)
-logs=("$unit_log" "$ns_log" "$vm_log" "$timers_log")
+side_log=$(mktemp)
+logs=("$unit_log" "$ns_log" "$vm_log" "$side_log")
 trap 'rm -f "${logs[@]}"' EXIT
 unit=0
 skipped=
@@ -30,17 +39,17 @@ fi
 # nice 10: below the image build (.ci/run, nice 5), which is what the vm tier will wait for
 nice -n 10 npx vitest run --project e2e-ns 2>&1 | tee "$ns_log"; ns=${PIPESTATUS[0]}
 shown=0
-show_side() { # the timer run's report, once, however this script ends (a CI timeout included)
+show_side() { # the side run's report, once, however this script ends (a CI timeout included)
   [ "$shown" = 1 ] && return
   shown=1
   echo
-  echo "── e2e-timers (ran beside the other vm-tier files, on a lab of its own) ──"
-  cat "$timers_log"
+  echo "── e2e-side (ran beside the other vm-tier files, on a lab of its own) ──"
+  cat "$side_log"
 }
-timers_pid=
+side_pid=
 stop_side() { # a run cut short (a CI timeout) takes its side run and that run's guests' vitest with it
-  [ -n "$timers_pid" ] && kill -TERM -- "-$timers_pid" 2>/dev/null
-  timers_pid=
+  [ -n "$side_pid" ] && kill -TERM -- "-$side_pid" 2>/dev/null
+  side_pid=
 }
 trap 'stop_side; show_side; rm -f "${logs[@]}" "$vm_log.done"' EXIT
 # the second vm lab: its own folder, network namespace and ports (test/lab/vm.ts), torn down at
@@ -50,15 +59,15 @@ trap 'stop_side; show_side; rm -f "${logs[@]}" "$vm_log.done"' EXIT
 main_lab=${BACKPLANE_LAB_DIR:-/var/tmp/backplane-lab}/hosts.json
 rm -f "$vm_log.done"
 setsid bash -c '
-  while [ ! -f "$1" ]; do [ -f "$2" ] && { echo "e2e-timers: not started, the main vm run ended without a lab"; exit 1; }; sleep 5; done
+  while [ ! -f "$1" ]; do [ -f "$2" ] && { echo "e2e-side: not started, the main vm run ended without a lab"; exit 1; }; sleep 5; done
   exec env -u BACKPLANE_LAB_HOSTS -u BACKPLANE_INVENTORY \
-    BACKPLANE_LAB_DIR=/var/tmp/backplane-lab-timers BACKPLANE_LAB_NETNS=bplab-timers BACKPLANE_LAB_PORT_BASE=22240 BACKPLANE_LAB_VM_HOSTS=2 \
-    timeout 3600 npx vitest run --project e2e-timers' sh "$main_lab" "$vm_log.done" >"$timers_log" 2>&1 &
-timers_pid=$!
+    BACKPLANE_LAB_DIR=/var/tmp/backplane-lab-side BACKPLANE_LAB_NETNS=bplab-side BACKPLANE_LAB_PORT_BASE=22240 BACKPLANE_LAB_VM_HOSTS=2 \
+    timeout 3600 npx vitest run --project e2e-side' sh "$main_lab" "$vm_log.done" >"$side_log" 2>&1 &
+side_pid=$!
 npx vitest run --project e2e 2>&1 | tee "$vm_log"; vm=${PIPESTATUS[0]}
 touch "$vm_log.done"
-wait "$timers_pid"; timers=$?
-timers_pid=
+wait "$side_pid"; side=$?
+side_pid=
 show_side
 recap() { # name log: vitest's own "Failed Tests"/"Unhandled Errors" sections (names, errors, source lines), colours off
   sed 's/\x1b\[[0-9;]*m//g' "$2" | awk -v name="$1" '
@@ -68,9 +77,9 @@ recap() { # name log: vitest's own "Failed Tests"/"Unhandled Errors" sections (n
 }
 recap unit "$unit_log"
 recap e2e-ns "$ns_log"
-recap e2e-timers "$timers_log"
+recap e2e-side "$side_log"
 recap e2e "$vm_log"
-echo "test: unit ${skipped:-exit $unit}, e2e-ns exit $ns, e2e-timers exit $timers, e2e exit $vm"
+echo "test: unit ${skipped:-exit $unit}, e2e-ns exit $ns, e2e-side exit $side, e2e exit $vm"
 worst=$unit
-for x in "$ns" "$timers" "$vm"; do [ "$x" -gt "$worst" ] && worst=$x; done
+for x in "$ns" "$side" "$vm"; do [ "$x" -gt "$worst" ] && worst=$x; done
 exit "$worst"
