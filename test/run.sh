@@ -6,7 +6,7 @@
 #      waits for anyway;
 #   3. the vm-tier files on the main lab (booted once by the e2e project's global setup) and,
 #      beside them, the files that need only prod and dr (e2e-side: the timer tests, ≈14 min
-#      alone, most of it waiting for the timers' minute ticks; replication; restore) on a second
+#      alone, most of it waiting for the timers' minute ticks; replication; restore; ownership) on a second
 #      lab of two guests, booted once the main one is up.
 # Why not everything at once: the CI of 2026-11-27 ran the ns files beside the vm files and took
 # 3,790 s for the tests where the one before, ns files first, took 2,699 s in all; TCG guests slow down more than in
