@@ -17,11 +17,12 @@ set -u
 cd "$(dirname "$0")/.."
 # The CLI the tests start: the built dist/ (what the package runs: ≈0.5 s a start where the
 # sources through tsx take ≈2 s, and the tests start it hundreds of times) when it is newer than
-# every source file, as after `npm test`'s build; otherwise the sources (bin/backplane.mjs).
-if [ -f dist/cli.mjs ] && [ -z "$(find provider -name '*.ts' -newer dist/cli.mjs -print -quit)" ]; then
+# every file bundled into it (provider/, state/, the dependencies) and the build's settings, as
+# after `npm test`'s build; otherwise the sources (bin/backplane.mjs).
+if [ -f dist/cli.mjs ] && [ -z "$(find provider state package-lock.json tsconfig.json tsconfig.build.json \( -name '*.ts' -o -name '*.json' \) -newer dist/cli.mjs -print -quit)" ]; then
   export BACKPLANE_RUN_DIST=1
 else
-  echo "test/run.sh: dist/ is missing or older than provider/: the tests run the CLI from its sources (npm run build makes it)"
+  echo "test/run.sh: dist/ is missing or older than its sources: the tests run the CLI from its sources (npm run build makes it)"
 fi
 unit_log=$(mktemp)
 ns_log=$(mktemp)

@@ -9,14 +9,19 @@
  * backend, so a plan with local state never pays for it.
  */
 import { build } from "esbuild";
+import { rename, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const dist = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "dist");
+const outfile = join(dist, "cli.mjs");
 
-await build({
+const { outputFiles } = await build({
   entryPoints: [join(dist, "provider", "cli", "main.js")],
-  outfile: join(dist, "cli.mjs"),
+  outfile,
+  // written below, whole, then renamed over the old one: a command starting meanwhile (the
+  // tests run the bundle while e2e/package.test.ts packs, which builds again) reads one or the other
+  write: false,
   bundle: true,
   platform: "node",
   format: "esm",
@@ -26,3 +31,7 @@ await build({
   banner: { js: "import { createRequire as __backplaneRequire } from 'node:module'; const require = __backplaneRequire(import.meta.url);" },
   logLevel: "warning",
 });
+const [bundle] = outputFiles;
+if (outputFiles.length !== 1 || bundle!.path !== outfile) throw new Error(`esbuild made ${outputFiles.map((f) => f.path).join(", ")}, not ${outfile} alone`);
+await writeFile(`${outfile}.tmp-${process.pid}`, bundle!.contents);
+await rename(`${outfile}.tmp-${process.pid}`, outfile);

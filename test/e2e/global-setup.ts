@@ -24,7 +24,7 @@ export default async function setup() {
   }
   const t0 = Date.now();
   // Three hosts: prod and dr for the storage tests, h3 to make the WireGuard mesh a real mesh
-  // (the timer tests' own lab, beside it, needs prod and dr only: test/run.sh).
+  // (the second lab beside it, for the files that need prod and dr only, has two: test/run.sh).
   const hosts = Number(process.env.BACKPLANE_LAB_VM_HOSTS ?? 3);
   if (!Number.isInteger(hosts) || hosts < 2 || hosts > 9) throw new Error(`BACKPLANE_LAB_VM_HOSTS must be 2 to 9, not '${process.env.BACKPLANE_LAB_VM_HOSTS}'`);
   await vmUp({ hosts, zfs: "2.3", memoryMiB: 1536, log: (l) => console.log(l) });

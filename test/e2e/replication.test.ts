@@ -9,7 +9,7 @@ import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import { rm } from "node:fs/promises";
 import { execa } from "execa";
 import { join } from "node:path";
-import { backplane, project, resetHosts, sh, ROOT } from "./helpers.js";
+import { backplane, project, resetHosts, seedWorkingCopy, sh, ROOT } from "./helpers.js";
 import { PREPARE, REPLICATION_STACK } from "./replication-stack.js";
 
 const KEY_DIR = "/etc/backplane/replication";
@@ -178,14 +178,15 @@ async function quietQuarterHour(): Promise<void> {
 }
 
 describe("the seed's seed-dr stack (examples/seed)", () => {
-  const seed = join(ROOT, "examples", "seed");
-  const clean = () => Promise.all(["terraform.seed-dr.tfstate", "terraform.seed-dr.tfstate.backup"].map((f) => rm(join(seed, f), { force: true })));
+  // a working copy of the seed, not the seed itself: its state, lock and synth output stay out of
+  // examples/, which engine-seed.test.ts copies meanwhile (the two files run at once, on two labs)
+  const seed = join(ROOT, "test", "e2e", ".work", "seed-dr");
   beforeAll(async () => {
     await resetHosts();
     for (const h of ["prod", "dr"]) await sh(h, PREPARE.both);
-    await clean();
+    await seedWorkingCopy(seed);
   }, 300_000);
-  afterAll(clean);
+  afterAll(() => rm(seed, { recursive: true, force: true }));
 
   it("replicates uploads and postgres from prod to dr over the mesh; a second plan has no changes", async () => {
     // the seed's timers (snapshots every 15 min, replication every 15 min) fire on quarter hours

@@ -13,8 +13,9 @@ import { LAB_DIR, HOSTS_FILE, type LabDescription, type LabHost } from "./hosts.
 
 const here = dirname(fileURLToPath(import.meta.url));
 /**
- * A second vm lab can run beside the first (CI runs the timer tests, which mostly wait for
- * minute ticks, on their own two guests while the other files use the main lab): its own
+ * A second vm lab can run beside the first (CI runs the files that need only prod and dr —
+ * the timer tests, replication, restore, ownership — on their own two guests while the other
+ * files use the main lab: test/run.sh): its own
  * folder (BACKPLANE_LAB_DIR), network namespace (BACKPLANE_LAB_NETNS) and SSH ports
  * (BACKPLANE_LAB_PORT_BASE). A folder other than the default one alone already gets a namespace
  * and ports of its own, from a hash of its path (below 23000, where the ns labs' ports begin).

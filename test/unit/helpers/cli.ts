@@ -27,7 +27,8 @@ export interface CliRun {
 }
 
 /**
- * The command the CLI tests run: the checkout's bin (TypeScript sources through tsx), or, with
+ * The command the CLI tests run: the checkout's bin (the TypeScript sources through tsx, or the
+ * built dist/ with BACKPLANE_RUN_DIST=1, as test/run.sh runs them after a build), or, with
  * BACKPLANE_TEST_BIN, another one, such as an installed package's bin (its bundled dist/cli.mjs):
  * `BACKPLANE_TEST_BIN=…/node_modules/backplane/bin/backplane.mjs npx vitest run test/unit/cli-*`.
  */
