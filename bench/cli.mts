@@ -4,12 +4,15 @@
  * 1. synth of the seed stack (examples/seed): `backplane synth` against running the stack's
  *    app alone (`tsx main.ts`, what any synth must do at least).
  * 2. parse of one refresh of a host with D datasets (default 5,000): an ns-tier host of its own
- *    gets them from `backplane apply` (timed, once), then its refresh output is captured, never
- *    invented; backplane's strict parse against a naive split of lines and tabs.
+ *    (--tier vm: the running vm lab's prod, whose pools are destroyed) gets them from `backplane
+ *    apply` (timed, once), then its refresh output is captured, never invented, and kept in
+ *    /var/tmp/backplane-bench-cli-<tier>-<D>.txt for profiling; backplane's strict parse against
+ *    a naive split of lines and tabs.
  * 3. plan of those D datasets end to end (`backplane plan --no-synth`, the packed CLI) against
  *    one cold round trip running the same refresh script plus that parse.
  *
  *   npx tsx bench/cli.mts [--datasets 5000] [--runs 11] [--record] [--keep]
+ *   npx tsx bench/cli.mts --tier vm --destroy-lab-pools [...]      (vm lab up)
  */
 import { execa } from "execa";
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -24,14 +27,19 @@ import { parseRefresh, refreshItems } from "../provider/engine/live.js";
 import { installedCli, machine, measure, median, min, naiveSplit, roundTripCounter } from "./measure.js";
 import { benchHosts, benchLab, benchStack, coldSsh } from "./bench-hosts.js";
 import { labDown } from "../test/lab/vm.js";
+import { readLab } from "../test/lab/hosts.js";
 
 const { values } = parseArgs({ options: {
   datasets: { type: "string", default: "5000" }, runs: { type: "string", default: "11" },
   record: { type: "boolean", default: false }, keep: { type: "boolean", default: false },
+  tier: { type: "string", default: "ns" }, "destroy-lab-pools": { type: "boolean", default: false },
 } });
+const tier = values.tier as "ns" | "vm";
+if (tier !== "ns" && tier !== "vm") throw new Error("--tier is ns or vm");
+if (tier === "vm" && !values["destroy-lab-pools"]) throw new Error("--tier vm destroys every pool on the running lab's prod: say so with --destroy-lab-pools (and run nothing else on the lab meanwhile)");
 const runs = Number(values.runs);
 const D = Number(values.datasets);
-const lab = "/var/tmp/backplane-bench-cli";
+const lab = tier === "ns" ? "/var/tmp/backplane-bench-cli" : (process.env.BACKPLANE_LAB_DIR ?? "/var/tmp/backplane-lab");
 const env = { ...process.env, BACKPLANE_INVENTORY: join(lab, "hosts.json"), NO_COLOR: "1" };
 const work = mkdtempSync(join(tmpdir(), "bp-bench-cli-"));
 const cli = installedCli(ROOT, work);
@@ -44,8 +52,8 @@ async function wall(file: string, args: string[], cwd: string): Promise<number> 
   return performance.now() - t0;
 }
 
-// an ns lab of two hosts (a stack's inventory names prod and dr; the seed's synth reads it)
-const { hosts: [prod] } = await benchLab(lab, 2, Math.max(256, Math.ceil(D / 1000) * 256));
+// an ns lab of two hosts (a stack's inventory names prod and dr; the seed's synth reads it), or the vm lab
+const { hosts: [prod] } = tier === "ns" ? await benchLab(lab, 2, Math.max(256, Math.ceil(D / 1000) * 256)) : readLab(join(lab, "hosts.json"));
 
 try {
   // 1. synth of the seed stack, against its app alone
@@ -73,7 +81,8 @@ try {
   const raw = captured.stdout;
   const live = parseRefresh("prod", splitSections(raw, nonce), []);
   if (live.datasets.size !== D + 1) throw new Error(`the refresh of prod read ${live.datasets.size} datasets, not ${D} and the pool`);
-  writeFileSync(join(work, "refresh.txt"), raw);
+  writeFileSync(`/var/tmp/backplane-bench-cli-${tier}-${D}.txt`, raw);
+  writeFileSync(`/var/tmp/backplane-bench-cli-${tier}-${D}.nonce`, nonce);
   const parse: number[] = [], naiveParse: number[] = [];
   for (let i = 0; i < runs + 3; i++) {
     let t0 = performance.now();
@@ -101,14 +110,14 @@ try {
   const bound = median(floor) + median(parse);
 
   const table = [
-    `## The CLI's own costs (\`npx tsx bench/cli.mts --datasets ${D} --runs ${runs}\`), ${new Date().toISOString().slice(0, 10)}`,
+    `## The CLI's own costs (\`npx tsx bench/cli.mts${tier === "vm" ? " --tier vm --destroy-lab-pools" : ""} --datasets ${D} --runs ${runs}\`), ${new Date().toISOString().slice(0, 10)}`,
     "",
-    `${await machine()}; the packed CLI (bundled dist/cli.mjs); an ns-tier host (zfs-fuse 0.7) holding the ${D} datasets; min / median of ${runs} runs after a warm-up, interleaved with the peer.`,
+    `${await machine()}; the packed CLI (bundled dist/cli.mjs); ${tier === "ns" ? "an ns-tier host (zfs-fuse 0.7)" : `a vm-tier guest (qemu TCG, ${(await execa("ssh", ["-F", join(lab, "ssh_config"), "prod", "zfs version | head -1"])).stdout.trim()})`} holding the ${D} datasets; min / median of ${runs} runs after a warm-up, interleaved with the peer.`,
     "",
     "| what | backplane | peer | peer is | ratio |",
     "|---|---|---|---|---|",
     `| synth of the seed stack | ${fmt(synth)} | ${fmt(app)} | the stack's app alone (\`${appCommand}\`, cdktf.json's app) | ${(median(synth) / median(app)).toFixed(2)}x |`,
-    `| parse of one refresh, ${live.datasets.size} datasets (${(raw.length / 2 ** 20).toFixed(1)} MiB, ${raw.split("\n").length} lines, captured from ns host prod) | ${fmt(parse)} | ${fmt(naiveParse)} | a naive split into maps, no checks | ${(median(parse) / median(naiveParse)).toFixed(2)}x |`,
+    `| parse of one refresh, ${live.datasets.size} datasets (${(raw.length / 2 ** 20).toFixed(1)} MiB, ${raw.split("\n").length} lines, captured from ${tier} host prod) | ${fmt(parse)} | ${fmt(naiveParse)} | a naive split into maps, no checks | ${(median(parse) / median(naiveParse)).toFixed(2)}x |`,
     `| plan of ${live.datasets.size} datasets, one host, \`plan --no-synth\` | ${fmt(plan)} | ${median(floor).toFixed(0)} + ${median(parse).toFixed(0)} = ${bound.toFixed(0)} ms | one cold \`ssh prod sh -s\` of the same refresh script + the parse above | ${(median(plan) / bound).toFixed(2)}x |`,
     "",
     `The plan of ${live.datasets.size} datasets: one SSH round trip; the CLI's CPU ${median(planCpu).toFixed(2)} s (user + system, median), peak memory ${median(planRss).toFixed(0)} MiB.`,
@@ -118,5 +127,5 @@ try {
   if (values.record) appendFileSync(join(ROOT, "bench", "RESULTS.md"), `\n${table}`);
 } finally {
   rmSync(work, { recursive: true, force: true });
-  if (!values.keep) await labDown((l) => console.log(l), lab);
+  if (tier === "ns" && !values.keep) await labDown((l) => console.log(l), lab);
 }
