@@ -127,12 +127,23 @@ export function installedCli(root: string, work: string): string {
 }
 
 /**
- * The peer of a parse benchmark: lines split on tabs into name → property → value, nothing
- * checked (no column counts, duplicates or sources). Its ratio says what strictness costs.
+ * The peer of a parse benchmark: lines split on tabs (a line of JSON, as OpenZFS ≥ 2.3 answers,
+ * read with JSON.parse) into name → property → value, nothing checked (no column counts,
+ * duplicates or sources). Its ratio says what strictness costs.
  */
 export function naiveSplit(text: string): Map<string, Map<string, string>> {
   const m = new Map<string, Map<string, string>>();
   for (const line of text.split("\n")) {
+    // OpenZFS ≥ 2.3 answers `zfs get -j` in one line of JSON: read into the same maps, no checks
+    if (line.startsWith("{")) {
+      const doc = JSON.parse(line) as { datasets?: Record<string, { properties?: Record<string, { value: string }> }> };
+      for (const [name, d] of Object.entries(doc.datasets ?? {})) {
+        const row = new Map<string, string>();
+        for (const [prop, p] of Object.entries(d.properties ?? {})) row.set(prop, p.value);
+        m.set(name, row);
+      }
+      continue;
+    }
     const [name, prop, value] = line.split("\t");
     if (!name || !prop) continue;
     let row = m.get(name);

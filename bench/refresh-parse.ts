@@ -20,6 +20,8 @@ import { argv } from "../provider/model/argv.js";
 import { SshTransport } from "../provider/transport/ssh.js";
 import { readLab } from "../test/lab/hosts.js";
 import { naiveSplit } from "./measure.js";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const fx = join(root, "test", "fixtures", "refresh");
@@ -50,6 +52,23 @@ console.log(`parse: 200 datasets, ${lines} lines, ${(raw.length / 1024).toFixed(
 console.log(`  backplane strict parse (median of 200): ${ours.toFixed(2)} ms`);
 console.log(`  peer naive split       (median of 200): ${peer.toFixed(2)} ms`);
 console.log(`  ratio strict/naive: ${(ours / peer).toFixed(2)}x`);
+
+// What a plan keeps of each host: its parsed live state stays until the plan is rendered, so a
+// fleet's memory is this times its datasets. 100 parses kept, the heap measured after full GCs.
+setFlagsFromString("--expose-gc");
+const gc = runInNewContext("gc") as () => void;
+const kept: unknown[] = [];
+gc();
+const heapBefore = process.memoryUsage().heapUsed;
+let datasets = 0;
+for (let i = 0; i < 100; i++) {
+  const live = parseRefresh("dr", splitSections(raw, nonce), []);
+  datasets = live.datasets.size;
+  kept.push(live);
+}
+gc();
+const perHost = (process.memoryUsage().heapUsed - heapBefore) / kept.length;
+console.log(`memory: a parsed host of ${datasets} datasets keeps ${(perHost / 1024).toFixed(0)} KiB of heap (${(perHost / datasets / 1024).toFixed(1)} KiB a dataset; 100 kept, after GC)`);
 
 let lab: ReturnType<typeof readLab> | null = null;
 try {
