@@ -2,14 +2,15 @@ import { defineConfig } from "vitest/config";
 import { BaseSequencer, type TestSpecification } from "vitest/node";
 
 /**
- * vitest's own order (slowest and failed first, from its cache), except that the timer tests go
- * last on their lab: their reboot case restarts prod, and a guest that does not come back fails
- * every file after it on that lab, not only its own.
+ * vitest's own order (slowest and failed first, from its cache), except that the files that
+ * reboot a guest go last on their lab (the timer tests reboot prod, wireguard h3): a guest that
+ * does not come back fails every file after it on that lab, not only its own.
  */
+const REBOOTING = ["/test/e2e/schedules.test.ts", "/test/e2e/wireguard.test.ts"];
 class RebootLast extends BaseSequencer {
   async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
     const sorted = await super.sort(files);
-    const last = (f: TestSpecification) => (f.moduleId.endsWith("/test/e2e/schedules.test.ts") ? 1 : 0);
+    const last = (f: TestSpecification) => (REBOOTING.some((p) => f.moduleId.endsWith(p)) ? 1 : 0);
     return [...sorted].sort((a, b) => last(a) - last(b));
   }
 }

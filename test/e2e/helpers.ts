@@ -140,14 +140,21 @@ const KEXEC_DEBS = ["kexec-tools", "libxenmisc4.17", "libxencall1", "libxendevic
 
 /**
  * kexec-tools in a guest, its .debs fetched with this machine's apt configuration (the guests
- * are Debian 12 like it) and copied in; the image stays as it is.
+ * are Debian 12 like it; the package lists read again once if a version is gone) and copied in;
+ * the image stays as it is.
  */
 async function ensureKexec(host: string): Promise<void> {
   if ((await sh(host, "kexec --version >/dev/null 2>&1 && echo yes || true")).trim() === "yes") return;
   const have = new Set((await sh(host, "dpkg-query -W -f '${db:Status-Abbrev} ${Package}\\n'")).split("\n").filter((l) => l.startsWith("ii ")).map((l) => l.split(" ").pop()!));
+  // kexec-tools always: installed but not working is why we are here
+  const wanted = KEXEC_DEBS.filter((p) => p === "kexec-tools" || !have.has(p));
   const debs = await mkdtemp(join(tmpdir(), "bp-kexec-"));
   try {
-    await execa("apt-get", ["download", "-q", ...KEXEC_DEBS.filter((p) => !have.has(p))], { cwd: debs });
+    const download = () => execa("apt-get", ["download", "-q", ...wanted], { cwd: debs, reject: false });
+    if ((await download()).exitCode !== 0) {
+      await execa("apt-get", ["-o", "DPkg::Lock::Timeout=600", "update", "-q"]);
+      await execa("apt-get", ["download", "-q", ...wanted], { cwd: debs });
+    }
     const files = (await readdir(debs)).map((f) => join(debs, f));
     await sh(host, "rm -rf /tmp/bp-kexec && mkdir /tmp/bp-kexec");
     await execa("scp", ["-q", "-F", labHost(host).sshConfigFile, ...files, `${host}:/tmp/bp-kexec/`]);
@@ -158,24 +165,35 @@ async function ensureKexec(host: string): Promise<void> {
 }
 
 /**
+ * Makes a guest ready for `rebootAndWait`: kexec-tools installed and its running kernel loaded
+ * for kexec. Call it before a reboot whose moment matters (the install takes tens of seconds
+ * on an emulated CPU).
+ */
+export async function prepareReboot(host: string): Promise<void> {
+  await ensureKexec(host);
+  await sh(host, 'k=$(uname -r) && kexec -l "/boot/vmlinuz-$k" --initrd="/boot/initrd.img-$k" --reuse-cmdline && [ "$(cat /sys/kernel/kexec_loaded)" = 1 ]');
+}
+
+/**
  * Reboots a lab guest from inside (the qemu process and its overlay stay) and waits until the
- * new boot answers. The whole shutdown and boot of the OS, by `systemctl kexec` into the same
- * kernel: under TCG a firmware reset can hang for good (CI of 2026-11-27: prod's console ends
- * at "reboot: machine restart", qemu alive, nothing more for 10 minutes, and every later test
- * on that lab failed); kexec does not go through it.
+ * new boot answers (a new boot id, systemd done starting). The whole shutdown and boot of the
+ * OS, by `systemctl kexec` into the same kernel: under TCG a firmware reset can hang for good
+ * (CI of 2026-11-27: prod's console ends at "reboot: machine restart", qemu alive, nothing more
+ * for 10 minutes, and every later test on that lab failed); kexec does not go through it.
  */
 export async function rebootAndWait(host: string): Promise<void> {
-  await ensureKexec(host);
-  await sh(host, 'k=$(uname -r) && kexec -l "/boot/vmlinuz-$k" --initrd="/boot/initrd.img-$k" --reuse-cmdline && { (sleep 1; systemctl kexec) >/dev/null 2>&1 & }');
+  if ((await sh(host, "cat /sys/kernel/kexec_loaded")).trim() !== "1") await prepareReboot(host);
+  const bootId = (await sh(host, "cat /proc/sys/kernel/random/boot_id")).trim();
+  await sh(host, "(sleep 1; systemctl kexec) >/dev/null 2>&1 &");
   await new Promise((r) => setTimeout(r, 15_000));
   const deadline = Date.now() + 300_000;
   for (;;) {
     try {
-      // the lab has run far longer than 10 minutes: a small uptime means the new boot answers
-      if (Number((await sh(host, "systemctl is-system-running --wait >/dev/null 2>&1; cut -d. -f1 /proc/uptime")).trim()) < 600) return;
+      if ((await sh(host, "systemctl is-system-running --wait >/dev/null 2>&1; cat /proc/sys/kernel/random/boot_id")).trim() !== bootId) return;
     } catch {
-      if (Date.now() > deadline) throw new Error(`${host} did not come back after the reboot`);
+      // not answering yet: the boot is under way
     }
+    if (Date.now() > deadline) throw new Error(`${host} did not come back after the reboot (its console: ${labHost(host).name}/console.log in the lab folder)`);
     await new Promise((r) => setTimeout(r, 5_000));
   }
 }

@@ -11,7 +11,7 @@
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { backplane, project, rebootAndWait, resetHosts, sh } from "./helpers.js";
+import { backplane, prepareReboot, project, rebootAndWait, resetHosts, sh } from "./helpers.js";
 import { PREPARE } from "./replication-stack.js";
 
 const STACK = (policy: boolean) => `
@@ -193,6 +193,9 @@ describe("the back plane runs by itself (vm tier)", () => {
   }, 600_000);
 
   it("a reboot mid-send: the timers are enabled and running after the boot, and the next tick resumes the cut transfer", async () => {
+    // kexec-tools installed and the kernel loaded now: the install takes tens of seconds, which
+    // must not pass between "the transfer still runs" and the reboot
+    await prepareReboot("prod");
     // incompressible data (compression=off): ≈ 30 s on the wire under emulation, more beside other
     // guests; written in the quiet part of a minute, so no tick sends a part of it before the reboot
     await quietPartOfMinute();
