@@ -69,7 +69,7 @@ try {
   }
 
   // 2. parse of a captured refresh of a host with D datasets (the inventory of a stack names prod and dr)
-  const { reset, verify, sshConfig } = benchHosts(lab);
+  const { reset, verify, sshConfig, onHost } = benchHosts(lab);
   await reset([prod!]);
   const project = await benchStack([prod!], D, `bench-cli-1x${D}`);
   const applied = await wall(cli, ["apply", "--auto-approve"], project);
@@ -112,7 +112,7 @@ try {
   const table = [
     `## The CLI's own costs (\`npx tsx bench/cli.mts${tier === "vm" ? " --tier vm --destroy-lab-pools" : ""} --datasets ${D} --runs ${runs}\`), ${new Date().toISOString().slice(0, 10)}`,
     "",
-    `${await machine()}; the packed CLI (bundled dist/cli.mjs); ${tier === "ns" ? "an ns-tier host (zfs-fuse 0.7)" : `a vm-tier guest (qemu TCG, ${(await execa("ssh", ["-F", join(lab, "ssh_config"), "prod", "zfs version | head -1"])).stdout.trim()})`} holding the ${D} datasets; min / median of ${runs} runs after a warm-up, interleaved with the peer.`,
+    `${await machine()}; the packed CLI (bundled dist/cli.mjs); ${tier === "ns" ? "an ns-tier host (zfs-fuse 0.7)" : `a vm-tier guest (qemu TCG, ${(await onHost(prod!, "zfs version | head -1")).trim()})`} holding the ${D} datasets; min / median of ${runs} runs after a warm-up, interleaved with the peer.`,
     "",
     "| what | backplane | peer | peer is | ratio |",
     "|---|---|---|---|---|",

@@ -20,13 +20,10 @@
  *
  *   npx tsx bench/replication.mts [--size-mib 1024] [--change-mib 10] [--runs 3]
  */
-import { appendFile, mkdtemp, readdir, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { appendFile } from "node:fs/promises";
 import { join } from "node:path";
-import { execa } from "execa";
-import { LAB_DIR } from "../test/lab/hosts.js";
 import { parseArgs } from "node:util";
-import { backplane, project, resetHosts, sh, ROOT } from "../test/e2e/helpers.js";
+import { backplane, installDebs, project, resetHosts, sh, ROOT } from "../test/e2e/helpers.js";
 import { PREPARE } from "../test/e2e/replication-stack.js";
 // the lower middle of an even count (the upper one made a median of two runs their maximum)
 import { median } from "./measure.js";
@@ -66,20 +63,9 @@ await sh("prod", `dd if=/dev/urandom of=/tank/srv/uploads/data.bin bs=1M count=$
  * zfs list/get/send/recv and its helpers there: no forced command). Returns its version.
  */
 async function prepareSyncoid(): Promise<string> {
-  const debs = await mkdtemp(join(tmpdir(), "bp-syncoid-debs-"));
-  // the machine's own apt configuration names the mirror; the guests are Debian 12 like it
-  await execa("apt-get", ["download", "-q", "sanoid", "libcapture-tiny-perl", "libconfig-inifiles-perl", "pv", "lzop", "liblzo2-2", "mbuffer"], { cwd: debs });
-  try {
-    const files = (await readdir(debs)).map((f) => join(debs, f));
-    for (const h of ["prod", "dr"]) {
-      await sh(h, "rm -rf /tmp/bench-debs && mkdir /tmp/bench-debs");
-      await execa("scp", ["-q", "-F", join(LAB_DIR, "ssh_config"), ...files, `${h}:/tmp/bench-debs/`]);
-      // sanoid's own timer has no configuration here and is not part of the comparison
-      await sh(h, "DEBIAN_FRONTEND=noninteractive dpkg -i /tmp/bench-debs/*.deb >/dev/null && { systemctl disable --now sanoid.timer >/dev/null 2>&1 || true; } && command -v syncoid >/dev/null");
-    }
-  } finally {
-    await rm(debs, { recursive: true, force: true });
-  }
+  await installDebs(["prod", "dr"], ["sanoid", "libcapture-tiny-perl", "libconfig-inifiles-perl", "pv", "lzop", "liblzo2-2", "mbuffer"]);
+  // sanoid's own timer has no configuration here and is not part of the comparison
+  for (const h of ["prod", "dr"]) await sh(h, "{ systemctl disable --now sanoid.timer >/dev/null 2>&1 || true; } && command -v syncoid >/dev/null");
   await sh("prod", `[ -f ${SYNCOID_KEY} ] || ssh-keygen -q -t ed25519 -N '' -f ${SYNCOID_KEY}`);
   const pub = (await sh("prod", `cat ${SYNCOID_KEY}.pub`)).trim();
   await sh("dr", `mkdir -p /root/.ssh && grep -qxF '${pub}' /root/.ssh/authorized_keys 2>/dev/null || echo '${pub}' >> /root/.ssh/authorized_keys`);

@@ -139,29 +139,36 @@ export async function seedWorkingCopy(dir: string): Promise<void> {
 const KEXEC_DEBS = ["kexec-tools", "libxenmisc4.17", "libxencall1", "libxendevicemodel1", "libxenevtchn1", "libxenforeignmemory1", "libxengnttab1", "libxenhypfs1", "libxenstore4", "libxentoolcore1", "libxentoollog1", "libyajl2", "libext2fs2"];
 
 /**
- * kexec-tools in a guest, its .debs fetched with this machine's apt configuration (the guests
- * are Debian 12 like it; the package lists read again once if a version is gone) and copied in;
- * the image stays as it is.
+ * Debian packages installed into lab guests, their .debs fetched once with this machine's apt
+ * configuration (the guests are Debian 12 like it; the package lists read again once if a
+ * version is gone) and copied in; the image stays as it is.
  */
+export async function installDebs(hosts: string[], packages: string[]): Promise<void> {
+  const debs = await mkdtemp(join(tmpdir(), "bp-debs-"));
+  try {
+    const download = (reject: boolean) => execa("apt-get", ["download", "-q", ...packages], { cwd: debs, reject });
+    if ((await download(false)).exitCode !== 0) {
+      await execa("apt-get", ["-o", "DPkg::Lock::Timeout=600", "update", "-q"]);
+      await download(true);
+    }
+    const files = (await readdir(debs)).map((f) => join(debs, f));
+    for (const host of hosts) {
+      await sh(host, "rm -rf /tmp/bp-debs && mkdir /tmp/bp-debs");
+      await execa("scp", ["-q", "-F", labHost(host).sshConfigFile, ...files, `${host}:/tmp/bp-debs/`]);
+      await sh(host, "DEBIAN_FRONTEND=noninteractive dpkg -i /tmp/bp-debs/*.deb >/dev/null && rm -rf /tmp/bp-debs");
+    }
+  } finally {
+    await rm(debs, { recursive: true, force: true });
+  }
+}
+
+/** kexec-tools in a guest, with the libraries the guest lacks. */
 async function ensureKexec(host: string): Promise<void> {
   if ((await sh(host, "kexec --version >/dev/null 2>&1 && echo yes || true")).trim() === "yes") return;
   const have = new Set((await sh(host, "dpkg-query -W -f '${db:Status-Abbrev} ${Package}\\n'")).split("\n").filter((l) => l.startsWith("ii ")).map((l) => l.split(" ").pop()!));
   // kexec-tools always: installed but not working is why we are here
-  const wanted = KEXEC_DEBS.filter((p) => p === "kexec-tools" || !have.has(p));
-  const debs = await mkdtemp(join(tmpdir(), "bp-kexec-"));
-  try {
-    const download = () => execa("apt-get", ["download", "-q", ...wanted], { cwd: debs, reject: false });
-    if ((await download()).exitCode !== 0) {
-      await execa("apt-get", ["-o", "DPkg::Lock::Timeout=600", "update", "-q"]);
-      await execa("apt-get", ["download", "-q", ...wanted], { cwd: debs });
-    }
-    const files = (await readdir(debs)).map((f) => join(debs, f));
-    await sh(host, "rm -rf /tmp/bp-kexec && mkdir /tmp/bp-kexec");
-    await execa("scp", ["-q", "-F", labHost(host).sshConfigFile, ...files, `${host}:/tmp/bp-kexec/`]);
-    await sh(host, "DEBIAN_FRONTEND=noninteractive dpkg -i /tmp/bp-kexec/*.deb >/dev/null && rm -rf /tmp/bp-kexec && kexec --version >/dev/null");
-  } finally {
-    await rm(debs, { recursive: true, force: true });
-  }
+  await installDebs([host], KEXEC_DEBS.filter((p) => p === "kexec-tools" || !have.has(p)));
+  await sh(host, "kexec --version >/dev/null");
 }
 
 /**
