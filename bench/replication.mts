@@ -13,6 +13,10 @@
  *              one, lzop and mbuffer on the pipe) to root@dr's WireGuard address, timed on prod
  *   bare pipe: `zfs send -L -c … | ssh <dr's tunnel address> zfs recv …` run on prod, the
  *              same key and the same forced `zfs recv`, timed on prod
+ *   backplane's pipe alone: the sync script's own `pipe` function (`zfs send -v -P`, its ssh
+ *              options, the exit code through a file), run on prod on a snapshot taken before
+ *              the clock starts, as the bare pipe is: backplane's transfer less this is the cost
+ *              of its fixed steps and of the CLI; this less the bare pipe, the cost of its pipe
  *
  * Pools stripe both lab disks (2 GiB a host). A full run destroys its target on dr first (the
  * full stream starts from nothing). Needs the vm lab up (npm run lab -- up). Appends its
@@ -25,6 +29,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { backplane, installDebs, project, resetHosts, sh, ROOT } from "../test/e2e/helpers.js";
 import { PREPARE } from "../test/e2e/replication-stack.js";
+import { SCRIPTS } from "../provider/resources/replication.js";
 // the lower middle of an even count (the upper one made a median of two runs their maximum)
 import { median } from "./measure.js";
 
@@ -105,12 +110,24 @@ async function bare(kind: "full" | "incremental", n: number): Promise<number> {
   return seconds(out.trim().split("\n").pop()!);
 }
 
+/** backplane's own `pipe` (from its sync script) on prod, timed there, on the bare pipe's terms. */
+async function pipeAlone(kind: "full" | "incremental", n: number): Promise<number> {
+  const from = (await sh("prod", "zfs list -H -o name -t snapshot -s createtxg tank/srv/uploads | tail -1")).trim();
+  const snap = `tank/srv/uploads@pipe-${kind}-${n}`;
+  const args = kind === "full" ? `-L -c ${snap}` : `-L -c -I '${from}' ${snap}`;
+  // its progress lines reach this process on stderr, as the sync script's do (t0: pipe sets s)
+  const script = [`set -e`, `zfs snapshot ${snap}`, `d=${KEY_DIR} id=${id} port=22 user=root addr=${drWg} st=$(mktemp)`, `fail() { echo "$*" >&2; exit 1; }`,
+    SCRIPTS.transfer(), "t0=$(date +%s%N)", `pipe ${args}`, "echo $(( $(date +%s%N) - t0 ))"].join("\n");
+  const out = await sh("prod", script);
+  return seconds(out.trim().split("\n").pop()!);
+}
+
 /** A target on dr destroyed with what it holds, if it is there (a full send starts from nothing). */
 const dropOnDr = (dataset: string) => sh("dr", `if zfs list ${dataset} >/dev/null 2>&1; then zfs destroy -r ${dataset}; fi`);
 const dropTarget = () => dropOnDr("backup/prod/uploads");
 const change = () => sh("prod", `dd if=/dev/urandom of=/tank/srv/uploads/data.bin bs=1M count=${changeMiB} seek=${Math.floor(sizeMiB / 2)} conv=notrunc status=none && sync`);
 
-const rows = { bpFull: [] as number[], bpFullWall: [] as number[], bareFull: [] as number[], bpInc: [] as number[], bpIncWall: [] as number[], bareInc: [] as number[], syncoidFull: [] as number[], syncoidInc: [] as number[] };
+const rows = { bpFull: [] as number[], bpFullWall: [] as number[], bareFull: [] as number[], bpInc: [] as number[], bpIncWall: [] as number[], bareInc: [] as number[], pipeFull: [] as number[], pipeInc: [] as number[], syncoidFull: [] as number[], syncoidInc: [] as number[] };
 const dropSyncoidTarget = () => dropOnDr(SYNCOID_TARGET);
 for (let i = 0; i < runs; i++) {
   await dropTarget();
@@ -125,8 +142,12 @@ for (let i = 0; i < runs; i++) {
   rows.bareFull.push(await bare("full", i));
   await change();
   rows.bareInc.push(await bare("incremental", i));
-  // the bare pipe's snapshots go: the next runs' chains (syncoid sends -I from the oldest) stay alike
-  await sh("prod", "zfs list -H -o name -t snapshot tank/srv/uploads | grep '@bare-' | xargs -r -n1 zfs destroy");
+  await dropTarget();
+  rows.pipeFull.push(await pipeAlone("full", i));
+  await change();
+  rows.pipeInc.push(await pipeAlone("incremental", i));
+  // the bare pipes' snapshots go: the next runs' chains (syncoid sends -I from the oldest) stay alike
+  await sh("prod", "zfs list -H -o name -t snapshot tank/srv/uploads | grep -E '@(bare|pipe)-' | xargs -r -n1 zfs destroy");
   // (dr holds one full copy at a time: both disks hold two at most)
   await dropTarget();
 
@@ -136,7 +157,8 @@ for (let i = 0; i < runs; i++) {
   rows.syncoidInc.push(await viaSyncoid());
   await dropSyncoidTarget();
   console.log(`run ${i + 1}: full backplane ${b.transfer}s (wall ${b.wall}s) / syncoid ${rows.syncoidFull.at(-1)!.toFixed(1)}s / bare ${rows.bareFull.at(-1)!.toFixed(1)}s; ` +
-    `incremental backplane ${inc.transfer}s (wall ${inc.wall}s) / syncoid ${rows.syncoidInc.at(-1)!.toFixed(1)}s / bare ${rows.bareInc.at(-1)!.toFixed(1)}s`);
+    `incremental backplane ${inc.transfer}s (wall ${inc.wall}s) / syncoid ${rows.syncoidInc.at(-1)!.toFixed(1)}s / bare ${rows.bareInc.at(-1)!.toFixed(1)}s; ` +
+    `backplane's pipe alone: full ${rows.pipeFull.at(-1)!.toFixed(1)}s, incremental ${rows.pipeInc.at(-1)!.toFixed(1)}s`);
 }
 
 /**
@@ -182,13 +204,14 @@ const table = [
   `then ${changeMiB} MiB rewritten. Medians of ${runs} runs (of an even count, the lower middle one), alternating backplane, the bare pipe (the same key and forced \`zfs recv\`) and syncoid (its defaults).`,
   "Ratios are the other's time over backplane's transfer: above 1 backplane is faster.",
   "",
-  "| what | backplane transfer | backplane `replicate` wall | syncoid | bare pipe | syncoid / backplane | bare / backplane | bare / backplane wall |",
-  "|---|---|---|---|---|---|---|---|",
-  `| full ${sizeMiB} MiB | ${f(median(rows.bpFull))} s (${f(sizeMiB / median(rows.bpFull))} MiB/s) | ${f(median(rows.bpFullWall))} s | ${f(median(rows.syncoidFull))} s | ${f(median(rows.bareFull))} s (${f(sizeMiB / median(rows.bareFull))} MiB/s) | ${(median(rows.syncoidFull) / median(rows.bpFull)).toFixed(2)}x | ${(median(rows.bareFull) / median(rows.bpFull)).toFixed(2)}x | ${(median(rows.bareFull) / median(rows.bpFullWall)).toFixed(2)}x |`,
-  `| incremental ${changeMiB} MiB | ${f(median(rows.bpInc))} s | ${f(median(rows.bpIncWall))} s | ${f(median(rows.syncoidInc))} s | ${f(median(rows.bareInc))} s | ${(median(rows.syncoidInc) / median(rows.bpInc)).toFixed(2)}x | ${(median(rows.bareInc) / median(rows.bpInc)).toFixed(2)}x | ${(median(rows.bareInc) / median(rows.bpIncWall)).toFixed(2)}x |`,
+  "| what | backplane transfer | backplane `replicate` wall | backplane's pipe alone | syncoid | bare pipe | syncoid / backplane | bare / backplane | bare / backplane wall | bare / backplane's pipe |",
+  "|---|---|---|---|---|---|---|---|---|---|",
+  `| full ${sizeMiB} MiB | ${f(median(rows.bpFull))} s (${f(sizeMiB / median(rows.bpFull))} MiB/s) | ${f(median(rows.bpFullWall))} s | ${f(median(rows.pipeFull))} s | ${f(median(rows.syncoidFull))} s | ${f(median(rows.bareFull))} s (${f(sizeMiB / median(rows.bareFull))} MiB/s) | ${(median(rows.syncoidFull) / median(rows.bpFull)).toFixed(2)}x | ${(median(rows.bareFull) / median(rows.bpFull)).toFixed(2)}x | ${(median(rows.bareFull) / median(rows.bpFullWall)).toFixed(2)}x | ${(median(rows.bareFull) / median(rows.pipeFull)).toFixed(2)}x |`,
+  `| incremental ${changeMiB} MiB | ${f(median(rows.bpInc))} s | ${f(median(rows.bpIncWall))} s | ${f(median(rows.pipeInc))} s | ${f(median(rows.syncoidInc))} s | ${f(median(rows.bareInc))} s | ${(median(rows.syncoidInc) / median(rows.bpInc)).toFixed(2)}x | ${(median(rows.bareInc) / median(rows.bpInc)).toFixed(2)}x | ${(median(rows.bareInc) / median(rows.bpIncWall)).toFixed(2)}x | ${(median(rows.bareInc) / median(rows.pipeInc)).toFixed(2)}x |`,
   "",
   `Every run: full ${rows.bpFull.map(f).join(", ")} s vs syncoid ${rows.syncoidFull.map(f).join(", ")} s vs bare ${rows.bareFull.map(f).join(", ")} s; ` +
-    `incremental ${rows.bpInc.map(f).join(", ")} s vs syncoid ${rows.syncoidInc.map(f).join(", ")} s vs bare ${rows.bareInc.map(f).join(", ")} s.`,
+    `incremental ${rows.bpInc.map(f).join(", ")} s vs syncoid ${rows.syncoidInc.map(f).join(", ")} s vs bare ${rows.bareInc.map(f).join(", ")} s; ` +
+    `backplane's pipe alone: full ${rows.pipeFull.map(f).join(", ")} s, incremental ${rows.pipeInc.map(f).join(", ")} s.`,
   "The transfer is the source host's round trip (snapshot, hold, estimate, send | ssh | recv, bookmark, release, prune); the wall",
   "time adds the CLI start, the refresh of both hosts, the plan, the target's pruning and the state write. syncoid's time is its",
   "whole run on prod (its own listing of both sides, sync snapshot, send | lzop | mbuffer | ssh | … | recv, pruning its old sync snapshots);",

@@ -221,6 +221,23 @@ const REMOVE_KEY_SCRIPT = [
 ].join("\n");
 
 /**
+ * The transfer itself, as the sync script defines it: `rsh` reaches the target with the
+ * replication's own key, `pipe` runs `zfs send | rsh recv` and fails with whichever side failed.
+ * Needs d, id, port, user, addr and st set. Apart so the replication bench can time this pipe alone.
+ */
+const TRANSFER_FUNCTIONS = [
+  // the target's side through the replication's own key (its forced command decides what runs there)
+  'rsh() { ssh -F /dev/null -i "$d/$id" -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile="$d/$id.known_hosts" -o GlobalKnownHostsFile=/dev/null -o ConnectTimeout=20 -o ServerAliveInterval=15 -o ServerAliveCountMax=4 -p "$port" -l "$user" -- "$addr" "$@"; }',
+  "pipe() {",
+  // -v -P: parsable progress on stderr each second; the target's output is not ours to report
+  '  { zfs send -v -P "$@"; echo $? > "$st"; } | rsh recv >/dev/null',
+  '  r=$?; s=$(cat "$st")',
+  '  [ "$s" = 0 ] || fail "zfs send failed (exit ${s:-killed})"',
+  '  [ "$r" = 0 ] || fail "zfs recv on $addr failed (exit $r)"',
+  "}",
+];
+
+/**
  * On the source host: the transfer. POSIX sh has no pipefail, so the sender's exit code
  * comes back through a file. Prints tab-separated lines: `bytes <estimate>`, `resumed
  * <snapshot>`, `snapshot <name> <guid>`, `warning <text>`.
@@ -240,15 +257,7 @@ const SYNC_SCRIPT = [
   'st=$(mktemp) || exit 1',
   "trap 'rm -f \"$st\"' EXIT",
   "estimate() { zfs send -nP \"$@\" 2>/dev/null | awk -F'\\t' '$1 == \"size\" { print $2 }'; }",
-  // the target's side through the replication's own key (its forced command decides what runs there)
-  'rsh() { ssh -F /dev/null -i "$d/$id" -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile="$d/$id.known_hosts" -o GlobalKnownHostsFile=/dev/null -o ConnectTimeout=20 -o ServerAliveInterval=15 -o ServerAliveCountMax=4 -p "$port" -l "$user" -- "$addr" "$@"; }',
-  "pipe() {",
-  // -v -P: parsable progress on stderr each second; the target's output is not ours to report
-  '  { zfs send -v -P "$@"; echo $? > "$st"; } | rsh recv >/dev/null',
-  '  r=$?; s=$(cat "$st")',
-  '  [ "$s" = 0 ] || fail "zfs send failed (exit ${s:-killed})"',
-  '  [ "$r" = 0 ] || fail "zfs recv on $addr failed (exit $r)"',
-  "}",
+  ...TRANSFER_FUNCTIONS,
   // a timer's run plans alone, by the rules the operator's plan uses (zfs/replication-path.ts):
   // resume a cut transfer first; else the newest snapshot both hold (by GUID); a target with
   // snapshots the source lacks after it (diverged) or written to since is refused unless the
@@ -332,7 +341,7 @@ const SYNC_SCRIPT = [
 const PRUNE_TARGET_SCRIPT = 'for s in "$@"; do zfs destroy "$s" 2>/dev/null || printf \'kept\\t%s\\n\' "$s"; done';
 
 /** The scripts as run, for tests that run them under sh with stand-ins for zfs and ssh. */
-export const SCRIPTS = { sync: () => SYNC_SCRIPT, key: () => KEY_SCRIPT, authorize: () => AUTHORIZE_SCRIPT, deauthorize: () => DEAUTHORIZE_SCRIPT, pruneTarget: () => PRUNE_TARGET_SCRIPT };
+export const SCRIPTS = { sync: () => SYNC_SCRIPT, transfer: () => TRANSFER_FUNCTIONS.join("\n"), key: () => KEY_SCRIPT, authorize: () => AUTHORIZE_SCRIPT, deauthorize: () => DEAUTHORIZE_SCRIPT, pruneTarget: () => PRUNE_TARGET_SCRIPT };
 
 export interface SyncResult {
   snapshot: string;
