@@ -15,11 +15,14 @@
  *              same key and the same forced `zfs recv`, timed on prod
  *   backplane's pipe alone: the sync script's own `pipe` function (`zfs send -v -P`, its ssh
  *              options, the exit code through a file), run on prod on a snapshot taken before
- *              the clock starts, as the bare pipe is: backplane's transfer less this is the cost
- *              of its fixed steps and of the CLI; this less the bare pipe, the cost of its pipe
+ *              the clock starts and timed there, as the bare pipe is. Against the bare pipe it
+ *              prices backplane's pipe; against backplane's transfer, roughly, its fixed steps and
+ *              the controller's SSH round trip (one send of the same pipe spreads ±20 % on TCG:
+ *              read the per-run ratios, not one difference)
  *
- * Pools stripe both lab disks (2 GiB a host). A full run destroys its target on dr first (the
- * full stream starts from nothing). Needs the vm lab up (npm run lab -- up). Appends its
+ * The four go in a different order each run (rotated), each after dr's copies are destroyed (a
+ * full stream starts from nothing; dr holds one copy at a time): drift and cache warmth do not
+ * fall on one of them. Pools stripe both lab disks (2 GiB a host). Needs the vm lab up (npm run lab -- up). Appends its
  * table to bench/RESULTS.md.
  *
  *   npx tsx bench/replication.mts [--size-mib 1024] [--change-mib 10] [--runs 3]
@@ -60,6 +63,7 @@ const first = await backplane(dir, ["apply", "--auto-approve"]);
 if (first.exitCode !== 0) throw new Error(first.stdout + first.stderr);
 const drWg = (await sh("dr", "ip -o -4 addr show dev wg0 | awk '{print $4}' | cut -d/ -f1")).trim();
 const id = (await sh("prod", `ls ${KEY_DIR} | grep -v '\\.' | head -1`)).trim();
+if (!/^\d+\.\d+\.\d+\.\d+$/.test(drWg) || !/^[0-9a-f]+$/.test(id)) throw new Error(`dr's tunnel address (${JSON.stringify(drWg)}) or the replication's key (${JSON.stringify(id)}) is not what the stack makes`);
 const ssh = `ssh -F /dev/null -i ${KEY_DIR}/${id} -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=${KEY_DIR}/${id}.known_hosts ${drWg} recv`;
 await sh("prod", `dd if=/dev/urandom of=/tank/srv/uploads/data.bin bs=1M count=${sizeMiB} status=none && sync`);
 
@@ -115,9 +119,10 @@ async function pipeAlone(kind: "full" | "incremental", n: number): Promise<numbe
   const from = (await sh("prod", "zfs list -H -o name -t snapshot -s createtxg tank/srv/uploads | tail -1")).trim();
   const snap = `tank/srv/uploads@pipe-${kind}-${n}`;
   const args = kind === "full" ? `-L -c ${snap}` : `-L -c -I '${from}' ${snap}`;
-  // its progress lines reach this process on stderr, as the sync script's do (t0: pipe sets s)
-  const script = [`set -e`, `zfs snapshot ${snap}`, `d=${KEY_DIR} id=${id} port=22 user=root addr=${drWg} st=$(mktemp)`, `fail() { echo "$*" >&2; exit 1; }`,
-    SCRIPTS.transfer(), "t0=$(date +%s%N)", `pipe ${args}`, "echo $(( $(date +%s%N) - t0 ))"].join("\n");
+  // its progress lines reach this process on stderr, as the sync script's do; pipe sets s and r (t0 here);
+  // no `set -e`: pipe's own check of both exit codes is part of what is timed
+  const script = [`zfs snapshot ${snap} || exit 1`, `d=${KEY_DIR} id=${id} port=22 user=root addr=${drWg}`, "st=$(mktemp) || exit 1", `trap 'rm -f "$st"' EXIT`,
+    `fail() { echo "$*" >&2; exit 1; }`, SCRIPTS.transfer(), "t0=$(date +%s%N)", `pipe ${args}`, "echo $(( $(date +%s%N) - t0 ))"].join("\n");
   const out = await sh("prod", script);
   return seconds(out.trim().split("\n").pop()!);
 }
@@ -129,37 +134,51 @@ const change = () => sh("prod", `dd if=/dev/urandom of=/tank/srv/uploads/data.bi
 
 const rows = { bpFull: [] as number[], bpFullWall: [] as number[], bareFull: [] as number[], bpInc: [] as number[], bpIncWall: [] as number[], bareInc: [] as number[], pipeFull: [] as number[], pipeInc: [] as number[], syncoidFull: [] as number[], syncoidInc: [] as number[] };
 const dropSyncoidTarget = () => dropOnDr(SYNCOID_TARGET);
+/** Each one: a full send from nothing, a change, an incremental; dr's copies destroyed before. */
+const VARIANTS: Record<"backplane" | "bare" | "pipe" | "syncoid", (i: number) => Promise<void>> = {
+  async backplane() {
+    const b = await viaBackplane();
+    if (b.kind !== "full") throw new Error(`expected a full send, got ${b.kind}`);
+    rows.bpFull.push(b.transfer); rows.bpFullWall.push(b.wall);
+    await change();
+    const inc = await viaBackplane();
+    rows.bpInc.push(inc.transfer); rows.bpIncWall.push(inc.wall);
+  },
+  async bare(i) {
+    rows.bareFull.push(await bare("full", i));
+    await change();
+    rows.bareInc.push(await bare("incremental", i));
+  },
+  async pipe(i) {
+    rows.pipeFull.push(await pipeAlone("full", i));
+    await change();
+    rows.pipeInc.push(await pipeAlone("incremental", i));
+  },
+  async syncoid() {
+    rows.syncoidFull.push(await viaSyncoid());
+    await change();
+    rows.syncoidInc.push(await viaSyncoid());
+  },
+};
+const NAMES = Object.keys(VARIANTS) as (keyof typeof VARIANTS)[];
 for (let i = 0; i < runs; i++) {
-  await dropTarget();
-  const b = await viaBackplane();
-  if (b.kind !== "full") throw new Error(`expected a full send, got ${b.kind}`);
-  rows.bpFull.push(b.transfer); rows.bpFullWall.push(b.wall);
-  await change();
-  const inc = await viaBackplane();
-  rows.bpInc.push(inc.transfer); rows.bpIncWall.push(inc.wall);
-
-  await dropTarget();
-  rows.bareFull.push(await bare("full", i));
-  await change();
-  rows.bareInc.push(await bare("incremental", i));
-  await dropTarget();
-  rows.pipeFull.push(await pipeAlone("full", i));
-  await change();
-  rows.pipeInc.push(await pipeAlone("incremental", i));
-  // the bare pipes' snapshots go: the next runs' chains (syncoid sends -I from the oldest) stay alike
-  await sh("prod", "zfs list -H -o name -t snapshot tank/srv/uploads | grep -E '@(bare|pipe)-' | xargs -r -n1 zfs destroy");
-  // (dr holds one full copy at a time: both disks hold two at most)
-  await dropTarget();
-
-  await dropSyncoidTarget();
-  rows.syncoidFull.push(await viaSyncoid());
-  await change();
-  rows.syncoidInc.push(await viaSyncoid());
-  await dropSyncoidTarget();
-  console.log(`run ${i + 1}: full backplane ${b.transfer}s (wall ${b.wall}s) / syncoid ${rows.syncoidFull.at(-1)!.toFixed(1)}s / bare ${rows.bareFull.at(-1)!.toFixed(1)}s; ` +
-    `incremental backplane ${inc.transfer}s (wall ${inc.wall}s) / syncoid ${rows.syncoidInc.at(-1)!.toFixed(1)}s / bare ${rows.bareInc.at(-1)!.toFixed(1)}s; ` +
-    `backplane's pipe alone: full ${rows.pipeFull.at(-1)!.toFixed(1)}s, incremental ${rows.pipeInc.at(-1)!.toFixed(1)}s`);
+  const order = [...NAMES.slice(i % NAMES.length), ...NAMES.slice(0, i % NAMES.length)];
+  for (const v of order) {
+    await dropTarget();
+    await dropSyncoidTarget();
+    await VARIANTS[v](i);
+    // the bare pipes' snapshots go: the chains syncoid and backplane see stay alike from run to run
+    await sh("prod", "zfs list -H -o name -t snapshot tank/srv/uploads | grep -E '@(bare|pipe)-' | xargs -r -n1 zfs destroy");
+  }
+  const at = (xs: number[]) => xs.at(-1)!.toFixed(1);
+  console.log(`run ${i + 1} (${order.join(", ")}): full backplane ${at(rows.bpFull)}s (wall ${at(rows.bpFullWall)}s) / syncoid ${at(rows.syncoidFull)}s / bare ${at(rows.bareFull)}s; ` +
+    `incremental backplane ${at(rows.bpInc)}s (wall ${at(rows.bpIncWall)}s) / syncoid ${at(rows.syncoidInc)}s / bare ${at(rows.bareInc)}s; ` +
+    `backplane's pipe alone: full ${at(rows.pipeFull)}s, incremental ${at(rows.pipeInc)}s`);
 }
+await dropTarget();
+await dropSyncoidTarget();
+/** Per run, the other's time over backplane's (or its pipe's): a pair from the same minutes. */
+const paired = (num: number[], den: number[]) => num.map((x, k) => `${(x / den[k]!).toFixed(2)}x`).join(", ");
 
 /**
  * Where backplane's transfer loses to the bare pipe: its fixed steps on the source, each timed
@@ -201,7 +220,7 @@ const table = [
   `## Replication (\`npx tsx bench/replication.mts --size-mib ${sizeMiB} --change-mib ${changeMiB} --runs ${runs}\`), ${new Date().toISOString().slice(0, 10)}`,
   "",
   `vm tier (TCG), prod → dr over in-kernel WireGuard, ${zfs}, ${syncoidVersion}; ${sizeMiB} MiB of random data (uploads profile: recordsize 1M, zstd),`,
-  `then ${changeMiB} MiB rewritten. Medians of ${runs} runs (of an even count, the lower middle one), alternating backplane, the bare pipe (the same key and forced \`zfs recv\`) and syncoid (its defaults).`,
+  `then ${changeMiB} MiB rewritten. Medians of ${runs} runs (of an even count, the lower middle one); in each run backplane, the bare pipe (the same key and forced \`zfs recv\`), backplane's pipe alone and syncoid (its defaults), in an order rotated from run to run.`,
   "Ratios are the other's time over backplane's transfer: above 1 backplane is faster.",
   "",
   "| what | backplane transfer | backplane `replicate` wall | backplane's pipe alone | syncoid | bare pipe | syncoid / backplane | bare / backplane | bare / backplane wall | bare / backplane's pipe |",
@@ -212,6 +231,8 @@ const table = [
   `Every run: full ${rows.bpFull.map(f).join(", ")} s vs syncoid ${rows.syncoidFull.map(f).join(", ")} s vs bare ${rows.bareFull.map(f).join(", ")} s; ` +
     `incremental ${rows.bpInc.map(f).join(", ")} s vs syncoid ${rows.syncoidInc.map(f).join(", ")} s vs bare ${rows.bareInc.map(f).join(", ")} s; ` +
     `backplane's pipe alone: full ${rows.pipeFull.map(f).join(", ")} s, incremental ${rows.pipeInc.map(f).join(", ")} s.`,
+  `Per run (same minutes): bare / backplane full ${paired(rows.bareFull, rows.bpFull)}, incremental ${paired(rows.bareInc, rows.bpInc)}; ` +
+    `bare / backplane's pipe full ${paired(rows.bareFull, rows.pipeFull)}, incremental ${paired(rows.bareInc, rows.pipeInc)}; syncoid / backplane full ${paired(rows.syncoidFull, rows.bpFull)}.`,
   "The transfer is the source host's round trip (snapshot, hold, estimate, send | ssh | recv, bookmark, release, prune); the wall",
   "time adds the CLI start, the refresh of both hosts, the plan, the target's pruning and the state write. syncoid's time is its",
   "whole run on prod (its own listing of both sides, sync snapshot, send | lzop | mbuffer | ssh | … | recv, pruning its old sync snapshots);",

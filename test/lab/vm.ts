@@ -203,11 +203,12 @@ export async function vmUp(opts: UpOptions): Promise<LabDescription> {
       await truncate(disk, DISK_SIZE);
       drives.push("-drive", `file=${disk},if=none,id=disk${d},format=raw,cache=unsafe`, "-device", `virtio-blk-pci,drive=disk${d},serial=bp-disk${d}`);
     }
-    // -cx16: QEMU 7.2's TCG left garbage in EFLAGS (the trap flag among it) after the guest
-    // kernel's `cmpxchg16b` in SLUB's allocation fast path: two guests panicked that way under long
-    // transfers (a #DB and a double fault, both in kmem_cache_alloc_node, 2026-11-27). Without
-    // CX16 the kernel patches in its own interrupts-off stand-in (this_cpu_cmpxchg16b_emu) and
-    // SLUB's slab-level updates take their lock: the instruction is never run.
+    // -cx16: two guests panicked under long transfers (a #DB and a double fault, 2026-11-27), both
+    // in SLUB's allocation fast path (kmem_cache_alloc_node, whose lockless update is a
+    // `cmpxchg16b`) with garbage in EFLAGS, the trap flag among it: most likely QEMU 7.2's TCG
+    // emulation of that instruction (docs/testing.md). Without CX16 the kernel patches in its own
+    // interrupts-off stand-in (this_cpu_cmpxchg16b_emu) and SLUB's slab-level updates take their
+    // lock: the instruction is never run.
     const argv = [
       join(here, "tapfd.py"), NETNS, `tap-${name}`, "--",
       "qemu-system-x86_64", "-accel", "tcg", "-cpu", "max,-cx16", "-m", String(opts.memoryMiB), "-smp", "1",
