@@ -223,7 +223,8 @@ const REMOVE_KEY_SCRIPT = [
 /**
  * The transfer itself, as the sync script defines it: `rsh` reaches the target with the
  * replication's own key, `pipe` runs `zfs send | rsh recv` and fails with whichever side failed.
- * Needs d, id, port, user, addr and st set. Apart so the replication bench can time this pipe alone.
+ * Needs d, id, port, user, addr, st and a `fail` function; `pipe` sets r and s. Apart so the
+ * replication bench can time this pipe alone.
  */
 const TRANSFER_FUNCTIONS = [
   // the target's side through the replication's own key (its forced command decides what runs there)

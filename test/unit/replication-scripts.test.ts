@@ -62,6 +62,10 @@ function sync(over: Partial<Record<"mode" | "from" | "token" | "raw" | "prune", 
 const index = (pattern: RegExp) => log().findIndex((l) => pattern.test(l));
 
 describe("the transfer script on the source host", () => {
+  it("runs the transfer functions the replication bench times alone, unchanged", () => {
+    expect(SCRIPTS.sync()).toContain(`\n${SCRIPTS.transfer()}\n`);
+  });
+
   it("takes and holds the new snapshot before sending, sends -I from the common snapshot, bookmarks, reports", () => {
     const r = sync();
     expect(r.code, r.err).toBe(0);
