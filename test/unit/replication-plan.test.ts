@@ -188,6 +188,22 @@ describe("the incremental path on captured snapshot chains", () => {
     expect(path).toMatchObject({ kind: "conflict", conflict: { type: "modified", written: 4096 } });
   });
 
+  it("the order the hosts list snapshots in does not matter: the newest common one and what is behind come by createtxg", () => {
+    const inOrder = incrementalPath(chain(prodBehind, "tank/srv/uploads"), target(drSynced, "backup/prod/uploads"));
+    const reversed = incrementalPath(chain(prodBehind, "tank/srv/uploads").reverse(), { ...target(drSynced, "backup/prod/uploads"), snapshots: chain(drSynced, "backup/prod/uploads").reverse() });
+    expect(reversed).toEqual(inOrder);
+    const diverged = incrementalPath(chain(prodSynced, "tank/srv/postgres").reverse(), { ...target(drDiverged, "backup/prod/postgres"), snapshots: chain(drDiverged, "backup/prod/postgres").reverse() });
+    expect(diverged).toMatchObject({ kind: "conflict", conflict: { type: "diverged", common: { name: `${P1}` }, targetOnly: ["handmade"] } });
+  });
+
+  it("a target-only snapshot older than the common one (the source pruned its copy) is not divergence: the target is not rolled back for it", () => {
+    const dst = chain(drSynced, "backup/prod/uploads");
+    const oldest = dst.reduce((a, b) => (a.createtxg < b.createtxg ? a : b));
+    const kept = { ...oldest, name: "kept-on-target", guid: `${oldest.guid}7`, createtxg: oldest.createtxg - 1n };
+    const path = incrementalPath(chain(prodSynced, "tank/srv/uploads"), { ...target(drSynced, "backup/prod/uploads"), snapshots: [kept, ...dst] });
+    expect(path.kind).toBe("incremental");
+  });
+
   it("common means the same GUID: a snapshot re-made under the same name is not common", () => {
     const src = chain(prodSynced, "tank/srv/uploads");
     const dst = chain(drSynced, "backup/prod/uploads").map((s) => ({ ...s, guid: `${s.guid}0` }));
