@@ -201,7 +201,8 @@ describe("the incremental path on captured snapshot chains", () => {
     const oldest = dst.reduce((a, b) => (a.createtxg < b.createtxg ? a : b));
     const kept = { ...oldest, name: "kept-on-target", guid: `${oldest.guid}7`, createtxg: oldest.createtxg - 1n };
     const path = incrementalPath(chain(prodSynced, "tank/srv/uploads"), { ...target(drSynced, "backup/prod/uploads"), snapshots: [kept, ...dst] });
-    expect(path.kind).toBe("incremental");
+    expect(path).toEqual(incrementalPath(chain(prodSynced, "tank/srv/uploads"), target(drSynced, "backup/prod/uploads")));
+    expect(path).toMatchObject({ kind: "incremental", from: { name: `${U2}` }, behind: [] });
   });
 
   it("common means the same GUID: a snapshot re-made under the same name is not common", () => {
