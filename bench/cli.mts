@@ -24,7 +24,7 @@ import { randomBytes } from "node:crypto";
 import { ROOT, seedWorkingCopy } from "../test/e2e/helpers.js";
 import { batchScript, splitSections } from "../provider/engine/batch.js";
 import { parseRefresh, refreshItems } from "../provider/engine/live.js";
-import { installedCli, machine, measure, median, min, naiveSplit, roundTripCounter } from "./measure.js";
+import { installedCli, machine, measure, median, min, roundTripCounter, timeParses } from "./measure.js";
 import { benchHosts, benchLab, benchStack, coldSsh } from "./bench-hosts.js";
 import { labDown } from "../test/lab/vm.js";
 import { readLab } from "../test/lab/hosts.js";
@@ -83,16 +83,7 @@ try {
   if (live.datasets.size !== D + 1) throw new Error(`the refresh of prod read ${live.datasets.size} datasets, not ${D} and the pool`);
   writeFileSync(`/var/tmp/backplane-bench-cli-${tier}-${D}.txt`, raw);
   writeFileSync(`/var/tmp/backplane-bench-cli-${tier}-${D}.nonce`, nonce);
-  const parse: number[] = [], naiveParse: number[] = [];
-  for (let i = 0; i < runs + 3; i++) {
-    let t0 = performance.now();
-    parseRefresh("prod", splitSections(raw, nonce), []);
-    const p = performance.now() - t0;
-    t0 = performance.now();
-    naiveSplit(raw);
-    const n = performance.now() - t0;
-    if (i >= 3) { parse.push(p); naiveParse.push(n); }
-  }
+  const { strict: parse, naive: naiveParse } = timeParses(raw, nonce, runs);
 
   // 3. plan of the D datasets end to end, against one cold round trip of the same script + the parse
   const scriptFile = join(work, "refresh.sh");

@@ -13,6 +13,8 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync }
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
+import { splitSections } from "../provider/engine/batch.js";
+import { parseRefresh } from "../provider/engine/live.js";
 
 export interface Measured {
   /** wall seconds */
@@ -151,4 +153,22 @@ export function naiveSplit(text: string): Map<string, Map<string, string>> {
     row.set(prop, value ?? "");
   }
   return m;
+}
+
+/**
+ * The strict parse of a captured refresh against naiveSplit, interleaved, `runs` times after
+ * `warmups` uncounted ones (ms): what bench/cli.mts and bench/parse-capture.mts both time.
+ */
+export function timeParses(raw: string, nonce: string, runs: number, warmups = 3): { strict: number[]; naive: number[] } {
+  const strict: number[] = [], naive: number[] = [];
+  for (let i = 0; i < runs + warmups; i++) {
+    let t0 = performance.now();
+    parseRefresh("prod", splitSections(raw, nonce), []);
+    const a = performance.now() - t0;
+    t0 = performance.now();
+    naiveSplit(raw);
+    const b = performance.now() - t0;
+    if (i >= warmups) { strict.push(a); naive.push(b); }
+  }
+  return { strict, naive };
 }

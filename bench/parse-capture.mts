@@ -8,26 +8,16 @@
  *   npx tsx bench/parse-capture.mts /var/tmp/backplane-bench-cli-vm-1353
  */
 import { readFileSync } from "node:fs";
-import { performance } from "node:perf_hooks";
 import { splitSections } from "../provider/engine/batch.js";
 import { parseRefresh } from "../provider/engine/live.js";
-import { median, naiveSplit } from "./measure.js";
+import { median, timeParses } from "./measure.js";
 
 const prefix = process.argv[2];
 if (!prefix) throw new Error("usage: npx tsx bench/parse-capture.mts <capture path without .txt>");
 const nonce = readFileSync(`${prefix}.nonce`, "utf8").trim();
 const raw = readFileSync(`${prefix}.txt`, "utf8");
 const n = parseRefresh("prod", splitSections(raw, nonce), []).datasets.size;
-const strict: number[] = [], naive: number[] = [];
-for (let i = 0; i < 23; i++) {
-  let t = performance.now();
-  parseRefresh("prod", splitSections(raw, nonce), []);
-  const a = performance.now() - t;
-  t = performance.now();
-  naiveSplit(raw);
-  const b = performance.now() - t;
-  if (i >= 3) { strict.push(a); naive.push(b); }
-}
+const { strict, naive } = timeParses(raw, nonce, 20);
 const perDataset = median(strict) / n;
 console.log(`${n} datasets, ${(raw.length / 2 ** 20).toFixed(1)} MiB, ${raw.split("\n").length} lines: strict parse min ${Math.min(...strict).toFixed(1)} / median ${median(strict).toFixed(1)} ms; ` +
   `naive min ${Math.min(...naive).toFixed(1)} / median ${median(naive).toFixed(1)} ms; ${(perDataset * 1000).toFixed(1)} µs a dataset → 5,001 datasets ≈ ${(perDataset * 5001).toFixed(0)} ms`);
