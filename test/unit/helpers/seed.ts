@@ -1,6 +1,7 @@
 /** The seed example synthesized against the example inventory, and live models from captured refreshes. */
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -15,25 +16,61 @@ const fixtures = join(ROOT, "test", "fixtures", "refresh");
 
 let cache: Record<string, unknown> | null = null;
 
-/** cdk.tf.json documents of examples/seed, synthesized once per test file. */
+/** the environment the seed's synthesis runs with (apart from its output folder) */
+const synthEnv = (): NodeJS.ProcessEnv => ({
+  ...process.env,
+  BACKPLANE_INVENTORY: join(ROOT, "examples", "inventory.example.json"),
+  // the refresh fixtures were captured from hosts without the seed's timers: the planner is tested without them
+  // (test/unit/snapshot-policies.test.ts and the e2e tests cover them)
+  BACKPLANE_SEED_SCHEDULES: "off",
+});
+
+/** A hash of everything the seed's synthesis reads: its sources, the constructs and the provider code they import, the inventory, the locked dependencies, the environment that can steer it. */
+function synthInputs(env: NodeJS.ProcessEnv): string {
+  const h = createHash("sha256");
+  const add = (path: string) => {
+    if (statSync(path).isDirectory()) {
+      for (const e of readdirSync(path).sort()) if (e !== "node_modules" && e !== "cdktf.out") add(join(path, e));
+    } else h.update(`${path.slice(ROOT.length)}\0`).update(readFileSync(path)).update("\0");
+  };
+  for (const p of ["constructs", "provider", join("examples", "seed"), join("examples", "inventory.example.json"), "package-lock.json", "tsconfig.json"]) add(join(ROOT, p));
+  for (const k of Object.keys(env).filter((k) => /^(BACKPLANE|CDKTF|JSII)_/.test(k)).sort()) h.update(`${k}=${env[k]}\0`);
+  h.update(process.version);
+  return h.digest("hex").slice(0, 24);
+}
+
+/**
+ * cdk.tf.json documents of examples/seed. The synthesis is a tsx child process (2–4 s); every
+ * test file that plans the seed paid it, and so did every mutant those files cover under
+ * Stryker. Kept in the OS temp folder under a hash of its inputs, so any change to them
+ * synthesizes again; written whole (rename), so a reader never sees half a file.
+ */
 export function seedDocs(): Record<string, any> {
   if (cache) return cache as Record<string, any>;
+  const env = synthEnv();
+  const dir = join(tmpdir(), "backplane-test-cache");
+  const file = join(dir, `seed-synth-${synthInputs(env)}.json`);
+  if (existsSync(file)) {
+    cache = JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>;
+    return cache as Record<string, any>;
+  }
   const out = mkdtempSync(join(tmpdir(), "bp-seed-"));
   try {
-    execFileSync(join(ROOT, "node_modules", ".bin", "tsx"), ["main.ts"], {
-      cwd: join(ROOT, "examples", "seed"),
-      // the refresh fixtures were captured from hosts without the seed's timers: the planner is tested without them
-      // (test/unit/snapshot-policies.test.ts and the e2e tests cover them)
-      env: { ...process.env, CDKTF_OUTDIR: out, BACKPLANE_INVENTORY: join(ROOT, "examples", "inventory.example.json"), BACKPLANE_SEED_SCHEDULES: "off" },
-    });
+    execFileSync(join(ROOT, "node_modules", ".bin", "tsx"), ["main.ts"], { cwd: join(ROOT, "examples", "seed"), env: { ...env, CDKTF_OUTDIR: out } });
     cache = {
       seed: JSON.parse(readFileSync(join(out, "stacks", "seed", "cdk.tf.json"), "utf8")),
       "seed-dr": JSON.parse(readFileSync(join(out, "stacks", "seed-dr", "cdk.tf.json"), "utf8")),
     };
-    return cache as Record<string, any>;
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
+  mkdirSync(dir, { recursive: true });
+  // the synthesis of older code: a day old is gone
+  for (const e of readdirSync(dir)) if (e.startsWith("seed-synth-") && statSync(join(dir, e)).mtimeMs < Date.now() - 86_400_000) rmSync(join(dir, e), { force: true });
+  const part = `${file}.${process.pid}.part`;
+  writeFileSync(part, JSON.stringify(cache));
+  renameSync(part, file);
+  return cache as Record<string, any>;
 }
 
 export function seedGraph(stack = "seed"): DesiredGraph {
