@@ -13,7 +13,7 @@ import { hasChanges, pendingSyncs, type Plan, type Sync } from "../../provider/m
 import { toDisplay, toShell } from "../../provider/model/argv.js";
 import type { HostLive } from "../../provider/model/live.js";
 import type { State } from "../../provider/model/state.js";
-import { incrementalPath, newestCommon, type ChainSnapshot } from "../../provider/zfs/replication-path.js";
+import { describeConflict, incrementalPath, newestCommon, type ChainSnapshot } from "../../provider/zfs/replication-path.js";
 import { replicationKeys } from "../../provider/zfs/replication-facts.js";
 import { replicationId } from "../../provider/resources/replication.js";
 import { liveFrom, ROOT } from "./helpers/seed.js";
@@ -203,6 +203,42 @@ describe("the incremental path on captured snapshot chains", () => {
     const path = incrementalPath(chain(prodSynced, "tank/srv/uploads"), { ...target(drSynced, "backup/prod/uploads"), snapshots: [kept, ...dst] });
     expect(path).toEqual(incrementalPath(chain(prodSynced, "tank/srv/uploads"), target(drSynced, "backup/prod/uploads")));
     expect(path).toMatchObject({ kind: "incremental", from: { name: `${U2}` }, behind: [] });
+  });
+
+  it("a target-only snapshot between two common ones (kept longer on the target) is not divergence", () => {
+    const [u1, u2] = chain(drSynced, "backup/prod/uploads") as [ChainSnapshot, ChainSnapshot];
+    const between = { ...u1, name: "kept-on-target", guid: `${u1.guid}7`, createtxg: u1.createtxg + 1n };
+    expect(between.createtxg).toBeLessThan(u2.createtxg);
+    const path = incrementalPath(chain(prodSynced, "tank/srv/uploads"), { ...target(drSynced, "backup/prod/uploads"), snapshots: [u1, between, u2] });
+    expect(path).toMatchObject({ kind: "incremental", from: { name: `${U2}` }, behind: [] });
+  });
+
+  it("what the target lacks, what only it has and what it holds without a common one are listed oldest first, whatever order the hosts list them in", () => {
+    // dr as it was after the first transfer (only U1), against prod behind (U1, U2, handmade)
+    const [u1] = chain(drSynced, "backup/prod/uploads") as [ChainSnapshot];
+    const behind = incrementalPath(chain(prodBehind, "tank/srv/uploads").reverse(), { ...target(drSynced, "backup/prod/uploads"), snapshots: [u1] });
+    expect(behind).toMatchObject({ kind: "incremental", from: { name: `${U1}` } });
+    expect(behind.kind === "incremental" && behind.behind.map((x) => x.name)).toEqual([`${U2}`, "handmade"]);
+    // two snapshots made by hand on the diverged target
+    const dst = chain(drDiverged, "backup/prod/postgres");
+    const handmade = dst.find((x) => x.name === "handmade")!;
+    const later = { ...handmade, name: "handmade-2", guid: `${handmade.guid}9`, createtxg: handmade.createtxg + 5n };
+    const diverged = incrementalPath(chain(prodSynced, "tank/srv/postgres"), { ...target(drDiverged, "backup/prod/postgres"), snapshots: [later, ...[...dst].reverse()] });
+    expect(diverged).toMatchObject({ kind: "conflict", conflict: { type: "diverged", targetOnly: ["handmade", "handmade-2"] } });
+    // uploads' chain offered as postgres' target: nothing in common
+    const noCommon = incrementalPath(chain(prodSynced, "tank/srv/postgres"), { ...target(drSynced, "backup/prod/uploads"), snapshots: chain(drSynced, "backup/prod/uploads").reverse() });
+    expect(noCommon).toEqual({ kind: "conflict", conflict: { type: "no-common", targetSnapshots: [`${U1}`, `${U2}`] } });
+  });
+
+  it("each conflict says what the target holds and what the operator can do", () => {
+    const common = chain(prodSynced, "tank/srv/uploads")[1]!;
+    expect(describeConflict({ type: "no-common", targetSnapshots: [] }, "backup/x on dr", "tank/x on prod")).toBe(
+      "backup/x on dr exists but shares no snapshot with tank/x on prod (it has no snapshot): backplane never overwrites it; receive into a new dataset, or destroy it yourself");
+    expect(describeConflict({ type: "no-common", targetSnapshots: [U1, U2] }, "backup/x on dr", "tank/x on prod")).toBe(
+      `backup/x on dr exists but shares no snapshot with tank/x on prod (it has @${U1}, @${U2}): backplane never overwrites it; receive into a new dataset, or destroy it yourself`);
+    expect(describeConflict({ type: "modified", common, written: 4096 }, "backup/x on dr", "tank/x on prod")).toBe(
+      `backup/x on dr was modified since the common snapshot @${U2} (4096 bytes written): backplane does not roll it back unless the replication sets allow_rollback_target (zfs recv -F discards those writes)`);
+    expect(describeConflict({ type: "diverged", common, targetOnly: ["a", "b"] }, "backup/x on dr", "tank/x on prod")).toContain("only the target has @a, @b; backplane does not overwrite");
   });
 
   it("common means the same GUID: a snapshot re-made under the same name is not common", () => {
