@@ -11,7 +11,6 @@ import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { datasetProperties, datasetPropertiesTabs, localProperties, localPropertiesTabs, objectNames } from "../../provider/zfs/facts.js";
 import { ParseError } from "../../provider/model/fact.js";
-import { parseRefresh } from "../../provider/engine/live.js";
 
 const fixtures = join(dirname(fileURLToPath(import.meta.url)), "..", "fixtures");
 const read = (fact: string, c: string) => readFileSync(join(fixtures, fact, `zfs-2.3-${c}.txt`), "utf8");
@@ -55,12 +54,14 @@ describe("refresh of a host without JSON output (before 2.3) takes markers only 
   ]);
 
   it("a snapshot whose only marker is a forged row in the local read is not ours", async () => {
+    const { parseRefresh } = await import("../../provider/engine/live.js");
     const live = parseRefresh("prod", sections(read("zfs-get", "mixed-sources")), ["com.example:owner"]);
     expect(live.snapshots.get("fx/tuned@first")!.marker).toBeNull();
     expect(live.datasets.get("fx/plain")!.get("backplane:managed")!.source.kind).toBe("none");
   });
 
   it("the forged grid itself fails the refresh with the dataset's name", async () => {
+    const { parseRefresh } = await import("../../provider/engine/live.js");
     expect(() => parseRefresh("prod", sections(read("zfs-get", "forged-rows")), ["com.example:owner"])).toThrow(/fx\/tuned\/child/);
   });
 });

@@ -10,7 +10,6 @@ import { join } from "node:path";
 import { handOver } from "../../provider/transport/handover.js";
 import { LocalTransport } from "../../provider/transport/local.js";
 import { argv } from "../../provider/model/argv.js";
-import { BatchRunner } from "../../provider/engine/apply-run.js";
 
 // The sender makes a random secret, writes it to stdout (the receiver), waits for "ok", then commits.
 const SEND = 'umask 077; head -c 32 /dev/urandom | base64 > "$1/made"; cat "$1/made"; IFS= read -r ack; [ "$ack" = ok ] || { echo "no ack" >&2; exit 1; }; cp "$1/made" "$1/committed"';
@@ -78,6 +77,7 @@ describe("a hand-over whose host gives no answer", () => {
   }, 20_000);
 
   it("the apply reports the change's outcome as unknown, not failed", async () => {
+    const { BatchRunner } = await import("../../provider/engine/apply-run.js");
     const runner = new BatchRunner(new Map([["a", new Limited("a")], ["b", new Limited("b")]]), () => {});
     const c = {
       address: "backplane_wireguard_peer.p", type: "backplane_wireguard_peer", host: "a", id: "wg0 peer k", path: "s/p",

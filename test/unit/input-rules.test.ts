@@ -18,9 +18,6 @@ import { canonicalAllowedIp, canonicalEndpoint, canonicalInterfaceAddress, cidrP
 import { userProblem } from "../../provider/schema/kinds/host.js";
 import { withHost } from "./helpers/synth.js";
 import { liveFrom } from "./helpers/seed.js";
-import { ApplyError } from "../../provider/engine/apply.js";
-import { checked } from "../../provider/schema/attr.js";
-import { validateBlock } from "../../provider/schema/validate.js";
 
 type Doc = Record<string, any>;
 const DATASET: PropertyContext = { kind: "filesystem", target: "dataset", ephemeral: false, userProperties: "separate" };
@@ -229,6 +226,7 @@ describe("hosts are checked whole at load", () => {
     expect(() => loadStack(d)).not.toThrow();
   });
   it("a failed command's megabyte of stderr costs the apply message one short line", async () => {
+    const { ApplyError } = await import("../../provider/engine/apply.js");
     const change = { address: "backplane_dataset.d", id: "tank/d", host: "prod" } as never;
     const m = new ApplyError([{ change, command: "zfs create tank/d", stderr: `${"x".repeat(1 << 20)}\n\u001b[2Jcannot create 'tank/d': out of space\n` }], [], ["backplane_dataset.d"]).message;
     expect(m.length).toBeLessThan(1000);
@@ -319,6 +317,8 @@ describe("what a host says on stderr reaches a message short, on one line and es
 describe("a failure inside a rule or a library is a problem on the field, never an exception", () => {
   it("a check that throws is reported on its field with the value echoed", async () => {
     const { z } = await import("zod");
+    const { checked } = await import("../../provider/schema/attr.js");
+    const { validateBlock } = await import("../../provider/schema/validate.js");
     const kind = {
       type: "backplane_test", kind: "resource" as const, engineSupport: "later" as const, description: "",
       attributes: { name: { tf: "string" as const, zod: checked(() => { throw new TypeError("library said no"); }), description: "" }, other: { tf: "string" as const, zod: z.string(), description: "" } },

@@ -18,7 +18,6 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ROOT, liveFrom, seedDocs, seedState } from "./helpers/seed.js";
 import { golden } from "./helpers/golden.js";
-import { zfsGetJson, localPropertiesTabs } from "../../provider/zfs/facts.js";
 
 
 const OTHER = "00000000-0000-4000-8000-0000000000aa";
@@ -306,6 +305,7 @@ describe("review findings: what else must never be taken", () => {
   const read = (f: string) => readFileSync(join(ROOT, "test", "fixtures", "zfs-get-json", f), "utf8");
 
   it("a user property value with a tab and a newline cannot forge a snapshot's marker (JSON on 2.3; the tab form is ambiguous)", async () => {
+    const { zfsGetJson, localPropertiesTabs } = await import("../../provider/zfs/facts.js");
     const json = zfsGetJson("zfs get -j", read("zfs-2.3-forged-line.txt"));
     expect(json.get("tank/x")!.get("acme:v")!.value).toBe("ops\tlocal\ntank/x@s\tbackplane:managed\tLINEAGE");
     expect(json.has("tank/x@s")).toBe(false);

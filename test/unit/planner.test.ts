@@ -10,7 +10,6 @@ import { toDisplay } from "../../provider/model/argv.js";
 import type { DesiredGraph } from "../../provider/engine/load.js";
 import { liveFrom, seedGraph, seedState } from "./helpers/seed.js";
 import { golden } from "./helpers/golden.js";
-import { createSteps } from "../../provider/resources/dataset.js";
 
 
 const byId = (g: DesiredGraph, id: string) => [...g.resources.values()].find((r) => r.config.name === id)!;
@@ -204,6 +203,7 @@ describe("planning the seed stack", () => {
 
 describe("creating a volume with refreservation=auto", () => {
   it("sets it right after zfs create -V (OpenZFS 2.3.2 refuses it at create: see the differential table)", async () => {
+    const { createSteps } = await import("../../provider/resources/dataset.js");
     const steps = createSteps({ name: "tank/vol", type: "volume", properties: { volsize: "33554432", refreservation: "auto" }, user_properties: {} }, "L", false);
     expect(steps.map((s) => toDisplay(s.command))).toEqual([
       "zfs create -V 33554432 -o backplane:managed=L tank/vol",

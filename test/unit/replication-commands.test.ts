@@ -1,6 +1,6 @@
 /** Replication's command builders and its transfer report: quoting, the forced command, what the target may run. */
 import { describe, it, expect } from "vitest";
-import { authorizedLine, authorizedOptions, forcedCommand, knownHostsLine, parseSyncOutput, replicationId, holdTag, ago, bytes, sendProgress, isSendChatter } from "../../provider/resources/replication.js";
+import { authorizedLine, authorizedOptions, forcedCommand, knownHostsLine, parseSyncOutput, replicationId, holdTag, ago, bytes } from "../../provider/resources/replication.js";
 import { toShell } from "../../provider/model/argv.js";
 import { loadStack } from "../../provider/engine/load.js";
 import { seedDocs } from "./helpers/seed.js";
@@ -98,6 +98,7 @@ describe("validation of a replication at load", () => {
 
 describe("progress of a running transfer", () => {
   it("reads zfs send -v -P's size and per-second lines; everything else on stderr is the command's own", async () => {
+    const { sendProgress, isSendChatter } = await import("../../provider/resources/replication.js");
     expect(sendProgress("size\t181177160")).toEqual({ total: 181177160 });
     expect(sendProgress("08:20:33\t2228224\ttank/srv/uploads@backplane-repl-20261126T081851Z")).toEqual({ sent: 2228224 });
     expect(sendProgress("incremental\ttank/srv/uploads@a\ttank/srv/uploads@b\t181177160")).toBeNull();

@@ -4,8 +4,6 @@ import { argv } from "../../provider/model/argv.js";
 import type { Change, Plan } from "../../provider/model/plan.js";
 import { newState } from "../../provider/model/state.js";
 import { configHash, parseSavedPlan, savedPlan, savedPlanProblems, StalePlanError, type SavedPlan } from "../../provider/engine/saved-plan.js";
-import { liveSummary } from "../../provider/engine/plan.js";
-import { liveFrom } from "./helpers/seed.js";
 
 const change: Change = {
   address: "backplane_dataset.logs", type: "backplane_dataset", host: "prod", id: "tank/srv/logs", path: "seed/prod/logs",
@@ -129,6 +127,8 @@ describe("a saved plan", () => {
 
 describe("what a saved plan remembers of a host", () => {
   it("includes WireGuard: interface keys, peers, allowed IPs and preshared-key fingerprints (never a key)", async () => {
+    const { liveSummary } = await import("../../provider/engine/plan.js");
+    const { liveFrom } = await import("./helpers/seed.js");
     const mesh = liveSummary(liveFrom("zfs-2.3-prod-wg-psk-mesh", "prod"));
     const other = liveSummary(liveFrom("zfs-2.3-prod-wg-psk-different", "prod"));
     const iface = liveFrom("zfs-2.3-prod-wg-psk-mesh", "prod").wg.interfaces.get("wg0")!;

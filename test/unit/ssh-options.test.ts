@@ -10,10 +10,9 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { knownHostsLine, sshOptionValue, SshTransport, UnpinnedHostError } from "../../provider/transport/ssh.js";
-import { hostKeyProblem, learnedHostKeyOf, learnedHostKey } from "../../provider/schema/host-key.js";
+import { knownHostsLine, sshOptionValue } from "../../provider/transport/ssh.js";
+import { hostKeyProblem } from "../../provider/schema/host-key.js";
 import { optionValue } from "./helpers/openssh.js";
-import { argv } from "../../provider/model/argv.js";
 
 const hasSsh = (() => {
   try {
@@ -179,6 +178,7 @@ describe("a key blob is read field by field (RSA, ECDSA, ed25519), each refusal 
 
   it("a known_hosts file: indented lines, runs of blanks and [host]:port names are read; comments and near-misses are not", async () => {
     if (!hasSsh) return;
+    const { learnedHostKeyOf } = await import("../../provider/schema/host-key.js");
     const key = `ssh-ed25519 ${real.ed25519}`;
     expect(learnedHostKeyOf(`   prod   ssh-ed25519   ${real.ed25519}\n`, "prod")).toEqual({ key });
     expect(learnedHostKeyOf(`[prod]:2222 ${key}\n`, "prod")).toEqual({ key });
@@ -201,6 +201,8 @@ describe("a key blob is read field by field (RSA, ECDSA, ed25519), each refusal 
 describe("each host has its own ssh master and its pinning cannot be widened", () => {
   const option = (args: string[], key: string) => args.find((a) => a.startsWith(`${key}=`));
   it("two aliases with the same address, port and user get different ControlPaths (a timeout on one cannot cut the other)", async () => {
+    const { SshTransport } = await import("../../provider/transport/ssh.js");
+    const { argv } = await import("../../provider/model/argv.js");
     const cfg = { address: "10.0.0.2", port: 22, user: "root", knownHostsFile: "/dev/null", commandPrefix: [], connectTimeout: 5 };
     const a = new SshTransport({ ...cfg, alias: "a" }).prepare(argv("true")).args;
     const b = new SshTransport({ ...cfg, alias: "b" }).prepare(argv("true")).args;
@@ -209,6 +211,8 @@ describe("each host has its own ssh master and its pinning cannot be widened", (
   });
   // the real ssh is part of the test (.ci/run installs openssh-client): it is not skipped when missing
   it("a KnownHostsCommand from an ssh_config_file is overridden (ssh -G reads the resulting configuration)", async () => {
+    const { SshTransport } = await import("../../provider/transport/ssh.js");
+    const { argv } = await import("../../provider/model/argv.js");
     const dir = mkdtempSync(join(tmpdir(), "bp-sshcfg-"));
     const { writeFileSync } = await import("node:fs");
     writeFileSync(join(dir, "config"), "Host *\n  KnownHostsCommand /bin/echo 10.0.0.2 ssh-ed25519 AAAA\n");
@@ -227,11 +231,14 @@ describe("trust: a host the stack pins no key for", () => {
   };
 
   it("is refused before ssh starts unless trust on first use was asked for", async () => {
+    const { SshTransport, UnpinnedHostError } = await import("../../provider/transport/ssh.js");
     expect(() => new SshTransport(base)).toThrow(UnpinnedHostError);
     expect(() => new SshTransport(base)).toThrow(/prod: the stack pins no host key.*--trust-on-first-use/);
   });
 
   it("with trust on first use asked for, ssh accepts only a new key, records it plainly under the alias in the given file", async () => {
+    const { SshTransport } = await import("../../provider/transport/ssh.js");
+    const { argv } = await import("../../provider/model/argv.js");
     const file = "/tmp/my project/.backplane/100%.known_hosts";
     const g = resulting(new SshTransport(base, { acceptNewInto: file }).prepare(argv("true")).args);
     expect(g.stricthostkeychecking).toBe("accept-new");
@@ -242,6 +249,8 @@ describe("trust: a host the stack pins no key for", () => {
   });
 
   it("a pinned key is checked strictly even when trust on first use was asked for", async () => {
+    const { SshTransport } = await import("../../provider/transport/ssh.js");
+    const { argv } = await import("../../provider/model/argv.js");
     const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAFcmkXaJQP9UeFWhIybVTNxpBbWmuCdLI0Hs4SDRawg";
     const g = resulting(new SshTransport({ ...base, hostKey: key }, { acceptNewInto: "/tmp/learnt" }).prepare(argv("true")).args);
     expect(g.stricthostkeychecking).toBe("true");
@@ -252,6 +261,8 @@ describe("trust: a host the stack pins no key for", () => {
   });
 
   it("an ssh_config_file cannot widen the check: no SSHFP from DNS, and a known_hosts_file is searched under the host's own name, not the file's HostKeyAlias", async () => {
+    const { SshTransport } = await import("../../provider/transport/ssh.js");
+    const { argv } = await import("../../provider/model/argv.js");
     const { writeFileSync } = await import("node:fs");
     const d = mkdtempSync(join(tmpdir(), "bp-sshcfg-"));
     writeFileSync(join(d, "config"), "Host *\n  VerifyHostKeyDNS yes\n  HostKeyAlias evil\n  CheckHostIP yes\n");
@@ -266,6 +277,8 @@ describe("trust: a host the stack pins no key for", () => {
   });
 
   it("an ssh_config_file under ~/ is the operator's home (ssh -F would look for a folder named '~')", async () => {
+    const { SshTransport } = await import("../../provider/transport/ssh.js");
+    const { argv } = await import("../../provider/model/argv.js");
     const { userInfo } = await import("node:os");
     const args = new SshTransport({ ...base, knownHostsFile: "/dev/null", sshConfigFile: "~/.ssh/lab config" }).prepare(argv("true")).args;
     expect(args[args.indexOf("-F") + 1]).toBe(`${userInfo().homedir}/.ssh/lab config`);
@@ -277,6 +290,7 @@ describe("a key learnt on first use is read back from the known_hosts ssh wrote"
   // HostKeyAlias backplane-prod, HashKnownHosts=no) against the lab host prod
   const written = readFileSync(join(dirname(fileURLToPath(import.meta.url)), "..", "fixtures", "known-hosts", "accept-new.txt"), "utf8");
   it("finds the key ssh recorded under the alias", async () => {
+    const { learnedHostKey } = await import("../../provider/schema/host-key.js");
     const key = learnedHostKey(written, "backplane-prod");
     expect(key).toMatch(/^ssh-ed25519 AAAA[A-Za-z0-9+/=]+$/);
     expect(written).toContain(key!);
@@ -289,6 +303,7 @@ describe("a key learnt on first use is read back from the known_hosts ssh wrote"
     ["a truncated key", (w: string) => w.replace(/(\S+ \S+ \S{20})\S+/, "$1"), "backplane-prod", null],
     ["the alias with a port, among other names", (w: string) => w.replace(/^\S+/, "other,[backplane-prod]:2201"), "backplane-prod", "key"],
   ] as const)("%s", async (_what, edit, name, expected) => {
+    const { learnedHostKey } = await import("../../provider/schema/host-key.js");
     const got = learnedHostKey(edit(written.trim()), name);
     if (expected === null) expect(got).toBeNull();
     else expect(got).toBe(learnedHostKey(written, "backplane-prod"));

@@ -11,7 +11,7 @@ import { createHash } from "node:crypto";
 import { mkdtemp, writeFile, chmod, symlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { wgDump, ipAddr, ipLink, wgHost } from "../../provider/wg/facts.js";
+import { wgDump, ipAddr, ipLink } from "../../provider/wg/facts.js";
 import { readFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -62,6 +62,7 @@ describe("reading WireGuard on a host without wg", () => {
 
 describe("the wireguard host read", () => {
   it("refuses repeated or odd marker and conf lines (a file name cannot forge a marker)", async () => {
+    const { wgHost } = await import("../../provider/wg/facts.js");
     expect(wgHost.parse("impl kernel\nmarker wg0 abc-1\n").markers.get("wg0")).toBe("abc-1");
     expect(() => wgHost.parse("impl kernel\nmarker wg0 other\nmarker wg0 ours\n")).toThrow(/repeated line/);
     expect(() => wgHost.parse("impl kernel\nmarker zz x\nmarker\n")).toThrow(/unexpected/);
@@ -71,6 +72,7 @@ describe("the wireguard host read", () => {
 
   it("the host script lists only files named as an interface can be", async () => {
     // run for real over a folder holding a file whose name carries a forged line
+    const { wgHost } = await import("../../provider/wg/facts.js");
     const script = wgHost.command.map((w) => w.text)[2]!;
     const etc = await mkdtemp(join(tmpdir(), "bp-etc-wg-"));
     await writeFile(join(etc, "wg0.backplane"), "OTHER-STACK\n");
@@ -162,6 +164,7 @@ describe("addresses and links as ip prints them (captured from a vm-tier host wi
     expect(() => ipLink.parse("4: wg0 no flags\n")).toThrow('ip -o link show: line 1: unexpected line "4: wg0 no flags"');
   });
   it("the host read: implementation, persisted configs, markers; each at most once", async () => {
+    const { wgHost } = await import("../../provider/wg/facts.js");
     expect(wgHost.parse("impl wireguard-go\nconf wg0\nconf wg1\n")).toEqual({ implementation: "wireguard-go", persisted: new Set(["wg0", "wg1"]), markers: new Map() });
     expect(wgHost.parse("impl none\n").implementation).toBe("none");
     expect(() => wgHost.parse("impl quantum\n")).toThrow('wireguard host: line 1: unexpected or repeated line "impl quantum"');

@@ -1,5 +1,5 @@
 import { describe, it, expect } from "vitest";
-import { cidrProblem, endpointProblem, hostProblem, interfaceNameProblem, portProblem, wireguardKeyProblem, canonicalAllowedIp } from "../../provider/wg/net.js";
+import { cidrProblem, endpointProblem, hostProblem, interfaceNameProblem, portProblem, wireguardKeyProblem } from "../../provider/wg/net.js";
 
 // A real public key, printed by `wg genkey | wg pubkey` (wireguard-tools) for this test.
 const KEY = "KHWDMlK1varaUtJE5K6XqvUibuDQ7Fz7NErynUN4ZBc=";
@@ -32,6 +32,7 @@ describe("network values are validated before they reach a host", () => {
 describe("IPv6 forms as the host prints them (glibc's inet_ntop, which ip and wg use)", () => {
   it("canonical forms agree with glibc for the embedded-IPv4 ranges and the rest", async () => {
     const { execFileSync } = await import("node:child_process");
+    const { canonicalAllowedIp, cidrProblem } = await import("../../provider/wg/net.js");
     const cases = ["::102:304/128", "::1:0/112", "::ffff:1.2.3.4/128", "::ffff:102:304/128", "::1/128", "::/0", "fd00::1/128", "2001:db8::/32", "::2:0:0/96"];
     // glibc's own rendering of each network address, read through Python's socket.inet_ntop
     const glibc = execFileSync("python3", ["-c", "import socket,ipaddress,sys\nfor c in sys.argv[1:]:\n n=ipaddress.ip_network(c,strict=False)\n print(socket.inet_ntop(socket.AF_INET6,n.network_address.packed)+'/'+str(n.prefixlen))", ...cases]).toString().trim().split("\n");
