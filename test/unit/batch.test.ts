@@ -7,8 +7,7 @@ import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { batchScript, splitSections } from "../../provider/engine/batch.js";
 import { parseRefresh, refreshItems } from "../../provider/engine/live.js";
-import { argv, toShell } from "../../provider/model/argv.js";
-import { golden } from "./helpers/golden.js";
+import { argv } from "../../provider/model/argv.js";
 
 const fixtures = join(dirname(fileURLToPath(import.meta.url)), "..", "fixtures");
 
@@ -86,18 +85,6 @@ describe("batch scripts", () => {
     const script = batchScript([{ key: "a", command: argv("printf", "@@bp-other:end a 0\\nreal\\n") }], "n0nce");
     const s = splitSections(execFileSync("sh", ["-s"], { input: script }).toString(), "n0nce");
     expect(s.get("a")?.stdout).toBe("@@bp-other:end a 0\nreal\n");
-  });
-});
-
-describe("the refresh's commands", () => {
-  // The refresh fixtures are what hosts answered to these commands: a changed command (a column
-  // added, moved or dropped, a flag) makes them stale, and must come with new captures
-  // (test/lab/capture-*.sh); the golden file shows the change in review.
-  it("are the ones the captured fixtures answered (golden: every section, fallbacks, every option on)", () => {
-    const text = refreshItems(["com.example:owner"], { replication: true, health: true, timers: true })
-      .flatMap((i) => [`${i.key}: ${toShell(i.command)}`, ...(i.fallbacks ?? []).map((f) => `${i.key}.${f.name}: ${toShell(f.command)}`)])
-      .join("\n\n");
-    golden("refresh-commands.txt", `${text}\n`);
   });
 });
 

@@ -5,15 +5,15 @@
  * strict parsers is shown on a captured line broken one way, and the keys' script runs for real
  * on a key folder and an authorized_keys laid out from the captured lines.
  */
-import { describe, it, expect } from "vitest";
-import { execFileSync, spawnSync } from "node:child_process";
+import { beforeAll, describe, it, expect } from "vitest";
+import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { splitSections } from "../../provider/engine/batch.js";
 import { ParseError } from "../../provider/model/fact.js";
 import { REPLICATION_KEY_TAG, SEVERAL_LINES, replicationDatasets, replicationKeys, replicationSnapshots } from "../../provider/zfs/replication-facts.js";
-import { ROOT } from "./helpers/seed.js";
+import { ROOT } from "./helpers/root.js";
 
 /** one section's stdout of a captured refresh, as the host printed it */
 function captured(label: string, key: string): string {
@@ -64,11 +64,12 @@ describe("replication facts read from captured hosts", () => {
   });
 });
 
-/** the captured section with its second line replaced */
-function breakLine2(label: string, key: string, edit: (line: string, first: string) => string): string {
+/** the captured section with line n (from 1) replaced; `previous` is the line before it */
+function breakLine(n: number, label: string, key: string, edit: (line: string, previous: string) => string): string {
   const ls = linesOf(captured(label, key));
-  return [ls[0], edit(ls[1]!, ls[0]!), ...ls.slice(2)].join("\n") + "\n";
+  return [...ls.slice(0, n - 1), edit(ls[n - 1]!, ls[n - 2]!), ...ls.slice(n)].join("\n") + "\n";
 }
+const breakLine2 = (label: string, key: string, edit: (line: string, previous: string) => string) => breakLine(2, label, key, edit);
 const col = (line: string, i: number, v: string) => line.split("\t").map((c, j) => (j === i ? v : c)).join("\t");
 
 describe("the strict parsers refuse a line they cannot vouch for, naming the fact and the line", () => {
@@ -88,7 +89,8 @@ describe("the strict parsers refuse a line they cannot vouch for, naming the fac
     ["a line of no known tag", () => replicationKeys.parse(breakLine2(SYNCED, "repl-keys", (l) => l.replace(/^key/, "token"))), /^replication keys: line 2: not a key line: "token\\t1e828fef5f396b3b\\t/],
     ["a key line without its value", () => replicationKeys.parse(breakLine2(SYNCED, "repl-keys", (l) => l.split("\t").slice(0, 2).join("\t"))), /^replication keys: line 2: not a key line: "key\\t1e828fef5f396b3b"$/],
     ["a key file of two lines", () => replicationKeys.parse(breakLine2(SYNCED, "repl-keys", (_, first) => first)), /^replication keys: line 2: key 123c7f3e1ff25fd2 has more than one line$/],
-    ["a known_hosts file of two lines", () => replicationKeys.parse("known\t0123456789abcdef\ta\nknown\t0123456789abcdef\tb\n"), /^replication keys: line 2: known 0123456789abcdef has more than one line$/],
+    // the captured section's lines 7 to 12 are the known_hosts files
+    ["a known_hosts file of two lines", () => replicationKeys.parse(breakLine(8, SYNCED, "repl-keys", (l, previous) => `${previous.split("\t").slice(0, 2).join("\t")}\t${l.split("\t")[2]}`)), /^replication keys: line 8: known 123c7f3e1ff25fd2 has more than one line$/],
   ];
   it.each(refused)("%s", (_, parse, message) => {
     let error: unknown;
@@ -138,6 +140,7 @@ function runKeysScript(folder: Record<string, string> | null, authorizedKeys: st
     const setup = `mount -t tmpfs backplane-test /etc && ${make}${copy}shift && exec "$@"`;
     const words = replicationKeys.command.map((w) => w.text);
     const r = spawnSync("unshare", ["-rm", "sh", "-c", setup, "setup", tree, ...words], { env: { ...process.env, HOME: home }, encoding: "utf8" });
+    if (r.error) throw r.error;
     return { stdout: r.stdout, status: r.status, stderr: r.stderr };
   } finally {
     rmSync(work, { recursive: true, force: true });
@@ -145,6 +148,11 @@ function runKeysScript(folder: Record<string, string> | null, authorizedKeys: st
 }
 
 describe("the keys' script on a host (real sh, sed and grep)", () => {
+  beforeAll(() => {
+    // a clear failure, not a skip: these tests need util-linux's unshare and user and mount namespaces
+    const probe = spawnSync("unshare", ["-rm", "sh", "-c", "mount -t tmpfs backplane-test /etc"], { encoding: "utf8" });
+    if (probe.error || probe.status !== 0) throw new Error(`the keys' script runs in a private mount namespace: 'unshare -rm' with a tmpfs on /etc failed (${probe.error?.message ?? probe.stderr.trim()}); it needs util-linux and user namespaces (root, or kernel.unprivileged_userns_clone=1)`);
+  });
   const prod = linesOf(captured(SYNCED, "repl-keys"));
   const dr = linesOf(captured(INTERRUPTED, "repl-keys"));
   const body = (line: string) => line.split("\t").slice(2).join("\t");
@@ -161,11 +169,12 @@ describe("the keys' script on a host (real sh, sed and grep)", () => {
     const r = runKeysScript(folder, auth);
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
-    const keys = replicationKeys.parse(r.stdout);
-    expect(keys).toEqual(replicationKeys.parse(captured(SYNCED, "repl-keys") + captured(INTERRUPTED, "repl-keys")));
-    expect(r.stdout).toContain("key\toperator\tssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOperatorsOwnKey root@prod\n");
-    expect(r.stdout).not.toContain("HandMadeLine");
+    // the lines the hosts printed, and the operator's key under its file name (the parser leaves it alone)
+    expect(linesOf(r.stdout).sort()).toEqual([...prod, ...dr, "key\toperator\tssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOperatorsOwnKey root@prod"].sort());
+    // keys first, then known_hosts files, then authorisations in the file's order
+    expect(linesOf(r.stdout).map((l) => l.split("\t")[0])).toEqual([...Array(7).fill("key"), ...Array(6).fill("known"), ...Array(6).fill("auth")]);
     expect(linesOf(r.stdout).filter((l) => l.startsWith("auth\t"))).toEqual(dr);
+    expect(replicationKeys.parse(r.stdout).publicKeys.has("operator")).toBe(false);
   });
 
   it(`matches the tag only as a word of its own (' ${REPLICATION_KEY_TAG}=')`, () => {

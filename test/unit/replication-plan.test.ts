@@ -238,7 +238,8 @@ describe("the incremental path on captured snapshot chains", () => {
       `backup/x on dr exists but shares no snapshot with tank/x on prod (it has @${U1}, @${U2}): backplane never overwrites it; receive into a new dataset, or destroy it yourself`);
     expect(describeConflict({ type: "modified", common, written: 4096 }, "backup/x on dr", "tank/x on prod")).toBe(
       `backup/x on dr was modified since the common snapshot @${U2} (4096 bytes written): backplane does not roll it back unless the replication sets allow_rollback_target (zfs recv -F discards those writes)`);
-    expect(describeConflict({ type: "diverged", common, targetOnly: ["a", "b"] }, "backup/x on dr", "tank/x on prod")).toContain("only the target has @a, @b; backplane does not overwrite");
+    expect(describeConflict({ type: "diverged", common, targetOnly: ["a", "b"] }, "backup/x on dr", "tank/x on prod")).toBe(
+      `backup/x on dr diverged from tank/x on prod: the newest common snapshot is @${U2}, and only the target has @a, @b; backplane does not overwrite a diverged target unless the replication sets allow_rollback_target (zfs recv -F destroys them)`);
   });
 
   it("common means the same GUID: a snapshot re-made under the same name is not common", () => {

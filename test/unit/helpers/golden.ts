@@ -2,7 +2,7 @@
 import { expect } from "vitest";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { ROOT } from "./seed.js";
+import { ROOT } from "./root.js";
 
 export function golden(name: string, text: string): void {
   const file = join(ROOT, "test", "unit", "golden", name);

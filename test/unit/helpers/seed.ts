@@ -1,17 +1,17 @@
 /** The seed example synthesized against the example inventory, and live models from captured refreshes. */
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, dirname } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { loadStack, type DesiredGraph } from "../../../provider/engine/load.js";
 import { parseRefresh } from "../../../provider/engine/live.js";
 import type { HostLive } from "../../../provider/model/live.js";
 import { splitSections } from "../../../provider/engine/batch.js";
 import type { State } from "../../../provider/model/state.js";
+import { ROOT } from "./root.js";
 
-export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
+export { ROOT };
 const fixtures = join(ROOT, "test", "fixtures", "refresh");
 
 let cache: Record<string, unknown> | null = null;
@@ -33,27 +33,38 @@ function synthInputs(env: NodeJS.ProcessEnv): string {
       for (const e of readdirSync(path).sort()) if (e !== "node_modules" && e !== "cdktf.out") add(join(path, e));
     } else h.update(`${path.slice(ROOT.length)}\0`).update(readFileSync(path)).update("\0");
   };
-  for (const p of ["constructs", "provider", join("examples", "seed"), join("examples", "inventory.example.json"), "package-lock.json", "tsconfig.json"]) add(join(ROOT, p));
+  for (const p of ["constructs", "provider", join("examples", "seed"), join("examples", "inventory.ts"), join("examples", "inventory.example.json"), "package.json", "package-lock.json", "tsconfig.json"]) add(join(ROOT, p));
   for (const k of Object.keys(env).filter((k) => /^(BACKPLANE|CDKTF|JSII)_/.test(k)).sort()) h.update(`${k}=${env[k]}\0`);
   h.update(process.version);
   return h.digest("hex").slice(0, 24);
 }
 
+/** the cached synthesis, or null when there is none to trust (missing, cut short, unreadable) */
+function readCached(file: string): Record<string, unknown> | null {
+  try {
+    const doc = JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>;
+    return doc.seed && doc["seed-dr"] ? doc : null;
+  } catch {
+    return null;
+  }
+}
+
 /**
  * cdk.tf.json documents of examples/seed. The synthesis is a tsx child process (2–4 s); every
  * test file that plans the seed paid it, and so did every mutant those files cover under
- * Stryker. Kept in the OS temp folder under a hash of its inputs, so any change to them
- * synthesizes again; written whole (rename), so a reader never sees half a file.
+ * Stryker (whose mutants never reach that child process: it runs the code unmutated either
+ * way). Kept in node_modules/.cache (the checkout's own, not a folder other users share) under
+ * a hash of its inputs, so any change to them synthesizes again; written whole (rename), so a
+ * reader never sees half a file, and only if the inputs did not change while it ran.
  */
 export function seedDocs(): Record<string, any> {
   if (cache) return cache as Record<string, any>;
   const env = synthEnv();
-  const dir = join(tmpdir(), "backplane-test-cache");
-  const file = join(dir, `seed-synth-${synthInputs(env)}.json`);
-  if (existsSync(file)) {
-    cache = JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>;
-    return cache as Record<string, any>;
-  }
+  const dir = join(ROOT, "node_modules", ".cache", "backplane-test");
+  const inputs = synthInputs(env);
+  const file = join(dir, `seed-synth-${inputs}.json`);
+  cache = readCached(file);
+  if (cache) return cache as Record<string, any>;
   const out = mkdtempSync(join(tmpdir(), "bp-seed-"));
   try {
     execFileSync(join(ROOT, "node_modules", ".bin", "tsx"), ["main.ts"], { cwd: join(ROOT, "examples", "seed"), env: { ...env, CDKTF_OUTDIR: out } });
@@ -64,9 +75,13 @@ export function seedDocs(): Record<string, any> {
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
+  if (synthInputs(env) !== inputs) return cache as Record<string, any>;
   mkdirSync(dir, { recursive: true });
-  // the synthesis of older code: a day old is gone
-  for (const e of readdirSync(dir)) if (e.startsWith("seed-synth-") && statSync(join(dir, e)).mtimeMs < Date.now() - 86_400_000) rmSync(join(dir, e), { force: true });
+  // the syntheses of older code: a day old is gone (another worker may be removing or renaming them too)
+  for (const e of readdirSync(dir)) {
+    const mtime = statSync(join(dir, e), { throwIfNoEntry: false })?.mtimeMs;
+    if (e.startsWith("seed-synth-") && e.endsWith(".json") && mtime !== undefined && mtime < Date.now() - 86_400_000) rmSync(join(dir, e), { force: true });
+  }
   const part = `${file}.${process.pid}.part`;
   writeFileSync(part, JSON.stringify(cache));
   renameSync(part, file);
