@@ -23,20 +23,25 @@ function shiftOf(suffix: string): number | null {
 }
 
 export function parseSize(text: string): ParseResult {
-  // 2^64 has 20 digits; a longer text is no size (and never reaches BigInt)
-  if (text.length > 64) return { ok: false, reason: `bad numeric value '${echo(text)}' (too long for a 64-bit size)` };
   if (!/^[0-9.]/.test(text)) {
     return { ok: false, reason: `bad numeric value '${echo(text)}' (sizes are a number with an optional suffix K, M, G, T, P, E or Z)` };
   }
-  const m = /^([0-9]*)(\.[0-9]*)?(.*)$/s.exec(text)!;
-  const [, whole = "", fraction, suffix = ""] = m;
+  // leading zeros count for nothing (libzfs reads 70 of them before "1M" as 1M); what is left
+  // is no 64-bit size if it is longer than 64 characters (2^64 has 20 digits), and never reaches BigInt
+  const digits = text.replace(/^0+(?=[0-9])/, "");
+  if (digits.length > 64) return { ok: false, reason: `numeric value '${echo(text)}' is too large (more digits than a 64-bit size has)` };
+  const m = /^([0-9]*)(\.[0-9]*)?(.*)$/s.exec(digits)!;
+  const [, whole = "", point, rest = ""] = m;
+  // a lone "." is no number: libzfs's strtod reads nothing, and the "." starts the suffix
+  const [fraction, suffix] = whole === "" && point === "." ? [undefined, `.${rest}`] : [point, rest];
   const shift = shiftOf(suffix);
   if (shift === null) return { ok: false, reason: `invalid numeric suffix '${echo(suffix)}' in '${echo(text)}'` };
   if (fraction !== undefined) {
     const f = Number(`${whole}${fraction}`);
     if (!Number.isFinite(f)) return { ok: false, reason: `bad numeric value '${echo(text)}'` };
     const scaled = f * 2 ** shift;
-    if (scaled > Number(UINT64_MAX)) return { ok: false, reason: `numeric value '${echo(text)}' is too large` };
+    // UINT64_MAX has no double: the nearest is 2^64, which is already too large (libzfs compares with >= too)
+    if (scaled >= 2 ** 64) return { ok: false, reason: `numeric value '${echo(text)}' is too large` };
     return { ok: true, value: BigInt(Math.trunc(scaled)) };
   }
   if (whole === "") return { ok: false, reason: `bad numeric value '${echo(text)}'` };
