@@ -8,17 +8,10 @@ import { describe, it, expect } from "vitest";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { datasetProperties, datasetPropertiesTabs, localProperties, localPropertiesTabs, objectNames, parseSource, poolProperties, pools, snapshots, zfsGetJson } from "../../provider/zfs/facts.js";
-import { ParseError } from "../../provider/model/fact.js";
 import { ROOT } from "./helpers/root.js";
+import { breakLine, expectRefused, outputLines as rows, withColumn as col } from "./helpers/refusals.js";
 
 const read = (fact: string, c: string) => readFileSync(join(ROOT, "test", "fixtures", fact, `zfs-2.3-${c}.txt`), "utf8");
-const rows = (text: string) => text.split("\n").filter((l) => l !== "");
-/** the captured output with line n (from 1) replaced; `previous` is the line before it */
-const breakLine = (text: string, n: number, edit: (line: string, previous: string) => string) => {
-  const ls = rows(text);
-  return [...ls.slice(0, n - 1), edit(ls[n - 1]!, ls[n - 2]!), ...ls.slice(n)].join("\n") + "\n";
-};
-const col = (line: string, i: number, v: string) => line.split("\t").map((c, j) => (j === i ? v : c)).join("\t");
 /** the captured `zfs get -j` document, edited */
 const json = (c: string, edit: (doc: any) => void) => {
   const doc = JSON.parse(read("zfs-get-json", c));
@@ -72,16 +65,7 @@ describe("the ZFS parsers refuse a line they cannot vouch for, naming the fact a
     ["a source type ZFS does not print", () => zfsGetJson("zfs get -j", json("mixed-sources", (d) => (d.datasets.fx.properties.atime.source.type = "LOCALLY"))), /^zfs get -j: line 1: fx atime: unknown source type "LOCALLY"$/],
     ["a dataset with a property more than requested", () => datasetProperties(["com.example:owner"]).parse(json("mixed-sources", (d) => (d.datasets.fx.properties["com.example:other"] = { value: "x", source: { type: "LOCAL", data: "-" } }))), /^zfs get -j: line 1: fx: expected exactly the requested properties \(missing: none\)$/],
   ];
-  it.each(refused)("%s", (_, parse, message) => {
-    let error: unknown;
-    try {
-      parse();
-    } catch (e) {
-      error = e;
-    }
-    expect(error).toBeInstanceOf(ParseError);
-    expect((error as Error).message).toMatch(message);
-  });
+  it.each(refused)("%s", (_, parse, message) => expectRefused(parse, message));
 });
 
 describe("what the parsers read from the captured output", () => {

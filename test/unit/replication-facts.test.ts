@@ -11,9 +11,9 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { splitSections } from "../../provider/engine/batch.js";
-import { ParseError } from "../../provider/model/fact.js";
 import { REPLICATION_KEY_TAG, SEVERAL_LINES, replicationDatasets, replicationKeys, replicationSnapshots } from "../../provider/zfs/replication-facts.js";
 import { ROOT } from "./helpers/root.js";
+import { breakLine as breakOutput, expectRefused, outputLines as linesOf, withColumn as col } from "./helpers/refusals.js";
 
 /** one section's stdout of a captured refresh, as the host printed it */
 function captured(label: string, key: string): string {
@@ -22,7 +22,6 @@ function captured(label: string, key: string): string {
   if (!s || s.exitCode !== 0) throw new Error(`${label} has no answered ${key} section`);
   return s.stdout;
 }
-const linesOf = (text: string) => text.split("\n").filter((l) => l !== "");
 
 const SYNCED = "zfs-2.3-prod-repl-synced";
 const INTERRUPTED = "zfs-2.3-dr-repl-interrupted";
@@ -64,13 +63,9 @@ describe("replication facts read from captured hosts", () => {
   });
 });
 
-/** the captured section with line n (from 1) replaced; `previous` is the line before it */
-function breakLine(n: number, label: string, key: string, edit: (line: string, previous: string) => string): string {
-  const ls = linesOf(captured(label, key));
-  return [...ls.slice(0, n - 1), edit(ls[n - 1]!, ls[n - 2]!), ...ls.slice(n)].join("\n") + "\n";
-}
+/** the captured section with line n (from 1) replaced */
+const breakLine = (n: number, label: string, key: string, edit: (line: string, previous: string) => string) => breakOutput(captured(label, key), n, edit);
 const breakLine2 = (label: string, key: string, edit: (line: string, previous: string) => string) => breakLine(2, label, key, edit);
-const col = (line: string, i: number, v: string) => line.split("\t").map((c, j) => (j === i ? v : c)).join("\t");
 
 describe("the strict parsers refuse a line they cannot vouch for, naming the fact and the line", () => {
   const refused: Array<[string, () => unknown, RegExp]> = [
@@ -92,16 +87,7 @@ describe("the strict parsers refuse a line they cannot vouch for, naming the fac
     // the captured section's lines 7 to 12 are the known_hosts files
     ["a known_hosts file of two lines", () => replicationKeys.parse(breakLine(8, SYNCED, "repl-keys", (l, previous) => `${previous.split("\t").slice(0, 2).join("\t")}\t${l.split("\t")[2]}`)), /^replication keys: line 8: known 123c7f3e1ff25fd2 has more than one line$/],
   ];
-  it.each(refused)("%s", (_, parse, message) => {
-    let error: unknown;
-    try {
-      parse();
-    } catch (e) {
-      error = e;
-    }
-    expect(error).toBeInstanceOf(ParseError);
-    expect((error as Error).message).toMatch(message);
-  });
+  it.each(refused)("%s", (_, parse, message) => expectRefused(parse, message));
 
   it("a resume token's version is a decimal of any width (ZFS prints it with %u)", () => {
     const rows = replicationDatasets.parse(breakLine2(INTERRUPTED, "repl-datasets", (l) => col(l, 2, TOKEN.replace(/^1-/, "12-"))));
