@@ -37,14 +37,14 @@ export function parseSize(text: string): ParseResult {
   const shift = shiftOf(suffix);
   if (shift === null) return { ok: false, reason: `invalid numeric suffix '${echo(suffix)}' in '${echo(text)}'` };
   if (fraction !== undefined) {
+    // at most 64 characters of digits and one point: always a finite number
     const f = Number(`${whole}${fraction}`);
-    if (!Number.isFinite(f)) return { ok: false, reason: `bad numeric value '${echo(text)}'` };
     const scaled = f * 2 ** shift;
     // UINT64_MAX has no double: the nearest is 2^64, which is already too large (libzfs compares with >= too)
     if (scaled >= 2 ** 64) return { ok: false, reason: `numeric value '${echo(text)}' is too large` };
     return { ok: true, value: BigInt(Math.trunc(scaled)) };
   }
-  if (whole === "") return { ok: false, reason: `bad numeric value '${echo(text)}'` };
+  // whole is never empty here: a text that starts with a point has a fraction, or fails as a suffix above
   const n = BigInt(whole);
   if (n > UINT64_MAX) return { ok: false, reason: `numeric value '${echo(text)}' is too large` };
   const v = n << BigInt(shift);

@@ -7,18 +7,16 @@
  */
 import { beforeAll, describe, it, expect } from "vitest";
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { splitSections } from "../../provider/engine/batch.js";
 import { REPLICATION_KEY_TAG, SEVERAL_LINES, replicationDatasets, replicationKeys, replicationSnapshots } from "../../provider/zfs/replication-facts.js";
-import { ROOT } from "./helpers/root.js";
+import { capturedSections } from "./helpers/seed.js";
 import { breakLine as breakOutput, expectRefused, outputLines as linesOf, withColumn as col } from "./helpers/refusals.js";
 
 /** one section's stdout of a captured refresh, as the host printed it */
 function captured(label: string, key: string): string {
-  const fx = join(ROOT, "test", "fixtures", "refresh", label);
-  const s = splitSections(readFileSync(`${fx}.txt`, "utf8"), readFileSync(`${fx}.nonce`, "utf8").trim()).get(key);
+  const s = capturedSections(label).get(key);
   if (!s || s.exitCode !== 0) throw new Error(`${label} has no answered ${key} section`);
   return s.stdout;
 }

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { loadStack, type DesiredGraph } from "../../../provider/engine/load.js";
 import { parseRefresh } from "../../../provider/engine/live.js";
 import type { HostLive } from "../../../provider/model/live.js";
-import { splitSections } from "../../../provider/engine/batch.js";
+import { splitSections, type SectionResult } from "../../../provider/engine/batch.js";
 import type { State } from "../../../provider/model/state.js";
 import { ROOT } from "./root.js";
 
@@ -92,9 +92,14 @@ export function seedGraph(stack = "seed"): DesiredGraph {
   return loadStack(structuredClone(seedDocs()[stack]));
 }
 
-export function liveFrom(label: string, host: string, options: { replication?: boolean; health?: boolean } = {}): HostLive {
+/** a captured refresh (test/fixtures/refresh/<label>) split into its sections */
+export function capturedSections(label: string): Map<string, SectionResult> {
   const nonce = readFileSync(join(fixtures, `${label}.nonce`), "utf8").trim();
-  return parseRefresh(host, splitSections(readFileSync(join(fixtures, `${label}.txt`), "utf8"), nonce), [], options);
+  return splitSections(readFileSync(join(fixtures, `${label}.txt`), "utf8"), nonce);
+}
+
+export function liveFrom(label: string, host: string, options: { replication?: boolean; health?: boolean } = {}): HostLive {
+  return parseRefresh(host, capturedSections(label), [], options);
 }
 
 export function seedState(): State {
